@@ -1,0 +1,88 @@
+//! Who made a request: what the bearer layer puts into the request extensions.
+
+use std::fmt;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// The verified identity behind an access token.
+///
+/// The bearer layer inserts it into the request's extensions after every check passed; handlers
+/// read it from there (axum: `Extension<AuthInfo>`; rmcp tools: [`Auth`](crate::rmcp::Auth)).
+/// A custom verifier builds one from what it learned about the token:
+///
+/// ```
+/// use mcp_auth::AuthInfo;
+///
+/// let info = AuthInfo {
+///     issuer: "https://auth.example.com".into(),
+///     subject: Some("user-1".into()),
+///     scopes: vec!["read".into()],
+///     audience: vec!["https://api.example.com/mcp".into()],
+///     ..AuthInfo::default()
+/// };
+/// assert!(info.has_scope("read"));
+/// ```
+///
+/// `Debug` never prints the token.
+#[derive(Clone, Default, PartialEq, Serialize)]
+pub struct AuthInfo {
+    /// The raw access token, as the client sent it.
+    #[serde(skip)]
+    pub token: String,
+    /// The authorization server that issued the token (`iss`); must be one the resource trusts.
+    pub issuer: String,
+    /// The resource owner (`sub`), if the token names one.
+    pub subject: Option<String>,
+    /// The OAuth client the token was issued to (`client_id` or `azp`).
+    pub client_id: Option<String>,
+    /// The scopes the token grants.
+    pub scopes: Vec<String>,
+    /// The audiences the token is meant for (`aud`); must contain the layer's audience.
+    pub audience: Vec<String>,
+    /// When the token expires, in seconds since the Unix epoch (`exp`).
+    pub expires_at: Option<u64>,
+    /// Every claim of the token (JWT mode) or whatever the custom verifier chose to keep.
+    pub claims: Map<String, Value>,
+}
+
+impl AuthInfo {
+    /// Whether the token grants exactly this scope.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|granted| granted == scope)
+    }
+}
+
+impl fmt::Debug for AuthInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthInfo")
+            .field("token", &"[redacted]")
+            .field("issuer", &self.issuer)
+            .field("subject", &self.subject)
+            .field("client_id", &self.client_id)
+            .field("scopes", &self.scopes)
+            .field("audience", &self.audience)
+            .field("expires_at", &self.expires_at)
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_contains_the_token() {
+        let info = AuthInfo {
+            token: "secret-token-value".into(),
+            issuer: "https://as.example".into(),
+            ..AuthInfo::default()
+        };
+        let printed = format!("{info:?}");
+        assert!(!printed.contains("secret-token-value"), "{printed}");
+        assert!(printed.contains("[redacted]"));
+        let json = serde_json::to_string(&info).unwrap();
+        assert!(!json.contains("secret-token-value"), "{json}");
+    }
+}

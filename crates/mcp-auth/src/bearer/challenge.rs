@@ -1,0 +1,263 @@
+//! Refusals and how they are answered: status, `WWW-Authenticate: Bearer ...` (RFC 6750 §3,
+//! RFC 9728 §5.1) and a JSON body.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use http::header::{
+    ACCESS_CONTROL_EXPOSE_HEADERS, CACHE_CONTROL, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE,
+};
+use http::{Response, StatusCode};
+use http_body_util::Full;
+
+/// Why the layer refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Rejection {
+    /// No bearer credentials: 401 with a challenge that carries no `error`.
+    NoCredentials,
+    /// The credentials are malformed: 400 `invalid_request`.
+    InvalidRequest(&'static str),
+    /// The token is not acceptable: 401 `invalid_token`.
+    InvalidToken(Cow<'static, str>),
+    /// The token lacks scopes: 403 `insufficient_scope`.
+    InsufficientScope {
+        /// The required scopes the token does not satisfy.
+        missing: Vec<String>,
+    },
+    /// The verifier cannot decide now: 503, never accepted.
+    Unavailable(Cow<'static, str>),
+    /// The `Origin` header names an origin that is not allowed: 403 before any token check.
+    ForbiddenOrigin,
+}
+
+/// What every challenge of one layer shares, formatted once when the layer is built.
+#[derive(Debug, Clone)]
+pub(crate) struct ChallengeParams {
+    /// `resource_metadata="..."`
+    resource_metadata: String,
+    /// `scope="..."` when the layer requires scopes.
+    scope: Option<String>,
+    show_error_details: bool,
+}
+
+impl ChallengeParams {
+    pub(crate) fn new(
+        metadata_url: &str,
+        required_scopes: &[String],
+        show_error_details: bool,
+    ) -> Self {
+        let scope = (!required_scopes.is_empty())
+            .then(|| format!("scope=\"{}\"", to_quoted_text(&required_scopes.join(" "))));
+        Self {
+            resource_metadata: format!("resource_metadata=\"{}\"", to_quoted_text(metadata_url)),
+            scope,
+            show_error_details,
+        }
+    }
+}
+
+impl Rejection {
+    /// The response for this refusal.
+    pub(crate) fn into_response(self, params: &ChallengeParams) -> Response<Full<Bytes>> {
+        let (status, error, generic, detail): (StatusCode, Option<&str>, &str, Cow<'_, str>) =
+            match &self {
+                Self::NoCredentials => (
+                    StatusCode::UNAUTHORIZED,
+                    None,
+                    "an access token is required",
+                    Cow::Borrowed("an access token is required"),
+                ),
+                Self::InvalidRequest(reason) => (
+                    StatusCode::BAD_REQUEST,
+                    Some("invalid_request"),
+                    reason,
+                    Cow::Borrowed(*reason),
+                ),
+                Self::InvalidToken(reason) => (
+                    StatusCode::UNAUTHORIZED,
+                    Some("invalid_token"),
+                    "the access token is invalid",
+                    Cow::Borrowed(reason.as_ref()),
+                ),
+                Self::InsufficientScope { missing } => (
+                    StatusCode::FORBIDDEN,
+                    Some("insufficient_scope"),
+                    "the access token lacks a required scope",
+                    Cow::Owned(format!(
+                        "the access token lacks the scopes: {}",
+                        missing.join(" ")
+                    )),
+                ),
+                Self::Unavailable(reason) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    None,
+                    "token verification is temporarily unavailable",
+                    Cow::Borrowed(reason.as_ref()),
+                ),
+                Self::ForbiddenOrigin => (
+                    StatusCode::FORBIDDEN,
+                    None,
+                    "requests from this origin are not allowed",
+                    Cow::Borrowed("requests from this origin are not allowed"),
+                ),
+            };
+        let description = if params.show_error_details {
+            to_quoted_text(&detail)
+        } else {
+            generic.to_owned()
+        };
+
+        let challenge = match &self {
+            Self::Unavailable(_) | Self::ForbiddenOrigin => None,
+            _ => Some(challenge(params, error, &description)),
+        };
+        let body_error = match &self {
+            Self::NoCredentials => "unauthorized",
+            Self::Unavailable(_) => "temporarily_unavailable",
+            Self::ForbiddenOrigin => "forbidden_origin",
+            _ => error.unwrap_or("unauthorized"),
+        };
+        let body = serde_json::json!({ "error": body_error, "error_description": description });
+
+        let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+        *response.status_mut() = status;
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        headers.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("WWW-Authenticate"),
+        );
+        if let Some(challenge) = challenge {
+            headers.insert(WWW_AUTHENTICATE, challenge);
+        }
+        response
+    }
+}
+
+/// `Bearer error="...", error_description="...", scope="...", resource_metadata="..."`; the
+/// `error` parameters only when there is an error (RFC 6750 §3.1: none without credentials).
+fn challenge(params: &ChallengeParams, error: Option<&str>, description: &str) -> HeaderValue {
+    let mut value = String::from("Bearer ");
+    if let Some(error) = error {
+        value.push_str(&format!(
+            "error=\"{error}\", error_description=\"{description}\", "
+        ));
+    }
+    if let Some(scope) = &params.scope {
+        value.push_str(scope);
+        value.push_str(", ");
+    }
+    value.push_str(&params.resource_metadata);
+    // Every part went through `to_quoted_text`, so this cannot fail; should it ever, a bare
+    // challenge is still a valid refusal.
+    HeaderValue::from_str(&value)
+        .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""))
+}
+
+/// Longest description sent; longer ones are cut.
+const MAX_DESCRIPTION_LEN: usize = 200;
+
+/// Maps text into RFC 6750's quoted-value character set (`%x20-21 / %x23-5B / %x5D-7E`):
+/// `"` becomes `'`, `\` becomes `/`, anything else outside the set becomes `?`.
+pub(crate) fn to_quoted_text(text: &str) -> String {
+    text.chars()
+        .take(MAX_DESCRIPTION_LEN)
+        .map(|c| match c {
+            '"' => '\'',
+            '\\' => '/',
+            ' '..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(details: bool) -> ChallengeParams {
+        ChallengeParams::new(
+            "https://h.example/.well-known/oauth-protected-resource/mcp",
+            &["read".to_owned(), "write".to_owned()],
+            details,
+        )
+    }
+
+    fn header(response: &Response<Full<Bytes>>) -> &str {
+        response.headers()[WWW_AUTHENTICATE].to_str().unwrap()
+    }
+
+    #[test]
+    fn quoted_text_stays_inside_rfc_6750_character_set() {
+        let nasty = "a\"b\\c\r\nd\te\u{0}f\u{7f}é\u{202e}";
+        let safe = to_quoted_text(nasty);
+        assert_eq!(safe, "a'b/c??d?e?f???");
+        assert!(
+            safe.bytes()
+                .all(|b| matches!(b, 0x20..=0x21 | 0x23..=0x5B | 0x5D..=0x7E))
+        );
+    }
+
+    #[test]
+    fn quoted_text_is_cut_to_a_bounded_length() {
+        assert_eq!(
+            to_quoted_text(&"x".repeat(10_000)).len(),
+            MAX_DESCRIPTION_LEN
+        );
+    }
+
+    #[test]
+    fn a_hostile_verifier_message_still_yields_one_valid_challenge() {
+        let reason = "bad\", error=\"other\", scope=\"admin\r\nX-Injected: 1";
+        let response =
+            Rejection::InvalidToken(reason.to_owned().into()).into_response(&params(true));
+        assert_eq!(
+            header(&response),
+            "Bearer error=\"invalid_token\", error_description=\"bad', error='other', scope='admin??X-Injected: 1\", \
+             scope=\"read write\", resource_metadata=\"https://h.example/.well-known/oauth-protected-resource/mcp\""
+        );
+    }
+
+    #[test]
+    fn details_stay_hidden_unless_turned_on() {
+        let response =
+            Rejection::InvalidToken("kid abc not found".into()).into_response(&params(false));
+        assert_eq!(
+            header(&response),
+            "Bearer error=\"invalid_token\", error_description=\"the access token is invalid\", \
+             scope=\"read write\", resource_metadata=\"https://h.example/.well-known/oauth-protected-resource/mcp\""
+        );
+    }
+
+    #[test]
+    fn without_credentials_the_challenge_has_no_error() {
+        let response = Rejection::NoCredentials.into_response(&params(false));
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            header(&response),
+            "Bearer scope=\"read write\", resource_metadata=\"https://h.example/.well-known/oauth-protected-resource/mcp\""
+        );
+    }
+
+    #[test]
+    fn without_required_scopes_the_scope_parameter_is_left_out() {
+        let params = ChallengeParams::new(
+            "https://h.example/.well-known/oauth-protected-resource",
+            &[],
+            false,
+        );
+        let response = Rejection::NoCredentials.into_response(&params);
+        assert_eq!(
+            header(&response),
+            "Bearer resource_metadata=\"https://h.example/.well-known/oauth-protected-resource\""
+        );
+    }
+
+    #[test]
+    fn unavailable_is_503_without_a_challenge() {
+        let response = Rejection::Unavailable("jwks down".into()).into_response(&params(false));
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+    }
+}

@@ -1,0 +1,217 @@
+//! Bearer token middleware for a protected resource (RFC 6750, MCP authorization spec).
+//!
+//! [`McpAuth::bearer`](crate::McpAuth::bearer) starts a [`BearerAuthBuilder`]; its
+//! [`build`](BearerAuthBuilder::build) gives a [`BearerAuthLayer`] for any tower service.
+//!
+//! ```
+//! use axum::{Extension, Router, routing::post};
+//! use mcp_auth::{AuthInfo, AuthServerConfig, AuthServerType, McpAuth, ProtectedResource, VerifyError};
+//! use mcp_auth::metadata::AuthorizationServerMetadata;
+//!
+//! async fn verify(token: String) -> Result<AuthInfo, VerifyError> {
+//!     // Ask your authorization server about `token` here.
+//!     Err(VerifyError::invalid_token("unknown token"))
+//! }
+//!
+//! # fn main() -> Result<(), mcp_auth::ConfigError> {
+//! let auth = McpAuth::builder()
+//!     .protected_resource(
+//!         ProtectedResource::new("https://api.example.com/mcp")
+//!             .authorization_server(AuthServerConfig::new(
+//!                 AuthorizationServerMetadata::new("https://auth.example.com"),
+//!                 AuthServerType::Oidc,
+//!             ))
+//!             .scopes_supported(["read", "write"]),
+//!     )
+//!     .build()?;
+//!
+//! let bearer = auth
+//!     .bearer()
+//!     .verifier(verify)
+//!     .required_scopes(["read"])
+//!     .build()?;
+//!
+//! let app: Router = Router::new()
+//!     .route("/mcp", post(|Extension(info): Extension<AuthInfo>| async move { info.issuer }))
+//!     .layer(bearer)
+//!     .merge(auth.metadata_router());
+//! # Ok(()) }
+//! ```
+//!
+//! Refusals, each with a JSON body `{"error", "error_description"}`:
+//!
+//! | request | status | `WWW-Authenticate` |
+//! |---|---|---|
+//! | no credentials, or another scheme | 401 | `Bearer [scope=".."], resource_metadata=".."` |
+//! | malformed `Authorization`, two of them, token in the query | 400 | `Bearer error="invalid_request", ..` |
+//! | verifier refused, untrusted issuer, wrong audience, expired | 401 | `Bearer error="invalid_token", ..` |
+//! | a required scope missing | 403 | `Bearer error="insufficient_scope", scope="..", ..` |
+//! | verifier unavailable | 503 | none: never fail open |
+//! | `Origin` not allowed | 403 | none: refused before any token check |
+//!
+//! Browsers' CORS preflights carry no token and are refused like any other request: put a CORS
+//! layer outside this one.
+
+mod challenge;
+mod layer;
+mod origin;
+mod policy;
+mod service;
+mod token;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use layer::BearerAuthLayer;
+pub use service::BearerAuth;
+
+use self::challenge::ChallengeParams;
+use self::origin::AllowedOrigins;
+use self::policy::Policy;
+use crate::error::ConfigError;
+use crate::resource::ResourceConfig;
+use crate::scope::{ExactScopes, ScopeRelation, check_scope_token};
+use crate::verify::TokenVerifier;
+
+/// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
+/// otherwise.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// Settings of one bearer layer; [`build`](Self::build) checks them.
+#[must_use = "call .build() to get the layer"]
+pub struct BearerAuthBuilder {
+    resources: Arc<[ResourceConfig]>,
+    resource: Option<String>,
+    verifier: Option<Arc<dyn TokenVerifier>>,
+    audiences: Vec<String>,
+    required_scopes: Vec<String>,
+    scope_relation: Arc<dyn ScopeRelation>,
+    leeway: Duration,
+    allowed_origins: Vec<String>,
+    show_error_details: bool,
+}
+
+impl BearerAuthBuilder {
+    pub(crate) fn new(resources: Arc<[ResourceConfig]>) -> Self {
+        Self {
+            resources,
+            resource: None,
+            verifier: None,
+            audiences: Vec::new(),
+            required_scopes: Vec::new(),
+            scope_relation: Arc::new(ExactScopes),
+            leeway: DEFAULT_LEEWAY,
+            allowed_origins: Vec::new(),
+            show_error_details: false,
+        }
+    }
+
+    /// Which configured protected resource this layer guards; needed only when there are several.
+    pub fn resource(mut self, identifier: impl Into<String>) -> Self {
+        self.resource = Some(identifier.into());
+        self
+    }
+
+    /// The verifier that turns a token into an [`AuthInfo`](crate::AuthInfo) (custom mode).
+    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
+        self.verifier = Some(Arc::new(verifier));
+        self
+    }
+
+    /// An audience the token's `aud` may contain (RFC 8707); call again to accept several.
+    /// Without any, the audience is the resource identifier, exactly as published.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Scopes every request's token must hold; otherwise 403 `insufficient_scope`.
+    pub fn required_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How granted scopes satisfy required ones; [`ExactScopes`] unless set, or for example
+    /// [`PrefixScopes`](crate::scope::PrefixScopes) so that `files` implies `files:read`.
+    pub fn scope_relation(mut self, relation: impl ScopeRelation) -> Self {
+        self.scope_relation = Arc::new(relation);
+        self
+    }
+
+    /// Clock skew tolerated on expiry; [`DEFAULT_LEEWAY`] (60 s) unless set.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Browser origins allowed to call the resource, such as `https://app.example.com`. With
+    /// any set, a request carrying another `Origin` gets 403 before its token is looked at.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether `error_description` tells clients the precise cause (handy in development) or
+    /// only a generic sentence per error (the default). The token itself is never repeated.
+    pub fn show_error_details(mut self, show: bool) -> Self {
+        self.show_error_details = show;
+        self
+    }
+
+    /// Checks the settings and makes the layer.
+    pub fn build(self) -> Result<BearerAuthLayer, ConfigError> {
+        let resources = self.resources.clone();
+        let resource = chosen_resource(&resources, self.resource.as_deref())?;
+        let verifier = self.verifier.ok_or(ConfigError::MissingVerifier)?;
+        for scope in &self.required_scopes {
+            check_scope_token(scope)?;
+        }
+        let audiences = if self.audiences.is_empty() {
+            vec![resource.identifier.clone()]
+        } else {
+            self.audiences
+        };
+        let challenge = ChallengeParams::new(
+            resource.metadata_url.as_str(),
+            &self.required_scopes,
+            self.show_error_details,
+        );
+        Ok(BearerAuthLayer::new(Policy {
+            verifier,
+            trusted_issuers: resource.issuers.clone(),
+            audiences,
+            required_scopes: self.required_scopes,
+            scope_relation: self.scope_relation,
+            leeway: self.leeway,
+            allowed_origins: AllowedOrigins::new(&self.allowed_origins)?,
+            challenge,
+        }))
+    }
+}
+
+/// The resource a layer guards: the one named, or the only one configured.
+fn chosen_resource<'r>(
+    resources: &'r [ResourceConfig],
+    wanted: Option<&str>,
+) -> Result<&'r ResourceConfig, ConfigError> {
+    let known = || resources.iter().map(|r| r.identifier.clone()).collect();
+    match (wanted, resources) {
+        (None, [only]) => Ok(only),
+        (None, _) => Err(ConfigError::AmbiguousResource(known())),
+        (Some(wanted), resources) => resources
+            .iter()
+            .find(|r| r.identifier == wanted)
+            .ok_or_else(|| ConfigError::UnknownResource {
+                resource: wanted.to_owned(),
+                known: known(),
+            }),
+    }
+}

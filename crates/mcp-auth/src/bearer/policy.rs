@@ -1,0 +1,122 @@
+//! Everything one bearer layer checks on a request, in order: origin, token syntax, the
+//! verifier, then issuer, audience, expiry and scopes of what the verifier returned.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, Uri};
+
+use super::challenge::{ChallengeParams, Rejection};
+use super::origin::AllowedOrigins;
+use super::token::bearer_token;
+use crate::auth_info::AuthInfo;
+use crate::error::VerifyError;
+use crate::scope::{ScopeRelation, missing_scopes};
+use crate::verify::TokenVerifier;
+
+/// The checks of one layer, shared by all its services.
+pub(crate) struct Policy {
+    pub(crate) verifier: Arc<dyn TokenVerifier>,
+    pub(crate) trusted_issuers: Vec<String>,
+    pub(crate) audiences: Vec<String>,
+    pub(crate) required_scopes: Vec<String>,
+    pub(crate) scope_relation: Arc<dyn ScopeRelation>,
+    pub(crate) leeway: Duration,
+    pub(crate) allowed_origins: AllowedOrigins,
+    pub(crate) challenge: ChallengeParams,
+}
+
+impl Policy {
+    /// The caller's identity, or why the request is refused.
+    pub(crate) async fn authorize(
+        &self,
+        headers: &HeaderMap,
+        uri: &Uri,
+    ) -> Result<AuthInfo, Rejection> {
+        if !self.allowed_origins.permit(headers) {
+            return Err(Rejection::ForbiddenOrigin);
+        }
+        let token = bearer_token(headers, uri)?.ok_or(Rejection::NoCredentials)?;
+        let mut info = self.verifier.verify(token).await.map_err(|err| match err {
+            VerifyError::InvalidToken(reason) => {
+                Rejection::InvalidToken(without_token(reason, token))
+            }
+            VerifyError::Unavailable(reason) => {
+                Rejection::Unavailable(without_token(reason, token))
+            }
+        })?;
+        self.check_claims(&info)?;
+        info.token = token.to_owned();
+        Ok(info)
+    }
+
+    fn check_claims(&self, info: &AuthInfo) -> Result<(), Rejection> {
+        if !self.trusted_issuers.contains(&info.issuer) {
+            return Err(Rejection::InvalidToken(
+                format!(
+                    "the token's issuer {:?} is not trusted by this resource",
+                    info.issuer
+                )
+                .into(),
+            ));
+        }
+        if !self
+            .audiences
+            .iter()
+            .any(|expected| info.audience.contains(expected))
+        {
+            return Err(Rejection::InvalidToken(
+                format!(
+                    "the token's audience {:?} does not include this resource",
+                    info.audience
+                )
+                .into(),
+            ));
+        }
+        if let Some(expires_at) = info.expires_at {
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            if expires_at.saturating_add(self.leeway.as_secs()) <= now {
+                return Err(Rejection::InvalidToken("the token has expired".into()));
+            }
+        }
+        let missing = missing_scopes(
+            self.scope_relation.as_ref(),
+            &info.scopes,
+            &self.required_scopes,
+        );
+        if !missing.is_empty() {
+            return Err(Rejection::InsufficientScope {
+                missing: missing.into_iter().map(str::to_owned).collect(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A verifier's message with the token cut out, so no response or log line repeats it.
+fn without_token(reason: Cow<'static, str>, token: &str) -> Cow<'static, str> {
+    if reason.contains(token) {
+        Cow::Owned(reason.replace(token, "[token]"))
+    } else {
+        reason
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifier_messages_lose_the_token() {
+        let token = "eyJhbGciOiJSUzI1NiJ9.payload.sig";
+        let reason = Cow::Owned(format!("could not parse {token} at all"));
+        assert_eq!(
+            without_token(reason, token),
+            "could not parse [token] at all"
+        );
+    }
+}

@@ -1,0 +1,154 @@
+//! Finding the access token in a request (RFC 6750 §2.1): the `Authorization: Bearer` header and
+//! nowhere else.
+
+use http::header::AUTHORIZATION;
+use http::{HeaderMap, Uri};
+
+use super::challenge::Rejection;
+
+/// The bearer token of a request, `Ok(None)` when it sent no bearer credentials at all.
+///
+/// Refused with `invalid_request`: a token in the query string (the MCP authorization spec
+/// forbids it), more than one `Authorization` header, and a `Bearer` header whose token is not
+/// RFC 6750's `b64token`.
+pub(crate) fn bearer_token<'r>(
+    headers: &'r HeaderMap,
+    uri: &Uri,
+) -> Result<Option<&'r str>, Rejection> {
+    if query_has_access_token(uri) {
+        return Err(Rejection::InvalidRequest(
+            "access tokens are not accepted in the query string; send them in the Authorization header",
+        ));
+    }
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Rejection::InvalidRequest(
+            "more than one Authorization header",
+        ));
+    }
+    let value = value.to_str().map_err(|_| {
+        Rejection::InvalidRequest("the Authorization header is not printable ASCII")
+    })?;
+    let value = value.trim_matches(' ');
+    if value.is_empty() {
+        return Err(Rejection::InvalidRequest(
+            "the Authorization header is empty",
+        ));
+    }
+    let scheme_end = value.find([' ', '\t']).unwrap_or(value.len());
+    let (scheme, rest) = value.split_at(scheme_end);
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Ok(None);
+    }
+    let token = rest.trim_start_matches(' ');
+    if token.len() == rest.len() && !rest.is_empty() {
+        return Err(Rejection::InvalidRequest(
+            "the Bearer scheme and the token must be separated by spaces",
+        ));
+    }
+    if !is_b64token(token) {
+        return Err(Rejection::InvalidRequest(
+            "the Bearer credentials are not a single RFC 6750 b64token",
+        ));
+    }
+    Ok(Some(token))
+}
+
+/// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
+fn is_b64token(token: &str) -> bool {
+    let body = token.trim_end_matches('=');
+    !body.is_empty()
+        && body.bytes().all(|b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
+}
+
+fn query_has_access_token(uri: &Uri) -> bool {
+    uri.query().is_some_and(|query| {
+        url::form_urlencoded::parse(query.as_bytes()).any(|(name, _)| name == "access_token")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    fn extract(values: &[&[u8]], uri: &str) -> Result<Option<String>, Rejection> {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(AUTHORIZATION, HeaderValue::from_bytes(value).unwrap());
+        }
+        let uri: Uri = uri.parse().unwrap();
+        bearer_token(&headers, &uri).map(|token| token.map(str::to_owned))
+    }
+
+    fn is_invalid_request(result: Result<Option<String>, Rejection>) -> bool {
+        matches!(result, Err(Rejection::InvalidRequest(_)))
+    }
+
+    #[test]
+    fn takes_the_token_of_a_bearer_header_whatever_the_scheme_case() {
+        for header in [
+            &b"Bearer abc.DEF-_~+/=="[..],
+            b"bearer abc.DEF-_~+/==",
+            b"BEARER   abc.DEF-_~+/==",
+        ] {
+            assert_eq!(
+                extract(&[header], "/mcp").unwrap().as_deref(),
+                Some("abc.DEF-_~+/==")
+            );
+        }
+    }
+
+    #[test]
+    fn no_header_or_another_scheme_means_no_credentials() {
+        assert_eq!(extract(&[], "/mcp").unwrap(), None);
+        assert_eq!(extract(&[b"Basic dXNlcjpwYXNz"], "/mcp").unwrap(), None);
+        assert_eq!(extract(&[b"DPoP abc"], "/mcp").unwrap(), None);
+        assert_eq!(extract(&[b"Bearerabc"], "/mcp").unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_bearer_credentials_are_invalid_requests() {
+        for header in [
+            &b"Bearer"[..],
+            b"Bearer ",
+            b"Bearer two tokens",
+            b"Bearer tok\"en",
+            b"Bearer =abc",
+            b"Bearer a=b",
+            b"Bearer\tabc",
+            b"",
+            b"Bearer \xc3\xa9t\xc3\xa9",
+        ] {
+            assert!(is_invalid_request(extract(&[header], "/mcp")), "{header:?}");
+        }
+    }
+
+    #[test]
+    fn two_authorization_headers_are_an_invalid_request() {
+        assert!(is_invalid_request(extract(
+            &[b"Bearer a", b"Bearer b"],
+            "/mcp"
+        )));
+    }
+
+    #[test]
+    fn a_token_in_the_query_is_refused_even_beside_a_header() {
+        assert!(is_invalid_request(extract(&[], "/mcp?access_token=abc")));
+        assert!(is_invalid_request(extract(
+            &[b"Bearer abc"],
+            "/mcp?x=1&access_token=abc"
+        )));
+        assert_eq!(
+            extract(&[b"Bearer abc"], "/mcp?x=access_token")
+                .unwrap()
+                .as_deref(),
+            Some("abc")
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! Setup-time errors ([`ConfigError`]) kept apart from request-time ones ([`VerifyError`]), so a
+//! misconfiguration never turns into a 401 at run time.
+
+use std::borrow::Cow;
+
+/// A configuration mistake found when building [`McpAuth`](crate::McpAuth) or a bearer layer.
+///
+/// Every message names the value at fault and what to change.
+///
+/// ```
+/// use mcp_auth::{ConfigError, McpAuth, ProtectedResource};
+///
+/// let err = McpAuth::builder()
+///     .protected_resource(ProtectedResource::new("/mcp"))
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, ConfigError::InvalidUrl { .. }));
+/// assert!(err.to_string().contains("/mcp"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A URL that must be absolute `http(s)` is not, or carries a part it must not have.
+    #[error("{what} {url:?} is not usable: {reason}")]
+    InvalidUrl {
+        /// Which setting holds the URL ("resource identifier", "issuer", ...).
+        what: &'static str,
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it and how to fix it.
+        reason: String,
+    },
+    /// A scope is empty or has a character RFC 6749 §3.3 does not allow in a scope token.
+    #[error(
+        "scope {scope:?} is not a valid scope token (RFC 6749 §3.3 allows printable ASCII except space, '\"' and '\\\\')"
+    )]
+    InvalidScope {
+        /// The scope as given.
+        scope: String,
+    },
+    /// `McpAuth::builder()` was built without any protected resource.
+    #[error("no protected resource configured: add one with McpAuthBuilder::protected_resource")]
+    NoProtectedResource,
+    /// The same resource identifier was configured twice.
+    #[error(
+        "protected resource {0:?} is configured twice: each resource identifier must be unique"
+    )]
+    DuplicateResource(String),
+    /// Two resources would publish their metadata at the same well-known path.
+    #[error(
+        "protected resources {first:?} and {second:?} both publish metadata at {path:?}: serve them from separate McpAuth values"
+    )]
+    DuplicateMetadataPath {
+        /// The first resource.
+        first: String,
+        /// The second resource.
+        second: String,
+        /// The well-known path both would use.
+        path: String,
+    },
+    /// A protected resource trusts no authorization server.
+    #[error(
+        "protected resource {0:?} has no authorization server: add one with ProtectedResource::authorization_server (RFC 9728 clients need at least one)"
+    )]
+    NoAuthorizationServer(String),
+    /// The same issuer is trusted twice by one resource.
+    #[error("protected resource {resource:?} lists authorization server {issuer:?} twice")]
+    DuplicateIssuer {
+        /// The resource.
+        resource: String,
+        /// The repeated issuer.
+        issuer: String,
+    },
+    /// The bearer layer names a resource that `McpAuth` does not know.
+    #[error(
+        "bearer layer names resource {resource:?}, which is not configured; configured: {known:?}"
+    )]
+    UnknownResource {
+        /// The resource the layer asked for.
+        resource: String,
+        /// The resources that are configured.
+        known: Vec<String>,
+    },
+    /// The bearer layer did not say which resource it protects and there are several.
+    #[error(
+        "several protected resources are configured ({0:?}): say which one this layer protects with BearerAuthBuilder::resource"
+    )]
+    AmbiguousResource(Vec<String>),
+    /// The bearer layer has no way to verify tokens.
+    #[error(
+        "the bearer layer has no token verifier: pass your verifier with BearerAuthBuilder::verifier"
+    )]
+    MissingVerifier,
+    /// An allowed `Origin` is not a `scheme://host[:port]` origin.
+    #[error("allowed origin {origin:?} is not usable: {reason}")]
+    InvalidOrigin {
+        /// The origin as given.
+        origin: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// Why a [`TokenVerifier`](crate::TokenVerifier) did not accept a token.
+///
+/// The description is shown to clients only when
+/// [`show_error_details`](crate::bearer::BearerAuthBuilder::show_error_details) is on, and never
+/// with the token in it.
+///
+/// ```
+/// use mcp_auth::VerifyError;
+///
+/// let err = VerifyError::invalid_token("token revoked");
+/// assert_eq!(err.to_string(), "invalid token: token revoked");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum VerifyError {
+    /// The token is not valid (bad signature, expired, revoked, unknown...): answered with 401
+    /// `invalid_token`.
+    #[error("invalid token: {0}")]
+    InvalidToken(Cow<'static, str>),
+    /// The verifier could not decide because what it depends on (key set, introspection endpoint)
+    /// is unreachable: answered with 503, never accepted.
+    #[error("token verification unavailable: {0}")]
+    Unavailable(Cow<'static, str>),
+}
+
+impl VerifyError {
+    /// A token that is not valid, with a reason for logs and for detailed error responses.
+    pub fn invalid_token(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::InvalidToken(reason.into())
+    }
+
+    /// Verification impossible for now (the key source is down), with a reason for logs.
+    pub fn unavailable(reason: impl Into<Cow<'static, str>>) -> Self {
+        Self::Unavailable(reason.into())
+    }
+}

@@ -1,0 +1,22 @@
+#![doc = include_str!("../../../README.md")]
+
+pub mod bearer;
+pub mod metadata;
+#[cfg(feature = "rmcp")]
+pub mod rmcp;
+pub mod scope;
+pub mod verify;
+
+mod auth_info;
+mod auth_server;
+mod error;
+mod mcp_auth;
+mod resource;
+mod router;
+
+pub use auth_info::AuthInfo;
+pub use auth_server::{AuthServerConfig, AuthServerType};
+pub use error::{ConfigError, VerifyError};
+pub use mcp_auth::{McpAuth, McpAuthBuilder};
+pub use resource::ProtectedResource;
+pub use verify::TokenVerifier;

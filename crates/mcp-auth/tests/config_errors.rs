@@ -1,0 +1,221 @@
+//! Misconfiguration fails when the configuration is built, with a message that says what to fix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{fixed_tokens, mcp_auth};
+use mcp_auth::metadata::AuthorizationServerMetadata;
+use mcp_auth::{AuthServerConfig, AuthServerType, ConfigError, McpAuth, ProtectedResource};
+
+fn server(issuer: &str) -> AuthServerConfig {
+    AuthServerConfig::new(
+        AuthorizationServerMetadata::new(issuer),
+        AuthServerType::OAuth,
+    )
+}
+
+fn build(resources: Vec<ProtectedResource>) -> Result<McpAuth, ConfigError> {
+    resources
+        .into_iter()
+        .fold(McpAuth::builder(), |builder, r| {
+            builder.protected_resource(r)
+        })
+        .build()
+}
+
+fn build_one(identifier: &str) -> Result<McpAuth, ConfigError> {
+    build(vec![
+        ProtectedResource::new(identifier).authorization_server(server("https://as.example")),
+    ])
+}
+
+#[test]
+fn resource_identifiers_must_be_absolute_http_urls_without_fragment() {
+    let cases = [
+        ("/mcp", "relative URL without a base"),
+        ("api.example.com/mcp", "relative URL without a base"),
+        ("ftp://api.example.com/mcp", "the scheme must be https"),
+        ("https://api.example.com/mcp#frag", "forbids a fragment"),
+        ("https://api.example.com/mcp#", "forbids a fragment"),
+        (
+            "https://user:pw@api.example.com/mcp",
+            "remove the user name and password",
+        ),
+        ("https://api.example.com/:tenant/mcp", "cannot be routed"),
+    ];
+    for (identifier, expected) in cases {
+        let err = build_one(identifier).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::InvalidUrl {
+                    what: "resource identifier",
+                    ..
+                }
+            ),
+            "{identifier}: {err:?}"
+        );
+        let message = err.to_string();
+        assert!(
+            message.contains(expected) && message.contains(identifier),
+            "{identifier}: {message}"
+        );
+    }
+    assert!(build_one("https://api.example.com/mcp?tenant=a").is_ok());
+    assert!(build_one("http://127.0.0.1:8080").is_ok());
+}
+
+#[test]
+fn nothing_configured_is_an_error() {
+    assert_eq!(
+        McpAuth::builder().build().unwrap_err(),
+        ConfigError::NoProtectedResource
+    );
+}
+
+#[test]
+fn duplicate_resources_and_clashing_metadata_paths_are_errors() {
+    let one = || {
+        ProtectedResource::new("https://api.example.com/mcp")
+            .authorization_server(server("https://as.example"))
+    };
+    assert_eq!(
+        build(vec![one(), one()]).unwrap_err(),
+        ConfigError::DuplicateResource("https://api.example.com/mcp".into())
+    );
+    let other_host = ProtectedResource::new("https://other.example.com/mcp")
+        .authorization_server(server("https://as.example"));
+    let err = build(vec![one(), other_host]).unwrap_err();
+    assert!(
+        matches!(err, ConfigError::DuplicateMetadataPath { .. }),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string()
+            .contains("/.well-known/oauth-protected-resource/mcp")
+    );
+}
+
+#[test]
+fn a_resource_needs_distinct_valid_authorization_servers() {
+    let err = build(vec![ProtectedResource::new("https://api.example.com/mcp")]).unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::NoAuthorizationServer("https://api.example.com/mcp".into())
+    );
+    assert!(err.to_string().contains("authorization_server"));
+
+    let twice = ProtectedResource::new("https://api.example.com/mcp")
+        .authorization_server(server("https://as.example"))
+        .authorization_server(server("https://as.example"));
+    assert!(matches!(
+        build(vec![twice]).unwrap_err(),
+        ConfigError::DuplicateIssuer { .. }
+    ));
+
+    for issuer in [
+        "as.example",
+        "https://as.example?x=1",
+        "https://as.example#x",
+        "mailto:a@b.c",
+    ] {
+        let resource = ProtectedResource::new("https://api.example.com/mcp")
+            .authorization_server(server(issuer));
+        let err = build(vec![resource]).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::InvalidUrl { what: "issuer", .. }),
+            "{issuer}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn scopes_and_metadata_urls_are_checked() {
+    let bad_scope = ProtectedResource::new("https://api.example.com/mcp")
+        .authorization_server(server("https://as.example"))
+        .scopes_supported(["read", "two words"]);
+    assert_eq!(
+        build(vec![bad_scope]).unwrap_err(),
+        ConfigError::InvalidScope {
+            scope: "two words".into()
+        }
+    );
+    let bad_docs = ProtectedResource::new("https://api.example.com/mcp")
+        .authorization_server(server("https://as.example"))
+        .resource_documentation("docs/index.html");
+    assert!(matches!(
+        build(vec![bad_docs]).unwrap_err(),
+        ConfigError::InvalidUrl {
+            what: "resource_documentation",
+            ..
+        }
+    ));
+}
+
+#[test]
+fn the_bearer_layer_checks_its_own_settings() {
+    let resource = "https://api.example.com/mcp";
+    let auth = mcp_auth(resource);
+    assert_eq!(
+        auth.bearer().build().unwrap_err(),
+        ConfigError::MissingVerifier
+    );
+    assert!(matches!(
+        auth.bearer()
+            .verifier(fixed_tokens(resource))
+            .resource("https://api.example.com/other")
+            .build()
+            .unwrap_err(),
+        ConfigError::UnknownResource { .. }
+    ));
+    assert_eq!(
+        auth.bearer()
+            .verifier(fixed_tokens(resource))
+            .required_scopes(["a\"b"])
+            .build()
+            .unwrap_err(),
+        ConfigError::InvalidScope {
+            scope: "a\"b".into()
+        }
+    );
+    assert!(matches!(
+        auth.bearer()
+            .verifier(fixed_tokens(resource))
+            .allowed_origins(["https://app.example.com/path"])
+            .build()
+            .unwrap_err(),
+        ConfigError::InvalidOrigin { .. }
+    ));
+    assert!(
+        auth.bearer()
+            .verifier(fixed_tokens(resource))
+            .resource(resource)
+            .build()
+            .is_ok()
+    );
+}
+
+#[test]
+fn with_several_resources_the_layer_must_name_one() {
+    let auth = build(vec![
+        ProtectedResource::new("https://api.example.com/a")
+            .authorization_server(server("https://as.example")),
+        ProtectedResource::new("https://api.example.com/b")
+            .authorization_server(server("https://as.example")),
+    ])
+    .unwrap();
+    let err = auth
+        .bearer()
+        .verifier(fixed_tokens("x"))
+        .build()
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::AmbiguousResource(_)));
+    assert!(err.to_string().contains("BearerAuthBuilder::resource"));
+    assert!(
+        auth.bearer()
+            .verifier(fixed_tokens("x"))
+            .resource("https://api.example.com/b")
+            .build()
+            .is_ok()
+    );
+}

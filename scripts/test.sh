@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The project's test command (README, CI): every Rust test, then the README's example run for
+# real and driven with curl exactly as it tells a newcomer to.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+cargo test --workspace --all-features
+
+echo "example smoke test: cargo run --example custom_verifier"
+cargo build --quiet -p mcp-auth --example custom_verifier
+log=$(mktemp)
+./target/debug/examples/custom_verifier 127.0.0.1:0 >"$log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
+resource=""
+for _ in $(seq 1 50); do
+  resource=$(sed -n 's/^MCP server protected by mcp-auth at \(http[^ ]*\)$/\1/p' "$log")
+  [ -n "$resource" ] && break
+  sleep 0.1
+done
+[ -n "$resource" ] || { echo "example did not start:"; cat "$log"; exit 1; }
+
+call='{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}'
+expect() { # expect STATUS BODY_PATTERN [curl args...]
+  local want=$1 pattern=$2; shift 2
+  local out status
+  out=$(curl -s -w '\n%{http_code}' "$@")
+  status=${out##*$'\n'}
+  if [ "$status" != "$want" ] || ! grep -q -- "$pattern" <<<"$out"; then
+    echo "FAILED: curl $* gave $status, wanted $want and /$pattern/:"; echo "$out"; exit 1
+  fi
+}
+mcp=(-X POST "$resource" -H 'Content-Type: application/json'
+     -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25' -d "$call")
+expect 401 '"error":"unauthorized"' "${mcp[@]}"
+expect 403 '"error":"insufficient_scope"' -H 'Authorization: Bearer no-scope-token' "${mcp[@]}"
+expect 200 'subject=alice client=example-client scopes=mcp:tools' -H 'Authorization: Bearer alice-token' "${mcp[@]}"
+expect 200 "\"resource\":\"$resource\"" "${resource%/mcp}/.well-known/oauth-protected-resource/mcp"
+echo "smoke: 4 passed, 0 failed"

@@ -115,8 +115,17 @@ async fn assert_refused(
         }
     }
     let body: Value = response.json().await.unwrap();
+    assert_eq!(body.as_object().unwrap().len(), 2, "{body}");
     assert_eq!(body["error"], body_error);
     assert!(body["error_description"].is_string());
+    if let Some(description) =
+        challenge.and_then(|c| c.iter().find(|(k, _)| *k == "error_description"))
+    {
+        assert_eq!(
+            body["error_description"], description.1,
+            "body and challenge disagree"
+        );
+    }
     body
 }
 

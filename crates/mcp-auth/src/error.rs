@@ -86,11 +86,14 @@ pub enum ConfigError {
         "several protected resources are configured ({0:?}): say which one this layer protects with BearerAuthBuilder::resource"
     )]
     AmbiguousResource(Vec<String>),
-    /// The bearer layer has no way to verify tokens.
+    /// JWT mode's settings contradict themselves.
+    #[error("JWT options are not usable: {0}")]
+    InvalidJwtOptions(String),
+    /// JWT mode needs the key set of an authorization server whose metadata has none.
     #[error(
-        "the bearer layer has no token verifier: pass your verifier with BearerAuthBuilder::verifier"
+        "authorization server {0} has no jwks_uri in its metadata, and JWT mode needs its key set: add jwks_uri, or use a custom verifier"
     )]
-    MissingVerifier,
+    NoJwksUri(String),
     /// An allowed `Origin` is not a `scheme://host[:port]` origin.
     #[error("allowed origin {origin:?} is not usable: {reason}")]
     InvalidOrigin {

@@ -4,6 +4,7 @@
 use url::Url;
 
 use crate::auth_server::AuthServerConfig;
+use crate::discovery::parse_issuer;
 use crate::error::ConfigError;
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
 use crate::scope::check_scope_token;
@@ -103,6 +104,14 @@ impl ProtectedResource {
                 "RFC 8707 forbids a fragment: remove the '#...' part",
             ));
         }
+        if url.query().is_some() {
+            return Err(invalid_url(
+                "resource identifier",
+                &self.identifier,
+                "RFC 8707 says it should not have a query, and its metadata URL could not carry one: remove the '?...' part",
+            ));
+        }
+        check_canonical("resource identifier", &self.identifier, &url)?;
         check_segments_routable(&url, &self.identifier)?;
         if self.authorization_servers.is_empty() {
             return Err(ConfigError::NoAuthorizationServer(self.identifier));
@@ -110,7 +119,7 @@ impl ProtectedResource {
         let mut issuers: Vec<String> = Vec::with_capacity(self.authorization_servers.len());
         for server in &self.authorization_servers {
             let issuer = server.issuer();
-            check_issuer(issuer)?;
+            parse_issuer(issuer)?;
             if issuers.iter().any(|known| known == issuer) {
                 return Err(ConfigError::DuplicateIssuer {
                     resource: self.identifier,
@@ -146,6 +155,7 @@ impl ProtectedResource {
             url,
             metadata_url,
             issuers,
+            authorization_servers: self.authorization_servers,
             document,
         })
     }
@@ -158,6 +168,7 @@ pub(crate) struct ResourceConfig {
     pub(crate) url: Url,
     pub(crate) metadata_url: Url,
     pub(crate) issuers: Vec<String>,
+    pub(crate) authorization_servers: Vec<AuthServerConfig>,
     pub(crate) document: ProtectedResourceMetadata,
 }
 
@@ -190,16 +201,26 @@ pub(crate) fn parse_http_url(what: &'static str, value: &str) -> Result<Url, Con
     Ok(url)
 }
 
-fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
-    let url = parse_http_url("issuer", issuer)?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(invalid_url(
-            "issuer",
-            issuer,
-            "RFC 8414 §2 forbids a query or fragment in an issuer identifier",
-        ));
+/// Refuses a URL that parsing would change (case, default port, spaces, dot segments...): the
+/// string is published and compared verbatim, so it must already be in canonical form. Only the
+/// slash after a bare host may be left out.
+pub(crate) fn check_canonical(
+    what: &'static str,
+    value: &str,
+    url: &Url,
+) -> Result<(), ConfigError> {
+    let canonical = url.as_str();
+    if canonical == value || canonical.strip_suffix('/') == Some(value) {
+        Ok(())
+    } else {
+        Err(invalid_url(
+            what,
+            value,
+            &format!(
+                "it is published and compared verbatim, so write it in canonical form: {canonical}"
+            ),
+        ))
     }
-    Ok(())
 }
 
 /// The metadata router matches paths literally; axum would read a segment starting with `:` or

@@ -35,7 +35,8 @@ impl McpAuth {
     /// let app: axum::Router = axum::Router::new().merge(auth.metadata_router());
     /// # Ok::<(), mcp_auth::ConfigError>(())
     /// ```
-    pub fn metadata_router(&self) -> Router {
+    /// It merges into a router of any state type.
+    pub fn metadata_router<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         self.resources()
             .iter()
             .fold(Router::new(), |router, resource| {

@@ -42,6 +42,27 @@ fn resource_identifiers_must_be_absolute_http_urls_without_fragment() {
             "remove the user name and password",
         ),
         ("https://api.example.com/:tenant/mcp", "cannot be routed"),
+        (
+            "https://api.example.com/mcp?tenant=a",
+            "remove the '?...' part",
+        ),
+        // Published and compared verbatim, so parsing must not change them.
+        (
+            "https://API.example.com/mcp",
+            "canonical form: https://api.example.com/mcp",
+        ),
+        (
+            "https://api.example.com:443/mcp",
+            "canonical form: https://api.example.com/mcp",
+        ),
+        (
+            " https://api.example.com/mcp",
+            "canonical form: https://api.example.com/mcp",
+        ),
+        (
+            "https://api.example.com/a/../mcp",
+            "canonical form: https://api.example.com/mcp",
+        ),
     ];
     for (identifier, expected) in cases {
         let err = build_one(identifier).unwrap_err();
@@ -61,8 +82,9 @@ fn resource_identifiers_must_be_absolute_http_urls_without_fragment() {
             "{identifier}: {message}"
         );
     }
-    assert!(build_one("https://api.example.com/mcp?tenant=a").is_ok());
     assert!(build_one("http://127.0.0.1:8080").is_ok());
+    assert!(build_one("http://127.0.0.1:8080/").is_ok());
+    assert!(build_one("https://api.example.com/mcp/").is_ok());
 }
 
 #[test]
@@ -114,6 +136,7 @@ fn a_resource_needs_distinct_valid_authorization_servers() {
     ));
 
     for issuer in [
+        "https://AS.example",
         "as.example",
         "https://as.example?x=1",
         "https://as.example#x",
@@ -156,9 +179,10 @@ fn scopes_and_metadata_urls_are_checked() {
 fn the_bearer_layer_checks_its_own_settings() {
     let resource = "https://api.example.com/mcp";
     let auth = mcp_auth(resource);
+    // JWT mode (no verifier given) needs the key set of every trusted server.
     assert_eq!(
         auth.bearer().build().unwrap_err(),
-        ConfigError::MissingVerifier
+        ConfigError::NoJwksUri(common::ISSUER.into())
     );
     assert!(matches!(
         auth.bearer()

@@ -102,7 +102,7 @@ impl Rejection {
                 ),
             };
         let description = if params.show_error_details {
-            to_quoted_text(&detail)
+            to_quoted_text(&detail.chars().take(MAX_DESCRIPTION_LEN).collect::<String>())
         } else {
             generic.to_owned()
         };
@@ -155,14 +155,13 @@ fn challenge(params: &ChallengeParams, error: Option<&str>, description: &str) -
         .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""))
 }
 
-/// Longest description sent; longer ones are cut.
+/// Longest detailed description sent, in characters; longer ones are cut.
 const MAX_DESCRIPTION_LEN: usize = 200;
 
 /// Maps text into RFC 6750's quoted-value character set (`%x20-21 / %x23-5B / %x5D-7E`):
 /// `"` becomes `'`, `\` becomes `/`, anything else outside the set becomes `?`.
 pub(crate) fn to_quoted_text(text: &str) -> String {
     text.chars()
-        .take(MAX_DESCRIPTION_LEN)
         .map(|c| match c {
             '"' => '\'',
             '\\' => '/',
@@ -200,11 +199,25 @@ mod tests {
     }
 
     #[test]
-    fn quoted_text_is_cut_to_a_bounded_length() {
-        assert_eq!(
-            to_quoted_text(&"x".repeat(10_000)).len(),
-            MAX_DESCRIPTION_LEN
+    fn detailed_descriptions_are_cut_but_urls_and_scopes_never() {
+        let long_path = format!(
+            "https://h.example/.well-known/oauth-protected-resource/{}",
+            "p".repeat(300)
         );
+        let scopes: Vec<String> = (0..40).map(|i| format!("scope{i}")).collect();
+        let params = ChallengeParams::new(&long_path, &scopes, true);
+        let response = Rejection::InvalidToken("x".repeat(10_000).into()).into_response(&params);
+        let value = header(&response);
+        assert!(
+            value.contains(&format!("resource_metadata=\"{long_path}\"")),
+            "{value}"
+        );
+        assert!(
+            value.contains(&format!("scope=\"{}\"", scopes.join(" "))),
+            "{value}"
+        );
+        let cut = format!("error_description=\"{}\"", "x".repeat(MAX_DESCRIPTION_LEN));
+        assert!(value.contains(&cut), "{value}");
     }
 
     #[test]

@@ -50,7 +50,8 @@
 //! | `Origin` not allowed | 403 | none: refused before any token check |
 //!
 //! Browsers' CORS preflights carry no token and are refused like any other request: put a CORS
-//! layer outside this one.
+//! layer outside this one, and if it sets `Access-Control-Expose-Headers` itself (for
+//! `Mcp-Session-Id`, say), list `WWW-Authenticate` there too, since its list replaces ours.
 
 mod challenge;
 mod layer;
@@ -69,9 +70,10 @@ use self::challenge::ChallengeParams;
 use self::origin::AllowedOrigins;
 use self::policy::Policy;
 use crate::error::ConfigError;
-use crate::resource::ResourceConfig;
+use crate::resource::{ResourceConfig, parse_http_url};
 use crate::scope::{ExactScopes, ScopeRelation, check_scope_token};
-use crate::verify::TokenVerifier;
+use crate::verify::jwt::JwtVerifier;
+use crate::verify::{JwtOptions, TokenVerifier};
 
 /// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
 /// otherwise.
@@ -79,10 +81,12 @@ pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 
 /// Settings of one bearer layer; [`build`](Self::build) checks them.
 #[must_use = "call .build() to get the layer"]
+#[derive(Clone)]
 pub struct BearerAuthBuilder {
     resources: Arc<[ResourceConfig]>,
     resource: Option<String>,
     verifier: Option<Arc<dyn TokenVerifier>>,
+    jwt: JwtOptions,
     audiences: Vec<String>,
     required_scopes: Vec<String>,
     scope_relation: Arc<dyn ScopeRelation>,
@@ -97,6 +101,7 @@ impl BearerAuthBuilder {
             resources,
             resource: None,
             verifier: None,
+            jwt: JwtOptions::default(),
             audiences: Vec::new(),
             required_scopes: Vec::new(),
             scope_relation: Arc::new(ExactScopes),
@@ -113,8 +118,22 @@ impl BearerAuthBuilder {
     }
 
     /// The verifier that turns a token into an [`AuthInfo`](crate::AuthInfo) (custom mode).
+    /// Without one, the layer is in JWT mode.
     pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
         self.verifier = Some(Arc::new(verifier));
+        self
+    }
+
+    /// A verifier shared with other layers or code, as `Arc<dyn TokenVerifier>`.
+    pub fn shared_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Settings of JWT mode (the default mode: tokens are JWTs signed with a key from their
+    /// issuer's key set). Ignored when a custom [`verifier`](Self::verifier) is set.
+    pub fn jwt(mut self, options: JwtOptions) -> Self {
+        self.jwt = options;
         self
     }
 
@@ -142,7 +161,7 @@ impl BearerAuthBuilder {
         self
     }
 
-    /// Clock skew tolerated on expiry; [`DEFAULT_LEEWAY`] (60 s) unless set.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`; [`DEFAULT_LEEWAY`] (60 s) unless set.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -170,7 +189,6 @@ impl BearerAuthBuilder {
     pub fn build(self) -> Result<BearerAuthLayer, ConfigError> {
         let resources = self.resources.clone();
         let resource = chosen_resource(&resources, self.resource.as_deref())?;
-        let verifier = self.verifier.ok_or(ConfigError::MissingVerifier)?;
         for scope in &self.required_scopes {
             check_scope_token(scope)?;
         }
@@ -178,6 +196,10 @@ impl BearerAuthBuilder {
             vec![resource.identifier.clone()]
         } else {
             self.audiences
+        };
+        let verifier = match self.verifier {
+            Some(custom) => custom,
+            None => jwt_verifier(resource, &audiences, self.leeway, self.jwt)?,
         };
         let challenge = ChallengeParams::new(
             resource.metadata_url.as_str(),
@@ -195,6 +217,47 @@ impl BearerAuthBuilder {
             challenge,
         }))
     }
+}
+
+impl std::fmt::Debug for BearerAuthBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerAuthBuilder")
+            .field("resource", &self.resource)
+            .field("custom_verifier", &self.verifier.is_some())
+            .field("jwt", &self.jwt)
+            .field("audiences", &self.audiences)
+            .field("required_scopes", &self.required_scopes)
+            .field("leeway", &self.leeway)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("show_error_details", &self.show_error_details)
+            .finish_non_exhaustive()
+    }
+}
+
+/// JWT mode for `resource`: its trusted servers' key sets verify tokens.
+fn jwt_verifier(
+    resource: &ResourceConfig,
+    audiences: &[String],
+    leeway: Duration,
+    options: JwtOptions,
+) -> Result<Arc<dyn TokenVerifier>, ConfigError> {
+    options.check()?;
+    for metadata in resource
+        .authorization_servers
+        .iter()
+        .filter_map(|s| s.metadata())
+    {
+        match &metadata.jwks_uri {
+            None => return Err(ConfigError::NoJwksUri(metadata.issuer.clone())),
+            Some(uri) => parse_http_url("jwks_uri", uri).map(drop)?,
+        }
+    }
+    Ok(Arc::new(JwtVerifier::new(
+        &resource.authorization_servers,
+        audiences.to_vec(),
+        leeway.as_secs(),
+        options,
+    )))
 }
 
 /// The resource a layer guards: the one named, or the only one configured.

@@ -24,6 +24,14 @@ pub struct BearerAuth<S> {
     policy: Arc<Policy>,
 }
 
+impl<S: std::fmt::Debug> std::fmt::Debug for BearerAuth<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerAuth")
+            .field("inner", &self.inner)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<S> BearerAuth<S> {
     pub(crate) fn new(inner: S, policy: Arc<Policy>) -> Self {
         Self { inner, policy }
@@ -58,7 +66,11 @@ where
                     Ok(response.map(Either::Left))
                 }
                 Err(rejection) => {
-                    tracing::debug!(?rejection, uri = %parts.uri, "bearer authorization refused");
+                    tracing::debug!(
+                        ?rejection,
+                        path = parts.uri.path(),
+                        "bearer authorization refused"
+                    );
                     Ok(rejection
                         .into_response(&policy.challenge)
                         .map(Either::Right))

@@ -70,6 +70,8 @@ pub fn mcp_auth(resource: &str) -> McpAuth {
 /// - `other-audience`: audience `https://other.example.com/mcp`
 /// - `many-audiences`: audience `[other, resource]`
 /// - `expired`: `exp` two minutes ago; `expired-in-leeway`: `exp` 30 s ago
+/// - `no-expiry`: no `expires_at` (an opaque token that does not expire)
+/// - `no-audience`: an empty audience
 /// - `unavailable`: the verifier's key source is down
 /// - `leaky`: refused with a message that quotes the token and hostile characters
 /// - anything else: refused
@@ -121,6 +123,14 @@ pub fn fixed_tokens(
             }),
             "expired-in-leeway" => Ok(AuthInfo {
                 expires_at: Some(now - 30),
+                ..info("alice", &["read", "write"])
+            }),
+            "no-expiry" => Ok(AuthInfo {
+                expires_at: None,
+                ..info("alice", &["read", "write"])
+            }),
+            "no-audience" => Ok(AuthInfo {
+                audience: Vec::new(),
                 ..info("alice", &["read", "write"])
             }),
             "unavailable" => Err(VerifyError::unavailable(

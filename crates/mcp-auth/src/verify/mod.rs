@@ -1,5 +1,13 @@
 //! Turning an access token into an [`AuthInfo`]: the [`TokenVerifier`] trait, which plain async
-//! functions and closures implement.
+//! functions and closures implement (custom mode), and JWT mode's settings ([`JwtOptions`]).
+
+mod claims;
+pub(crate) mod jwt;
+mod key_cache;
+mod key_set;
+mod options;
+
+pub use options::JwtOptions;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,8 +22,9 @@ pub type VerifyFuture<'a> =
 /// Checks that a token is genuine and says whose it is.
 ///
 /// The verifier checks the token itself (signature, expiry, revocation...); the bearer layer
-/// then checks the issuer, audience and required scopes of the [`AuthInfo`] it returns, so a
-/// verifier does not repeat those.
+/// then checks the issuer, audience, expiry and required scopes of the [`AuthInfo`] it returns,
+/// so a verifier does not repeat those. An `AuthInfo` without `expires_at` is taken as a token
+/// that does not expire (some opaque tokens): set it whenever the token has an expiry.
 ///
 /// Any `async` function or closure taking the token as a `String` is a verifier:
 ///

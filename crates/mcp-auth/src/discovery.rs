@@ -1,0 +1,374 @@
+//! Finding an authorization server's metadata (RFC 8414, OpenID Connect Discovery 1.0), in the
+//! order the MCP authorization spec gives clients, and refusing metadata for another issuer.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use url::Url;
+
+use crate::auth_server::{AuthServerConfig, AuthServerType};
+use crate::error::ConfigError;
+use crate::http::{FetchError, FetchLimits, get_json};
+use crate::metadata::AuthorizationServerMetadata;
+use crate::resource::{check_canonical, parse_http_url};
+
+const OAUTH_SUFFIX: &str = "/.well-known/oauth-authorization-server";
+const OIDC_SUFFIX: &str = "/.well-known/openid-configuration";
+
+/// A function that mends raw metadata before it is read, for providers that publish
+/// non-compliant documents.
+pub type Transpile = Arc<dyn Fn(&mut Value) + Send + Sync>;
+
+/// How to discover one authorization server.
+///
+/// ```no_run
+/// use mcp_auth::AuthServerType;
+/// use mcp_auth::discovery::Discovery;
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let discovered = Discovery::new("https://auth.example.com", AuthServerType::Oidc)
+///     .transpile(|raw| {
+///         // This provider forgets to announce PKCE.
+///         raw["code_challenge_methods_supported"] = serde_json::json!(["S256"]);
+///     })
+///     .fetch()
+///     .await?;
+/// println!("found at {}", discovered.url);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Discovery {
+    issuer: String,
+    server_type: AuthServerType,
+    well_known_url: Option<String>,
+    /// Set for a well-known URL of an issuer without path: a trailing slash may end the issuer.
+    root_issuer: bool,
+    transpile: Option<Transpile>,
+    limits: FetchLimits,
+}
+
+/// Metadata that discovery found, and where.
+#[derive(Debug, Clone)]
+pub struct Discovered {
+    /// The metadata, after the transpile hook.
+    pub metadata: AuthorizationServerMetadata,
+    /// The URL that answered.
+    pub url: Url,
+}
+
+/// Why discovery found no usable metadata.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum DiscoveryError {
+    /// The issuer or well-known URL is not usable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Every candidate URL answered, none with metadata.
+    #[error("no metadata for issuer {issuer}: {}", tried.join("; "))]
+    NotFound {
+        /// The issuer looked for.
+        issuer: String,
+        /// Each URL tried and what it answered.
+        tried: Vec<String>,
+    },
+    /// The server could not be reached or sent an unusable body.
+    #[error("discovery of {issuer} failed: {reason}")]
+    Unreachable {
+        /// The issuer looked for.
+        issuer: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The document is not RFC 8414 metadata.
+    #[error("{url} is not authorization server metadata: {reason}")]
+    Invalid {
+        /// The URL that answered.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The document names another issuer (RFC 8414 §3.3 requires them to be identical).
+    #[error(
+        "issuer {expected} returned metadata for {found} at {url}; RFC 8414 §3.3 requires them to be equal"
+    )]
+    IssuerMismatch {
+        /// The issuer asked for.
+        expected: String,
+        /// The issuer the document names.
+        found: String,
+        /// The URL that answered.
+        url: String,
+    },
+}
+
+impl Discovery {
+    /// Discovery of `issuer`, trying the well-known URLs the MCP authorization spec lists.
+    pub fn new(issuer: impl Into<String>, server_type: AuthServerType) -> Self {
+        Self {
+            issuer: issuer.into(),
+            server_type,
+            well_known_url: None,
+            root_issuer: false,
+            transpile: None,
+            limits: FetchLimits::default(),
+        }
+    }
+
+    /// Discovery from one well-known metadata URL; the issuer is the URL without its
+    /// well-known part, and the document must name exactly that issuer.
+    ///
+    /// ```
+    /// use mcp_auth::discovery::Discovery;
+    ///
+    /// let discovery = Discovery::from_well_known_url(
+    ///     "https://auth.example.com/.well-known/openid-configuration",
+    /// )?;
+    /// assert_eq!(discovery.issuer(), "https://auth.example.com");
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn from_well_known_url(url: &str) -> Result<Self, ConfigError> {
+        let parsed = parse_http_url("well-known metadata URL", url)?;
+        let path = parsed.path();
+        let (issuer_path, server_type) = if let Some(rest) = path.strip_prefix(OAUTH_SUFFIX) {
+            (rest.to_owned(), AuthServerType::OAuth)
+        } else if let Some(rest) = path.strip_prefix(OIDC_SUFFIX) {
+            (rest.to_owned(), AuthServerType::Oidc)
+        } else if let Some(rest) = path.strip_suffix(OIDC_SUFFIX) {
+            (rest.to_owned(), AuthServerType::Oidc)
+        } else {
+            return Err(ConfigError::InvalidUrl {
+                what: "well-known metadata URL",
+                url: url.to_owned(),
+                reason: format!("its path contains neither {OAUTH_SUFFIX} nor {OIDC_SUFFIX}"),
+            });
+        };
+        let mut issuer = parsed.clone();
+        issuer.set_path(&issuer_path);
+        issuer.set_query(None);
+        issuer.set_fragment(None);
+        // `https://as.example` and `https://as.example/` give the same well-known URL; the
+        // document then says which of the two the issuer is.
+        let root_issuer = issuer_path.is_empty();
+        let issuer = issuer.as_str().trim_end_matches('/').to_owned();
+        Ok(Self {
+            well_known_url: Some(url.to_owned()),
+            root_issuer,
+            ..Self::new(issuer, server_type)
+        })
+    }
+
+    /// Mends the raw document before it is read and validated.
+    pub fn transpile(mut self, transpile: impl Fn(&mut Value) + Send + Sync + 'static) -> Self {
+        self.transpile = Some(Arc::new(transpile));
+        self
+    }
+
+    /// Longest a fetch may take (10 s unless set).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.limits.timeout = timeout;
+        self
+    }
+
+    /// The issuer being discovered.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Which kind of server this is (reported; the URLs tried are the same for both kinds).
+    pub fn server_type(&self) -> AuthServerType {
+        self.server_type
+    }
+
+    /// The URLs tried, in order: with a path in the issuer, OAuth path-inserted, OpenID
+    /// path-inserted, OpenID appended; without one, OAuth then OpenID.
+    pub fn candidate_urls(&self) -> Result<Vec<Url>, ConfigError> {
+        if let Some(url) = &self.well_known_url {
+            return Ok(vec![parse_http_url("well-known metadata URL", url)?]);
+        }
+        let issuer = parse_issuer(&self.issuer)?;
+        let path = issuer.path().trim_end_matches('/');
+        let at = |path: String| {
+            let mut url = issuer.clone();
+            url.set_path(&path);
+            url
+        };
+        Ok(if path.is_empty() {
+            vec![at(OAUTH_SUFFIX.to_owned()), at(OIDC_SUFFIX.to_owned())]
+        } else {
+            vec![
+                at(format!("{OAUTH_SUFFIX}{path}")),
+                at(format!("{OIDC_SUFFIX}{path}")),
+                at(format!("{path}{OIDC_SUFFIX}")),
+            ]
+        })
+    }
+
+    /// Fetches the metadata: the first candidate URL that answers 200 is used; its document must
+    /// name this issuer exactly.
+    pub async fn fetch(&self) -> Result<Discovered, DiscoveryError> {
+        let mut tried = Vec::new();
+        for url in self.candidate_urls()? {
+            let fetched = match get_json(&url, self.limits).await {
+                Ok(fetched) => fetched,
+                Err(FetchError::Status { status, .. }) => {
+                    tried.push(format!("{url} answered HTTP {status}"));
+                    continue;
+                }
+                Err(err) => {
+                    return Err(DiscoveryError::Unreachable {
+                        issuer: self.issuer.clone(),
+                        reason: err.to_string(),
+                    });
+                }
+            };
+            let mut raw = fetched.json;
+            if let Some(transpile) = &self.transpile {
+                transpile(&mut raw);
+            }
+            let metadata: AuthorizationServerMetadata =
+                serde_json::from_value(raw).map_err(|err| DiscoveryError::Invalid {
+                    url: url.to_string(),
+                    reason: err.to_string(),
+                })?;
+            if !self.is_our_issuer(&metadata.issuer) {
+                return Err(DiscoveryError::IssuerMismatch {
+                    expected: self.issuer.clone(),
+                    found: metadata.issuer,
+                    url: url.to_string(),
+                });
+            }
+            return Ok(Discovered { metadata, url });
+        }
+        Err(DiscoveryError::NotFound {
+            issuer: self.issuer.clone(),
+            tried,
+        })
+    }
+
+    fn is_our_issuer(&self, found: &str) -> bool {
+        found == self.issuer
+            || (self.root_issuer && found.strip_suffix('/') == Some(self.issuer.as_str()))
+    }
+
+    /// Fetches the metadata now and makes a server configuration of it (refreshed later
+    /// through this same discovery).
+    pub async fn into_config(self) -> Result<AuthServerConfig, DiscoveryError> {
+        let discovered = self.fetch().await?;
+        Ok(AuthServerConfig::from_discovery(
+            Some(discovered.metadata),
+            self,
+        ))
+    }
+
+    /// A server configuration that runs this discovery when the first token needs it.
+    pub fn lazy(self) -> AuthServerConfig {
+        AuthServerConfig::from_discovery(None, self)
+    }
+}
+
+impl fmt::Debug for Discovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Discovery")
+            .field("issuer", &self.issuer)
+            .field("server_type", &self.server_type)
+            .field("well_known_url", &self.well_known_url)
+            .field("transpile", &self.transpile.is_some())
+            .finish()
+    }
+}
+
+/// An issuer identifier: an `http(s)` URL without query or fragment (RFC 8414 §2).
+pub(crate) fn parse_issuer(issuer: &str) -> Result<Url, ConfigError> {
+    let url = parse_http_url("issuer", issuer)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(ConfigError::InvalidUrl {
+            what: "issuer",
+            url: issuer.to_owned(),
+            reason: "RFC 8414 §2 forbids a query or fragment in an issuer identifier".to_owned(),
+        });
+    }
+    check_canonical("issuer", issuer, &url)?;
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn candidates(issuer: &str) -> Vec<String> {
+        Discovery::new(issuer, AuthServerType::OAuth)
+            .candidate_urls()
+            .unwrap()
+            .iter()
+            .map(Url::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn an_issuer_without_path_tries_oauth_then_openid() {
+        let expected = [
+            "https://as.example/.well-known/oauth-authorization-server",
+            "https://as.example/.well-known/openid-configuration",
+        ];
+        assert_eq!(candidates("https://as.example"), expected);
+        assert_eq!(candidates("https://as.example/"), expected);
+    }
+
+    #[test]
+    fn an_issuer_with_a_path_tries_both_insertions_then_appending() {
+        assert_eq!(
+            candidates("https://as.example/tenant/1"),
+            [
+                "https://as.example/.well-known/oauth-authorization-server/tenant/1",
+                "https://as.example/.well-known/openid-configuration/tenant/1",
+                "https://as.example/tenant/1/.well-known/openid-configuration",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_issuer_of_a_well_known_url_is_the_url_without_its_well_known_part() {
+        let issuer = |url: &str| {
+            Discovery::from_well_known_url(url)
+                .unwrap()
+                .issuer()
+                .to_owned()
+        };
+        assert_eq!(
+            issuer("https://as.example/.well-known/oauth-authorization-server"),
+            "https://as.example"
+        );
+        assert_eq!(
+            issuer("https://as.example/.well-known/oauth-authorization-server/t1"),
+            "https://as.example/t1"
+        );
+        assert_eq!(
+            issuer("https://as.example/.well-known/openid-configuration/t1"),
+            "https://as.example/t1"
+        );
+        assert_eq!(
+            issuer("https://as.example/t1/.well-known/openid-configuration"),
+            "https://as.example/t1"
+        );
+        assert!(Discovery::from_well_known_url("https://as.example/metadata.json").is_err());
+    }
+
+    #[test]
+    fn issuers_with_query_or_fragment_are_refused() {
+        for issuer in [
+            "https://as.example?x=1",
+            "https://as.example#f",
+            "as.example",
+            "ftp://as.example",
+        ] {
+            assert!(
+                Discovery::new(issuer, AuthServerType::OAuth)
+                    .candidate_urls()
+                    .is_err(),
+                "{issuer}"
+            );
+        }
+    }
+}

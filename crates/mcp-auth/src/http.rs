@@ -1,0 +1,207 @@
+//! Bounded JSON fetches from authorization servers: one HTTP client (rustls) for the process,
+//! connect and total timeouts, a body-size cap, `http(s)` only, redirects only within the origin.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use http::header::{ACCEPT, CACHE_CONTROL};
+use reqwest::redirect;
+use url::Url;
+
+/// Longest wait for a TCP/TLS connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most redirects followed, all within the first URL's origin.
+const MAX_REDIRECTS: usize = 3;
+
+/// Limits of one fetch.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FetchLimits {
+    /// Longest a whole fetch may take, body included.
+    pub(crate) timeout: Duration,
+    /// Largest body accepted, in bytes.
+    pub(crate) max_body: usize,
+}
+
+impl Default for FetchLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(10),
+            max_body: 256 * 1024,
+        }
+    }
+}
+
+/// Why a fetch gave no document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FetchError {
+    /// The server answered with a status other than 200.
+    #[error("{url} answered HTTP {status}")]
+    Status {
+        /// The URL asked.
+        url: String,
+        /// The status received.
+        status: u16,
+    },
+    /// No answer: connection refused, timeout, TLS failure, a redirect off the origin...
+    #[error("{url} could not be fetched: {reason}")]
+    Unreachable {
+        /// The URL asked.
+        url: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The body is larger than allowed or not JSON.
+    #[error("{url} sent an unusable body: {reason}")]
+    BadBody {
+        /// The URL asked.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// A fetched JSON document and how long the server said it may be cached.
+#[derive(Debug)]
+pub(crate) struct Fetched {
+    pub(crate) json: serde_json::Value,
+    pub(crate) max_age: Option<Duration>,
+}
+
+/// GETs `url` and parses its body as JSON, within `limits`.
+pub(crate) async fn get_json(url: &Url, limits: FetchLimits) -> Result<Fetched, FetchError> {
+    let unreachable = |reason: String| FetchError::Unreachable {
+        url: url.to_string(),
+        reason,
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(unreachable(
+            "only http and https URLs are fetched".to_owned(),
+        ));
+    }
+    let client = client().map_err(|err| unreachable(err.clone()))?;
+    let fetch = async {
+        let mut response = client
+            .get(url.clone())
+            .header(ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|err| unreachable(error_chain(&err)))?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(FetchError::Status {
+                url: url.to_string(),
+                status: response.status().as_u16(),
+            });
+        }
+        let max_age = response
+            .headers()
+            .get(CACHE_CONTROL)
+            .and_then(|value| value.to_str().ok())
+            .and_then(max_age);
+        let too_large = || FetchError::BadBody {
+            url: url.to_string(),
+            reason: format!("larger than {} bytes", limits.max_body),
+        };
+        if response
+            .content_length()
+            .is_some_and(|len| len > limits.max_body as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|err| unreachable(error_chain(&err)))?
+        {
+            if body.len() + chunk.len() > limits.max_body {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let json = serde_json::from_slice(&body).map_err(|err| FetchError::BadBody {
+            url: url.to_string(),
+            reason: format!("not JSON: {err}"),
+        })?;
+        Ok(Fetched { json, max_age })
+    };
+    tokio::time::timeout(limits.timeout, fetch)
+        .await
+        .map_err(|_| unreachable(format!("no complete answer within {:?}", limits.timeout)))?
+}
+
+/// The process's one HTTP client, made on first use.
+fn client() -> Result<&'static reqwest::Client, &'static String> {
+    static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .redirect(redirect::Policy::custom(same_origin_redirects))
+                .build()
+                .map_err(|err| format!("the HTTP client could not be built: {err}"))
+        })
+        .as_ref()
+}
+
+fn same_origin_redirects(attempt: redirect::Attempt<'_>) -> redirect::Action {
+    let first = attempt.previous().first().map(Url::origin);
+    if attempt.previous().len() > MAX_REDIRECTS {
+        attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+    } else if first.is_some_and(|origin| origin != attempt.url().origin()) {
+        let target = attempt.url().to_string();
+        attempt.error(format!("redirect to another origin ({target}) refused"))
+    } else {
+        attempt.follow()
+    }
+}
+
+/// `max-age` of a `Cache-Control` value, unless `no-store`/`no-cache` forbid reuse.
+fn max_age(cache_control: &str) -> Option<Duration> {
+    let mut max_age = None;
+    for directive in cache_control.split(',').map(str::trim) {
+        let lower = directive.to_ascii_lowercase();
+        if lower == "no-store" || lower == "no-cache" {
+            return Some(Duration::ZERO);
+        }
+        if let Some(seconds) = lower.strip_prefix("max-age=") {
+            max_age = seconds
+                .trim_matches('"')
+                .parse()
+                .ok()
+                .map(Duration::from_secs);
+        }
+    }
+    max_age
+}
+
+/// The error and its causes on one line (reqwest's top-level message alone hides the reason).
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut message = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_max_age_and_honours_no_store() {
+        assert_eq!(
+            max_age("public, max-age=300"),
+            Some(Duration::from_secs(300))
+        );
+        assert_eq!(
+            max_age("Max-Age=60, must-revalidate"),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(max_age("no-store"), Some(Duration::ZERO));
+        assert_eq!(max_age("max-age=abc"), None);
+        assert_eq!(max_age("public"), None);
+    }
+}

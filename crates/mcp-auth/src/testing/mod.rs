@@ -1,0 +1,46 @@
+//! A real authorization server for tests (feature `testing`): it listens on 127.0.0.1, publishes
+//! RFC 8414 and OpenID metadata and a key set with RSA, EC and Ed25519 keys, signs tokens with
+//! the claims you choose, and lets a test break it (down, rotated keys, broken key set) and count
+//! what was fetched from it.
+//!
+//! The keys are fixed test keys shipped with the crate: never trust this issuer outside tests
+//! and demos.
+//!
+//! ```
+//! use mcp_auth::testing::TestIssuer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let issuer = TestIssuer::start().await?;
+//! let token = issuer
+//!     .token()
+//!     .audience("https://api.example.com/mcp")
+//!     .subject("alice")
+//!     .scopes(["read"])
+//!     .sign()?;
+//! assert_eq!(token.split('.').count(), 3);
+//! # Ok(()) }
+//! ```
+
+mod keys;
+mod server;
+mod token;
+
+pub use keys::{KeyMaterial, TestKey};
+pub use server::TestIssuer;
+pub use token::TokenBuilder;
+
+/// Why the test issuer could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TestingError {
+    /// The listener could not be bound.
+    #[error("the test issuer could not listen: {0}")]
+    Io(#[from] std::io::Error),
+    /// A key could not be loaded or a token signed.
+    #[error("the test issuer could not sign: {0}")]
+    Jwt(#[from] jsonwebtoken::errors::Error),
+    /// The issuer has no key with this `kid`.
+    #[error("the test issuer has no key {0:?}")]
+    UnknownKey(String),
+}

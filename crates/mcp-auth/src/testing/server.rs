@@ -1,0 +1,265 @@
+//! The test issuer's HTTP side: metadata and key set on 127.0.0.1, with switches to break it
+//! and counters of what was fetched.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use super::TestingError;
+use super::keys::TestKey;
+use super::token::TokenBuilder;
+use crate::auth_server::{AuthServerConfig, AuthServerType};
+use crate::metadata::AuthorizationServerMetadata;
+
+/// A running test authorization server; it stops when dropped.
+pub struct TestIssuer {
+    issuer: String,
+    shared: Arc<Shared>,
+    _stop: oneshot::Sender<()>,
+}
+
+/// What the server and the token builder share.
+pub(crate) struct Shared {
+    issuer: String,
+    /// Keys that sign tokens (published or not).
+    signing: Mutex<Vec<TestKey>>,
+    /// The `kid`s published in the key set.
+    published: Mutex<Vec<String>>,
+    /// A raw key set body served instead of the published keys.
+    jwks_override: Mutex<Option<String>>,
+    /// A raw metadata document served instead of the real one.
+    metadata_override: Mutex<Option<Value>>,
+    jwks_cache_control: Mutex<Option<String>>,
+    jwks_delay: Mutex<Duration>,
+    down: AtomicBool,
+    metadata_fetches: AtomicUsize,
+    jwks_fetches: AtomicUsize,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub(crate) fn signing_key(&self, kid: &str) -> Option<TestKey> {
+        lock(&self.signing)
+            .iter()
+            .find(|key| key.kid == kid)
+            .cloned()
+    }
+
+    fn metadata(&self) -> Value {
+        if let Some(document) = lock(&self.metadata_override).clone() {
+            return document;
+        }
+        json!({
+            "issuer": self.issuer,
+            "jwks_uri": format!("{}/jwks", self.issuer),
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "id_token_signing_alg_values_supported": ["RS256"],
+            "subject_types_supported": ["public"],
+        })
+    }
+
+    fn jwks(&self) -> String {
+        if let Some(body) = lock(&self.jwks_override).clone() {
+            return body;
+        }
+        let published = lock(&self.published).clone();
+        let keys: Vec<_> = lock(&self.signing)
+            .iter()
+            .filter(|key| published.contains(&key.kid))
+            .map(|key| key.jwk.clone())
+            .collect();
+        json!({ "keys": keys }).to_string()
+    }
+}
+
+impl TestIssuer {
+    /// Starts an issuer at `http://127.0.0.1:PORT` publishing [`TestKey::defaults`].
+    pub async fn start() -> Result<Self, TestingError> {
+        Self::start_at_path("").await
+    }
+
+    /// Starts an issuer whose identifier has a path (`http://127.0.0.1:PORT/tenant`), serving
+    /// its metadata at the OAuth and OpenID path-inserted URLs and the OpenID appended one.
+    pub async fn start_at_path(path: &str) -> Result<Self, TestingError> {
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let issuer = format!(
+            "http://{}{}",
+            listener.local_addr()?,
+            path.trim_end_matches('/')
+        );
+        let keys = TestKey::defaults()?;
+        let shared = Arc::new(Shared {
+            issuer: issuer.clone(),
+            published: Mutex::new(keys.iter().map(|k| k.kid.clone()).collect()),
+            signing: Mutex::new(keys),
+            jwks_override: Mutex::new(None),
+            metadata_override: Mutex::new(None),
+            jwks_cache_control: Mutex::new(None),
+            jwks_delay: Mutex::new(Duration::ZERO),
+            down: AtomicBool::new(false),
+            metadata_fetches: AtomicUsize::new(0),
+            jwks_fetches: AtomicUsize::new(0),
+        });
+        let app = Router::new().fallback(serve).with_state(shared.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            if let Err(error) = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+            {
+                tracing::error!(%error, "test issuer stopped");
+            }
+        });
+        Ok(Self {
+            issuer,
+            shared,
+            _stop: stop,
+        })
+    }
+
+    /// The issuer identifier (`iss` of its tokens).
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// The URL of its key set.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.issuer)
+    }
+
+    /// A server configuration that discovers this issuer lazily (as a real deployment would).
+    pub fn lazy_config(&self) -> AuthServerConfig {
+        AuthServerConfig::lazy(self.issuer.clone(), AuthServerType::OAuth)
+    }
+
+    /// A server configuration with this issuer's metadata inline (no discovery).
+    pub fn inline_config(&self) -> AuthServerConfig {
+        let mut metadata = AuthorizationServerMetadata::new(self.issuer.clone());
+        metadata.jwks_uri = Some(self.jwks_uri());
+        AuthServerConfig::new(metadata, AuthServerType::OAuth)
+    }
+
+    /// Starts a token signed by this issuer.
+    pub fn token(&self) -> TokenBuilder {
+        TokenBuilder::new(self.shared.clone(), &self.issuer)
+    }
+
+    /// Adds a signing key; `publish` says whether the key set shows it.
+    pub fn add_key(&self, key: TestKey, publish: bool) {
+        if publish {
+            lock(&self.shared.published).push(key.kid.clone());
+        }
+        let mut signing = lock(&self.shared.signing);
+        signing.retain(|known| known.kid != key.kid);
+        signing.push(key);
+    }
+
+    /// Publishes exactly these `kid`s (keys keep signing even when not published).
+    pub fn publish_only(&self, kids: &[&str]) {
+        *lock(&self.shared.published) = kids.iter().map(|kid| (*kid).to_owned()).collect();
+    }
+
+    /// Serves this raw body as the key set (`None`: the real one again).
+    pub fn set_jwks_body(&self, body: Option<String>) {
+        *lock(&self.shared.jwks_override) = body;
+    }
+
+    /// Serves this document as metadata (`None`: the real one again).
+    pub fn set_metadata(&self, document: Option<Value>) {
+        *lock(&self.shared.metadata_override) = document;
+    }
+
+    /// The `Cache-Control` header of key set responses (`None`: no header).
+    pub fn set_jwks_cache_control(&self, value: Option<&str>) {
+        *lock(&self.shared.jwks_cache_control) = value.map(str::to_owned);
+    }
+
+    /// Delays key set responses, to make concurrent fetches overlap.
+    pub fn set_jwks_delay(&self, delay: Duration) {
+        *lock(&self.shared.jwks_delay) = delay;
+    }
+
+    /// While down, every request is answered 503.
+    pub fn set_down(&self, down: bool) {
+        self.shared.down.store(down, Ordering::SeqCst);
+    }
+
+    /// How many metadata documents were served (or refused while down).
+    pub fn metadata_fetches(&self) -> usize {
+        self.shared.metadata_fetches.load(Ordering::SeqCst)
+    }
+
+    /// How many key set requests arrived (served or refused while down).
+    pub fn jwks_fetches(&self) -> usize {
+        self.shared.jwks_fetches.load(Ordering::SeqCst)
+    }
+}
+
+impl std::fmt::Debug for TestIssuer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestIssuer")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+async fn serve(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+    let issuer_path = url::Url::parse(&shared.issuer)
+        .map(|url| url.path().trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    let path = uri.path();
+    let metadata_paths = [
+        format!("/.well-known/oauth-authorization-server{issuer_path}"),
+        format!("/.well-known/openid-configuration{issuer_path}"),
+        format!("{issuer_path}/.well-known/openid-configuration"),
+    ];
+    let is_metadata = metadata_paths.iter().any(|p| p == path);
+    let is_jwks = path == format!("{issuer_path}/jwks");
+    if is_metadata {
+        shared.metadata_fetches.fetch_add(1, Ordering::SeqCst);
+    }
+    if is_jwks {
+        shared.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    }
+    if shared.down.load(Ordering::SeqCst) {
+        return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    if is_metadata {
+        return axum::Json(shared.metadata()).into_response();
+    }
+    if is_jwks {
+        let delay = *lock(&shared.jwks_delay);
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        let cache_control = lock(&shared.jwks_cache_control).clone();
+        if let Some(value) = cache_control.and_then(|v| HeaderValue::from_str(&v).ok()) {
+            headers.insert(header::CACHE_CONTROL, value);
+        }
+        return (headers, shared.jwks()).into_response();
+    }
+    StatusCode::NOT_FOUND.into_response()
+}

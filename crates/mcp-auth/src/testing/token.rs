@@ -1,0 +1,116 @@
+//! Minting tokens with chosen claims and header.
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use jsonwebtoken::Header;
+use serde_json::{Map, Value, json};
+
+use super::TestingError;
+use super::server::Shared;
+
+/// A token being made by a [`TestIssuer`](super::TestIssuer); [`sign`](Self::sign) finishes it.
+///
+/// It starts with `iss` (the issuer), `sub` (`test-user`), `iat` (now), `exp` (in 5 minutes)
+/// and is signed with the RS256 key unless told otherwise.
+#[must_use = "call .sign() to get the token"]
+pub struct TokenBuilder {
+    issuer: Arc<Shared>,
+    kid: String,
+    claims: Map<String, Value>,
+    header: Option<Header>,
+}
+
+impl TokenBuilder {
+    pub(crate) fn new(issuer: Arc<Shared>, issuer_id: &str) -> Self {
+        let now = now();
+        let mut claims = Map::new();
+        claims.insert("iss".into(), json!(issuer_id));
+        claims.insert("sub".into(), json!("test-user"));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + 300));
+        Self {
+            issuer,
+            kid: "rs256".to_owned(),
+            claims,
+            header: None,
+        }
+    }
+
+    /// The `aud` claim (a string).
+    pub fn audience(self, audience: &str) -> Self {
+        self.claim("aud", json!(audience))
+    }
+
+    /// The `sub` claim.
+    pub fn subject(self, subject: &str) -> Self {
+        self.claim("sub", json!(subject))
+    }
+
+    /// The `scope` claim, space-delimited.
+    pub fn scopes<'a>(self, scopes: impl IntoIterator<Item = &'a str>) -> Self {
+        let scope = scopes.into_iter().collect::<Vec<_>>().join(" ");
+        self.claim("scope", json!(scope))
+    }
+
+    /// The `client_id` claim.
+    pub fn client_id(self, client_id: &str) -> Self {
+        self.claim("client_id", json!(client_id))
+    }
+
+    /// `exp` this many seconds from now (negative: already expired).
+    pub fn expires_in(self, seconds: i64) -> Self {
+        let exp = now() as i64 + seconds;
+        self.claim("exp", json!(exp))
+    }
+
+    /// Any claim, replacing one of the same name.
+    pub fn claim(mut self, name: &str, value: Value) -> Self {
+        self.claims.insert(name.to_owned(), value);
+        self
+    }
+
+    /// Leaves a claim out.
+    pub fn without(mut self, name: &str) -> Self {
+        self.claims.remove(name);
+        self
+    }
+
+    /// Signs with the issuer's key `kid` (default `rs256`), using that key's algorithm.
+    pub fn key(mut self, kid: &str) -> Self {
+        self.kid = kid.to_owned();
+        self
+    }
+
+    /// Uses this header as it is (its `alg` must suit the key), instead of `{alg, kid, typ}`.
+    pub fn header(mut self, header: Header) -> Self {
+        self.header = Some(header);
+        self
+    }
+
+    /// The signed token.
+    pub fn sign(self) -> Result<String, TestingError> {
+        let key = self
+            .issuer
+            .signing_key(&self.kid)
+            .ok_or_else(|| TestingError::UnknownKey(self.kid.clone()))?;
+        let header = self.header.unwrap_or_else(|| {
+            let mut header = Header::new(key.alg);
+            header.kid = Some(key.kid.clone());
+            header.typ = Some("at+jwt".to_owned());
+            header
+        });
+        Ok(jsonwebtoken::encode(
+            &header,
+            &self.claims,
+            &key.encoding_key,
+        )?)
+    }
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}

@@ -1,0 +1,291 @@
+//! JWT claims read strictly into an [`AuthInfo`]: a claim of the wrong JSON type refuses the
+//! token instead of being taken as absent.
+
+use serde_json::{Map, Value};
+
+use crate::auth_info::AuthInfo;
+use crate::error::VerifyError;
+
+/// The time rules of a token, checked against `now` with `leeway` seconds of tolerance.
+pub(crate) struct TimeRules {
+    pub(crate) now: u64,
+    pub(crate) leeway: u64,
+}
+
+/// Reads and checks the claims of a token whose signature was verified: `iss` (already matched
+/// against the trusted issuer), `exp` (required), `nbf`, `iat`, `aud` (one of `audiences`).
+pub(crate) fn auth_info_from_claims(
+    token: &str,
+    claims: Map<String, Value>,
+    audiences: &[String],
+    time: &TimeRules,
+) -> Result<AuthInfo, VerifyError> {
+    let issuer = string(&claims, "iss")?.ok_or_else(|| refuse("the token has no iss claim"))?;
+
+    let expires_at = number(&claims, "exp")?.ok_or_else(|| refuse("the token has no exp claim"))?;
+    if expires_at.saturating_add(time.leeway) <= time.now {
+        return Err(refuse("the token has expired"));
+    }
+    if let Some(not_before) = number(&claims, "nbf")?
+        && not_before > time.now.saturating_add(time.leeway)
+    {
+        return Err(refuse("the token is not valid yet (nbf)"));
+    }
+    if let Some(issued_at) = number(&claims, "iat")?
+        && issued_at > time.now.saturating_add(time.leeway)
+    {
+        return Err(refuse("the token was issued in the future (iat)"));
+    }
+
+    let audience = match claims.get("aud") {
+        None => return Err(refuse("the token has no aud claim")),
+        Some(Value::String(aud)) => vec![aud.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| item.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| refuse("the aud claim has a member that is not a string"))?,
+        Some(_) => return Err(refuse("the aud claim is neither a string nor an array")),
+    };
+    if !audiences.iter().any(|expected| audience.contains(expected)) {
+        return Err(refuse(
+            "the token's audience does not include this resource",
+        ));
+    }
+
+    let subject = string(&claims, "sub")?;
+    let client_id = match string(&claims, "client_id")? {
+        Some(id) => Some(id),
+        None => string(&claims, "azp")?,
+    };
+    let scopes = scopes(&claims)?;
+    Ok(AuthInfo {
+        token: token.to_owned(),
+        issuer,
+        subject,
+        client_id,
+        scopes,
+        audience,
+        expires_at: Some(expires_at),
+        claims,
+    })
+}
+
+/// Scopes from `scope` (space-delimited, RFC 8693 / RFC 9068), else `scp` (array or string,
+/// as Azure AD and Okta send), else `scopes` (array or string).
+fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, VerifyError> {
+    for name in ["scope", "scp", "scopes"] {
+        let Some(value) = claims.get(name) else {
+            continue;
+        };
+        return match value {
+            Value::String(list) => Ok(list.split_whitespace().map(str::to_owned).collect()),
+            Value::Array(items) if name != "scope" => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| {
+                    refuse(format!(
+                        "the {name} claim has a member that is not a string"
+                    ))
+                }),
+            _ => Err(refuse(format!("the {name} claim has the wrong type"))),
+        };
+    }
+    Ok(Vec::new())
+}
+
+fn string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, VerifyError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::String(value)) => Ok(Some(value.clone())),
+        Some(_) => Err(refuse(format!("the {name} claim is not a string"))),
+    }
+}
+
+/// A NumericDate (RFC 7519 §2): a non-negative JSON number; fractions are truncated.
+fn number(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, VerifyError> {
+    match claims.get(name) {
+        None => Ok(None),
+        Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {
+            (Some(seconds), _) => Ok(Some(seconds)),
+            (None, Some(seconds)) if seconds >= 0.0 && seconds.is_finite() => {
+                Ok(Some(seconds as u64))
+            }
+            _ => Err(refuse(format!(
+                "the {name} claim is not a valid NumericDate"
+            ))),
+        },
+        Some(_) => Err(refuse(format!("the {name} claim is not a number"))),
+    }
+}
+
+fn refuse(reason: impl Into<std::borrow::Cow<'static, str>>) -> VerifyError {
+    VerifyError::invalid_token(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn read(claims: Value) -> Result<AuthInfo, VerifyError> {
+        let Value::Object(map) = claims else {
+            panic!("claims must be an object")
+        };
+        auth_info_from_claims(
+            "tok",
+            map,
+            &["https://api.example/mcp".to_owned()],
+            &TimeRules {
+                now: NOW,
+                leeway: 60,
+            },
+        )
+    }
+
+    fn base() -> Value {
+        json!({ "iss": "https://as.example", "aud": "https://api.example/mcp", "exp": NOW + 300, "sub": "alice" })
+    }
+
+    fn with(field: &str, value: Value) -> Value {
+        let mut claims = base();
+        claims[field] = value;
+        claims
+    }
+
+    fn without(field: &str) -> Value {
+        let mut claims = base();
+        claims.as_object_mut().unwrap().remove(field);
+        claims
+    }
+
+    fn refusal(claims: Value) -> String {
+        match read(claims) {
+            Err(VerifyError::InvalidToken(reason)) => reason.into_owned(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_identity_scopes_and_client() {
+        let mut claims = with("scope", json!("read write"));
+        claims["client_id"] = json!("c1");
+        let info = read(claims).unwrap();
+        assert_eq!(info.subject.as_deref(), Some("alice"));
+        assert_eq!(info.scopes, ["read", "write"]);
+        assert_eq!(info.client_id.as_deref(), Some("c1"));
+        assert_eq!(info.expires_at, Some(NOW + 300));
+        assert_eq!(info.audience, ["https://api.example/mcp"]);
+        assert_eq!(info.claims["sub"], "alice");
+    }
+
+    #[test]
+    fn scopes_come_from_scp_or_scopes_too() {
+        assert_eq!(
+            read(with("scp", json!(["a", "b"]))).unwrap().scopes,
+            ["a", "b"]
+        );
+        assert_eq!(read(with("scp", json!("a b"))).unwrap().scopes, ["a", "b"]);
+        assert_eq!(read(with("scopes", json!(["x"]))).unwrap().scopes, ["x"]);
+        assert!(read(base()).unwrap().scopes.is_empty());
+    }
+
+    #[test]
+    fn client_id_falls_back_to_azp() {
+        assert_eq!(
+            read(with("azp", json!("web")))
+                .unwrap()
+                .client_id
+                .as_deref(),
+            Some("web")
+        );
+    }
+
+    #[test]
+    fn audience_may_be_an_array_containing_ours() {
+        let info = read(with(
+            "aud",
+            json!(["https://other", "https://api.example/mcp"]),
+        ))
+        .unwrap();
+        assert_eq!(info.audience.len(), 2);
+        assert_eq!(
+            refusal(with("aud", json!(["https://other"]))),
+            "the token's audience does not include this resource"
+        );
+    }
+
+    #[test]
+    fn required_claims_must_be_present() {
+        assert_eq!(refusal(without("exp")), "the token has no exp claim");
+        assert_eq!(refusal(without("aud")), "the token has no aud claim");
+        assert_eq!(refusal(without("iss")), "the token has no iss claim");
+    }
+
+    #[test]
+    fn time_claims_respect_the_leeway() {
+        assert!(read(with("exp", json!(NOW - 30))).is_ok());
+        assert_eq!(
+            refusal(with("exp", json!(NOW - 60))),
+            "the token has expired"
+        );
+        assert!(read(with("nbf", json!(NOW + 30))).is_ok());
+        assert_eq!(
+            refusal(with("nbf", json!(NOW + 61))),
+            "the token is not valid yet (nbf)"
+        );
+        assert!(read(with("iat", json!(NOW + 30))).is_ok());
+        assert_eq!(
+            refusal(with("iat", json!(NOW + 61))),
+            "the token was issued in the future (iat)"
+        );
+        assert!(read(with("exp", json!((NOW + 10) as f64 + 0.5))).is_ok());
+    }
+
+    #[test]
+    fn claims_of_the_wrong_type_are_refused_not_ignored() {
+        let cases = [
+            ("exp", json!("1900000000"), "the exp claim is not a number"),
+            ("exp", json!(-5), "the exp claim is not a valid NumericDate"),
+            ("nbf", json!(true), "the nbf claim is not a number"),
+            ("iat", json!({}), "the iat claim is not a number"),
+            (
+                "iss",
+                json!(["https://as.example"]),
+                "the iss claim is not a string",
+            ),
+            ("sub", json!(42), "the sub claim is not a string"),
+            (
+                "aud",
+                json!(7),
+                "the aud claim is neither a string nor an array",
+            ),
+            (
+                "aud",
+                json!(["https://api.example/mcp", 7]),
+                "the aud claim has a member that is not a string",
+            ),
+            (
+                "scope",
+                json!(["read"]),
+                "the scope claim has the wrong type",
+            ),
+            (
+                "scp",
+                json!(["read", 1]),
+                "the scp claim has a member that is not a string",
+            ),
+            ("client_id", json!(1), "the client_id claim is not a string"),
+        ];
+        for (field, value, reason) in cases {
+            assert_eq!(
+                refusal(with(field, value.clone())),
+                reason,
+                "{field}: {value}"
+            );
+        }
+    }
+}

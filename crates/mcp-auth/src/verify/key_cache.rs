@@ -1,0 +1,307 @@
+//! The verification keys of one trusted issuer: its metadata (discovered lazily when needed)
+//! and its key set, cached and refreshed so that
+//! - keys are fetched once per TTL, not per request;
+//! - a new `kid` (rotation) is picked up by one refetch, and a flood of made-up `kid`s causes at
+//!   most one fetch per cooldown;
+//! - concurrent callers share one fetch (single flight);
+//! - while the issuer is down the last good keys keep working up to a maximum staleness, and
+//!   failed fetches are retried with backoff rather than on every request;
+//! - with no usable key at all the answer is "unavailable" (503), never "accepted".
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::Algorithm;
+use url::Url;
+
+use super::key_set::{KeySet, VerifyKey};
+use super::options::KeyCacheOptions;
+use crate::auth_server::AuthServerConfig;
+use crate::error::VerifyError;
+use crate::http::{FetchLimits, get_json};
+
+/// What one lookup found.
+pub(crate) enum Lookup {
+    /// Keys that may verify the token (usually one).
+    Keys(Vec<Arc<VerifyKey>>),
+    /// The current key set has no key for the token: refuse it.
+    NoKey(&'static str),
+}
+
+/// The cached keys and metadata of one issuer.
+pub(crate) struct KeyCache {
+    server: AuthServerConfig,
+    options: KeyCacheOptions,
+    state: RwLock<Arc<Snapshot>>,
+    /// Held while fetching, so concurrent callers share one fetch.
+    refresh: tokio::sync::Mutex<RefreshState>,
+    /// Fetch attempts so far: a caller that waited for the lock while another fetched sees it
+    /// change and uses that fetch's outcome instead of fetching again.
+    attempts: AtomicU64,
+}
+
+/// What is known at one moment; replaced whole after each successful fetch.
+#[derive(Default)]
+struct Snapshot {
+    jwks_uri: Option<Url>,
+    metadata_fetched_at: Option<Instant>,
+    keys: Option<Arc<KeySet>>,
+    keys_fetched_at: Option<Instant>,
+    /// When the keys should be fetched again.
+    keys_expire_at: Option<Instant>,
+}
+
+#[derive(Default)]
+struct RefreshState {
+    last_attempt: Option<Instant>,
+    consecutive_failures: u32,
+    last_error: Option<String>,
+}
+
+/// Why a refresh is wanted; each kind has its own throttle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// No keys yet, or keys past their TTL.
+    Refresh,
+    /// Keys are fresh but the token names a `kid` they lack (rotation, or an attack).
+    UnknownKid,
+}
+
+impl KeyCache {
+    pub(crate) fn new(server: AuthServerConfig, options: KeyCacheOptions) -> Self {
+        let initial = Snapshot {
+            jwks_uri: server
+                .metadata()
+                .and_then(|m| m.jwks_uri.as_deref())
+                .and_then(|uri| Url::parse(uri).ok()),
+            metadata_fetched_at: server.metadata().map(|_| Instant::now()),
+            ..Snapshot::default()
+        };
+        Self {
+            server,
+            options,
+            state: RwLock::new(Arc::new(initial)),
+            refresh: tokio::sync::Mutex::new(RefreshState::default()),
+            attempts: AtomicU64::new(0),
+        }
+    }
+
+    /// The issuer whose keys these are.
+    pub(crate) fn issuer(&self) -> &str {
+        self.server.issuer()
+    }
+
+    /// The keys that may verify a token with this `kid` and `alg`, fetching when needed.
+    pub(crate) async fn lookup(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Lookup, VerifyError> {
+        let attempts_seen = self.attempts.load(Ordering::Acquire);
+        let snapshot = self.snapshot();
+        let need = match snapshot.keys.as_ref() {
+            None => Need::Refresh,
+            Some(keys) => {
+                let fresh = snapshot
+                    .keys_expire_at
+                    .is_some_and(|at| Instant::now() < at);
+                let candidates = keys.candidates(kid, alg);
+                if !candidates.is_empty() {
+                    if fresh {
+                        return Ok(Lookup::Keys(candidates));
+                    }
+                    // Usable but due: refresh unless another caller already is, then answer
+                    // from whatever is known (stale keys within the maximum staleness).
+                    if let Ok(guard) = self.refresh.try_lock() {
+                        self.refresh_locked(guard, Need::Refresh, attempts_seen)
+                            .await;
+                    }
+                    return self.usable(kid, alg);
+                }
+                if kid.is_some_and(|kid| keys.has_kid(kid)) {
+                    return Ok(Lookup::NoKey(
+                        "the key named by the token's kid does not accept its alg",
+                    ));
+                }
+                if fresh {
+                    Need::UnknownKid
+                } else {
+                    Need::Refresh
+                }
+            }
+        };
+        let guard = self.refresh.lock().await;
+        self.refresh_locked(guard, need, attempts_seen).await;
+        self.usable(kid, alg)
+    }
+
+    /// Answers from the current snapshot after any refresh: keys within the maximum staleness,
+    /// or "unavailable" when there are none.
+    fn usable(&self, kid: Option<&str>, alg: Algorithm) -> Result<Lookup, VerifyError> {
+        let now = Instant::now();
+        let snapshot = self.snapshot();
+        let within_staleness = snapshot
+            .keys_fetched_at
+            .is_some_and(|at| now.saturating_duration_since(at) <= self.options.max_staleness);
+        match snapshot.keys.as_ref() {
+            Some(keys) if within_staleness => {
+                let candidates = keys.candidates(kid, alg);
+                if candidates.is_empty() {
+                    Ok(Lookup::NoKey(
+                        "no key of the issuer's key set matches the token's kid and alg",
+                    ))
+                } else {
+                    Ok(Lookup::Keys(candidates))
+                }
+            }
+            _ => Err(VerifyError::unavailable(format!(
+                "no usable keys for issuer {}: {}",
+                self.server.issuer(),
+                self.last_error()
+            ))),
+        }
+    }
+
+    fn last_error(&self) -> String {
+        self.refresh
+            .try_lock()
+            .ok()
+            .and_then(|state| state.last_error.clone())
+            .unwrap_or_else(|| "the key set is being fetched".to_owned())
+    }
+
+    fn snapshot(&self) -> Arc<Snapshot> {
+        match self.state.read() {
+            Ok(state) => state.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    fn store(&self, snapshot: Snapshot) {
+        let snapshot = Arc::new(snapshot);
+        match self.state.write() {
+            Ok(mut state) => *state = snapshot,
+            Err(poisoned) => *poisoned.into_inner() = snapshot,
+        }
+    }
+
+    /// Fetches with the refresh lock held, unless another caller fetched since this one looked
+    /// (`attempts_seen`) or the throttles say not now.
+    async fn refresh_locked(
+        &self,
+        mut state: tokio::sync::MutexGuard<'_, RefreshState>,
+        need: Need,
+        attempts_seen: u64,
+    ) {
+        if self.attempts.load(Ordering::Acquire) != attempts_seen {
+            return;
+        }
+        let now = Instant::now();
+        let wait = match need {
+            Need::UnknownKid => self.options.unknown_kid_cooldown,
+            Need::Refresh => self.backoff(state.consecutive_failures),
+        };
+        if state
+            .last_attempt
+            .is_some_and(|at| now.saturating_duration_since(at) < wait)
+        {
+            return;
+        }
+        state.last_attempt = Some(now);
+        match self.fetch(now).await {
+            Ok(snapshot) => {
+                self.store(snapshot);
+                state.consecutive_failures = 0;
+                state.last_error = None;
+            }
+            Err(error) => {
+                tracing::warn!(issuer = %self.server.issuer(), %error, "key set refresh failed");
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.last_error = Some(error);
+            }
+        }
+        // Counted after the outcome is stored, so a caller that sees the new count also sees it.
+        self.attempts.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Wait before retrying after `failures` failed fetches in a row.
+    fn backoff(&self, failures: u32) -> Duration {
+        if failures == 0 {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - 1).min(16);
+        self.options
+            .retry_backoff_min
+            .saturating_mul(1 << doublings)
+            .min(self.options.retry_backoff_max)
+    }
+
+    /// Metadata (when due) then the key set; the result becomes the new snapshot.
+    async fn fetch(&self, now: Instant) -> Result<Snapshot, String> {
+        let current = self.snapshot();
+        let metadata_due = current
+            .metadata_fetched_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.options.metadata_ttl);
+        let (jwks_uri, metadata_fetched_at) = match (self.server.discovery(), metadata_due) {
+            (Some(discovery), true) => match discovery.fetch().await {
+                Ok(found) => {
+                    let uri = found.metadata.jwks_uri.ok_or_else(|| {
+                        format!(
+                            "issuer {} publishes no jwks_uri; JWT mode needs one",
+                            self.server.issuer()
+                        )
+                    })?;
+                    let uri = Url::parse(&uri)
+                        .map_err(|err| format!("jwks_uri {uri:?} is not a URL: {err}"))?;
+                    (uri, Some(now))
+                }
+                // Metadata rarely changes: keep using the last jwks_uri while discovery fails.
+                Err(error) => match &current.jwks_uri {
+                    Some(uri) => {
+                        tracing::warn!(%error, "metadata refresh failed; keeping the known jwks_uri");
+                        (uri.clone(), current.metadata_fetched_at)
+                    }
+                    None => return Err(error.to_string()),
+                },
+            },
+            _ => (
+                current.jwks_uri.clone().ok_or_else(|| {
+                    format!(
+                        "issuer {} has no jwks_uri in its metadata; JWT mode needs one",
+                        self.server.issuer()
+                    )
+                })?,
+                current.metadata_fetched_at,
+            ),
+        };
+        let limits = FetchLimits {
+            timeout: self.options.fetch_timeout,
+            ..FetchLimits::default()
+        };
+        let fetched = get_json(&jwks_uri, limits)
+            .await
+            .map_err(|err| err.to_string())?;
+        let keys = KeySet::parse(&fetched.json).map_err(|err| format!("{jwks_uri}: {err}"))?;
+        if keys.len() == 0 {
+            return Err(format!(
+                "{jwks_uri} has no key usable for verification ({} ignored)",
+                keys.ignored
+            ));
+        }
+        if keys.ignored > 0 {
+            tracing::debug!(%jwks_uri, ignored = keys.ignored, "unusable keys left out of the key set");
+        }
+        let ttl = fetched
+            .max_age
+            .unwrap_or(self.options.default_ttl)
+            .clamp(self.options.min_ttl, self.options.max_ttl);
+        Ok(Snapshot {
+            jwks_uri: Some(jwks_uri),
+            metadata_fetched_at,
+            keys: Some(Arc::new(keys)),
+            keys_fetched_at: Some(now),
+            keys_expire_at: Some(now + ttl),
+        })
+    }
+}

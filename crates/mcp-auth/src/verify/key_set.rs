@@ -1,0 +1,167 @@
+//! A JSON Web Key Set (RFC 7517) reduced to the keys that can verify our tokens, parsed once.
+
+use std::collections::HashMap;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
+use serde_json::Value;
+
+/// Smallest RSA modulus accepted, in bits (NIST SP 800-131A).
+const MIN_RSA_BITS: usize = 2048;
+
+/// What a verification key is, which decides the algorithms it may verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyKind {
+    Rsa,
+    P256,
+    P384,
+    Ed25519,
+}
+
+/// One public key, ready to verify signatures.
+pub(crate) struct VerifyKey {
+    pub(crate) kid: Option<String>,
+    pub(crate) decoding_key: DecodingKey,
+    kind: KeyKind,
+    /// The key's own `alg`, when the set names one: then only that algorithm is accepted.
+    alg: Option<Algorithm>,
+}
+
+impl VerifyKey {
+    /// Whether this key may verify a signature made with `alg`: the key type, curve and the
+    /// key's own `alg` must all agree with it.
+    pub(crate) fn accepts(&self, alg: Algorithm) -> bool {
+        let kind_fits = match self.kind {
+            KeyKind::Rsa => matches!(
+                alg,
+                Algorithm::RS256
+                    | Algorithm::RS384
+                    | Algorithm::RS512
+                    | Algorithm::PS256
+                    | Algorithm::PS384
+                    | Algorithm::PS512
+            ),
+            KeyKind::P256 => alg == Algorithm::ES256,
+            KeyKind::P384 => alg == Algorithm::ES384,
+            KeyKind::Ed25519 => alg == Algorithm::EdDSA,
+        };
+        kind_fits && self.alg.is_none_or(|own| own == alg)
+    }
+}
+
+/// The usable keys of a key set, by `kid`.
+#[derive(Default)]
+pub(crate) struct KeySet {
+    by_kid: HashMap<String, Vec<Arc<VerifyKey>>>,
+    without_kid: Vec<Arc<VerifyKey>>,
+    /// How many keys of the document were left out, for logs.
+    pub(crate) ignored: usize,
+}
+
+impl KeySet {
+    /// Parses a JWKS document, keeping only keys that can verify signatures. A key that is
+    /// malformed or unusable is left out; it never spoils the rest of the set.
+    pub(crate) fn parse(document: &Value) -> Result<Self, String> {
+        let keys = document
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or("the key set has no \"keys\" array")?;
+        let mut set = Self::default();
+        for key in keys {
+            match usable_key(key) {
+                Some(key) => set.insert(key),
+                None => set.ignored += 1,
+            }
+        }
+        Ok(set)
+    }
+
+    fn insert(&mut self, key: VerifyKey) {
+        let key = Arc::new(key);
+        match &key.kid {
+            Some(kid) => self.by_kid.entry(kid.clone()).or_default().push(key),
+            None => self.without_kid.push(key),
+        }
+    }
+
+    /// How many usable keys the set has.
+    pub(crate) fn len(&self) -> usize {
+        self.by_kid.values().map(Vec::len).sum::<usize>() + self.without_kid.len()
+    }
+
+    /// The keys that may verify a token with this `kid` and `alg`. A token without `kid` may be
+    /// verified by any key of the set that accepts `alg`.
+    pub(crate) fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<VerifyKey>> {
+        let pool: Box<dyn Iterator<Item = &Arc<VerifyKey>>> = match kid {
+            Some(kid) => Box::new(self.by_kid.get(kid).into_iter().flatten()),
+            None => Box::new(self.by_kid.values().flatten().chain(&self.without_kid)),
+        };
+        pool.filter(|key| key.accepts(alg)).cloned().collect()
+    }
+
+    /// Whether the set has any key under this `kid`, whatever its algorithm.
+    pub(crate) fn has_kid(&self, kid: &str) -> bool {
+        self.by_kid.contains_key(kid)
+    }
+}
+
+fn usable_key(value: &Value) -> Option<VerifyKey> {
+    let jwk: Jwk = serde_json::from_value(value.clone()).ok()?;
+    let common = &jwk.common;
+    if common
+        .public_key_use
+        .as_ref()
+        .is_some_and(|usage| *usage != PublicKeyUse::Signature)
+    {
+        return None;
+    }
+    if common
+        .key_operations
+        .as_ref()
+        .is_some_and(|ops| !ops.contains(&KeyOperations::Verify))
+    {
+        return None;
+    }
+    let alg = match &common.key_algorithm {
+        Some(alg) => Some(Algorithm::from_str(&alg.to_string()).ok()?),
+        None => None,
+    };
+    let kind = match &jwk.algorithm {
+        AlgorithmParameters::RSA(_) => KeyKind::Rsa,
+        AlgorithmParameters::EllipticCurve(ec) => match ec.curve {
+            EllipticCurve::P256 => KeyKind::P256,
+            EllipticCurve::P384 => KeyKind::P384,
+            _ => return None,
+        },
+        AlgorithmParameters::OctetKeyPair(okp) if okp.curve == EllipticCurve::Ed25519 => {
+            KeyKind::Ed25519
+        }
+        // Symmetric keys never verify tokens from a key set, and unknown types cannot.
+        _ => return None,
+    };
+    let decoding_key = DecodingKey::from_jwk(&jwk).ok()?;
+    if kind == KeyKind::Rsa && rsa_modulus_bits(&decoding_key) < MIN_RSA_BITS {
+        return None;
+    }
+    Some(VerifyKey {
+        kid: common.key_id.clone(),
+        decoding_key,
+        kind,
+        alg,
+    })
+}
+
+fn rsa_modulus_bits(key: &DecodingKey) -> usize {
+    match key.kind() {
+        DecodingKeyKind::RsaModulusExponent { n, .. } => {
+            let significant: Vec<u8> = n.iter().copied().skip_while(|b| *b == 0).collect();
+            match significant.first() {
+                Some(first) => significant.len() * 8 - first.leading_zeros() as usize,
+                None => 0,
+            }
+        }
+        DecodingKeyKind::SecretOrDer(_) => 0,
+    }
+}

@@ -1,0 +1,188 @@
+//! Settings of JWT mode: which tokens are acceptable and how keys are cached.
+
+use std::time::Duration;
+
+use jsonwebtoken::{Algorithm, AlgorithmFamily};
+
+use crate::error::ConfigError;
+
+/// How JWT access tokens are checked and their keys cached; the defaults suit most servers.
+///
+/// ```
+/// use std::time::Duration;
+/// use jsonwebtoken::Algorithm;
+/// use mcp_auth::verify::JwtOptions;
+///
+/// let options = JwtOptions::default()
+///     .algorithms([Algorithm::RS256, Algorithm::ES256])
+///     .require_access_token_type(true)
+///     .key_cache_ttl(Duration::from_secs(600));
+/// ```
+#[derive(Debug, Clone)]
+pub struct JwtOptions {
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) require_at_jwt: bool,
+    pub(crate) max_token_bytes: usize,
+    pub(crate) keys: KeyCacheOptions,
+}
+
+/// How one issuer's metadata and keys are cached and refetched.
+#[derive(Debug, Clone)]
+pub(crate) struct KeyCacheOptions {
+    pub(crate) default_ttl: Duration,
+    pub(crate) min_ttl: Duration,
+    pub(crate) max_ttl: Duration,
+    pub(crate) unknown_kid_cooldown: Duration,
+    pub(crate) max_staleness: Duration,
+    pub(crate) retry_backoff_min: Duration,
+    pub(crate) retry_backoff_max: Duration,
+    pub(crate) metadata_ttl: Duration,
+    pub(crate) fetch_timeout: Duration,
+}
+
+impl Default for KeyCacheOptions {
+    fn default() -> Self {
+        Self {
+            default_ttl: Duration::from_secs(300),
+            min_ttl: Duration::from_secs(30),
+            max_ttl: Duration::from_secs(24 * 3600),
+            unknown_kid_cooldown: Duration::from_secs(10),
+            max_staleness: Duration::from_secs(24 * 3600),
+            retry_backoff_min: Duration::from_secs(1),
+            retry_backoff_max: Duration::from_secs(60),
+            metadata_ttl: Duration::from_secs(24 * 3600),
+            fetch_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Default for JwtOptions {
+    fn default() -> Self {
+        Self {
+            algorithms: vec![
+                Algorithm::RS256,
+                Algorithm::RS384,
+                Algorithm::RS512,
+                Algorithm::PS256,
+                Algorithm::PS384,
+                Algorithm::PS512,
+                Algorithm::ES256,
+                Algorithm::ES384,
+                Algorithm::EdDSA,
+            ],
+            require_at_jwt: false,
+            max_token_bytes: 16 * 1024,
+            keys: KeyCacheOptions::default(),
+        }
+    }
+}
+
+impl JwtOptions {
+    /// The signature algorithms accepted (default: RS256/384/512, PS256/384/512, ES256/384,
+    /// EdDSA). HMAC algorithms are refused: a key set's keys are public.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// Accept only tokens whose `typ` header is `at+jwt` (RFC 9068 access tokens), which
+    /// keeps ID tokens and other JWTs of the same issuer out. Off by default: many providers
+    /// send `JWT`.
+    pub fn require_access_token_type(mut self, require: bool) -> Self {
+        self.require_at_jwt = require;
+        self
+    }
+
+    /// Largest token accepted, in bytes (16 KiB by default); larger ones are refused before
+    /// they are decoded.
+    pub fn max_token_size(mut self, bytes: usize) -> Self {
+        self.max_token_bytes = bytes;
+        self
+    }
+
+    /// How long a key set is used before it is fetched again when its response has no
+    /// `Cache-Control: max-age` (5 minutes by default).
+    pub fn key_cache_ttl(mut self, ttl: Duration) -> Self {
+        self.keys.default_ttl = ttl;
+        self
+    }
+
+    /// Bounds on a key set's `max-age` (30 s to 24 h by default).
+    pub fn key_cache_ttl_bounds(mut self, min: Duration, max: Duration) -> Self {
+        self.keys.min_ttl = min;
+        self.keys.max_ttl = max;
+        self
+    }
+
+    /// Least time between two fetches caused by tokens naming an unknown `kid` (10 s by
+    /// default), so a flood of made-up `kid`s cannot hammer the issuer.
+    pub fn unknown_kid_cooldown(mut self, cooldown: Duration) -> Self {
+        self.keys.unknown_kid_cooldown = cooldown;
+        self
+    }
+
+    /// How long after their last successful fetch keys keep verifying while the issuer cannot
+    /// be reached (24 h by default). Past that, requests get 503.
+    pub fn max_key_staleness(mut self, staleness: Duration) -> Self {
+        self.keys.max_staleness = staleness;
+        self
+    }
+
+    /// Wait after a failed fetch before the next try, doubling from `min` up to `max` (1 s and
+    /// 60 s by default). Requests in between are answered from what is cached, or with 503.
+    pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.keys.retry_backoff_min = min;
+        self.keys.retry_backoff_max = max;
+        self
+    }
+
+    /// How long discovered metadata is used before it is discovered again (24 h by default).
+    pub fn metadata_ttl(mut self, ttl: Duration) -> Self {
+        self.keys.metadata_ttl = ttl;
+        self
+    }
+
+    /// Longest a metadata or key set fetch may take (10 s by default).
+    pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
+        self.keys.fetch_timeout = timeout;
+        self
+    }
+
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |reason: String| Err(ConfigError::InvalidJwtOptions(reason));
+        if self.algorithms.is_empty() {
+            return invalid(
+                "the algorithm list is empty: allow at least one, such as RS256".to_owned(),
+            );
+        }
+        if let Some(hmac) = self
+            .algorithms
+            .iter()
+            .find(|alg| alg.family() == AlgorithmFamily::Hmac)
+        {
+            return invalid(format!(
+                "{hmac:?} is an HMAC algorithm; key sets publish public keys, so only asymmetric algorithms are allowed"
+            ));
+        }
+        if self.max_token_bytes == 0 {
+            return invalid("the maximum token size must be above zero".to_owned());
+        }
+        let keys = &self.keys;
+        if keys.min_ttl > keys.max_ttl {
+            return invalid(format!(
+                "key cache TTL bounds are inverted ({:?} > {:?})",
+                keys.min_ttl, keys.max_ttl
+            ));
+        }
+        if keys.retry_backoff_min > keys.retry_backoff_max {
+            return invalid(format!(
+                "retry backoff bounds are inverted ({:?} > {:?})",
+                keys.retry_backoff_min, keys.retry_backoff_max
+            ));
+        }
+        if keys.fetch_timeout.is_zero() {
+            return invalid("the fetch timeout must be above zero".to_owned());
+        }
+        Ok(())
+    }
+}

@@ -1,5 +1,6 @@
 //! A real rmcp Streamable HTTP server behind the bearer layer: the MCP handshake, tool listing and
 //! tool calls over HTTP on 127.0.0.1, with the caller's `AuthInfo` reaching the tools.
+#![cfg(feature = "rmcp")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;

@@ -13,8 +13,6 @@ pub enum KeyMaterial {
     Rsa,
     /// A second RSA 2048 key pair, for rotation tests.
     RsaNext,
-    /// RSA 1024 bits: too weak, a verifier must ignore it.
-    RsaWeak,
     /// EC P-256 (ES256).
     P256,
     /// EC P-384 (ES384).
@@ -28,7 +26,6 @@ impl KeyMaterial {
         match self {
             Self::Rsa => include_str!("keys/rsa-a.pem"),
             Self::RsaNext => include_str!("keys/rsa-b.pem"),
-            Self::RsaWeak => include_str!("keys/rsa-weak.pem"),
             Self::P256 => include_str!("keys/ec-p256.pem"),
             Self::P384 => include_str!("keys/ec-p384.pem"),
             Self::Ed25519 => include_str!("keys/ed25519.pem"),
@@ -38,7 +35,7 @@ impl KeyMaterial {
     fn encoding_key(self) -> Result<EncodingKey, TestingError> {
         let pem = self.pem().as_bytes();
         Ok(match self {
-            Self::Rsa | Self::RsaNext | Self::RsaWeak => EncodingKey::from_rsa_pem(pem)?,
+            Self::Rsa | Self::RsaNext => EncodingKey::from_rsa_pem(pem)?,
             Self::P256 | Self::P384 => EncodingKey::from_ec_pem(pem)?,
             Self::Ed25519 => EncodingKey::from_ed_pem(pem)?,
         })

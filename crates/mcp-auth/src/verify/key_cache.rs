@@ -55,6 +55,9 @@ struct Snapshot {
 #[derive(Default)]
 struct RefreshState {
     last_attempt: Option<Instant>,
+    /// The last fetch caused by an unknown `kid`: the cooldown counts from it, so rotation is
+    /// picked up at once while a flood of made-up `kid`s fetches once per cooldown.
+    last_unknown_kid_fetch: Option<Instant>,
     consecutive_failures: u32,
     last_error: Option<String>,
 }
@@ -120,9 +123,7 @@ impl KeyCache {
                     return self.usable(kid, alg);
                 }
                 if kid.is_some_and(|kid| keys.has_kid(kid)) {
-                    return Ok(Lookup::NoKey(
-                        "the key named by the token's kid does not accept its alg",
-                    ));
+                    return Ok(Lookup::NoKey(keys.why_no_key(kid)));
                 }
                 if fresh {
                     Need::UnknownKid
@@ -148,9 +149,7 @@ impl KeyCache {
             Some(keys) if within_staleness => {
                 let candidates = keys.candidates(kid, alg);
                 if candidates.is_empty() {
-                    Ok(Lookup::NoKey(
-                        "no key of the issuer's key set matches the token's kid and alg",
-                    ))
+                    Ok(Lookup::NoKey(keys.why_no_key(kid)))
                 } else {
                     Ok(Lookup::Keys(candidates))
                 }
@@ -198,17 +197,20 @@ impl KeyCache {
             return;
         }
         let now = Instant::now();
-        let wait = match need {
-            Need::UnknownKid => self.options.unknown_kid_cooldown,
-            Need::Refresh => self.backoff(state.consecutive_failures),
+        let since = |at: Option<Instant>| at.map(|at| now.saturating_duration_since(at));
+        let throttled = match need {
+            Need::UnknownKid => since(state.last_unknown_kid_fetch)
+                .is_some_and(|elapsed| elapsed < self.options.unknown_kid_cooldown),
+            Need::Refresh => since(state.last_attempt)
+                .is_some_and(|elapsed| elapsed < self.backoff(state.consecutive_failures)),
         };
-        if state
-            .last_attempt
-            .is_some_and(|at| now.saturating_duration_since(at) < wait)
-        {
+        if throttled {
             return;
         }
         state.last_attempt = Some(now);
+        if need == Need::UnknownKid {
+            state.last_unknown_kid_fetch = Some(now);
+        }
         match self.fetch(now).await {
             Ok(snapshot) => {
                 self.store(snapshot);

@@ -101,7 +101,17 @@ impl KeySet {
         pool.filter(|key| key.accepts(alg)).cloned().collect()
     }
 
-    /// Whether the set has any key under this `kid`, whatever its algorithm.
+    /// Why no key fits, for the refusal.
+    pub(crate) fn why_no_key(&self, kid: Option<&str>) -> &'static str {
+        match kid {
+            Some(kid) if self.by_kid.contains_key(kid) => {
+                "the key named by the token's kid does not accept its alg"
+            }
+            _ => "no key of the issuer's key set matches the token's kid and alg",
+        }
+    }
+
+    /// Whether the set has a key under this `kid`, whatever its algorithm.
     pub(crate) fn has_kid(&self, kid: &str) -> bool {
         self.by_kid.contains_key(kid)
     }

@@ -201,3 +201,6 @@ pub fn parse_challenge(header: &str) -> Challenge {
         params,
     }
 }
+
+#[cfg(feature = "testing")]
+pub mod jwt;

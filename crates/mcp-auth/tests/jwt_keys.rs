@@ -1,0 +1,286 @@
+//! The key cache, observed from the issuer's side: how many times metadata and key sets were
+//! fetched while tokens were verified, through rotation, floods, outages and broken key sets.
+#![cfg(feature = "testing")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::jwt::JwtApp;
+use futures::future::join_all;
+use jsonwebtoken::{Algorithm, Header};
+use mcp_auth::AuthServerConfig;
+use mcp_auth::AuthServerType;
+use mcp_auth::testing::{KeyMaterial, TestIssuer, TestKey};
+use mcp_auth::verify::JwtOptions;
+use serde_json::json;
+
+/// Key sets live 400 ms, so time-based behaviour shows within a test; waits in the tests leave
+/// wide margins either side, as this machine is shared and noisy.
+const TTL: Duration = Duration::from_millis(400);
+const PAST_TTL: Duration = Duration::from_millis(600);
+
+fn quick() -> JwtOptions {
+    JwtOptions::default()
+        .key_cache_ttl(TTL)
+        .key_cache_ttl_bounds(Duration::ZERO, Duration::from_secs(3600))
+        .retry_backoff(Duration::from_secs(1), Duration::from_secs(2))
+}
+
+fn with_kid(kid: &str) -> Header {
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some(kid.to_owned());
+    header
+}
+
+#[tokio::test]
+async fn many_requests_with_one_key_fetch_the_key_set_once() {
+    let app = JwtApp::start(|b| b).await;
+    let token = app.token().sign().unwrap();
+    for _ in 0..20 {
+        app.accepted(&token).await;
+    }
+    assert_eq!(app.issuer.jwks_fetches(), 1);
+    assert_eq!(app.issuer.metadata_fetches(), 1);
+}
+
+#[tokio::test]
+async fn concurrent_first_requests_share_one_fetch() {
+    let app = JwtApp::start(|b| b).await;
+    app.issuer.set_jwks_delay(Duration::from_millis(200));
+    let token = app.token().sign().unwrap();
+    let calls = (0..32).map(|_| app.call(&token));
+    let responses = join_all(calls).await;
+    assert!(responses.iter().all(|r| r.status() == 200));
+    assert_eq!(app.issuer.jwks_fetches(), 1);
+    assert_eq!(app.issuer.metadata_fetches(), 1);
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_picked_up_and_a_retired_one_dropped() {
+    let app = JwtApp::start(|b| b).await;
+    let old = app.token().sign().unwrap();
+    app.accepted(&old).await;
+    app.issuer.add_key(
+        TestKey::new(KeyMaterial::RsaNext, "rs256-next", Algorithm::RS256).unwrap(),
+        true,
+    );
+    app.issuer.publish_only(&["rs256-next"]);
+    let new = app.token().key("rs256-next").sign().unwrap();
+    let seen = app.accepted(&new).await;
+    assert_eq!(seen["issuer"], app.issuer.issuer());
+    assert_eq!(app.issuer.jwks_fetches(), 2, "one refetch for the new kid");
+    // The refetched set no longer has the old key; within the cooldown it is not fetched again.
+    app.refused(
+        &old,
+        "no key of the issuer's key set matches the token's kid and alg",
+    )
+    .await;
+    assert_eq!(app.issuer.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn a_flood_of_unknown_kids_causes_a_handful_of_fetches() {
+    let app = JwtApp::start(|b| b).await;
+    app.accepted(&app.token().sign().unwrap()).await;
+    app.issuer.add_key(
+        TestKey::new(KeyMaterial::RsaNext, "ghost", Algorithm::RS256).unwrap(),
+        false,
+    );
+    let tokens: Vec<String> = (0..100)
+        .map(|i| {
+            app.token()
+                .key("ghost")
+                .header(with_kid(&format!("made-up-{i}")))
+                .sign()
+                .unwrap()
+        })
+        .collect();
+    let responses = join_all(tokens.iter().map(|t| app.call(t))).await;
+    assert!(responses.iter().all(|r| r.status() == 401));
+    let fetches = app.issuer.jwks_fetches();
+    assert!(
+        fetches <= 3,
+        "{fetches} key set fetches for 100 unknown kids"
+    );
+}
+
+#[tokio::test]
+async fn keys_are_fetched_again_after_their_ttl() {
+    let app = JwtApp::start(|b| b.jwt(quick())).await;
+    let token = app.token().sign().unwrap();
+    app.accepted(&token).await;
+    app.accepted(&token).await;
+    assert_eq!(app.issuer.jwks_fetches(), 1);
+    tokio::time::sleep(PAST_TTL).await;
+    app.accepted(&token).await;
+    assert_eq!(app.issuer.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn cache_control_max_age_sets_the_ttl() {
+    let app = JwtApp::start(|b| b.jwt(quick())).await;
+    app.issuer
+        .set_jwks_cache_control(Some("public, max-age=3600"));
+    let token = app.token().sign().unwrap();
+    app.accepted(&token).await;
+    tokio::time::sleep(PAST_TTL).await; // past the default TTL, within max-age
+    app.accepted(&token).await;
+    assert_eq!(app.issuer.jwks_fetches(), 1);
+}
+
+#[tokio::test]
+async fn max_age_is_held_within_the_configured_bounds() {
+    let bounded = quick().key_cache_ttl_bounds(Duration::ZERO, TTL);
+    let app = JwtApp::start(|b| b.jwt(bounded)).await;
+    app.issuer.set_jwks_cache_control(Some("max-age=86400"));
+    let token = app.token().sign().unwrap();
+    app.accepted(&token).await;
+    tokio::time::sleep(PAST_TTL).await;
+    app.accepted(&token).await;
+    assert_eq!(app.issuer.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn an_issuer_down_after_warm_up_leaves_valid_tokens_passing() {
+    let slow_retries = quick().retry_backoff(Duration::from_secs(5), Duration::from_secs(5));
+    let app = JwtApp::start(|b| b.jwt(slow_retries)).await;
+    let token = app.token().sign().unwrap();
+    app.accepted(&token).await;
+    app.issuer.set_down(true);
+    tokio::time::sleep(PAST_TTL).await;
+    for _ in 0..10 {
+        app.accepted(&token).await;
+    }
+    // One failed refresh, then the backoff keeps further requests from hammering the issuer.
+    assert_eq!(app.issuer.jwks_fetches(), 2);
+    // Forged tokens are still refused with the cached keys.
+    app.issuer.add_key(
+        TestKey::new(KeyMaterial::RsaNext, "forger", Algorithm::RS256).unwrap(),
+        false,
+    );
+    let forged = app
+        .token()
+        .key("forger")
+        .header(with_kid("rs256"))
+        .sign()
+        .unwrap();
+    app.refused(&forged, "the token's signature does not verify")
+        .await;
+}
+
+#[tokio::test]
+async fn keys_older_than_the_maximum_staleness_are_not_used() {
+    let app = JwtApp::start(|b| b.jwt(quick().max_key_staleness(PAST_TTL))).await;
+    let token = app.token().sign().unwrap();
+    app.accepted(&token).await;
+    app.issuer.set_down(true);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    app.unavailable(&token).await;
+}
+
+#[tokio::test]
+async fn an_issuer_down_from_the_start_gives_503_then_recovers() {
+    let retries = quick().retry_backoff(Duration::from_secs(1), Duration::from_secs(1));
+    let app = JwtApp::start(|b| b.jwt(retries)).await;
+    app.issuer.set_down(true);
+    let token = app.token().sign().unwrap();
+    for _ in 0..10 {
+        app.unavailable(&token).await;
+    }
+    // Discovery tries two URLs per attempt; the backoff allowed a single attempt.
+    assert_eq!(app.issuer.metadata_fetches(), 2);
+    assert_eq!(app.issuer.jwks_fetches(), 0);
+    app.issuer.set_down(false);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    app.accepted(&token).await;
+}
+
+#[tokio::test]
+async fn a_broken_key_set_keeps_the_last_good_keys() {
+    for broken in ["not json", r#"{"keys": []}"#, r#"{"no_keys": 1}"#] {
+        let app = JwtApp::start(|b| b.jwt(quick())).await;
+        let token = app.token().sign().unwrap();
+        app.accepted(&token).await;
+        app.issuer.set_jwks_body(Some(broken.to_owned()));
+        tokio::time::sleep(PAST_TTL).await;
+        app.accepted(&token).await;
+        assert_eq!(
+            app.issuer.jwks_fetches(),
+            2,
+            "{broken}: fetched, rejected, old keys kept"
+        );
+    }
+}
+
+#[tokio::test]
+async fn junk_keys_in_a_key_set_do_not_spoil_the_good_ones() {
+    let app = JwtApp::start(|b| b).await;
+    let good = TestKey::new(KeyMaterial::Rsa, "rs256", Algorithm::RS256).unwrap();
+    let set = json!({ "keys": [
+        { "kty": "oct", "kid": "hmac", "k": "c2VjcmV0" },
+        { "kty": "RSA", "kid": "broken", "n": "!!!", "e": "AQAB" },
+        { "kty": "EC", "kid": "p521", "crv": "P-521", "x": "AQ", "y": "AQ" },
+        { "kty": "OKP", "kid": "x25519", "crv": "X25519", "x": "AQ" },
+        { "kty": "unknown", "kid": "strange" },
+        "not even an object",
+        good.jwk,
+    ]});
+    app.issuer.set_jwks_body(Some(set.to_string()));
+    app.accepted(&app.token().sign().unwrap()).await;
+    let hmac = app.token().header(with_kid("hmac")).sign().unwrap();
+    app.refused(
+        &hmac,
+        "no key of the issuer's key set matches the token's kid and alg",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn inline_metadata_needs_no_discovery() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let config = issuer.inline_config();
+    let app = JwtApp::start_with(issuer, vec![config], |b| b).await;
+    app.accepted(&app.token().sign().unwrap()).await;
+    assert_eq!(app.issuer.metadata_fetches(), 0);
+    assert_eq!(app.issuer.jwks_fetches(), 1);
+}
+
+#[tokio::test]
+async fn eager_discovery_fetches_metadata_at_setup_only() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let config = AuthServerConfig::discover(issuer.issuer(), AuthServerType::OAuth)
+        .await
+        .unwrap();
+    assert_eq!(issuer.metadata_fetches(), 1);
+    let app = JwtApp::start_with(issuer, vec![config], |b| b).await;
+    app.accepted(&app.token().sign().unwrap()).await;
+    assert_eq!(app.issuer.metadata_fetches(), 1);
+    assert_eq!(app.issuer.jwks_fetches(), 1);
+}
+
+#[tokio::test]
+async fn lazy_metadata_is_discovered_again_after_its_ttl() {
+    let app = JwtApp::start(|b| b.jwt(quick().metadata_ttl(TTL))).await;
+    let token = app.token().sign().unwrap();
+    app.accepted(&token).await;
+    tokio::time::sleep(PAST_TTL).await;
+    app.accepted(&token).await;
+    assert_eq!(app.issuer.metadata_fetches(), 2);
+    assert_eq!(app.issuer.jwks_fetches(), 2);
+}
+
+#[tokio::test]
+async fn every_trusted_issuer_has_its_own_keys() {
+    let first = TestIssuer::start().await.unwrap();
+    let second = TestIssuer::start().await.unwrap();
+    let second_token_issuer = second.issuer().to_owned();
+    let servers = vec![first.lazy_config(), second.lazy_config()];
+    let app = JwtApp::start_with(first, servers, |b| b).await;
+    app.accepted(&app.token().sign().unwrap()).await;
+    let from_second = second.token().audience(&app.resource).sign().unwrap();
+    let seen = app.accepted(&from_second).await;
+    assert_eq!(seen["issuer"], second_token_issuer);
+    assert_eq!((app.issuer.jwks_fetches(), second.jwks_fetches()), (1, 1));
+}

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 cargo test --workspace --all-features
 
+echo "seed page twins: cargo run --example seed_jwt_mode --features testing"
+cargo run --quiet -p mcp-auth --example seed_jwt_mode --features testing
+
 echo "example smoke test: cargo run --example custom_verifier"
 cargo build --quiet -p mcp-auth --example custom_verifier
 log=$(mktemp)

@@ -65,28 +65,20 @@ pub enum DiscoveryError {
     /// The issuer or well-known URL is not usable.
     #[error(transparent)]
     Config(#[from] ConfigError),
-    /// Every candidate URL answered, none with metadata.
+    /// No candidate URL answered with metadata.
     #[error("no metadata for issuer {issuer}: {}", tried.join("; "))]
     NotFound {
         /// The issuer looked for.
         issuer: String,
-        /// Each URL tried and what it answered.
+        /// Each URL tried and what was wrong with its answer.
         tried: Vec<String>,
     },
-    /// The server could not be reached or sent an unusable body.
+    /// The server could not be reached.
     #[error("discovery of {issuer} failed: {reason}")]
     Unreachable {
         /// The issuer looked for.
         issuer: String,
         /// What went wrong.
-        reason: String,
-    },
-    /// The document is not RFC 8414 metadata.
-    #[error("{url} is not authorization server metadata: {reason}")]
-    Invalid {
-        /// The URL that answered.
-        url: String,
-        /// What is wrong with it.
         reason: String,
     },
     /// The document names another issuer (RFC 8414 §3.3 requires them to be identical).
@@ -205,15 +197,34 @@ impl Discovery {
         })
     }
 
-    /// Fetches the metadata: the first candidate URL that answers 200 is used; its document must
-    /// name this issuer exactly.
+    /// Fetches the metadata: the first candidate URL that answers with a metadata document is
+    /// used, and that document must name this issuer exactly. A URL that answers with something
+    /// else (404, a web page) passes to the next; an unreachable server stops discovery.
     pub async fn fetch(&self) -> Result<Discovered, DiscoveryError> {
+        self.fetch_with(self.limits).await
+    }
+
+    /// [`fetch`](Self::fetch) with another time limit (JWT mode's `fetch_timeout`).
+    pub(crate) async fn fetch_within(
+        &self,
+        timeout: Duration,
+    ) -> Result<Discovered, DiscoveryError> {
+        self.fetch_with(FetchLimits {
+            timeout,
+            ..self.limits
+        })
+        .await
+    }
+
+    async fn fetch_with(&self, limits: FetchLimits) -> Result<Discovered, DiscoveryError> {
         let mut tried = Vec::new();
         for url in self.candidate_urls()? {
-            let fetched = match get_json(&url, self.limits).await {
+            let fetched = match get_json(&url, limits).await {
                 Ok(fetched) => fetched,
-                Err(FetchError::Status { status, .. }) => {
-                    tried.push(format!("{url} answered HTTP {status}"));
+                // Not there, or something that is not metadata (a catch-all web page, say):
+                // try the next URL, as MCP clients do.
+                Err(err @ (FetchError::Status { .. } | FetchError::BadBody { .. })) => {
+                    tried.push(err.to_string());
                     continue;
                 }
                 Err(err) => {
@@ -227,11 +238,13 @@ impl Discovery {
             if let Some(transpile) = &self.transpile {
                 transpile(&mut raw);
             }
-            let metadata: AuthorizationServerMetadata =
-                serde_json::from_value(raw).map_err(|err| DiscoveryError::Invalid {
-                    url: url.to_string(),
-                    reason: err.to_string(),
-                })?;
+            let metadata: AuthorizationServerMetadata = match serde_json::from_value(raw) {
+                Ok(metadata) => metadata,
+                Err(err) => {
+                    tried.push(format!("{url} is not authorization server metadata: {err}"));
+                    continue;
+                }
+            };
             if !self.is_our_issuer(&metadata.issuer) {
                 return Err(DiscoveryError::IssuerMismatch {
                     expected: self.issuer.clone(),

@@ -86,6 +86,11 @@ pub enum ConfigError {
         "several protected resources are configured ({0:?}): say which one this layer protects with BearerAuthBuilder::resource"
     )]
     AmbiguousResource(Vec<String>),
+    /// The leeway is far longer than any clock skew.
+    #[error(
+        "a leeway of {0:?} is too long: clock skew is seconds or minutes; use at most one hour"
+    )]
+    LeewayTooLong(std::time::Duration),
     /// JWT mode's settings contradict themselves.
     #[error("JWT options are not usable: {0}")]
     InvalidJwtOptions(String),

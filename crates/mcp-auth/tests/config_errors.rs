@@ -243,3 +243,83 @@ fn with_several_resources_the_layer_must_name_one() {
             .is_ok()
     );
 }
+
+#[test]
+fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
+    let resource = "https://api.example.com/mcp";
+    let with_jwks = |issuer: &str, jwks: &str| {
+        let mut metadata = AuthorizationServerMetadata::new(issuer);
+        metadata.jwks_uri = Some(jwks.to_owned());
+        build(vec![ProtectedResource::new(resource).authorization_server(
+            AuthServerConfig::new(metadata, AuthServerType::OAuth),
+        )])
+        .unwrap()
+    };
+    let good = with_jwks("https://as.example", "https://as.example/jwks");
+    assert!(good.bearer().build().is_ok());
+
+    let downgraded = with_jwks("https://as.example", "http://as.example/jwks");
+    let err = downgraded.bearer().build().unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::InvalidUrl {
+                what: "jwks_uri",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("plain http while the issuer"),
+        "{err}"
+    );
+
+    let err = good
+        .bearer()
+        .leeway(std::time::Duration::from_secs(86_400))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::LeewayTooLong(std::time::Duration::from_secs(86_400))
+    );
+
+    use mcp_auth::verify::JwtOptions;
+    let day = std::time::Duration::from_secs(86_400);
+    let cases = [
+        (
+            JwtOptions::default().algorithms([]),
+            "algorithm list is empty",
+        ),
+        (
+            JwtOptions::default().algorithms([jsonwebtoken::Algorithm::HS256]),
+            "HS256 is an HMAC algorithm",
+        ),
+        (
+            JwtOptions::default().max_token_size(0),
+            "maximum token size",
+        ),
+        (
+            JwtOptions::default().key_cache_ttl_bounds(day, day * 365),
+            "above one week",
+        ),
+        (
+            JwtOptions::default().key_cache_ttl_bounds(day, day / 2),
+            "bounds are inverted",
+        ),
+        (
+            JwtOptions::default().retry_backoff(day, day / 2),
+            "retry backoff bounds are inverted",
+        ),
+        (
+            JwtOptions::default().fetch_timeout(std::time::Duration::ZERO),
+            "fetch timeout",
+        ),
+    ];
+    for (options, expected) in cases {
+        let err = good.bearer().jwt(options).build().unwrap_err();
+        assert!(matches!(err, ConfigError::InvalidJwtOptions(_)), "{err:?}");
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+}

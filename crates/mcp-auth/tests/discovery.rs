@@ -190,20 +190,32 @@ async fn nothing_found_lists_every_url_tried() {
 }
 
 #[tokio::test]
-async fn a_document_that_is_not_metadata_is_refused() {
+async fn a_page_that_is_not_metadata_passes_to_the_next_url() {
     let server = Scripted::start().await;
-    server.on(OAUTH, Answer::Json(json!({ "jwks_uri": "x" })));
+    server.on(
+        OAUTH,
+        Answer::Body("<html>a catch-all web app</html>".into()),
+    );
+    server.on(OIDC, Answer::Json(json!({ "jwks_uri": "no issuer here" })));
     let err = Discovery::new(&server.base, AuthServerType::OAuth)
         .fetch()
         .await
         .unwrap_err();
-    assert!(matches!(err, DiscoveryError::Invalid { .. }), "{err:?}");
-    server.on(OAUTH, Answer::Body("<html>".into()));
-    let err = Discovery::new(&server.base, AuthServerType::OAuth)
+    let DiscoveryError::NotFound { tried, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(tried[0].contains("not JSON"), "{tried:?}");
+    assert!(
+        tried[1].contains("not authorization server metadata"),
+        "{tried:?}"
+    );
+
+    server.on(OIDC, server.metadata(&server.base));
+    let found = Discovery::new(&server.base, AuthServerType::OAuth)
         .fetch()
         .await
-        .unwrap_err();
-    assert!(err.to_string().contains("not JSON"), "{err}");
+        .unwrap();
+    assert_eq!(found.url.path(), OIDC);
 }
 
 #[tokio::test]

@@ -70,14 +70,18 @@ use self::challenge::ChallengeParams;
 use self::origin::AllowedOrigins;
 use self::policy::Policy;
 use crate::error::ConfigError;
-use crate::resource::{ResourceConfig, parse_http_url};
+use crate::resource::ResourceConfig;
 use crate::scope::{ExactScopes, ScopeRelation, check_scope_token};
 use crate::verify::jwt::JwtVerifier;
+use crate::verify::key_cache::checked_jwks_uri;
 use crate::verify::{JwtOptions, TokenVerifier};
 
 /// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
 /// otherwise.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// The largest leeway accepted: clock skew is seconds or minutes, never days.
+const MAX_LEEWAY: Duration = Duration::from_secs(3600);
 
 /// Settings of one bearer layer; [`build`](Self::build) checks them.
 #[must_use = "call .build() to get the layer"]
@@ -161,7 +165,8 @@ impl BearerAuthBuilder {
         self
     }
 
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`; [`DEFAULT_LEEWAY`] (60 s) unless set.
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`; [`DEFAULT_LEEWAY`] (60 s) unless set, at
+    /// most an hour.
     pub fn leeway(mut self, leeway: Duration) -> Self {
         self.leeway = leeway;
         self
@@ -191,6 +196,9 @@ impl BearerAuthBuilder {
         let resource = chosen_resource(&resources, self.resource.as_deref())?;
         for scope in &self.required_scopes {
             check_scope_token(scope)?;
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLong(self.leeway));
         }
         let audiences = if self.audiences.is_empty() {
             vec![resource.identifier.clone()]
@@ -247,10 +255,15 @@ fn jwt_verifier(
         .iter()
         .filter_map(|s| s.metadata())
     {
-        match &metadata.jwks_uri {
-            None => return Err(ConfigError::NoJwksUri(metadata.issuer.clone())),
-            Some(uri) => parse_http_url("jwks_uri", uri).map(drop)?,
-        }
+        let uri = metadata
+            .jwks_uri
+            .as_deref()
+            .ok_or_else(|| ConfigError::NoJwksUri(metadata.issuer.clone()))?;
+        checked_jwks_uri(&metadata.issuer, uri).map_err(|reason| ConfigError::InvalidUrl {
+            what: "jwks_uri",
+            url: uri.to_owned(),
+            reason,
+        })?;
     }
     Ok(Arc::new(JwtVerifier::new(
         &resource.authorization_servers,

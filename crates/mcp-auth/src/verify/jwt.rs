@@ -6,6 +6,7 @@
 //! call; then the key (by `kid`, agreeing with `alg`), the signature, and the claims.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::errors::ErrorKind;
@@ -23,7 +24,7 @@ use crate::error::VerifyError;
 
 /// Verifies JWT access tokens against the key sets of trusted issuers.
 pub(crate) struct JwtVerifier {
-    issuers: Vec<KeyCache>,
+    issuers: Vec<Arc<KeyCache>>,
     audiences: Vec<String>,
     leeway: u64,
     options: JwtOptions,
@@ -38,7 +39,7 @@ impl JwtVerifier {
     ) -> Self {
         let issuers = servers
             .iter()
-            .map(|server| KeyCache::new(server.clone(), options.keys.clone()))
+            .map(|server| Arc::new(KeyCache::new(server.clone(), options.keys.clone())))
             .collect();
         Self {
             issuers,

@@ -35,7 +35,7 @@ pub(crate) struct KeyCache {
     options: KeyCacheOptions,
     state: RwLock<Arc<Snapshot>>,
     /// Held while fetching, so concurrent callers share one fetch.
-    refresh: tokio::sync::Mutex<RefreshState>,
+    refresh: Arc<tokio::sync::Mutex<RefreshState>>,
     /// Fetch attempts so far: a caller that waited for the lock while another fetched sees it
     /// change and uses that fetch's outcome instead of fetching again.
     attempts: AtomicU64,
@@ -85,7 +85,7 @@ impl KeyCache {
             server,
             options,
             state: RwLock::new(Arc::new(initial)),
-            refresh: tokio::sync::Mutex::new(RefreshState::default()),
+            refresh: Arc::new(tokio::sync::Mutex::new(RefreshState::default())),
             attempts: AtomicU64::new(0),
         }
     }
@@ -97,7 +97,7 @@ impl KeyCache {
 
     /// The keys that may verify a token with this `kid` and `alg`, fetching when needed.
     pub(crate) async fn lookup(
-        &self,
+        self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Lookup, VerifyError> {
@@ -114,11 +114,16 @@ impl KeyCache {
                     if fresh {
                         return Ok(Lookup::Keys(candidates));
                     }
-                    // Usable but due: refresh unless another caller already is, then answer
-                    // from whatever is known (stale keys within the maximum staleness).
-                    if let Ok(guard) = self.refresh.try_lock() {
-                        self.refresh_locked(guard, Need::Refresh, attempts_seen)
-                            .await;
+                    // Usable but due: refresh in the background (unless a refresh is under
+                    // way) and answer now from the stale keys, which stay usable up to the
+                    // maximum staleness: no request waits for a slow issuer.
+                    if let Ok(guard) = self.refresh.clone().try_lock_owned() {
+                        let cache = Arc::clone(self);
+                        tokio::spawn(async move {
+                            cache
+                                .refresh_locked(guard, Need::Refresh, attempts_seen)
+                                .await;
+                        });
                     }
                     return self.usable(kid, alg);
                 }
@@ -132,7 +137,7 @@ impl KeyCache {
                 }
             }
         };
-        let guard = self.refresh.lock().await;
+        let guard = self.refresh.clone().lock_owned().await;
         self.refresh_locked(guard, need, attempts_seen).await;
         self.usable(kid, alg)
     }
@@ -189,7 +194,7 @@ impl KeyCache {
     /// (`attempts_seen`) or the throttles say not now.
     async fn refresh_locked(
         &self,
-        mut state: tokio::sync::MutexGuard<'_, RefreshState>,
+        mut state: tokio::sync::OwnedMutexGuard<RefreshState>,
         need: Need,
         attempts_seen: u64,
     ) {
@@ -198,11 +203,16 @@ impl KeyCache {
         }
         let now = Instant::now();
         let since = |at: Option<Instant>| at.map(|at| now.saturating_duration_since(at));
+        let backoff = self.backoff(state.consecutive_failures);
         let throttled = match need {
-            Need::UnknownKid => since(state.last_unknown_kid_fetch)
-                .is_some_and(|elapsed| elapsed < self.options.unknown_kid_cooldown),
-            Need::Refresh => since(state.last_attempt)
-                .is_some_and(|elapsed| elapsed < self.backoff(state.consecutive_failures)),
+            // A flood of made-up kids fetches once per cooldown, and never faster than the
+            // backoff while the issuer is failing.
+            Need::UnknownKid => {
+                since(state.last_unknown_kid_fetch)
+                    .is_some_and(|elapsed| elapsed < self.options.unknown_kid_cooldown)
+                    || since(state.last_attempt).is_some_and(|elapsed| elapsed < backoff)
+            }
+            Need::Refresh => since(state.last_attempt).is_some_and(|elapsed| elapsed < backoff),
         };
         if throttled {
             return;
@@ -242,41 +252,7 @@ impl KeyCache {
     /// Metadata (when due) then the key set; the result becomes the new snapshot.
     async fn fetch(&self, now: Instant) -> Result<Snapshot, String> {
         let current = self.snapshot();
-        let metadata_due = current
-            .metadata_fetched_at
-            .is_none_or(|at| now.saturating_duration_since(at) >= self.options.metadata_ttl);
-        let (jwks_uri, metadata_fetched_at) = match (self.server.discovery(), metadata_due) {
-            (Some(discovery), true) => match discovery.fetch().await {
-                Ok(found) => {
-                    let uri = found.metadata.jwks_uri.ok_or_else(|| {
-                        format!(
-                            "issuer {} publishes no jwks_uri; JWT mode needs one",
-                            self.server.issuer()
-                        )
-                    })?;
-                    let uri = Url::parse(&uri)
-                        .map_err(|err| format!("jwks_uri {uri:?} is not a URL: {err}"))?;
-                    (uri, Some(now))
-                }
-                // Metadata rarely changes: keep using the last jwks_uri while discovery fails.
-                Err(error) => match &current.jwks_uri {
-                    Some(uri) => {
-                        tracing::warn!(%error, "metadata refresh failed; keeping the known jwks_uri");
-                        (uri.clone(), current.metadata_fetched_at)
-                    }
-                    None => return Err(error.to_string()),
-                },
-            },
-            _ => (
-                current.jwks_uri.clone().ok_or_else(|| {
-                    format!(
-                        "issuer {} has no jwks_uri in its metadata; JWT mode needs one",
-                        self.server.issuer()
-                    )
-                })?,
-                current.metadata_fetched_at,
-            ),
-        };
+        let (jwks_uri, metadata_fetched_at) = self.jwks_uri(&current, now).await?;
         let limits = FetchLimits {
             timeout: self.options.fetch_timeout,
             ..FetchLimits::default()
@@ -294,6 +270,7 @@ impl KeyCache {
         if keys.ignored > 0 {
             tracing::debug!(%jwks_uri, ignored = keys.ignored, "unusable keys left out of the key set");
         }
+        // `max_ttl` is at most a week (checked with the options), so this cannot overflow.
         let ttl = fetched
             .max_age
             .unwrap_or(self.options.default_ttl)
@@ -303,7 +280,69 @@ impl KeyCache {
             metadata_fetched_at,
             keys: Some(Arc::new(keys)),
             keys_fetched_at: Some(now),
-            keys_expire_at: Some(now + ttl),
+            keys_expire_at: now.checked_add(ttl),
         })
+    }
+
+    /// The key set's URL: from metadata discovered again when due, else the known one. Metadata
+    /// rarely changes, so while discovery fails (or finds no usable `jwks_uri`) the known URL
+    /// stays in use.
+    async fn jwks_uri(
+        &self,
+        current: &Snapshot,
+        now: Instant,
+    ) -> Result<(Url, Option<Instant>), String> {
+        let due = current
+            .metadata_fetched_at
+            .is_none_or(|at| now.saturating_duration_since(at) >= self.options.metadata_ttl);
+        let known = current
+            .jwks_uri
+            .clone()
+            .map(|uri| (uri, current.metadata_fetched_at));
+        let Some(discovery) = self.server.discovery().filter(|_| due) else {
+            return known.ok_or_else(|| {
+                format!(
+                    "issuer {} has no jwks_uri in its metadata; JWT mode needs one",
+                    self.issuer()
+                )
+            });
+        };
+        let discovered = match discovery.fetch_within(self.options.fetch_timeout).await {
+            Ok(found) if found.metadata.issuer != self.issuer() => Err(format!(
+                "discovery found metadata for {} but {} is the trusted issuer",
+                found.metadata.issuer,
+                self.issuer()
+            )),
+            Ok(found) => match found.metadata.jwks_uri {
+                Some(uri) => checked_jwks_uri(self.issuer(), &uri),
+                None => Err(format!(
+                    "issuer {} publishes no jwks_uri; JWT mode needs one",
+                    self.issuer()
+                )),
+            },
+            Err(error) => Err(error.to_string()),
+        };
+        match (discovered, known) {
+            (Ok(uri), _) => Ok((uri, Some(now))),
+            (Err(error), Some(known)) => {
+                tracing::warn!(%error, "metadata refresh failed; keeping the known jwks_uri");
+                Ok(known)
+            }
+            (Err(error), None) => Err(error),
+        }
+    }
+}
+
+/// A key set URL an issuer may use: `http(s)`, and not plain `http` for an `https` issuer (a
+/// downgrade would let anyone on the path swap the keys).
+pub(crate) fn checked_jwks_uri(issuer: &str, uri: &str) -> Result<Url, String> {
+    let url = Url::parse(uri).map_err(|err| format!("jwks_uri {uri:?} is not a URL: {err}"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if !issuer.starts_with("https:") => Ok(url),
+        "http" => Err(format!(
+            "jwks_uri {uri} is plain http while the issuer {issuer} is https"
+        )),
+        other => Err(format!("jwks_uri {uri} has the unsupported scheme {other}")),
     }
 }

@@ -3,7 +3,7 @@
 
 mod claims;
 pub(crate) mod jwt;
-mod key_cache;
+pub(crate) mod key_cache;
 mod key_set;
 mod options;
 

@@ -6,6 +6,9 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
 use crate::error::ConfigError;
 
+/// Longest a key set may be cached, whatever its `max-age` says.
+const MAX_KEY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// How JWT access tokens are checked and their keys cached; the defaults suit most servers.
 ///
 /// ```
@@ -107,7 +110,8 @@ impl JwtOptions {
         self
     }
 
-    /// Bounds on a key set's `max-age` (30 s to 24 h by default).
+    /// Bounds on a key set's `max-age` (30 s to 24 h by default; the ceiling may not exceed a
+    /// week).
     pub fn key_cache_ttl_bounds(mut self, min: Duration, max: Duration) -> Self {
         self.keys.min_ttl = min;
         self.keys.max_ttl = max;
@@ -168,6 +172,12 @@ impl JwtOptions {
             return invalid("the maximum token size must be above zero".to_owned());
         }
         let keys = &self.keys;
+        if keys.max_ttl > MAX_KEY_TTL {
+            return invalid(format!(
+                "the key cache TTL ceiling {:?} is above one week: keys must be fetched again now and then",
+                keys.max_ttl
+            ));
+        }
         if keys.min_ttl > keys.max_ttl {
             return invalid(format!(
                 "key cache TTL bounds are inverted ({:?} > {:?})",

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
-# The project's test command (README, CI): every Rust test, then the README's example run for
-# real and driven with curl exactly as it tells a newcomer to.
+# The project's test command (README, CI). Installs the end-to-end peers (the certified OpenID
+# provider `oidc-provider` and the official MCP TypeScript SDK, pinned by e2e/package-lock.json),
+# runs every Rust test (unit, integration, end-to-end, doc), then the seed-page twins, then the
+# README's custom-verifier example driven with curl exactly as it tells a newcomer to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+command -v node >/dev/null || { echo "Node.js (20 or later) and npm are needed for the end-to-end tests"; exit 1; }
+(cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 cargo test --workspace --all-features
 

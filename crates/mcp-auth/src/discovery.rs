@@ -13,6 +13,7 @@ use crate::error::ConfigError;
 use crate::http::{FetchError, FetchLimits, get_json};
 use crate::metadata::AuthorizationServerMetadata;
 use crate::resource::{check_canonical, parse_http_url};
+use crate::verify::key_set::{ASYMMETRIC, KeySet};
 
 const OAUTH_SUFFIX: &str = "/.well-known/oauth-authorization-server";
 const OIDC_SUFFIX: &str = "/.well-known/openid-configuration";
@@ -279,6 +280,51 @@ impl Discovery {
     pub fn lazy(self) -> AuthServerConfig {
         AuthServerConfig::from_discovery(None, self)
     }
+}
+
+/// What a key set offers for verifying tokens, for reports such as `mcp-auth discover`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySetSummary {
+    /// Each usable key: its `kid` (if any) and the algorithms it verifies here.
+    pub keys: Vec<(Option<String>, Vec<String>)>,
+    /// How many keys were left out (encryption keys, symmetric or weak keys, unknown types).
+    pub ignored: usize,
+}
+
+/// Fetches a key set (bounded like discovery) and says which keys JWT mode could use.
+///
+/// ```no_run
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let summary = mcp_auth::discovery::inspect_key_set("https://auth.example.com/jwks").await?;
+/// println!("{} usable keys, {} ignored", summary.keys.len(), summary.ignored);
+/// # Ok(()) }
+/// ```
+pub async fn inspect_key_set(jwks_uri: &str) -> Result<KeySetSummary, DiscoveryError> {
+    let unreachable = |reason: String| DiscoveryError::Unreachable {
+        issuer: jwks_uri.to_owned(),
+        reason,
+    };
+    let url = parse_http_url("jwks_uri", jwks_uri)?;
+    let fetched = get_json(&url, FetchLimits::default())
+        .await
+        .map_err(|err| unreachable(err.to_string()))?;
+    let set = KeySet::parse(&fetched.json).map_err(unreachable)?;
+    let mut keys: Vec<_> = set
+        .keys()
+        .map(|key| {
+            let algorithms = ASYMMETRIC
+                .iter()
+                .filter(|alg| key.accepts(**alg))
+                .map(|alg| format!("{alg:?}"))
+                .collect();
+            (key.kid.clone(), algorithms)
+        })
+        .collect();
+    keys.sort();
+    Ok(KeySetSummary {
+        keys,
+        ignored: set.ignored,
+    })
 }
 
 impl fmt::Debug for Discovery {

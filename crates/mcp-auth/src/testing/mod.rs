@@ -1,6 +1,7 @@
 //! A real authorization server for tests (feature `testing`): it listens on 127.0.0.1, publishes
 //! RFC 8414 and OpenID metadata and a key set with RSA, EC and Ed25519 keys, signs tokens with
-//! the claims you choose, and lets a test break it (down, rotated keys, broken key set) and count
+//! the claims you choose, issues them to registered clients at a `client_credentials` token
+//! endpoint honouring RFC 8707 `resource`, and lets a test break it (down, rotated keys, broken key set) and count
 //! what was fetched from it.
 //!
 //! The keys are fixed test keys shipped with the crate: never trust this issuer outside tests
@@ -25,10 +26,12 @@
 mod keys;
 mod server;
 mod token;
+mod token_endpoint;
 
 pub use keys::{KeyMaterial, TestKey};
 pub use server::TestIssuer;
 pub use token::TokenBuilder;
+pub use token_endpoint::TestClient;
 
 /// Why the test issuer could not do what was asked.
 #[derive(Debug, thiserror::Error)]

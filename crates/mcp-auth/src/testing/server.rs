@@ -6,8 +6,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -16,6 +17,7 @@ use tokio::sync::oneshot;
 use super::TestingError;
 use super::keys::TestKey;
 use super::token::TokenBuilder;
+use super::token_endpoint::{TestClient, token_response};
 use crate::auth_server::{AuthServerConfig, AuthServerType};
 use crate::metadata::AuthorizationServerMetadata;
 
@@ -42,6 +44,7 @@ pub(crate) struct Shared {
     down: AtomicBool,
     metadata_fetches: AtomicUsize,
     jwks_fetches: AtomicUsize,
+    clients: Mutex<Vec<TestClient>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -51,6 +54,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
+    pub(crate) fn client(&self, id: &str) -> Option<TestClient> {
+        lock(&self.clients)
+            .iter()
+            .find(|client| client.id == id)
+            .cloned()
+    }
+
     pub(crate) fn signing_key(&self, kid: &str) -> Option<TestKey> {
         lock(&self.signing)
             .iter()
@@ -62,14 +72,17 @@ impl Shared {
         if let Some(document) = lock(&self.metadata_override).clone() {
             return document;
         }
+        // Only what this server does: client_credentials at the token endpoint. The
+        // authorization endpoint is listed because clients require the field (RFC 8414 makes
+        // it mandatory); it answers that no browser flow is offered.
         json!({
             "issuer": self.issuer,
             "jwks_uri": format!("{}/jwks", self.issuer),
-            "response_types_supported": ["code"],
-            "grant_types_supported": ["authorization_code", "client_credentials"],
-            "code_challenge_methods_supported": ["S256"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "subject_types_supported": ["public"],
+            "authorization_endpoint": format!("{}/authorize", self.issuer),
+            "token_endpoint": format!("{}/token", self.issuer),
+            "grant_types_supported": ["client_credentials"],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "response_types_supported": [],
         })
     }
 
@@ -114,6 +127,7 @@ impl TestIssuer {
             down: AtomicBool::new(false),
             metadata_fetches: AtomicUsize::new(0),
             jwks_fetches: AtomicUsize::new(0),
+            clients: Mutex::new(Vec::new()),
         });
         let app = Router::new().fallback(serve).with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -160,6 +174,18 @@ impl TestIssuer {
     /// Starts a token signed by this issuer.
     pub fn token(&self) -> TokenBuilder {
         TokenBuilder::new(self.shared.clone(), &self.issuer)
+    }
+
+    /// Registers a client for the `client_credentials` grant at `{issuer}/token`.
+    pub fn register_client(&self, client: TestClient) {
+        let mut clients = lock(&self.shared.clients);
+        clients.retain(|known| known.id != client.id);
+        clients.push(client);
+    }
+
+    /// The URL of its token endpoint.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
     }
 
     /// Adds a signing key; `publish` says whether the key set shows it.
@@ -221,7 +247,13 @@ impl std::fmt::Debug for TestIssuer {
     }
 }
 
-async fn serve(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
+async fn serve(
+    State(shared): State<Arc<Shared>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let issuer_path = url::Url::parse(&shared.issuer)
         .map(|url| url.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
@@ -244,6 +276,17 @@ async fn serve(State(shared): State<Arc<Shared>>, uri: Uri) -> Response {
     }
     if is_metadata {
         return axum::Json(shared.metadata()).into_response();
+    }
+    if path == format!("{issuer_path}/authorize") {
+        let refusal = json!({
+            "error": "unsupported_response_type",
+            "error_description": "this test authorization server issues tokens by client_credentials only",
+        });
+        return (StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response();
+    }
+    if path == format!("{issuer_path}/token") && method == Method::POST {
+        let issuer = shared.issuer.clone();
+        return token_response(&shared, &issuer, &headers, &body);
     }
     if is_jwks {
         let delay = *lock(&shared.jwks_delay);

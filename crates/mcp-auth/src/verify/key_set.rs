@@ -8,6 +8,19 @@ use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, 
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 use serde_json::Value;
 
+/// Every signature algorithm a key set key can verify here.
+pub(crate) const ASYMMETRIC: [Algorithm; 9] = [
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
+    Algorithm::EdDSA,
+];
+
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A).
 const MIN_RSA_BITS: usize = 2048;
 
@@ -109,6 +122,11 @@ impl KeySet {
             }
             _ => "no key of the issuer's key set matches the token's kid and alg",
         }
+    }
+
+    /// Every usable key.
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &Arc<VerifyKey>> {
+        self.by_kid.values().flatten().chain(&self.without_kid)
     }
 
     /// Whether the set has a key under this `kid`, whatever its algorithm.

@@ -4,7 +4,7 @@
 mod claims;
 pub(crate) mod jwt;
 pub(crate) mod key_cache;
-mod key_set;
+pub(crate) mod key_set;
 mod options;
 
 pub use options::JwtOptions;

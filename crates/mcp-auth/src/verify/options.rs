@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, AlgorithmFamily};
 
+use super::key_set::ASYMMETRIC;
 use crate::error::ConfigError;
 
 /// Longest a key set may be cached, whatever its `max-age` says.
@@ -62,17 +63,7 @@ impl Default for KeyCacheOptions {
 impl Default for JwtOptions {
     fn default() -> Self {
         Self {
-            algorithms: vec![
-                Algorithm::RS256,
-                Algorithm::RS384,
-                Algorithm::RS512,
-                Algorithm::PS256,
-                Algorithm::PS384,
-                Algorithm::PS512,
-                Algorithm::ES256,
-                Algorithm::ES384,
-                Algorithm::EdDSA,
-            ],
+            algorithms: ASYMMETRIC.to_vec(),
             require_at_jwt: false,
             max_token_bytes: 16 * 1024,
             keys: KeyCacheOptions::default(),

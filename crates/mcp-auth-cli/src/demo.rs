@@ -1,0 +1,119 @@
+//! `mcp-auth demo`: a protected MCP server and its own test authorization server, offline, in one
+//! command.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+use mcp_auth::testing::{TestClient, TestIssuer};
+use mcp_auth::{McpAuth, ProtectedResource};
+use tokio::net::TcpListener;
+
+use crate::mcp_server;
+use crate::serve::default_allowed_hosts;
+
+/// The scope every request needs.
+pub(crate) const TOOLS_SCOPE: &str = "mcp:tools";
+/// The further scope `admin_report` needs.
+pub(crate) const ADMIN_SCOPE: &str = "mcp:admin";
+/// The demo client registered with the test issuer.
+pub(crate) const CLIENT_ID: &str = "demo-client";
+pub(crate) const CLIENT_SECRET: &str = "demo-secret";
+
+/// Flags of `demo`.
+#[derive(Debug, Args)]
+pub(crate) struct DemoArgs {
+    /// Address the MCP server listens on.
+    #[arg(long, env = "MCP_AUTH_BIND", default_value = "127.0.0.1:8000")]
+    bind: SocketAddr,
+}
+
+pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
+    let issuer = TestIssuer::start()
+        .await
+        .map_err(|err| format!("the demo authorization server could not start: {err}"))?;
+    issuer.register_client(TestClient {
+        id: CLIENT_ID.to_owned(),
+        secret: CLIENT_SECRET.to_owned(),
+        scopes: vec![TOOLS_SCOPE.to_owned(), ADMIN_SCOPE.to_owned()],
+    });
+    let listener = TcpListener::bind(args.bind).await.map_err(|err| {
+        format!(
+            "cannot listen on {}: {err} (choose another with --bind)",
+            args.bind
+        )
+    })?;
+    let bound = listener.local_addr().map_err(|err| err.to_string())?;
+    let resource = format!("http://{bound}/mcp");
+
+    let auth = McpAuth::builder()
+        .protected_resource(
+            ProtectedResource::new(&resource)
+                .authorization_server(issuer.lazy_config())
+                .scopes_supported([TOOLS_SCOPE, ADMIN_SCOPE])
+                .resource_name("mcp-auth demo"),
+        )
+        .build()
+        .map_err(|err| err.to_string())?;
+    let bearer = auth
+        .bearer()
+        .required_scopes([TOOLS_SCOPE])
+        .show_error_details(true)
+        .build()
+        .map_err(|err| err.to_string())?;
+    let app = mcp_server::app(
+        &auth,
+        bearer,
+        "/mcp",
+        default_allowed_hosts(&resource, bound),
+        ADMIN_SCOPE.to_owned(),
+    );
+    let token = issuer
+        .token()
+        .audience(&resource)
+        .subject("demo-user")
+        .client_id(CLIENT_ID)
+        .scopes([TOOLS_SCOPE])
+        .expires_in(3600)
+        .sign()
+        .map_err(|err| err.to_string())?;
+
+    print_welcome(&resource, &bound, &issuer, &token);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(crate::shutdown_signal())
+        .await
+        .map_err(|err| format!("server stopped: {err}"))
+}
+
+fn print_welcome(resource: &str, bound: &SocketAddr, issuer: &TestIssuer, token: &str) {
+    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
+    println!(
+        "mcp-auth demo: an MCP server protected by mcp-auth, and a test authorization server."
+    );
+    println!();
+    println!("MCP endpoint:          {resource}");
+    println!("Resource metadata:     http://{bound}/.well-known/oauth-protected-resource/mcp");
+    println!("Authorization server:  {}", issuer.issuer());
+    println!(
+        "  client_credentials:  client id {CLIENT_ID}, secret {CLIENT_SECRET}, scopes {TOOLS_SCOPE} {ADMIN_SCOPE}"
+    );
+    println!("  token endpoint:      {}", issuer.token_endpoint());
+    println!();
+    println!("A token for {resource} with scope {TOOLS_SCOPE}, valid one hour:");
+    println!("TOKEN={token}");
+    println!();
+    println!("Call the whoami tool with it:");
+    println!(
+        "curl -s -X POST {resource} -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \
+         -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25' -d '{call}'"
+    );
+    println!();
+    println!("Without the token the server answers 401 and points to its metadata:");
+    println!("curl -si -X POST {resource} -H 'Content-Type: application/json' -d '{call}'");
+    println!();
+    println!(
+        "MCP Inspector: run `npx @modelcontextprotocol/inspector`, choose Streamable HTTP, URL"
+    );
+    println!("{resource}, and under Authentication put the token above as the Bearer token.");
+    println!();
+    println!("Press Ctrl-C to stop.");
+}

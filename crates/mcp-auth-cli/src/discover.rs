@@ -1,0 +1,131 @@
+//! `mcp-auth discover`: can MCP clients and mcp-auth work with this authorization server?
+
+use clap::Args;
+use mcp_auth::discovery::{Discovery, inspect_key_set};
+use mcp_auth::metadata::{Check, CheckCode, Severity};
+use serde_json::{Value, json};
+
+use crate::serve::IssuerType;
+
+/// Flags of `discover`.
+#[derive(Debug, Args)]
+pub(crate) struct DiscoverArgs {
+    /// The issuer identifier, or the full URL of its well-known metadata document.
+    issuer: String,
+    /// Which discovery document the issuer publishes (both are tried either way).
+    #[arg(long, env = "MCP_AUTH_ISSUER_TYPE", value_enum, default_value = "oidc")]
+    issuer_type: IssuerType,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs discovery and the checks; `Ok(true)` when the provider passes.
+pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
+    let discovery = if args.issuer.contains("/.well-known/") {
+        Discovery::from_well_known_url(&args.issuer).map_err(|err| err.to_string())?
+    } else {
+        Discovery::new(&args.issuer, args.issuer_type.into())
+    };
+    if !args.json {
+        eprintln!("discovering {} ...", discovery.issuer());
+    }
+    let found = discovery.fetch().await.map_err(|err| err.to_string())?;
+    let report = found.metadata.validate();
+    let key_set = match &found.metadata.jwks_uri {
+        Some(uri) => {
+            if !args.json {
+                eprintln!("fetching the key set {uri} ...");
+            }
+            Some(inspect_key_set(uri).await.map_err(|err| err.to_string()))
+        }
+        None => None,
+    };
+    let keys_usable = matches!(&key_set, Some(Ok(summary)) if !summary.keys.is_empty());
+    let passed = report.is_valid() && keys_usable;
+
+    if args.json {
+        let checks: Vec<Value> = report.checks.iter().map(check_json).collect();
+        let keys = match &key_set {
+            Some(Ok(summary)) => json!({
+                "reachable": true,
+                "keys": summary.keys.iter().map(|(kid, algs)| json!({ "kid": kid, "algorithms": algs })).collect::<Vec<_>>(),
+                "ignored": summary.ignored,
+            }),
+            Some(Err(error)) => json!({ "reachable": false, "error": error }),
+            None => json!({ "reachable": false, "error": "no jwks_uri" }),
+        };
+        let document = json!({
+            "issuer": found.metadata.issuer,
+            "metadata_url": found.url.as_str(),
+            "issuer_matches": true,
+            "checks": checks,
+            "key_set": keys,
+            "passed": passed,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document).map_err(|err| err.to_string())?
+        );
+    } else {
+        println!("issuer            {}", found.metadata.issuer);
+        println!("metadata found at {}", found.url);
+        println!("issuer matches    yes (RFC 8414 §3.3)");
+        for check in &report.checks {
+            println!(
+                "{:<17} {} {}",
+                label(check.code),
+                mark(check),
+                check.message
+            );
+        }
+        match &key_set {
+            Some(Ok(summary)) => {
+                println!(
+                    "key set           {} usable keys, {} ignored",
+                    summary.keys.len(),
+                    summary.ignored
+                );
+                for (kid, algorithms) in &summary.keys {
+                    println!(
+                        "                  kid {:<20} {}",
+                        kid.as_deref().unwrap_or("(none)"),
+                        algorithms.join(" ")
+                    );
+                }
+            }
+            Some(Err(error)) => println!("key set           FAIL unreachable: {error}"),
+            None => println!("key set           FAIL no jwks_uri"),
+        }
+        println!("{}", if passed { "PASS" } else { "FAIL" });
+    }
+    Ok(passed)
+}
+
+fn label(code: CheckCode) -> &'static str {
+    match code {
+        CheckCode::CodeResponseType => "response type",
+        CheckCode::AuthorizationCodeGrant => "grant type",
+        CheckCode::PkceS256 => "PKCE",
+        CheckCode::ClientRegistration => "registration",
+        CheckCode::JwksUri => "jwks_uri",
+        _ => "check",
+    }
+}
+
+fn mark(check: &Check) -> &'static str {
+    match (check.passed, check.severity) {
+        (true, _) => "ok  ",
+        (false, Severity::Warning) => "warn",
+        (false, Severity::Error) => "FAIL",
+    }
+}
+
+fn check_json(check: &Check) -> Value {
+    json!({
+        "check": label(check.code),
+        "passed": check.passed,
+        "severity": match check.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "message": check.message,
+    })
+}

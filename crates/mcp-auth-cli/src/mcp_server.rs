@@ -1,0 +1,86 @@
+//! The MCP server both `demo` and `serve` protect: `whoami` for any caller with the required
+//! scopes, and `admin_report`, which also needs the admin scope.
+
+use axum::Router;
+use mcp_auth::McpAuth;
+use mcp_auth::bearer::BearerAuthLayer;
+use mcp_auth::rmcp::Auth;
+use rmcp::model::{CallToolResult, ContentBlock, ServerCapabilities, ServerConfig};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
+use serde_json::json;
+
+/// The tools, with the scope `admin_report` needs.
+#[derive(Clone)]
+pub(crate) struct Tools {
+    admin_scope: String,
+}
+
+#[tool_router]
+impl Tools {
+    #[tool(
+        description = "Who is calling: the subject, client, scopes, issuer and audience of the access token"
+    )]
+    async fn whoami(&self, Auth(info): Auth) -> String {
+        json!({
+            "subject": info.subject,
+            "client_id": info.client_id,
+            "scopes": info.scopes,
+            "issuer": info.issuer,
+            "audience": info.audience,
+            "expires_at": info.expires_at,
+        })
+        .to_string()
+    }
+
+    #[tool(description = "A report only callers holding the admin scope may read")]
+    async fn admin_report(&self, Auth(info): Auth) -> Result<CallToolResult, ErrorData> {
+        if !info.has_scope(&self.admin_scope) {
+            let text = format!(
+                "this tool needs the scope {}; the token has: {}",
+                self.admin_scope,
+                info.scopes.join(" ")
+            );
+            return Ok(CallToolResult::error(vec![ContentBlock::text(text)]));
+        }
+        let caller = info.subject.as_deref().unwrap_or("an anonymous client");
+        let report = format!("admin report for {caller}: all systems nominal");
+        Ok(CallToolResult::success(vec![ContentBlock::text(report)]))
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Tools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_instructions("An MCP server protected by mcp-auth")
+    }
+}
+
+/// The app: the MCP endpoint at `mcp_path` behind `bearer`, and the public metadata routes.
+pub(crate) fn app(
+    auth: &McpAuth,
+    bearer: BearerAuthLayer,
+    mcp_path: &str,
+    allowed_hosts: Vec<String>,
+    admin_scope: String,
+) -> Router {
+    let tools = Tools { admin_scope };
+    // Stateless JSON responses: each request stands alone, so a single curl can call a tool.
+    let config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(false)
+        .with_json_response(true)
+        .with_allowed_hosts(allowed_hosts);
+    let mcp = StreamableHttpService::new(
+        move || Ok(tools.clone()),
+        LocalSessionManager::default().into(),
+        config,
+    );
+    let protected = if mcp_path == "/" {
+        Router::new().route_service("/", mcp)
+    } else {
+        Router::new().nest_service(mcp_path, mcp)
+    };
+    protected.layer(bearer).merge(auth.metadata_router())
+}

@@ -1,0 +1,141 @@
+//! The test issuer's token endpoint: the `client_credentials` grant (RFC 6749 §4.4) with
+//! resource indicators (RFC 8707), so real OAuth clients can get tokens for a resource.
+
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::json;
+use url::Url;
+
+use super::server::Shared;
+use super::token::TokenBuilder;
+
+/// An OAuth client registered with the test issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestClient {
+    /// The `client_id`.
+    pub id: String,
+    /// The `client_secret` (sent with HTTP Basic or in the form).
+    pub secret: String,
+    /// The scopes the client may be granted; with no `scope` requested it gets them all.
+    pub scopes: Vec<String>,
+}
+
+/// How long issued access tokens live.
+const LIFETIME_SECS: i64 = 3600;
+
+/// Answers a token request (form body) per RFC 6749 §5.1 / §5.2.
+pub(crate) fn token_response(
+    shared: &std::sync::Arc<Shared>,
+    issuer: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(body).into_owned().collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+
+    let Some((id, secret)) = basic_credentials(headers).or_else(|| {
+        Some((
+            field("client_id")?.to_owned(),
+            field("client_secret")?.to_owned(),
+        ))
+    }) else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "client authentication is required",
+        );
+    };
+    let Some(client) = shared.client(&id).filter(|client| client.secret == secret) else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            "unknown client or wrong secret",
+        );
+    };
+    if field("grant_type") != Some("client_credentials") {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "only client_credentials is supported",
+        );
+    }
+    let granted: Vec<String> = match field("scope") {
+        None | Some("") => client.scopes.clone(),
+        Some(requested) => {
+            let requested: Vec<String> = requested.split_whitespace().map(str::to_owned).collect();
+            if let Some(unknown) = requested.iter().find(|s| !client.scopes.contains(s)) {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_scope",
+                    &format!("scope {unknown} is not allowed for this client"),
+                );
+            }
+            requested
+        }
+    };
+    let mut token = TokenBuilder::new(shared.clone(), issuer)
+        .subject(&client.id)
+        .client_id(&client.id)
+        .scopes(granted.iter().map(String::as_str))
+        .expires_in(LIFETIME_SECS);
+    if let Some(resource) = field("resource") {
+        let usable = Url::parse(resource).is_ok_and(|url| url.fragment().is_none());
+        if !usable {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_target",
+                "resource must be an absolute URI without fragment",
+            );
+        }
+        token = token.audience(resource);
+    }
+    match token.sign() {
+        Ok(access_token) => (
+            [(header::CACHE_CONTROL, "no-store")],
+            axum::Json(json!({
+                "access_token": access_token,
+                "token_type": "Bearer",
+                "expires_in": LIFETIME_SECS,
+                "scope": granted.join(" "),
+            })),
+        )
+            .into_response(),
+        Err(err) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            &err.to_string(),
+        ),
+    }
+}
+
+/// `Authorization: Basic base64(id:secret)`, each part form-urlencoded (RFC 6749 §2.3.1).
+fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, encoded) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let decode = |part: &str| {
+        url::form_urlencoded::parse(format!("x={part}").as_bytes())
+            .next()
+            .map(|(_, value)| value.into_owned())
+    };
+    Some((decode(id)?, decode(secret)?))
+}
+
+fn error(status: StatusCode, code: &str, description: &str) -> Response {
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(json!({ "error": code, "error_description": description })),
+    )
+        .into_response()
+}

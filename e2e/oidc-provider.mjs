@@ -1,0 +1,59 @@
+// A certified OpenID provider (panva/oidc-provider) set up as an MCP authorization server for
+// the end-to-end tests: client_credentials, resource indicators (RFC 8707) and JWT access
+// tokens (RFC 9068). Listens on 127.0.0.1 (port 0) and prints `ISSUER=<url>` once ready.
+import { createServer } from 'node:http';
+import { generateKeyPairSync } from 'node:crypto';
+import Provider, { errors } from 'oidc-provider';
+
+const SCOPES = 'mcp:tools mcp:admin';
+
+const server = createServer();
+await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'e2e-rs256', alg: 'RS256', use: 'sig' };
+
+const provider = new Provider(issuer, {
+  clients: [
+    {
+      client_id: 'mcp-e2e',
+      client_secret: 'mcp-e2e-secret',
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      token_endpoint_auth_method: 'client_secret_basic',
+      scope: SCOPES,
+    },
+  ],
+  scopes: ['openid', ...SCOPES.split(' ')],
+  jwks: { keys: [signingKey] },
+  features: {
+    devInteractions: { enabled: false },
+    clientCredentials: { enabled: true },
+    resourceIndicators: {
+      enabled: true,
+      defaultResource: () => undefined,
+      useGrantedResource: () => true,
+      // Any http(s) resource on this machine is a resource server of ours; tokens for it are
+      // JWTs whose audience is exactly the requested resource.
+      getResourceServerInfo: (ctx, resourceIndicator) => {
+        const url = new URL(resourceIndicator);
+        if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
+          throw new errors.InvalidTarget();
+        }
+        return {
+          scope: SCOPES,
+          audience: resourceIndicator,
+          accessTokenTTL: 3600,
+          accessTokenFormat: 'jwt',
+          jwt: { sign: { alg: 'RS256' } },
+        };
+      },
+    },
+  },
+});
+provider.on('server_error', (ctx, error) => console.error('oidc-provider server_error', error));
+
+server.on('request', provider.callback());
+console.log(`ISSUER=${issuer}`);

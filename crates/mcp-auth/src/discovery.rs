@@ -308,7 +308,7 @@ pub async fn inspect_key_set(jwks_uri: &str) -> Result<KeySetSummary, DiscoveryE
     let fetched = get_json(&url, FetchLimits::default())
         .await
         .map_err(|err| unreachable(err.to_string()))?;
-    let set = KeySet::parse(&fetched.json).map_err(unreachable)?;
+    let set = KeySet::parse(&fetched.json, None).map_err(unreachable)?;
     let mut keys: Vec<_> = set
         .keys()
         .map(|key| {

@@ -21,8 +21,11 @@ use serde_json::json;
 const TTL: Duration = Duration::from_millis(400);
 const PAST_TTL: Duration = Duration::from_millis(600);
 
+/// Short key set TTLs, and no verified-token cache: these tests watch the key cache, which a
+/// remembered token would bypass.
 fn quick() -> JwtOptions {
     JwtOptions::default()
+        .verified_token_cache(0)
         .key_cache_ttl(TTL)
         .key_cache_ttl_bounds(Duration::ZERO, Duration::from_secs(3600))
         .retry_backoff(Duration::from_secs(1), Duration::from_secs(2))
@@ -401,4 +404,51 @@ async fn a_lazily_discovered_issuer_must_name_itself_exactly() {
     let app = JwtApp::start_with(issuer, vec![eager], |b| b).await;
     app.accepted(&app.token().claim("iss", json!(with_slash)).sign().unwrap())
         .await;
+}
+
+#[tokio::test]
+async fn a_verified_token_is_remembered_and_the_cache_can_be_turned_off() {
+    // After the keys grow too stale to use, only a remembered verification can still answer.
+    let options = || {
+        quick()
+            .verified_token_cache(100)
+            .max_key_staleness(PAST_TTL)
+            .verified_token_ttl(Duration::from_secs(60))
+    };
+    let cached = JwtApp::start(|b| b.jwt(options())).await;
+    let uncached = JwtApp::start(|b| b.jwt(options().verified_token_cache(0))).await;
+    let (seen, unseen) = (
+        cached.token().sign().unwrap(),
+        uncached.token().sign().unwrap(),
+    );
+    cached.accepted(&seen).await;
+    uncached.accepted(&unseen).await;
+    cached.issuer.set_down(true);
+    uncached.issuer.set_down(true);
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    cached.accepted(&seen).await;
+    uncached.unavailable(&unseen).await;
+    // A token never verified before gets no such favour.
+    cached
+        .unavailable(&cached.token().subject("new").sign().unwrap())
+        .await;
+}
+
+#[tokio::test]
+async fn a_remembered_token_is_forgotten_when_its_key_leaves_the_key_set() {
+    let app = JwtApp::start(|b| b).await;
+    let old = app.token().sign().unwrap();
+    app.accepted(&old).await;
+    app.accepted(&old).await;
+    app.issuer.add_key(
+        TestKey::new(KeyMaterial::RsaNext, "next", Algorithm::RS256).unwrap(),
+        true,
+    );
+    app.issuer.publish_only(&["next"]);
+    app.accepted(&app.token().key("next").sign().unwrap()).await; // refetch: rs256 is gone
+    app.refused(
+        &old,
+        "no key of the issuer's key set matches the token's kid and alg",
+    )
+    .await;
 }

@@ -47,7 +47,9 @@ impl Policy {
             }
         })?;
         self.check_claims(&info)?;
-        info.token = token.to_owned();
+        if info.token != token {
+            info.token = token.to_owned();
+        }
         Ok(info)
     }
 

@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 use super::claims::{TimeRules, auth_info_from_claims};
 use super::key_cache::{KeyCache, Lookup};
 use super::options::JwtOptions;
+use super::token_cache::TokenCache;
 use super::{TokenVerifier, VerifyFuture};
 use crate::auth_info::AuthInfo;
 use crate::auth_server::AuthServerConfig;
@@ -25,6 +26,7 @@ use crate::error::VerifyError;
 /// Verifies JWT access tokens against the key sets of trusted issuers.
 pub(crate) struct JwtVerifier {
     issuers: Vec<Arc<KeyCache>>,
+    verified: Option<TokenCache>,
     audiences: Vec<String>,
     leeway: u64,
     options: JwtOptions,
@@ -41,8 +43,11 @@ impl JwtVerifier {
             .iter()
             .map(|server| Arc::new(KeyCache::new(server.clone(), options.keys.clone())))
             .collect();
+        let verified = (options.verified_capacity > 0)
+            .then(|| TokenCache::new(options.verified_capacity, options.verified_ttl));
         Self {
             issuers,
+            verified,
             audiences,
             leeway,
             options,
@@ -55,6 +60,9 @@ impl JwtVerifier {
                 "the token is larger than {} bytes",
                 self.options.max_token_bytes
             )));
+        }
+        if let Some(info) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
+            return Ok(info);
         }
         if token.split('.').count() != 3 {
             return Err(refuse(
@@ -91,7 +99,13 @@ impl JwtVerifier {
         for key in candidates {
             match jsonwebtoken::decode::<Map<String, Value>>(token, &key.decoding_key, &validation)
             {
-                Ok(data) => return self.read_claims(token, data.claims),
+                Ok(data) => {
+                    let info = self.read_claims(token, data.claims)?;
+                    if let Some(cache) = &self.verified {
+                        cache.insert(token, &info, &key);
+                    }
+                    return Ok(info);
+                }
                 // Several keys may share a kid (or the token has none): try the next.
                 Err(err) if *err.kind() == ErrorKind::InvalidSignature => continue,
                 Err(err) => return Err(refuse(describe(err.kind()))),

@@ -260,7 +260,8 @@ impl KeyCache {
         let fetched = get_json(&jwks_uri, limits)
             .await
             .map_err(|err| err.to_string())?;
-        let keys = KeySet::parse(&fetched.json).map_err(|err| format!("{jwks_uri}: {err}"))?;
+        let keys = KeySet::parse(&fetched.json, current.keys.as_deref())
+            .map_err(|err| format!("{jwks_uri}: {err}"))?;
         if keys.len() == 0 {
             return Err(format!(
                 "{jwks_uri} has no key usable for verification ({} ignored)",

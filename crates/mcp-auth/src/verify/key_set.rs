@@ -40,6 +40,8 @@ pub(crate) struct VerifyKey {
     kind: KeyKind,
     /// The key's own `alg`, when the set names one: then only that algorithm is accepted.
     alg: Option<Algorithm>,
+    /// The JWK as published, to recognise the same key in a later fetch of the set.
+    published: Value,
 }
 
 impl VerifyKey {
@@ -76,14 +78,18 @@ pub(crate) struct KeySet {
 impl KeySet {
     /// Parses a JWKS document, keeping only keys that can verify signatures. A key that is
     /// malformed or unusable is left out; it never spoils the rest of the set.
-    pub(crate) fn parse(document: &Value) -> Result<Self, String> {
+    ///
+    /// A key that `previous` already had, published identically, keeps its identity (the same
+    /// `Arc`), so what was verified with it stays valid: see the verified-token cache.
+    pub(crate) fn parse(document: &Value, previous: Option<&KeySet>) -> Result<Self, String> {
         let keys = document
             .get("keys")
             .and_then(Value::as_array)
             .ok_or("the key set has no \"keys\" array")?;
         let mut set = Self::default();
-        for key in keys {
-            match usable_key(key) {
+        for published in keys {
+            let known = previous.and_then(|previous| previous.find_published(published));
+            match known.or_else(|| usable_key(published).map(Arc::new)) {
                 Some(key) => set.insert(key),
                 None => set.ignored += 1,
             }
@@ -91,8 +97,11 @@ impl KeySet {
         Ok(set)
     }
 
-    fn insert(&mut self, key: VerifyKey) {
-        let key = Arc::new(key);
+    fn find_published(&self, published: &Value) -> Option<Arc<VerifyKey>> {
+        self.keys().find(|key| key.published == *published).cloned()
+    }
+
+    fn insert(&mut self, key: Arc<VerifyKey>) {
         match &key.kid {
             Some(kid) => self.by_kid.entry(kid.clone()).or_default().push(key),
             None => self.without_kid.push(key),
@@ -178,6 +187,7 @@ fn usable_key(value: &Value) -> Option<VerifyKey> {
         decoding_key,
         kind,
         alg,
+        published: value.clone(),
     })
 }
 

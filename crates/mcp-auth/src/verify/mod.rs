@@ -6,6 +6,7 @@ pub(crate) mod jwt;
 pub(crate) mod key_cache;
 pub(crate) mod key_set;
 mod options;
+mod token_cache;
 
 pub use options::JwtOptions;
 

@@ -28,6 +28,8 @@ pub struct JwtOptions {
     pub(crate) require_at_jwt: bool,
     pub(crate) max_token_bytes: usize,
     pub(crate) keys: KeyCacheOptions,
+    pub(crate) verified_capacity: usize,
+    pub(crate) verified_ttl: Duration,
 }
 
 /// How one issuer's metadata and keys are cached and refetched.
@@ -67,6 +69,8 @@ impl Default for JwtOptions {
             require_at_jwt: false,
             max_token_bytes: 16 * 1024,
             keys: KeyCacheOptions::default(),
+            verified_capacity: 10_000,
+            verified_ttl: Duration::from_secs(300),
         }
     }
 }
@@ -91,6 +95,21 @@ impl JwtOptions {
     /// they are decoded.
     pub fn max_token_size(mut self, bytes: usize) -> Self {
         self.max_token_bytes = bytes;
+        self
+    }
+
+    /// How many verified tokens are remembered (10 000 by default; 0 turns the cache off). A
+    /// remembered token is not verified again until it expires, the TTL passes, or the key
+    /// that verified it leaves the key set; issuer, audience and scopes are still checked on
+    /// every request.
+    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
+        self.verified_capacity = capacity;
+        self
+    }
+
+    /// Longest a verified token is remembered (5 minutes by default), whatever its `exp`.
+    pub fn verified_token_ttl(mut self, ttl: Duration) -> Self {
+        self.verified_ttl = ttl;
         self
     }
 

@@ -7,8 +7,9 @@ use serde_json::{Map, Value};
 
 /// The verified identity behind an access token.
 ///
-/// The bearer layer inserts it into the request's extensions after every check passed; handlers
-/// read it from there (axum: `Extension<AuthInfo>`; rmcp tools: [`Auth`](crate::rmcp::Auth)).
+/// The bearer layer inserts it, shared as `Arc<AuthInfo>`, into the request's extensions after
+/// every check passed; handlers read it from there (axum: `Extension<Arc<AuthInfo>>`; rmcp
+/// tools: [`Auth`](crate::rmcp::Auth)).
 /// A custom verifier builds one from what it learned about the token:
 ///
 /// ```

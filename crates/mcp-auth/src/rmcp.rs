@@ -15,7 +15,7 @@
 //! impl Server {
 //!     #[tool(description = "Who is calling")]
 //!     async fn whoami(&self, Auth(info): Auth) -> String {
-//!         info.subject.unwrap_or_default()
+//!         info.subject.clone().unwrap_or_default()
 //!     }
 //! }
 //! ```
@@ -23,17 +23,20 @@
 use rmcp::ErrorData;
 use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
 
+use std::sync::Arc;
+
 use crate::auth_info::AuthInfo;
 
 /// The caller's identity; refuses the call with an internal error when no bearer layer ran.
 ///
-/// It takes no part in the tool's input schema.
+/// It takes no part in the tool's input schema. The `AuthInfo` is shared (`Arc`): reading it
+/// costs nothing, whatever the number of tools called.
 #[derive(Debug, Clone)]
-pub struct Auth(pub AuthInfo);
+pub struct Auth(pub Arc<AuthInfo>);
 
 /// The caller's identity if a bearer layer ran, for handlers that also serve anonymous callers.
 #[derive(Debug, Clone)]
-pub struct MaybeAuth(pub Option<AuthInfo>);
+pub struct MaybeAuth(pub Option<Arc<AuthInfo>>);
 
 impl<C: AsRequestContext> FromContextPart<C> for MaybeAuth {
     fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {
@@ -41,7 +44,7 @@ impl<C: AsRequestContext> FromContextPart<C> for MaybeAuth {
             .as_request_context()
             .extensions
             .get::<http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<AuthInfo>())
+            .and_then(|parts| parts.extensions.get::<Arc<AuthInfo>>())
             .cloned();
         Ok(Self(info))
     }

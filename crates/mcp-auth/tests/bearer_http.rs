@@ -60,19 +60,21 @@ async fn app(configure: impl FnOnce(BearerAuthBuilder) -> BearerAuthBuilder) -> 
         Router::new()
             .route(
                 "/mcp",
-                any(move |Extension(info): Extension<AuthInfo>| async move {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    Json(json!({
-                        "token": info.token,
-                        "issuer": info.issuer,
-                        "subject": info.subject,
-                        "client_id": info.client_id,
-                        "scopes": info.scopes,
-                        "audience": info.audience,
-                        "claims": info.claims,
-                        "has_expiry": info.expires_at.is_some(),
-                    }))
-                }),
+                any(
+                    move |Extension(info): Extension<Arc<AuthInfo>>| async move {
+                        calls.fetch_add(1, Ordering::SeqCst);
+                        Json(json!({
+                            "token": info.token,
+                            "issuer": info.issuer,
+                            "subject": info.subject,
+                            "client_id": info.client_id,
+                            "scopes": info.scopes,
+                            "audience": info.audience,
+                            "claims": info.claims,
+                            "has_expiry": info.expires_at.is_some(),
+                        }))
+                    },
+                ),
             )
             .layer(bearer)
             .merge(auth.metadata_router())

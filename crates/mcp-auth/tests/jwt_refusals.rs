@@ -576,7 +576,7 @@ async fn an_expiry_that_is_not_a_number_is_refused() {
         .claim("exp", json!("4000000000"))
         .sign()
         .unwrap();
-    app.refused(&token, "the exp claim is malformed").await;
+    app.refused(&token, "the exp claim is not a number").await;
 }
 
 #[tokio::test]
@@ -594,7 +594,7 @@ async fn a_token_not_valid_yet_is_refused() {
 async fn a_not_before_that_is_not_a_number_is_refused() {
     let app = app().await;
     let token = app.token().claim("nbf", json!("soon")).sign().unwrap();
-    app.refused(&token, "the nbf claim is malformed").await;
+    app.refused(&token, "the nbf claim is not a number").await;
 }
 
 #[tokio::test]

@@ -50,7 +50,7 @@ impl WhoAmI {
         Parameters(Greeting { name }): Parameters<Greeting>,
     ) -> String {
         let caller = info
-            .and_then(|info| info.subject)
+            .and_then(|info| info.subject.clone())
             .unwrap_or_else(|| "nobody".to_owned());
         format!("hello {name} from {caller}")
     }

@@ -4,6 +4,7 @@
 //! [`build`](BearerAuthBuilder::build) gives a [`BearerAuthLayer`] for any tower service.
 //!
 //! ```
+//! use std::sync::Arc;
 //! use axum::{Extension, Router, routing::post};
 //! use mcp_auth::{AuthInfo, AuthServerConfig, AuthServerType, McpAuth, ProtectedResource, VerifyError};
 //! use mcp_auth::metadata::AuthorizationServerMetadata;
@@ -32,7 +33,7 @@
 //!     .build()?;
 //!
 //! let app: Router = Router::new()
-//!     .route("/mcp", post(|Extension(info): Extension<AuthInfo>| async move { info.issuer }))
+//!     .route("/mcp", post(|Extension(info): Extension<Arc<AuthInfo>>| async move { info.issuer.clone() }))
 //!     .layer(bearer)
 //!     .merge(auth.metadata_router());
 //! # Ok(()) }
@@ -68,7 +69,7 @@ pub use service::BearerAuth;
 
 use self::challenge::ChallengeParams;
 use self::origin::AllowedOrigins;
-use self::policy::Policy;
+use self::policy::{Policy, Verifier};
 use crate::error::ConfigError;
 use crate::resource::ResourceConfig;
 use crate::scope::{ExactScopes, ScopeRelation, check_scope_token};
@@ -206,8 +207,8 @@ impl BearerAuthBuilder {
             self.audiences
         };
         let verifier = match self.verifier {
-            Some(custom) => custom,
-            None => jwt_verifier(resource, &audiences, self.leeway, self.jwt)?,
+            Some(custom) => Verifier::Custom(custom),
+            None => Verifier::Jwt(jwt_verifier(resource, &audiences, self.leeway, self.jwt)?),
         };
         let challenge = ChallengeParams::new(
             resource.metadata_url.as_str(),
@@ -248,7 +249,7 @@ fn jwt_verifier(
     audiences: &[String],
     leeway: Duration,
     options: JwtOptions,
-) -> Result<Arc<dyn TokenVerifier>, ConfigError> {
+) -> Result<JwtVerifier, ConfigError> {
     options.check()?;
     for metadata in resource
         .authorization_servers
@@ -265,12 +266,12 @@ fn jwt_verifier(
             reason,
         })?;
     }
-    Ok(Arc::new(JwtVerifier::new(
+    Ok(JwtVerifier::new(
         &resource.authorization_servers,
         audiences.to_vec(),
         leeway.as_secs(),
         options,
-    )))
+    ))
 }
 
 /// The resource a layer guards: the one named, or the only one configured.

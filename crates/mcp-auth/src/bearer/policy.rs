@@ -14,10 +14,32 @@ use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
 use crate::scope::{ScopeRelation, missing_scopes};
 use crate::verify::TokenVerifier;
+use crate::verify::jwt::JwtVerifier;
+
+/// How a layer verifies tokens.
+pub(crate) enum Verifier {
+    /// JWT mode; its answers are shared with its verified-token cache.
+    Jwt(JwtVerifier),
+    /// The user's verifier (custom mode).
+    Custom(Arc<dyn TokenVerifier>),
+}
+
+impl Verifier {
+    async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
+        match self {
+            Self::Jwt(jwt) => jwt.verify(token).await,
+            Self::Custom(custom) => {
+                let mut info = custom.verify(token).await?;
+                token.clone_into(&mut info.token);
+                Ok(Arc::new(info))
+            }
+        }
+    }
+}
 
 /// The checks of one layer, shared by all its services.
 pub(crate) struct Policy {
-    pub(crate) verifier: Arc<dyn TokenVerifier>,
+    pub(crate) verifier: Verifier,
     pub(crate) trusted_issuers: Vec<String>,
     pub(crate) audiences: Vec<String>,
     pub(crate) required_scopes: Vec<String>,
@@ -33,12 +55,12 @@ impl Policy {
         &self,
         headers: &HeaderMap,
         uri: &Uri,
-    ) -> Result<AuthInfo, Rejection> {
+    ) -> Result<Arc<AuthInfo>, Rejection> {
         if !self.allowed_origins.permit(headers) {
             return Err(Rejection::ForbiddenOrigin);
         }
         let token = bearer_token(headers, uri)?.ok_or(Rejection::NoCredentials)?;
-        let mut info = self.verifier.verify(token).await.map_err(|err| match err {
+        let info = self.verifier.verify(token).await.map_err(|err| match err {
             VerifyError::InvalidToken(reason) => {
                 Rejection::InvalidToken(without_token(reason, token))
             }
@@ -47,9 +69,6 @@ impl Policy {
             }
         })?;
         self.check_claims(&info)?;
-        if info.token != token {
-            info.token = token.to_owned();
-        }
         Ok(info)
     }
 

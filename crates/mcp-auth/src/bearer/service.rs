@@ -61,7 +61,7 @@ where
         Box::pin(async move {
             match policy.authorize(&parts.headers, &parts.uri).await {
                 Ok(info) => {
-                    parts.extensions.insert::<AuthInfo>(info);
+                    parts.extensions.insert::<Arc<AuthInfo>>(info);
                     let response = inner.call(Request::from_parts(parts, body)).await?;
                     Ok(response.map(Either::Left))
                 }

@@ -38,11 +38,11 @@ impl TokenCache {
     }
 
     /// What `token` verified to earlier, if that still holds.
-    pub(crate) fn get(&self, token: &str) -> Option<AuthInfo> {
+    pub(crate) fn get(&self, token: &str) -> Option<Arc<AuthInfo>> {
         let id = id(token);
         let entry = self.entries.get(&id)?;
         if Instant::now() < entry.valid_until && entry.key.strong_count() > 0 {
-            Some(AuthInfo::clone(&entry.info))
+            Some(entry.info)
         } else {
             self.entries.remove(&id);
             None
@@ -51,7 +51,7 @@ impl TokenCache {
 
     /// Remembers that `token`, verified with `key`, is `info`, until the earlier of its `exp`
     /// and the TTL.
-    pub(crate) fn insert(&self, token: &str, info: &AuthInfo, key: &Arc<VerifyKey>) {
+    pub(crate) fn insert(&self, token: &str, info: &Arc<AuthInfo>, key: &Arc<VerifyKey>) {
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -64,7 +64,7 @@ impl TokenCache {
             return;
         };
         let entry = Entry {
-            info: Arc::new(info.clone()),
+            info: Arc::clone(info),
             valid_until,
             key: Arc::downgrade(key),
         };
@@ -90,17 +90,17 @@ mod tests {
         KeySet::parse(&serde_json::json!({ "keys": [key.jwk] }), None).unwrap()
     }
 
-    fn info(expires_in: u64) -> AuthInfo {
+    fn info(expires_in: u64) -> Arc<AuthInfo> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        AuthInfo {
+        Arc::new(AuthInfo {
             issuer: "https://as.example".into(),
             subject: Some("alice".into()),
             expires_at: Some(now + expires_in),
             ..AuthInfo::default()
-        }
+        })
     }
 
     #[test]
@@ -126,7 +126,7 @@ mod tests {
         let cache = TokenCache::new(100, Duration::from_secs(60));
         cache.insert("expiring", &info(0), &key);
         assert!(cache.get("expiring").is_none());
-        cache.insert("no exp", &AuthInfo::default(), &key);
+        cache.insert("no exp", &Arc::new(AuthInfo::default()), &key);
         assert!(cache.get("no exp").is_none());
     }
 

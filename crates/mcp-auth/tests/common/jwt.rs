@@ -8,6 +8,7 @@ use mcp_auth::{AuthInfo, AuthServerConfig, McpAuth, ProtectedResource};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 use super::{TestServer, parse_challenge, serve};
 
@@ -48,12 +49,14 @@ impl JwtApp {
                 .build()
                 .unwrap();
             Router::new()
-                .route(
-                    "/mcp",
-                    any(|Extension(info): Extension<AuthInfo>| async move { Json(json!(info)) }),
-                )
-                .layer(bearer)
-                .merge(auth.metadata_router())
+                    .route(
+                        "/mcp",
+                        any(|Extension(info): Extension<Arc<AuthInfo>>| async move {
+                            Json(json!(info))
+                        }),
+                    )
+                    .layer(bearer)
+                    .merge(auth.metadata_router())
         })
         .await;
         let resource = server.url("/mcp");

@@ -1,0 +1,142 @@
+//! What the bearer layer costs per request, against what it must cost: one `jsonwebtoken`
+//! signature check per algorithm (the floor for a token seen for the first time).
+//!
+//! `cargo bench -p mcp-auth --features testing --bench bearer`
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::convert::Infallible;
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use http::{Request, Response};
+use jsonwebtoken::{DecodingKey, Validation};
+use mcp_auth::testing::{TestIssuer, TestKey};
+use mcp_auth::verify::JwtOptions;
+use mcp_auth::{McpAuth, ProtectedResource};
+use tokio::runtime::Runtime;
+use tower::{Service, ServiceBuilder, ServiceExt};
+
+const RESOURCE: &str = "http://127.0.0.1:1/mcp";
+const ALGORITHMS: [&str; 4] = ["rs256", "ps256", "es256", "eddsa"];
+
+type Inner =
+    tower::util::ServiceFn<fn(Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>>;
+
+fn ok(_: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>> {
+    std::future::ready(Ok(Response::new(())))
+}
+
+/// The layer around a service that answers at once, trusting `issuer` (inline metadata).
+fn protected(issuer: &TestIssuer, options: JwtOptions) -> mcp_auth::bearer::BearerAuth<Inner> {
+    let auth = McpAuth::builder()
+        .protected_resource(
+            ProtectedResource::new(RESOURCE).authorization_server(issuer.inline_config()),
+        )
+        .build()
+        .unwrap();
+    let bearer = auth
+        .bearer()
+        .required_scopes(["read"])
+        .jwt(options)
+        .build()
+        .unwrap();
+    ServiceBuilder::new()
+        .layer(bearer)
+        .service(tower::service_fn(ok as fn(_) -> _))
+}
+
+fn request(token: Option<&str>) -> Request<()> {
+    let mut builder = Request::post(RESOURCE);
+    if let Some(token) = token {
+        builder = builder.header("authorization", format!("Bearer {token}"));
+    }
+    builder.body(()).unwrap()
+}
+
+async fn call(service: &mut mcp_auth::bearer::BearerAuth<Inner>, token: Option<&str>) -> u16 {
+    let response = service
+        .ready()
+        .await
+        .unwrap()
+        .call(request(token))
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+fn benches(c: &mut Criterion) {
+    let runtime = Runtime::new().unwrap();
+    let issuer = runtime.block_on(TestIssuer::start()).unwrap();
+    let token = |kid: &str| {
+        issuer
+            .token()
+            .key(kid)
+            .audience(RESOURCE)
+            .scopes(["read"])
+            .expires_in(3600)
+            .sign()
+            .unwrap()
+    };
+    let mut uncached = protected(&issuer, JwtOptions::default().verified_token_cache(0));
+    let mut cached = protected(&issuer, JwtOptions::default());
+
+    // The floor: jsonwebtoken alone, key already parsed.
+    let mut group = c.benchmark_group("jsonwebtoken_decode");
+    for kid in ALGORITHMS {
+        let token = token(kid);
+        let key = DecodingKey::from_jwk(&public_jwk(kid)).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        let mut validation = Validation::new(header.alg);
+        validation.set_audience(&[RESOURCE]);
+        group.bench_function(BenchmarkId::from_parameter(kid), |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<serde_json::Value>(black_box(&token), &key, &validation)
+                    .unwrap()
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("layer_first_seen");
+    for kid in ALGORITHMS {
+        let token = token(kid);
+        assert_eq!(runtime.block_on(call(&mut uncached, Some(&token))), 200);
+        group.bench_function(BenchmarkId::from_parameter(kid), |b| {
+            b.to_async(&runtime).iter(|| {
+                let mut service = uncached.clone();
+                let token = token.clone();
+                async move { assert_eq!(call(&mut service, Some(&token)).await, 200) }
+            })
+        });
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("layer");
+    let rs256 = token("rs256");
+    assert_eq!(runtime.block_on(call(&mut cached, Some(&rs256))), 200);
+    let mut forged = rs256.clone();
+    forged.replace_range(forged.len() - 8.., "AAAAAAAA");
+    let cases: [(&str, Option<&str>, u16); 3] = [
+        ("good_token_seen_before", Some(&rs256), 200),
+        ("no_token", None, 401),
+        ("bad_signature", Some(&forged), 401),
+    ];
+    for (name, token, status) in cases {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| {
+                let mut service = cached.clone();
+                async move { assert_eq!(call(&mut service, token).await, status) }
+            })
+        });
+    }
+    group.finish();
+}
+
+/// The public key the test issuer publishes under `kid`.
+fn public_jwk(kid: &str) -> jsonwebtoken::jwk::Jwk {
+    let keys = TestKey::defaults().unwrap();
+    keys.into_iter().find(|key| key.kid == kid).unwrap().jwk
+}
+
+criterion_group!(bearer, benches);
+criterion_main!(bearer);

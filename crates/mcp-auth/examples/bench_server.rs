@@ -1,0 +1,122 @@
+//! The server `bench/load.sh` measures: one rmcp MCP server (stateless, JSON responses), served
+//! plain or behind the bearer layer in JWT mode, trusting an in-process test issuer.
+//!
+//! `bench_server MODE [ADDR]` with MODE one of
+//! - `plain`: no layer;
+//! - `jwt`: the layer with its verified-token cache (a reused token is a cache hit);
+//! - `jwt-nocache`: the layer without it (every request pays the signature check, as a token
+//!   seen for the first time does);
+//! - `decode`: no server; prints the time of one jsonwebtoken RS256 decode on this core.
+//!
+//! It prints `URL=...`, `TOKEN=...` (RS256, scope `read`) and `BAD_TOKEN=...` (bad signature).
+
+use std::error::Error;
+use std::time::Instant;
+
+use axum::Router;
+use jsonwebtoken::{DecodingKey, Validation};
+use mcp_auth::testing::{TestIssuer, TestKey};
+use mcp_auth::verify::JwtOptions;
+use mcp_auth::{McpAuth, ProtectedResource};
+use rmcp::model::{ServerCapabilities, ServerConfig};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ServerHandler, tool, tool_handler, tool_router};
+
+#[derive(Clone)]
+struct Tools;
+
+#[tool_router]
+impl Tools {
+    #[tool(description = "Says hello")]
+    async fn hello(&self) -> String {
+        "hello".to_owned()
+    }
+}
+
+#[tool_handler]
+impl ServerHandler for Tools {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    let mut args = std::env::args().skip(1);
+    let mode = args.next().unwrap_or_else(|| "jwt".to_owned());
+    let addr = args.next().unwrap_or_else(|| "127.0.0.1:0".to_owned());
+    let issuer = TestIssuer::start().await?;
+    if mode == "decode" {
+        return measure_decode(&issuer);
+    }
+
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    let url = format!("http://{}/mcp", listener.local_addr()?);
+    let mcp = StreamableHttpService::new(
+        || Ok(Tools),
+        LocalSessionManager::default().into(),
+        StreamableHttpServerConfig::default()
+            .with_legacy_session_mode(false)
+            .with_json_response(true),
+    );
+    let app = match mode.as_str() {
+        "plain" => Router::new().nest_service("/mcp", mcp),
+        "jwt" | "jwt-nocache" => {
+            let auth = McpAuth::builder()
+                .protected_resource(
+                    ProtectedResource::new(&url).authorization_server(issuer.inline_config()),
+                )
+                .build()?;
+            let cache = if mode == "jwt" { 10_000 } else { 0 };
+            let bearer = auth
+                .bearer()
+                .required_scopes(["read"])
+                .jwt(JwtOptions::default().verified_token_cache(cache))
+                .build()?;
+            Router::new()
+                .nest_service("/mcp", mcp)
+                .layer(bearer)
+                .merge(auth.metadata_router())
+        }
+        other => {
+            return Err(format!("unknown mode {other}: plain, jwt, jwt-nocache or decode").into());
+        }
+    };
+    let token = issuer
+        .token()
+        .audience(&url)
+        .scopes(["read"])
+        .expires_in(3600)
+        .sign()?;
+    let bad_token = format!("{}AAAA", &token[..token.len() - 4]);
+    println!("URL={url}");
+    println!("TOKEN={token}");
+    println!("BAD_TOKEN={bad_token}");
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+/// Prints the mean time of one RS256 `jsonwebtoken::decode`, key parsed beforehand.
+fn measure_decode(issuer: &TestIssuer) -> Result<(), Box<dyn Error>> {
+    let audience = "http://127.0.0.1/mcp";
+    let token = issuer.token().audience(audience).expires_in(3600).sign()?;
+    let keys = TestKey::defaults()?;
+    let jwk = keys
+        .iter()
+        .find(|key| key.kid == "rs256")
+        .ok_or("no rs256 key")?;
+    let key = DecodingKey::from_jwk(&jwk.jwk)?;
+    let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_audience(&[audience]);
+    let rounds = 5_000;
+    let started = Instant::now();
+    for _ in 0..rounds {
+        jsonwebtoken::decode::<serde_json::Value>(std::hint::black_box(&token), &key, &validation)?;
+    }
+    println!(
+        "DECODE_US={:.2}",
+        started.elapsed().as_secs_f64() * 1e6 / f64::from(rounds)
+    );
+    Ok(())
+}

@@ -14,7 +14,8 @@ CONNECTIONS=${CONNECTIONS:-32}
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed"; exit 1; }
 cargo build --quiet --release -p mcp-auth --example bench_server --features testing,rmcp
-server_bin=target/release/examples/bench_server
+target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+server_bin=$target_dir/release/examples/bench_server
 tick=$(getconf CLK_TCK)
 results=$(mktemp)
 trap 'rm -f "$results"; kill $(jobs -p) 2>/dev/null || true' EXIT

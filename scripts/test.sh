@@ -16,8 +16,9 @@ cargo run --quiet -p mcp-auth --example seed_jwt_mode --features testing
 
 echo "example smoke test: cargo run --example custom_verifier"
 cargo build --quiet -p mcp-auth --example custom_verifier
+target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 log=$(mktemp)
-./target/debug/examples/custom_verifier 127.0.0.1:0 >"$log" 2>&1 &
+"$target_dir/debug/examples/custom_verifier" 127.0.0.1:0 >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 resource=""

@@ -208,7 +208,12 @@ impl BearerAuthBuilder {
         };
         let verifier = match self.verifier {
             Some(custom) => Verifier::Custom(custom),
-            None => Verifier::Jwt(jwt_verifier(resource, &audiences, self.leeway, self.jwt)?),
+            None => Verifier::Jwt(Box::new(jwt_verifier(
+                resource,
+                &audiences,
+                self.leeway,
+                self.jwt,
+            )?)),
         };
         let challenge = ChallengeParams::new(
             resource.metadata_url.as_str(),

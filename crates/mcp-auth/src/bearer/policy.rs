@@ -19,7 +19,7 @@ use crate::verify::jwt::JwtVerifier;
 /// How a layer verifies tokens.
 pub(crate) enum Verifier {
     /// JWT mode; its answers are shared with its verified-token cache.
-    Jwt(JwtVerifier),
+    Jwt(Box<JwtVerifier>),
     /// The user's verifier (custom mode).
     Custom(Arc<dyn TokenVerifier>),
 }

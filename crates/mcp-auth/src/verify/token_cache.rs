@@ -78,7 +78,8 @@ fn id(token: &str) -> [u8; 32] {
     id
 }
 
-#[cfg(all(test, feature = "testing"))]
+#[cfg(test)]
+#[cfg(feature = "testing")]
 mod tests {
     use super::*;
     use crate::testing::{KeyMaterial, TestKey};

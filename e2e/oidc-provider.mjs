@@ -57,3 +57,7 @@ provider.on('server_error', (ctx, error) => console.error('oidc-provider server_
 
 server.on('request', provider.callback());
 console.log(`ISSUER=${issuer}`);
+
+// The test harness holds our stdin open; when it goes away (even killed), so do we.
+process.stdin.on('end', () => process.exit(0));
+process.stdin.resume();

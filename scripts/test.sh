@@ -6,7 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v node >/dev/null || { echo "Node.js (20 or later) and npm are needed for the end-to-end tests"; exit 1; }
+for tool in node npm curl python3; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed by the tests (Node.js 20+ with npm, curl, python3)"; exit 1; }
+done
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
 
 cargo test --workspace --all-features

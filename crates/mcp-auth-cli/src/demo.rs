@@ -8,16 +8,13 @@ use mcp_auth::testing::{TestClient, TestIssuer};
 use mcp_auth::{McpAuth, ProtectedResource};
 use tokio::net::TcpListener;
 
-use crate::mcp_server;
-use crate::serve::default_allowed_hosts;
+use crate::mcp_server::{self, ADMIN_SCOPE};
 
 /// The scope every request needs.
-pub(crate) const TOOLS_SCOPE: &str = "mcp:tools";
-/// The further scope `admin_report` needs.
-pub(crate) const ADMIN_SCOPE: &str = "mcp:admin";
-/// The demo client registered with the test issuer.
-pub(crate) const CLIENT_ID: &str = "demo-client";
-pub(crate) const CLIENT_SECRET: &str = "demo-secret";
+const TOOLS_SCOPE: &str = "mcp:tools";
+/// The client registered with the demo's authorization server, and its secret.
+const CLIENT_ID: &str = "demo-client";
+const CLIENT_SECRET: &str = "demo-secret";
 
 /// Flags of `demo`.
 #[derive(Debug, Args)]
@@ -44,6 +41,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
     })?;
     let bound = listener.local_addr().map_err(|err| err.to_string())?;
     let resource = format!("http://{bound}/mcp");
+    if !bound.ip().is_loopback() {
+        eprintln!(
+            "warning: the demo signs tokens with test keys published in the mcp-auth crate; \
+             anyone can forge them, so keep it on a loopback address"
+        );
+    }
 
     let auth = McpAuth::builder()
         .protected_resource(
@@ -64,7 +67,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
         &auth,
         bearer,
         "/mcp",
-        default_allowed_hosts(&resource, bound),
+        mcp_server::default_allowed_hosts(
+            &url::Url::parse(&resource).map_err(|e| e.to_string())?,
+            bound,
+        ),
         ADMIN_SCOPE.to_owned(),
     );
     let token = issuer

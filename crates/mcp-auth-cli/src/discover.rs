@@ -1,7 +1,7 @@
 //! `mcp-auth discover`: can MCP clients and mcp-auth work with this authorization server?
 
 use clap::Args;
-use mcp_auth::discovery::{Discovery, inspect_key_set};
+use mcp_auth::discovery::{Discovery, DiscoveryError, inspect_key_set};
 use mcp_auth::metadata::{Check, CheckCode, Severity};
 use serde_json::{Value, json};
 
@@ -30,7 +30,13 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
     if !args.json {
         eprintln!("discovering {} ...", discovery.issuer());
     }
-    let found = discovery.fetch().await.map_err(|err| err.to_string())?;
+    let found = match discovery.fetch().await {
+        Ok(found) => found,
+        Err(error) => {
+            report_failed_discovery(discovery.issuer(), &error, args.json);
+            return Ok(false);
+        }
+    };
     let report = found.metadata.validate();
     let key_set = match &found.metadata.jwks_uri {
         Some(uri) => {
@@ -81,8 +87,13 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
         }
         match &key_set {
             Some(Ok(summary)) => {
+                let mark = if summary.keys.is_empty() {
+                    "FAIL"
+                } else {
+                    "ok  "
+                };
                 println!(
-                    "key set           {} usable keys, {} ignored",
+                    "key set           {mark} {} usable keys, {} ignored",
                     summary.keys.len(),
                     summary.ignored
                 );
@@ -100,6 +111,28 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
         println!("{}", if passed { "PASS" } else { "FAIL" });
     }
     Ok(passed)
+}
+
+/// The report when no metadata was found, or it named another issuer.
+fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
+    let mismatch = matches!(error, DiscoveryError::IssuerMismatch { .. });
+    if json {
+        let document = json!({
+            "issuer": issuer,
+            "issuer_matches": if mismatch { Some(false) } else { None },
+            "error": error.to_string(),
+            "passed": false,
+        });
+        println!("{document:#}");
+    } else {
+        println!("issuer            {issuer}");
+        if mismatch {
+            println!("issuer matches    FAIL {error}");
+        } else {
+            println!("metadata          FAIL {error}");
+        }
+        println!("FAIL");
+    }
 }
 
 fn label(code: CheckCode) -> &'static str {

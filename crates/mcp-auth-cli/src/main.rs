@@ -9,10 +9,12 @@ mod discover;
 mod mcp_server;
 mod serve;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::LevelFilter;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,19 +47,31 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let filter = match EnvFilter::try_new(&cli.log_level) {
-        Ok(filter) => filter,
-        Err(err) => {
-            return fail(&format!(
-                "--log-level {:?} is not a log filter: {err}",
-                cli.log_level
-            ));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version
+            let _ = err.print();
+            return ExitCode::SUCCESS;
         }
+        Err(err) => {
+            let message = err.to_string();
+            let first = message.lines().next().unwrap_or_default();
+            eprintln!(
+                "mcp-auth: {} (see mcp-auth --help)",
+                first.trim_start_matches("error: ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let filter = match log_filter(&cli.log_level) {
+        Ok(filter) => filter,
+        Err(message) => return fail(&message),
     };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let outcome = match cli.command {
         Command::Demo(args) => demo::run(args).await.map(|()| true),
@@ -69,6 +83,19 @@ async fn main() -> ExitCode {
         Ok(false) => ExitCode::FAILURE,
         Err(message) => fail(&message),
     }
+}
+
+/// A level name (`warn`, `debug`...) or a tracing directive with a target (`mcp_auth=debug`);
+/// a bare word that is neither would silently turn logging off, so it is refused.
+fn log_filter(level: &str) -> Result<EnvFilter, String> {
+    let is_level = level.parse::<LevelFilter>().is_ok();
+    if !is_level && !level.contains('=') {
+        return Err(format!(
+            "--log-level {level:?} is not a level: use error, warn, info, debug, trace or a filter such as mcp_auth=debug"
+        ));
+    }
+    EnvFilter::try_new(level)
+        .map_err(|err| format!("--log-level {level:?} is not a log filter: {err}"))
 }
 
 /// One line on stderr, never a backtrace.

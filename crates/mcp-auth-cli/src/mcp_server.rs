@@ -1,6 +1,8 @@
 //! The MCP server both `demo` and `serve` protect: `whoami` for any caller with the required
 //! scopes, and `admin_report`, which also needs the admin scope.
 
+use std::net::SocketAddr;
+
 use axum::Router;
 use mcp_auth::McpAuth;
 use mcp_auth::bearer::BearerAuthLayer;
@@ -10,6 +12,10 @@ use rmcp::transport::streamable_http_server::session::local::LocalSessionManager
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
 use serde_json::json;
+use url::Url;
+
+/// The scope `admin_report` needs unless told otherwise.
+pub(crate) const ADMIN_SCOPE: &str = "mcp:admin";
 
 /// The tools, with the scope `admin_report` needs.
 #[derive(Clone)]
@@ -83,4 +89,46 @@ pub(crate) fn app(
         Router::new().nest_service(mcp_path, mcp)
     };
     protected.layer(bearer).merge(auth.metadata_router())
+}
+
+/// The hosts rmcp's DNS-rebinding check lets through: the resource's host, the bound address and
+/// loopback names.
+pub(crate) fn default_allowed_hosts(resource: &Url, bound: SocketAddr) -> Vec<String> {
+    let mut hosts = vec![
+        "localhost".to_owned(),
+        "127.0.0.1".to_owned(),
+        bound.ip().to_string(),
+    ];
+    if let Some(host) = resource.host() {
+        hosts.push(match host {
+            url::Host::Ipv6(ip) => ip.to_string(),
+            other => other.to_string(),
+        });
+    }
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_hosts_name_the_resource_and_loopback_once() {
+        let bound: SocketAddr = "127.0.0.1:8000".parse().unwrap();
+        let hosts = |url: &str| default_allowed_hosts(&Url::parse(url).unwrap(), bound);
+        assert_eq!(
+            hosts("https://api.example.com/mcp"),
+            ["127.0.0.1", "api.example.com", "localhost"]
+        );
+        assert_eq!(
+            hosts("http://127.0.0.1:8000/mcp"),
+            ["127.0.0.1", "localhost"]
+        );
+        assert_eq!(
+            hosts("http://[::1]:8000/mcp"),
+            ["127.0.0.1", "::1", "localhost"]
+        );
+    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 use tokio::net::TcpListener;
+use url::Url;
 
 use crate::mcp_server;
 
@@ -36,7 +37,7 @@ pub(crate) struct ServeArgs {
     #[arg(long = "scope", env = "MCP_AUTH_SCOPE", value_delimiter = ',')]
     scopes: Vec<String>,
     /// The further scope the `admin_report` tool needs.
-    #[arg(long, env = "MCP_AUTH_ADMIN_SCOPE", default_value = "mcp:admin")]
+    #[arg(long, env = "MCP_AUTH_ADMIN_SCOPE", default_value = mcp_server::ADMIN_SCOPE)]
     admin_scope: String,
     /// Clock skew tolerated on token times, in seconds.
     #[arg(long, env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
@@ -76,7 +77,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     let resource = args
         .resource
         .unwrap_or_else(|| format!("http://{bound}/mcp"));
-    let mcp_path = url_path(&resource)?;
+    let resource_url = Url::parse(&resource)
+        .map_err(|err| format!("resource {resource:?} is not a URL: {err}"))?;
+    let mcp_path = url_path(&resource_url)?;
 
     // Lazily discovered: the server starts even while an authorization server is down.
     let protected = args
@@ -102,8 +105,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     }
     let bearer = bearer.build().map_err(|err| err.to_string())?;
 
+    if args.allowed_hosts.iter().any(String::is_empty) {
+        return Err("--allowed-host is empty: name a host such as api.example.com".to_owned());
+    }
     let allowed_hosts = if args.allowed_hosts.is_empty() {
-        default_allowed_hosts(&resource, bound)
+        mcp_server::default_allowed_hosts(&resource_url, bound)
     } else {
         args.allowed_hosts
     };
@@ -122,19 +128,16 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
 }
 
 /// The path the MCP endpoint is mounted at: the resource identifier's.
-pub(crate) fn url_path(resource: &str) -> Result<String, String> {
-    let path = resource
-        .split_once("://")
-        .and_then(|(_, rest)| rest.find('/').map(|slash| rest[slash..].to_owned()))
-        .unwrap_or_else(|| "/".to_owned());
-    if path.contains(['?', '#']) {
+fn url_path(resource: &Url) -> Result<String, String> {
+    if resource.query().is_some() || resource.fragment().is_some() {
         return Err(format!(
             "resource {resource} has a query or fragment: remove it"
         ));
     }
-    Ok(path)
+    Ok(resource.path().to_owned())
 }
 
+/// The scopes published in the metadata: the required ones and the admin tool's.
 fn supported_scopes(required: &[String], admin_scope: &str) -> Vec<String> {
     let mut scopes = required.to_vec();
     if !scopes.iter().any(|s| s == admin_scope) {
@@ -143,21 +146,28 @@ fn supported_scopes(required: &[String], admin_scope: &str) -> Vec<String> {
     scopes
 }
 
-/// The hosts rmcp's DNS-rebinding check lets through: the resource's host, the bound address and
-/// loopback names.
-pub(crate) fn default_allowed_hosts(resource: &str, bound: SocketAddr) -> Vec<String> {
-    let mut hosts = vec![
-        "localhost".to_owned(),
-        "127.0.0.1".to_owned(),
-        bound.ip().to_string(),
-    ];
-    if let Some(host) = resource
-        .split_once("://")
-        .map(|(_, rest)| rest.split(['/', ':']).next().unwrap_or_default().to_owned())
-        .filter(|host| !host.is_empty())
-    {
-        hosts.push(host);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_endpoint_is_mounted_at_the_resource_path() {
+        let path = |url: &str| url_path(&Url::parse(url).unwrap());
+        assert_eq!(path("https://api.example.com/mcp").unwrap(), "/mcp");
+        assert_eq!(path("https://api.example.com").unwrap(), "/");
+        assert_eq!(path("http://[::1]:8000/a/mcp").unwrap(), "/a/mcp");
+        assert!(path("https://api.example.com/mcp?x=1").is_err());
+        assert!(path("https://api.example.com/mcp#x").is_err());
     }
-    hosts.dedup();
-    hosts
+
+    #[test]
+    fn the_admin_scope_is_published_once() {
+        let required = vec!["mcp:tools".to_owned()];
+        assert_eq!(
+            supported_scopes(&required, "mcp:admin"),
+            ["mcp:tools", "mcp:admin"]
+        );
+        let both = vec!["mcp:admin".to_owned()];
+        assert_eq!(supported_scopes(&both, "mcp:admin"), ["mcp:admin"]);
+    }
 }

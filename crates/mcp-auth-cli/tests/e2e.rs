@@ -10,7 +10,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 const CLIENT_ID: &str = "mcp-e2e";
 const CLIENT_SECRET: &str = "mcp-e2e-secret";
@@ -28,20 +28,26 @@ fn e2e_dir() -> PathBuf {
 /// A child process killed when dropped, with its stdout read line by line.
 struct Running {
     _child: Child,
+    _stdin: Option<ChildStdin>,
     lines: Lines<BufReader<ChildStdout>>,
     output: Vec<String>,
 }
 
 impl Running {
     fn spawn(command: &mut Command) -> Self {
+        // stdin stays open while we live: the Node peers exit when it closes, even if this
+        // test binary is killed before `kill_on_drop` can act.
         let mut child = command
+            .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
+        let stdin = child.stdin.take();
         Self {
+            _stdin: stdin,
             _child: child,
             lines: BufReader::new(stdout).lines(),
             output: Vec::new(),
@@ -67,6 +73,20 @@ impl Running {
                 self.output
             ),
         }
+    }
+}
+
+/// Waits at most a minute for a command that runs to completion.
+trait WithDeadline {
+    async fn with_deadline(self) -> std::process::Output;
+}
+
+impl<F: std::future::Future<Output = std::io::Result<std::process::Output>>> WithDeadline for F {
+    async fn with_deadline(self) -> std::process::Output {
+        tokio::time::timeout(Duration::from_secs(60), self)
+            .await
+            .expect("the command did not finish within a minute")
+            .unwrap()
     }
 }
 
@@ -100,8 +120,8 @@ async fn typescript_client(
         .args(["mcp-client.mjs", url, client_id, secret, scope, issuer])
         .current_dir(e2e_dir())
         .output()
-        .await
-        .unwrap();
+        .with_deadline()
+        .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
         panic!(
@@ -292,8 +312,8 @@ async fn the_demo_prints_a_token_that_works_with_its_curl_line() {
     let output = Command::new("sh")
         .args(["-c", &line])
         .output()
-        .await
-        .unwrap();
+        .with_deadline()
+        .await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let reply: Value =
         serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("curl printed {stdout}"));
@@ -308,8 +328,8 @@ async fn discover_checks_oidc_provider_and_fails_a_server_without_browser_flow()
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-auth"))
         .args(["discover", &issuer, "--json"])
         .output()
-        .await
-        .unwrap();
+        .with_deadline()
+        .await;
     assert!(
         output.status.success(),
         "{}",
@@ -330,8 +350,8 @@ async fn discover_checks_oidc_provider_and_fails_a_server_without_browser_flow()
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-auth"))
         .args(["discover", &demo_issuer])
         .output()
-        .await
-        .unwrap();
+        .with_deadline()
+        .await;
     assert_eq!(output.status.code(), Some(1));
     let printed = String::from_utf8_lossy(&output.stdout);
     assert!(printed.contains("PKCE              FAIL"), "{printed}");
@@ -349,8 +369,8 @@ async fn a_misconfiguration_exits_with_one_line() {
             "auth.example.com",
         ])
         .output()
-        .await
-        .unwrap();
+        .with_deadline()
+        .await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
@@ -363,8 +383,8 @@ async fn a_misconfiguration_exits_with_one_line() {
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env_remove("MCP_AUTH_ISSUER")
         .output()
-        .await
-        .unwrap();
+        .with_deadline()
+        .await;
     assert_eq!(output.status.code(), Some(2), "clap's usage error");
 
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-auth"))
@@ -372,8 +392,8 @@ async fn a_misconfiguration_exits_with_one_line() {
         .env("MCP_AUTH_ISSUER", "https://auth.example.com")
         .env("MCP_AUTH_RESOURCE", "https://api.example.com/mcp#fragment")
         .output()
-        .await
-        .unwrap();
+        .with_deadline()
+        .await;
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

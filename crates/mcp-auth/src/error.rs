@@ -86,6 +86,11 @@ pub enum ConfigError {
         "several protected resources are configured ({0:?}): say which one this layer protects with BearerAuthBuilder::resource"
     )]
     AmbiguousResource(Vec<String>),
+    /// An audience is the empty string, which no token should carry.
+    #[error(
+        "an audience is empty: name the audience your tokens carry, or leave it out to use the resource identifier"
+    )]
+    EmptyAudience,
     /// The leeway is far longer than any clock skew.
     #[error(
         "a leeway of {0:?} is too long: clock skew is seconds or minutes; use at most one hour"

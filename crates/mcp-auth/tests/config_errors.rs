@@ -275,6 +275,10 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
         "{err}"
     );
 
+    assert_eq!(
+        good.bearer().audience("").build().unwrap_err(),
+        ConfigError::EmptyAudience
+    );
     let err = good
         .bearer()
         .leeway(std::time::Duration::from_secs(86_400))

@@ -82,7 +82,7 @@ async fn bad_requests_get_rfc_6749_errors() {
     let issuer = TestIssuer::start().await.unwrap();
     register(&issuer);
     let grant = ("grant_type", "client_credentials");
-    let cases: [Case; 5] = [
+    let cases: [Case; 7] = [
         (
             None,
             vec![grant],
@@ -113,6 +113,22 @@ async fn bad_requests_get_rfc_6749_errors() {
             StatusCode::BAD_REQUEST,
             "invalid_target",
         ),
+        (
+            Some(("robot", "s3cret")),
+            vec![
+                grant,
+                ("resource", "https://a.example"),
+                ("resource", "https://b.example"),
+            ],
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
+        (
+            Some(("robot", "s3cret")),
+            vec![grant, ("client_id", "robot"), ("client_secret", "s3cret")],
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+        ),
     ];
     for (basic, form, status, error) in cases {
         let (got, body) = request(&issuer, basic, &form).await;
@@ -122,6 +138,40 @@ async fn bad_requests_get_rfc_6749_errors() {
             "{form:?}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_unknown_client_is_challenged_for_basic_credentials() {
+    let issuer = TestIssuer::start().await.unwrap();
+    register(&issuer);
+    let response = reqwest::Client::new()
+        .post(issuer.token_endpoint())
+        .basic_auth("robot", Some("wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Basic ")
+    );
+    // Credentials are form-urlencoded inside Basic (RFC 6749 §2.3.1).
+    issuer.register_client(TestClient {
+        id: "odd id&co".into(),
+        secret: "p+ss:word".into(),
+        scopes: vec!["read".into()],
+    });
+    let response = reqwest::Client::new()
+        .post(issuer.token_endpoint())
+        .basic_auth("odd+id%26co", Some("p%2Bss%3Aword"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]

@@ -198,6 +198,9 @@ impl BearerAuthBuilder {
         for scope in &self.required_scopes {
             check_scope_token(scope)?;
         }
+        if self.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::EmptyAudience);
+        }
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLong(self.leeway));
         }

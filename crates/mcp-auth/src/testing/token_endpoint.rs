@@ -38,25 +38,41 @@ pub(crate) fn token_response(
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-
-    let Some((id, secret)) = basic_credentials(headers).or_else(|| {
-        Some((
-            field("client_id")?.to_owned(),
-            field("client_secret")?.to_owned(),
-        ))
-    }) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "client authentication is required",
-        );
+    for name in [
+        "grant_type",
+        "scope",
+        "resource",
+        "client_id",
+        "client_secret",
+    ] {
+        if form.iter().filter(|(k, _)| k == name).count() > 1 {
+            // RFC 8707 allows several resources; this server issues tokens for one.
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "a parameter is repeated",
+            );
+        }
+    }
+    let in_form = match (field("client_id"), field("client_secret")) {
+        (Some(id), Some(secret)) => Some((id.to_owned(), secret.to_owned())),
+        _ => None,
+    };
+    let (id, secret) = match (basic_credentials(headers), in_form) {
+        (Some(basic), None) => basic,
+        (None, Some(form)) => form,
+        (Some(_), Some(_)) => {
+            // RFC 6749 §2.3: one authentication method per request.
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "client credentials sent twice",
+            );
+        }
+        (None, None) => return unauthorized("client authentication is required"),
     };
     let Some(client) = shared.client(&id).filter(|client| client.secret == secret) else {
-        return error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            "unknown client or wrong secret",
-        );
+        return unauthorized("unknown client or wrong secret");
     };
     if field("grant_type") != Some("client_credentials") {
         return error(
@@ -69,11 +85,11 @@ pub(crate) fn token_response(
         None | Some("") => client.scopes.clone(),
         Some(requested) => {
             let requested: Vec<String> = requested.split_whitespace().map(str::to_owned).collect();
-            if let Some(unknown) = requested.iter().find(|s| !client.scopes.contains(s)) {
+            if requested.iter().any(|s| !client.scopes.contains(s)) {
                 return error(
                     StatusCode::BAD_REQUEST,
                     "invalid_scope",
-                    &format!("scope {unknown} is not allowed for this client"),
+                    "a requested scope is not allowed for this client",
                 );
             }
             requested
@@ -123,12 +139,26 @@ fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let decode = |part: &str| {
-        url::form_urlencoded::parse(format!("x={part}").as_bytes())
-            .next()
-            .map(|(_, value)| value.into_owned())
-    };
-    Some((decode(id)?, decode(secret)?))
+    Some((form_decoded(id)?, form_decoded(secret)?))
+}
+
+/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a byte.
+fn form_decoded(value: &str) -> Option<String> {
+    let spaced = value.replace('+', " ");
+    percent_encoding::percent_decode_str(&spaced)
+        .decode_utf8()
+        .ok()
+        .map(|decoded| decoded.into_owned())
+}
+
+/// 401 `invalid_client`, with the challenge RFC 6749 §5.2 asks for.
+fn unauthorized(description: &str) -> Response {
+    let mut response = error(StatusCode::UNAUTHORIZED, "invalid_client", description);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Basic realm=\"test issuer\""),
+    );
+    response
 }
 
 fn error(status: StatusCode, code: &str, description: &str) -> Response {

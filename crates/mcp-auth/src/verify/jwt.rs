@@ -4,7 +4,7 @@
 //! Order of checks, cheapest and safest first: size, then the verified-token cache, then shape,
 //! header (algorithm allow-list, `crit`, optional `typ`), then `iss`, which must name a trusted
 //! issuer before any network call; then the key (by `kid`, agreeing with `alg`), the signature
-//! (`jsonwebtoken::crypto::verify`), and the claims (`claims.rs`). Each part of the token is
+//! (aws-lc-rs, with keys parsed once), and the claims (`claims.rs`). Each part of the token is
 //! decoded once.
 
 use std::borrow::Cow;
@@ -98,13 +98,14 @@ impl JwtVerifier {
             Lookup::NoKey(reason) => return Err(refuse(reason)),
         };
         // Several keys may share a kid (or the token has none): the first that verifies wins.
+        let bad_signature = || refuse("the token's signature does not verify");
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| bad_signature())?;
         let key = candidates
             .into_iter()
-            .find(|key| {
-                jsonwebtoken::crypto::verify(signature, message.as_bytes(), &key.decoding_key, alg)
-                    .unwrap_or(false)
-            })
-            .ok_or_else(|| refuse("the token's signature does not verify"))?;
+            .find(|key| key.verifies(alg, message.as_bytes(), &signature))
+            .ok_or_else(bad_signature)?;
 
         let info = Arc::new(self.read_claims(token, claims)?);
         if let Some(cache) = &self.verified {

@@ -4,6 +4,9 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use aws_lc_rs::signature::{
+    self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents, VerificationAlgorithm,
+};
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, KeyOperations, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, DecodingKeyKind};
 use serde_json::Value;
@@ -36,7 +39,9 @@ enum KeyKind {
 /// One public key, ready to verify signatures.
 pub(crate) struct VerifyKey {
     pub(crate) kid: Option<String>,
-    pub(crate) decoding_key: DecodingKey,
+    /// The key parsed once per algorithm it accepts (aws-lc-rs), so a verification costs the
+    /// signature check alone: no key parsing, no Montgomery set-up per token.
+    prepared: Vec<(Algorithm, ParsedPublicKey)>,
     kind: KeyKind,
     /// The key's own `alg`, when the set names one: then only that algorithm is accepted.
     alg: Option<Algorithm>,
@@ -45,6 +50,14 @@ pub(crate) struct VerifyKey {
 }
 
 impl VerifyKey {
+    /// Whether `signature` over `message` verifies with this key and `alg`.
+    pub(crate) fn verifies(&self, alg: Algorithm, message: &[u8], signature: &[u8]) -> bool {
+        self.prepared
+            .iter()
+            .find(|(prepared, _)| *prepared == alg)
+            .is_some_and(|(_, key)| key.verify_sig(message, signature).is_ok())
+    }
+
     /// Whether this key may verify a signature made with `alg`: the key type, curve and the
     /// key's own `alg` must all agree with it.
     pub(crate) fn accepts(&self, alg: Algorithm) -> bool {
@@ -178,28 +191,70 @@ fn usable_key(value: &Value) -> Option<VerifyKey> {
         // Symmetric keys never verify tokens from a key set, and unknown types cannot.
         _ => return None,
     };
-    let decoding_key = DecodingKey::from_jwk(&jwk).ok()?;
-    if kind == KeyKind::Rsa && rsa_modulus_bits(&decoding_key) < MIN_RSA_BITS {
-        return None;
-    }
-    Some(VerifyKey {
+    let decoded = DecodingKey::from_jwk(&jwk).ok()?;
+    let mut key = VerifyKey {
         kid: common.key_id.clone(),
-        decoding_key,
+        prepared: Vec::new(),
         kind,
         alg,
         published: value.clone(),
-    })
+    };
+    let accepted: Vec<Algorithm> = ASYMMETRIC
+        .into_iter()
+        .filter(|alg| key.accepts(*alg))
+        .collect();
+    for alg in accepted {
+        let parsed = prepare(&decoded, alg)?;
+        key.prepared.push((alg, parsed));
+    }
+    Some(key)
 }
 
-fn rsa_modulus_bits(key: &DecodingKey) -> usize {
-    match key.kind() {
-        DecodingKeyKind::RsaModulusExponent { n, .. } => {
-            let significant: Vec<u8> = n.iter().copied().skip_while(|b| *b == 0).collect();
-            match significant.first() {
-                Some(first) => significant.len() * 8 - first.leading_zeros() as usize,
-                None => 0,
+/// The aws-lc-rs key for `alg` (the algorithms jsonwebtoken's aws-lc backend uses), or `None`
+/// when the material is unusable: malformed, or an RSA modulus under 2048 bits.
+fn prepare(decoded: &DecodingKey, alg: Algorithm) -> Option<ParsedPublicKey> {
+    let (rsa, other): (
+        Option<&'static RsaParameters>,
+        Option<&'static dyn VerificationAlgorithm>,
+    ) = match alg {
+        Algorithm::RS256 => (Some(&signature::RSA_PKCS1_2048_8192_SHA256), None),
+        Algorithm::RS384 => (Some(&signature::RSA_PKCS1_2048_8192_SHA384), None),
+        Algorithm::RS512 => (Some(&signature::RSA_PKCS1_2048_8192_SHA512), None),
+        Algorithm::PS256 => (Some(&signature::RSA_PSS_2048_8192_SHA256), None),
+        Algorithm::PS384 => (Some(&signature::RSA_PSS_2048_8192_SHA384), None),
+        Algorithm::PS512 => (Some(&signature::RSA_PSS_2048_8192_SHA512), None),
+        Algorithm::ES256 => (None, Some(&signature::ECDSA_P256_SHA256_FIXED)),
+        Algorithm::ES384 => (None, Some(&signature::ECDSA_P384_SHA384_FIXED)),
+        Algorithm::EdDSA => (None, Some(&signature::ED25519)),
+        _ => return None,
+    };
+    match (decoded.kind(), rsa, other) {
+        (DecodingKeyKind::RsaModulusExponent { n, e }, Some(params), _) => {
+            let components = RsaPublicKeyComponents {
+                n: without_leading_zeros(n),
+                e: without_leading_zeros(e),
+            };
+            if significant_bits(components.n) < MIN_RSA_BITS {
+                return None;
             }
+            components.to_parsed_public_key(params).ok()
         }
-        DecodingKeyKind::SecretOrDer(_) => 0,
+        // EC: the uncompressed point 0x04 || x || y; Ed25519: the 32-byte public key.
+        (DecodingKeyKind::SecretOrDer(bytes), None, Some(algorithm)) => {
+            ParsedPublicKey::new(algorithm, bytes).ok()
+        }
+        _ => None,
+    }
+}
+
+fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+fn significant_bits(big_endian: &[u8]) -> usize {
+    match big_endian.first() {
+        Some(first) => big_endian.len() * 8 - first.leading_zeros() as usize,
+        None => 0,
     }
 }

@@ -452,12 +452,12 @@ async fn a_missing_issuer_is_refused() {
 #[tokio::test]
 async fn an_issuer_that_is_not_a_string_is_refused() {
     let app = app().await;
-    let token = app
-        .token()
-        .claim("iss", json!([app.issuer.issuer()]))
-        .sign()
-        .unwrap();
-    app.refused(&token, "the iss claim is not a string").await;
+    app.refused_with_claim(
+        "iss",
+        json!([app.issuer.issuer()]),
+        "the iss claim is not a string",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -485,12 +485,8 @@ async fn a_token_naming_one_trusted_issuer_signed_by_another_is_refused() {
     let second_issuer = second.issuer().to_owned();
     let app = JwtApp::start_with(first, servers, |b| b).await;
     // Signed with the first issuer's rs256 key but claiming to come from the second.
-    let token = app
-        .token()
-        .claim("iss", json!(second_issuer))
-        .sign()
-        .unwrap();
-    app.refused(&token, NO_KEY).await;
+    app.refused_with_claim("iss", json!(second_issuer), NO_KEY)
+        .await;
 }
 
 // ---- audience -------------------------------------------------------------------------------
@@ -519,12 +515,12 @@ async fn a_token_without_audience_is_refused() {
 #[tokio::test]
 async fn an_audience_array_without_this_resource_is_refused() {
     let app = app().await;
-    let token = app
-        .token()
-        .claim("aud", json!(["https://a.example", "https://b.example"]))
-        .sign()
-        .unwrap();
-    app.refused(&token, WRONG_AUDIENCE).await;
+    app.refused_with_claim(
+        "aud",
+        json!(["https://a.example", "https://b.example"]),
+        WRONG_AUDIENCE,
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -538,12 +534,8 @@ async fn an_audience_of_the_wrong_type_is_refused() {
 #[tokio::test]
 async fn an_audience_differing_by_a_trailing_slash_is_refused() {
     let app = app().await;
-    let token = app
-        .token()
-        .claim("aud", json!(format!("{}/", app.resource)))
-        .sign()
-        .unwrap();
-    app.refused(&token, WRONG_AUDIENCE).await;
+    app.refused_with_claim("aud", json!(format!("{}/", app.resource)), WRONG_AUDIENCE)
+        .await;
 }
 
 // ---- time -----------------------------------------------------------------------------------
@@ -571,48 +563,38 @@ async fn a_token_without_expiry_is_refused() {
 #[tokio::test]
 async fn an_expiry_that_is_not_a_number_is_refused() {
     let app = app().await;
-    let token = app
-        .token()
-        .claim("exp", json!("4000000000"))
-        .sign()
-        .unwrap();
-    app.refused(&token, "the exp claim is not a number").await;
+    app.refused_with_claim("exp", json!("4000000000"), "the exp claim is not a number")
+        .await;
 }
 
 #[tokio::test]
 async fn a_token_not_valid_yet_is_refused() {
     let app = app().await;
     let nbf = json!(jsonwebtoken::get_current_timestamp() + 300);
-    app.refused(
-        &app.token().claim("nbf", nbf).sign().unwrap(),
-        "the token is not valid yet (nbf)",
-    )
-    .await;
+    app.refused_with_claim("nbf", nbf, "the token is not valid yet (nbf)")
+        .await;
 }
 
 #[tokio::test]
 async fn a_not_before_that_is_not_a_number_is_refused() {
     let app = app().await;
-    let token = app.token().claim("nbf", json!("soon")).sign().unwrap();
-    app.refused(&token, "the nbf claim is not a number").await;
+    app.refused_with_claim("nbf", json!("soon"), "the nbf claim is not a number")
+        .await;
 }
 
 #[tokio::test]
 async fn a_token_issued_in_the_future_is_refused() {
     let app = app().await;
     let iat = json!(jsonwebtoken::get_current_timestamp() + 300);
-    app.refused(
-        &app.token().claim("iat", iat).sign().unwrap(),
-        "the token was issued in the future (iat)",
-    )
-    .await;
+    app.refused_with_claim("iat", iat, "the token was issued in the future (iat)")
+        .await;
 }
 
 #[tokio::test]
 async fn an_issued_at_that_is_not_a_number_is_refused() {
     let app = app().await;
-    let token = app.token().claim("iat", json!("yesterday")).sign().unwrap();
-    app.refused(&token, "the iat claim is not a number").await;
+    app.refused_with_claim("iat", json!("yesterday"), "the iat claim is not a number")
+        .await;
 }
 
 #[tokio::test]
@@ -636,11 +618,8 @@ async fn a_shorter_leeway_refuses_what_the_default_accepts() {
 #[tokio::test]
 async fn a_subject_that_is_not_a_string_is_refused() {
     let app = app().await;
-    app.refused(
-        &app.token().claim("sub", json!(7)).sign().unwrap(),
-        "the sub claim is not a string",
-    )
-    .await;
+    app.refused_with_claim("sub", json!(7), "the sub claim is not a string")
+        .await;
 }
 
 #[tokio::test]

@@ -99,6 +99,12 @@ impl JwtApp {
         assert_eq!(challenge.param("error_description"), Some(description));
     }
 
+    /// Asserts that a good token with claim `name` set to `value` is refused with `description`.
+    pub async fn refused_with_claim(&self, name: &str, value: Value, description: &str) {
+        let token = self.token().claim(name, value).sign().unwrap();
+        self.refused(&token, description).await;
+    }
+
     /// Asserts a 401 `invalid_token` whose description starts with `prefix`.
     pub async fn refused_starting(&self, token: &str, prefix: &str) {
         let challenge = self.challenge(token, StatusCode::UNAUTHORIZED).await;

@@ -650,6 +650,28 @@ async fn a_client_id_that_is_not_a_string_is_refused() {
         .await;
 }
 
+#[tokio::test]
+async fn a_repeated_claim_is_refused() {
+    // Correctly signed, but `aud` appears twice: the first names another resource.
+    let app = app().await;
+    let key = TestKey::new(KeyMaterial::Rsa, "rs256", Algorithm::RS256).unwrap();
+    let header = encoded(&json!({ "alg": "RS256", "kid": "rs256" }));
+    let payload = format!(
+        r#"{{"iss":"{}","aud":"https://other.example","exp":4000000000,"aud":"{}"}}"#,
+        app.issuer.issuer(),
+        app.resource
+    );
+    let message = format!("{header}.{}", B64.encode(payload));
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding_key, Algorithm::RS256)
+            .unwrap();
+    app.refused(
+        &format!("{message}.{signature}"),
+        "the token repeats a claim",
+    )
+    .await;
+}
+
 // ---- scopes ---------------------------------------------------------------------------------
 
 #[tokio::test]

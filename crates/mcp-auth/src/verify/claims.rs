@@ -1,10 +1,49 @@
 //! JWT claims read strictly into an [`AuthInfo`]: a claim of the wrong JSON type refuses the
 //! token instead of being taken as absent.
 
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
+
+/// A token's claims with every name once: a repeated claim (`"aud":"a", ..., "aud":"b"`)
+/// refuses the token instead of letting the last one silently win.
+pub(crate) struct UniqueClaims(pub(crate) Map<String, Value>);
+
+/// The error message serde reports for a repeated claim.
+pub(crate) const REPEATED_CLAIM: &str = "a claim appears twice";
+
+impl<'de> Deserialize<'de> for UniqueClaims {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ClaimsVisitor;
+
+        impl<'de> Visitor<'de> for ClaimsVisitor {
+            type Value = UniqueClaims;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object of claims")
+            }
+
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut entries: A,
+            ) -> Result<UniqueClaims, A::Error> {
+                let mut claims = Map::new();
+                while let Some((name, value)) = entries.next_entry::<String, Value>()? {
+                    if claims.insert(name, value).is_some() {
+                        return Err(de::Error::custom(REPEATED_CLAIM));
+                    }
+                }
+                Ok(UniqueClaims(claims))
+            }
+        }
+
+        deserializer.deserialize_map(ClaimsVisitor)
+    }
+}
 
 /// The time rules of a token, checked against `now` with `leeway` seconds of tolerance.
 pub(crate) struct TimeRules {
@@ -167,6 +206,14 @@ mod tests {
             Err(VerifyError::InvalidToken(reason)) => reason.into_owned(),
             other => panic!("expected a refusal, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_repeated_claim_is_refused_by_the_parser() {
+        let parsed = serde_json::from_str::<UniqueClaims>(r#"{"aud":"a","exp":1,"aud":"b"}"#);
+        assert!(parsed.is_err_and(|err| err.to_string().contains(REPEATED_CLAIM)));
+        let parsed = serde_json::from_str::<UniqueClaims>(r#"{"aud":"a","nested":{"x":1}}"#);
+        assert_eq!(parsed.unwrap().0.len(), 2);
     }
 
     #[test]

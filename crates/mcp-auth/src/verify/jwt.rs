@@ -15,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
-use super::claims::{TimeRules, auth_info_from_claims};
+use super::claims::{REPEATED_CLAIM, TimeRules, UniqueClaims, auth_info_from_claims};
 use super::key_cache::{KeyCache, Lookup};
 use super::options::JwtOptions;
 use super::token_cache::TokenCache;
@@ -93,8 +93,8 @@ impl JwtVerifier {
         }
         .ok_or_else(|| refuse("the token's issuer is not trusted by this resource"))?;
 
-        let candidates = match keys.lookup(header.kid.as_deref(), alg).await? {
-            Lookup::Keys(keys) => keys,
+        let (candidates, keys_usable_until) = match keys.lookup(header.kid.as_deref(), alg).await? {
+            Lookup::Keys(keys, usable_until) => (keys, usable_until),
             Lookup::NoKey(reason) => return Err(refuse(reason)),
         };
         // Several keys may share a kid (or the token has none): the first that verifies wins.
@@ -109,7 +109,7 @@ impl JwtVerifier {
 
         let info = Arc::new(self.read_claims(token, claims)?);
         if let Some(cache) = &self.verified {
-            cache.insert(token, &info, &key);
+            cache.insert(token, &info, &key, keys_usable_until);
         }
         Ok(info)
     }
@@ -139,7 +139,13 @@ fn payload(message: &str) -> Result<Map<String, Value>, VerifyError> {
     let json = URL_SAFE_NO_PAD
         .decode(encoded)
         .map_err(|_| refuse("the token payload is not base64url"))?;
-    serde_json::from_slice(&json).map_err(|_| refuse("the token payload is not a JSON object"))
+    match serde_json::from_slice::<UniqueClaims>(&json) {
+        Ok(UniqueClaims(claims)) => Ok(claims),
+        Err(err) if err.to_string().contains(REPEATED_CLAIM) => {
+            Err(refuse("the token repeats a claim"))
+        }
+        Err(_) => Err(refuse("the token payload is not a JSON object")),
+    }
 }
 
 fn is_access_token_type(typ: Option<&str>) -> bool {

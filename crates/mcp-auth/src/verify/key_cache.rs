@@ -23,8 +23,10 @@ use crate::http::{FetchLimits, get_json};
 
 /// What one lookup found.
 pub(crate) enum Lookup {
-    /// Keys that may verify the token (usually one).
-    Keys(Vec<Arc<VerifyKey>>),
+    /// Keys that may verify the token (usually one), and until when these keys may be used
+    /// (their fetch time plus the maximum staleness): nothing verified with them may be
+    /// remembered past that.
+    Keys(Vec<Arc<VerifyKey>>, Option<Instant>),
     /// The current key set has no key for the token: refuse it.
     NoKey(&'static str),
 }
@@ -112,7 +114,7 @@ impl KeyCache {
                 let candidates = keys.candidates(kid, alg);
                 if !candidates.is_empty() {
                     if fresh {
-                        return Ok(Lookup::Keys(candidates));
+                        return Ok(Lookup::Keys(candidates, self.usable_until(&snapshot)));
                     }
                     // Usable but due: refresh in the background (unless a refresh is under
                     // way) and answer now from the stale keys, which stay usable up to the
@@ -142,6 +144,12 @@ impl KeyCache {
         self.usable(kid, alg)
     }
 
+    fn usable_until(&self, snapshot: &Snapshot) -> Option<Instant> {
+        snapshot
+            .keys_fetched_at
+            .and_then(|at| at.checked_add(self.options.max_staleness))
+    }
+
     /// Answers from the current snapshot after any refresh: keys within the maximum staleness,
     /// or "unavailable" when there are none.
     fn usable(&self, kid: Option<&str>, alg: Algorithm) -> Result<Lookup, VerifyError> {
@@ -156,7 +164,7 @@ impl KeyCache {
                 if candidates.is_empty() {
                     Ok(Lookup::NoKey(keys.why_no_key(kid)))
                 } else {
-                    Ok(Lookup::Keys(candidates))
+                    Ok(Lookup::Keys(candidates, self.usable_until(&snapshot)))
                 }
             }
             _ => Err(VerifyError::unavailable(format!(

@@ -247,6 +247,8 @@ fn prepare(decoded: &DecodingKey, alg: Algorithm) -> Option<ParsedPublicKey> {
     }
 }
 
+/// RFC 7518 asks for the minimum octets, but some issuers pad `n` or `e` with a zero byte; the
+/// number is the same, so it is accepted (jsonwebtoken would refuse every token of such a key).
 fn without_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     &bytes[start..]

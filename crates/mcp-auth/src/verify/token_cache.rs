@@ -49,9 +49,15 @@ impl TokenCache {
         }
     }
 
-    /// Remembers that `token`, verified with `key`, is `info`, until the earlier of its `exp`
-    /// and the TTL.
-    pub(crate) fn insert(&self, token: &str, info: &Arc<AuthInfo>, key: &Arc<VerifyKey>) {
+    /// Remembers that `token`, verified with `key`, is `info`, until the earliest of its `exp`,
+    /// the TTL and `key_usable_until` (when the key set grows too stale to trust).
+    pub(crate) fn insert(
+        &self,
+        token: &str,
+        info: &Arc<AuthInfo>,
+        key: &Arc<VerifyKey>,
+        key_usable_until: Option<Instant>,
+    ) {
         let now_unix = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -63,6 +69,7 @@ impl TokenCache {
         let Some(valid_until) = Instant::now().checked_add(lifetime) else {
             return;
         };
+        let valid_until = key_usable_until.map_or(valid_until, |until| until.min(valid_until));
         let entry = Entry {
             info: Arc::clone(info),
             valid_until,
@@ -110,7 +117,7 @@ mod tests {
         let key = keys.keys().next().unwrap().clone();
         let cache = TokenCache::new(100, Duration::from_secs(60));
         assert!(cache.get("t1").is_none());
-        cache.insert("t1", &info(300), &key);
+        cache.insert("t1", &info(300), &key, None);
         assert_eq!(cache.get("t1").unwrap().subject.as_deref(), Some("alice"));
         assert!(cache.get("t2").is_none());
     }
@@ -120,14 +127,14 @@ mod tests {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
         let short_ttl = TokenCache::new(100, Duration::from_millis(30));
-        short_ttl.insert("t", &info(300), &key);
+        short_ttl.insert("t", &info(300), &key, None);
         std::thread::sleep(Duration::from_millis(60));
         assert!(short_ttl.get("t").is_none());
 
         let cache = TokenCache::new(100, Duration::from_secs(60));
-        cache.insert("expiring", &info(0), &key);
+        cache.insert("expiring", &info(0), &key, None);
         assert!(cache.get("expiring").is_none());
-        cache.insert("no exp", &Arc::new(AuthInfo::default()), &key);
+        cache.insert("no exp", &Arc::new(AuthInfo::default()), &key, None);
         assert!(cache.get("no exp").is_none());
     }
 
@@ -136,7 +143,7 @@ mod tests {
         let cache = TokenCache::new(100, Duration::from_secs(60));
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        cache.insert("t", &info(300), &key);
+        cache.insert("t", &info(300), &key, None);
         // A refetched set with the same key keeps the entry...
         let refetched =
             KeySet::parse(&serde_json::json!({ "keys": [key_jwk()] }), Some(&keys)).unwrap();
@@ -162,12 +169,24 @@ mod tests {
     }
 
     #[test]
+    fn an_entry_never_outlives_the_keys_usable_time() {
+        let keys = key_set();
+        let key = keys.keys().next().unwrap().clone();
+        let cache = TokenCache::new(100, Duration::from_secs(60));
+        let soon = Instant::now() + Duration::from_millis(30);
+        cache.insert("t", &info(300), &key, Some(soon));
+        assert!(cache.get("t").is_some());
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(cache.get("t").is_none());
+    }
+
+    #[test]
     fn the_cache_is_bounded() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
         let cache = TokenCache::new(50, Duration::from_secs(60));
         for i in 0..5_000 {
-            cache.insert(&format!("token-{i}"), &info(300), &key);
+            cache.insert(&format!("token-{i}"), &info(300), &key, None);
         }
         let kept = (0..5_000)
             .filter(|i| cache.get(&format!("token-{i}")).is_some())

@@ -55,6 +55,7 @@
 //! `Mcp-Session-Id`, say), list `WWW-Authenticate` there too, since its list replaces ours.
 
 mod challenge;
+mod future;
 mod layer;
 mod origin;
 mod policy;
@@ -64,6 +65,7 @@ mod token;
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use future::{BearerResponse, ResponseFuture};
 pub use layer::BearerAuthLayer;
 pub use service::BearerAuth;
 

@@ -25,6 +25,14 @@ pub(crate) enum Verifier {
 }
 
 impl Verifier {
+    /// What the verifier remembers of `token`, without verifying anything.
+    fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
+        match self {
+            Self::Jwt(jwt) => jwt.remembered(token),
+            Self::Custom(_) => None,
+        }
+    }
+
     async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
         match self {
             Self::Jwt(jwt) => jwt.verify(token).await,
@@ -49,17 +57,42 @@ pub(crate) struct Policy {
     pub(crate) challenge: ChallengeParams,
 }
 
+/// What can be decided without waiting.
+pub(crate) enum Decision<'r> {
+    /// Decided: a refusal, or a token verified earlier that passes every check.
+    Done(Result<Arc<AuthInfo>, Rejection>),
+    /// This token must be verified (a signature check, perhaps a key fetch).
+    Verify(&'r str),
+}
+
 impl Policy {
+    /// Decides what needs no verification: the origin, the credentials' syntax, and tokens the
+    /// verifier remembers. Nothing here allocates a future or waits.
+    pub(crate) fn decide_now<'r>(&self, headers: &'r HeaderMap, uri: &Uri) -> Decision<'r> {
+        if !self.allowed_origins.permit(headers) {
+            return Decision::Done(Err(Rejection::ForbiddenOrigin));
+        }
+        let token = match bearer_token(headers, uri) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Decision::Done(Err(Rejection::NoCredentials)),
+            Err(rejection) => return Decision::Done(Err(rejection)),
+        };
+        match self.verifier.remembered(token) {
+            Some(info) => Decision::Done(self.check_claims(&info).map(|()| info)),
+            None => Decision::Verify(token),
+        }
+    }
+
     /// The caller's identity, or why the request is refused.
     pub(crate) async fn authorize(
         &self,
         headers: &HeaderMap,
         uri: &Uri,
     ) -> Result<Arc<AuthInfo>, Rejection> {
-        if !self.allowed_origins.permit(headers) {
-            return Err(Rejection::ForbiddenOrigin);
-        }
-        let token = bearer_token(headers, uri)?.ok_or(Rejection::NoCredentials)?;
+        let token = match self.decide_now(headers, uri) {
+            Decision::Done(decided) => return decided,
+            Decision::Verify(token) => token,
+        };
         let info = self.verifier.verify(token).await.map_err(|err| match err {
             VerifyError::InvalidToken(reason) => {
                 Rejection::InvalidToken(without_token(reason, token))

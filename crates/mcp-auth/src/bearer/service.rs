@@ -1,21 +1,21 @@
 //! The bearer service: refuses or passes each request, inserting [`AuthInfo`] on the way in.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{Request, Response, Uri};
 use http_body_util::{Either, Full};
 use tower_service::Service;
 
-use super::policy::Policy;
+use super::challenge::Rejection;
+use super::future::{BearerResponse, ResponseFuture};
+use super::policy::{Decision, Policy};
 use crate::auth_info::AuthInfo;
 
 /// The service [`BearerAuthLayer`](super::BearerAuthLayer) wraps around an inner service.
 ///
-/// Accepted requests reach `inner` with an [`AuthInfo`] in their extensions and its response is
+/// Accepted requests reach `inner` with an `Arc<`[`AuthInfo`]`>` in their extensions and its response is
 /// passed back as `Either::Left`; refused ones get a ready-made response (`Either::Right`) and
 /// never reach `inner`.
 #[derive(Clone)]
@@ -44,38 +44,58 @@ where
     S::Future: Send,
     ReqBody: Send + 'static,
 {
-    type Response = Response<Either<ResBody, Full<Bytes>>>;
+    type Response = BearerResponse<ResBody>;
     type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
+    type Future = ResponseFuture<S::Future, ResBody, S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
-        // `self.inner` is the clone that was polled ready: use it, and leave a fresh clone behind.
-        let fresh = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, fresh);
-        let policy = self.policy.clone();
-        let (mut parts, body) = request.into_parts();
-        Box::pin(async move {
-            match policy.authorize(&parts.headers, &parts.uri).await {
-                Ok(info) => {
-                    parts.extensions.insert::<Arc<AuthInfo>>(info);
-                    let response = inner.call(Request::from_parts(parts, body)).await?;
-                    Ok(response.map(Either::Left))
-                }
-                Err(rejection) => {
-                    tracing::debug!(
-                        ?rejection,
-                        path = parts.uri.path(),
-                        "bearer authorization refused"
-                    );
-                    Ok(rejection
-                        .into_response(&policy.challenge)
-                        .map(Either::Right))
-                }
+    fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
+        let decision = match self.policy.decide_now(request.headers(), request.uri()) {
+            Decision::Done(decided) => Some(decided),
+            Decision::Verify(_) => None,
+        };
+        match decision {
+            // Refused, or a token verified before: no future to allocate, nothing to wait for.
+            Some(Ok(info)) => {
+                request.extensions_mut().insert::<Arc<AuthInfo>>(info);
+                ResponseFuture::inner(self.inner.call(request))
             }
-        })
+            Some(Err(rejection)) => {
+                ResponseFuture::refused(refuse(&self.policy, rejection, request.uri()))
+            }
+            None => {
+                // `self.inner` is the clone that was polled ready: use it, and leave a fresh
+                // clone behind for the next request.
+                let fresh = self.inner.clone();
+                let mut inner = std::mem::replace(&mut self.inner, fresh);
+                let policy = self.policy.clone();
+                let (mut parts, body) = request.into_parts();
+                ResponseFuture::verifying(Box::pin(async move {
+                    match policy.authorize(&parts.headers, &parts.uri).await {
+                        Ok(info) => {
+                            parts.extensions.insert::<Arc<AuthInfo>>(info);
+                            let response = inner.call(Request::from_parts(parts, body)).await?;
+                            Ok(response.map(Either::Left))
+                        }
+                        Err(rejection) => {
+                            Ok(refuse(&policy, rejection, &parts.uri).map(Either::Right))
+                        }
+                    }
+                }))
+            }
+        }
     }
+}
+
+/// The refusal's response, logged without the token or the query.
+fn refuse(policy: &Policy, rejection: Rejection, uri: &Uri) -> Response<Full<Bytes>> {
+    tracing::debug!(
+        ?rejection,
+        path = uri.path(),
+        "bearer authorization refused"
+    );
+    rejection.into_response(&policy.challenge)
 }

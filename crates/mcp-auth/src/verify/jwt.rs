@@ -1,7 +1,8 @@
 //! JWT mode: a token is accepted when its signature verifies with a key from its issuer's key
 //! set and its claims pass every rule.
 //!
-//! Order of checks, cheapest and safest first: size, then the verified-token cache, then shape,
+//! Order of checks, cheapest and safest first: size (tokens verified before were answered from
+//! the verified-token cache by [`JwtVerifier::remembered`] already), then shape,
 //! header (algorithm allow-list, `crit`, optional `typ`), then `iss`, which must name a trusted
 //! issuer before any network call; then the key (by `kid`, agreeing with `alg`), the signature
 //! (aws-lc-rs, with keys parsed once), and the claims (`claims.rs`). Each part of the token is
@@ -54,16 +55,21 @@ impl JwtVerifier {
         }
     }
 
-    /// The identity behind `token`, shared with the verified-token cache.
+    /// What an earlier verification of `token` found, if it still holds.
+    pub(crate) fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
+        if token.len() > self.options.max_token_bytes {
+            return None;
+        }
+        self.verified.as_ref()?.get(token)
+    }
+
+    /// The identity behind `token`, remembered for the next time it is presented.
     pub(crate) async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
         if token.len() > self.options.max_token_bytes {
             return Err(refuse(format!(
                 "the token is larger than {} bytes",
                 self.options.max_token_bytes
             )));
-        }
-        if let Some(info) = self.verified.as_ref().and_then(|cache| cache.get(token)) {
-            return Ok(info);
         }
         let (message, signature) = token
             .rsplit_once('.')

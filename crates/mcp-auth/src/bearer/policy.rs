@@ -83,16 +83,9 @@ impl Policy {
         }
     }
 
-    /// The caller's identity, or why the request is refused.
-    pub(crate) async fn authorize(
-        &self,
-        headers: &HeaderMap,
-        uri: &Uri,
-    ) -> Result<Arc<AuthInfo>, Rejection> {
-        let token = match self.decide_now(headers, uri) {
-            Decision::Done(decided) => return decided,
-            Decision::Verify(token) => token,
-        };
+    /// Verifies a token [`decide_now`](Self::decide_now) could not decide, then checks what the
+    /// verifier says of it.
+    pub(crate) async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, Rejection> {
         let info = self.verifier.verify(token).await.map_err(|err| match err {
             VerifyError::InvalidToken(reason) => {
                 Rejection::InvalidToken(without_token(reason, token))

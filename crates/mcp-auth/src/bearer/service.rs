@@ -54,19 +54,19 @@ where
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
         let decision = match self.policy.decide_now(request.headers(), request.uri()) {
-            Decision::Done(decided) => Some(decided),
-            Decision::Verify(_) => None,
+            Decision::Done(decided) => Ok(decided),
+            Decision::Verify(token) => Err(token.to_owned()),
         };
         match decision {
             // Refused, or a token verified before: no future to allocate, nothing to wait for.
-            Some(Ok(info)) => {
+            Ok(Ok(info)) => {
                 request.extensions_mut().insert::<Arc<AuthInfo>>(info);
                 ResponseFuture::inner(self.inner.call(request))
             }
-            Some(Err(rejection)) => {
+            Ok(Err(rejection)) => {
                 ResponseFuture::refused(refuse(&self.policy, rejection, request.uri()))
             }
-            None => {
+            Err(token) => {
                 // `self.inner` is the clone that was polled ready: use it, and leave a fresh
                 // clone behind for the next request.
                 let fresh = self.inner.clone();
@@ -74,7 +74,7 @@ where
                 let policy = self.policy.clone();
                 let (mut parts, body) = request.into_parts();
                 ResponseFuture::verifying(Box::pin(async move {
-                    match policy.authorize(&parts.headers, &parts.uri).await {
+                    match policy.verify(&token).await {
                         Ok(info) => {
                             parts.extensions.insert::<Arc<AuthInfo>>(info);
                             let response = inner.call(Request::from_parts(parts, body)).await?;

@@ -65,12 +65,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
         .map_err(|err| err.to_string())?;
     let app = mcp_server::app(
         &auth,
-        bearer,
-        "/mcp",
-        mcp_server::default_allowed_hosts(
-            &url::Url::parse(&resource).map_err(|e| e.to_string())?,
-            bound,
-        ),
+        &bearer,
+        mcp_server::default_allowed_hosts(bearer.resource_url(), bound),
         ADMIN_SCOPE.to_owned(),
     );
     let token = issuer

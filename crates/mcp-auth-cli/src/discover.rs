@@ -1,8 +1,9 @@
 //! `mcp-auth discover`: can MCP clients and mcp-auth work with this authorization server?
 
 use clap::Args;
-use mcp_auth::discovery::{Discovery, DiscoveryError, inspect_key_set};
+use mcp_auth::discovery::{Discovery, DiscoveryError};
 use mcp_auth::metadata::{Check, CheckCode, Severity};
+use mcp_auth::verify::KeySetReport;
 use serde_json::{Value, json};
 
 use crate::serve::IssuerType;
@@ -43,7 +44,11 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
             if !args.json {
                 eprintln!("fetching the key set {uri} ...");
             }
-            Some(inspect_key_set(uri).await.map_err(|err| err.to_string()))
+            Some(
+                KeySetReport::fetch(uri)
+                    .await
+                    .map_err(|err| err.to_string()),
+            )
         }
         None => None,
     };
@@ -55,7 +60,7 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
         let keys = match &key_set {
             Some(Ok(summary)) => json!({
                 "reachable": true,
-                "keys": summary.keys.iter().map(|(kid, algs)| json!({ "kid": kid, "algorithms": algs })).collect::<Vec<_>>(),
+                "keys": summary.keys.iter().map(|key| json!({ "kid": key.kid, "algorithms": algorithm_names(&key.algorithms) })).collect::<Vec<_>>(),
                 "ignored": summary.ignored,
             }),
             Some(Err(error)) => json!({ "reachable": false, "error": error }),
@@ -97,11 +102,11 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
                     summary.keys.len(),
                     summary.ignored
                 );
-                for (kid, algorithms) in &summary.keys {
+                for key in &summary.keys {
                     println!(
                         "                  kid {:<20} {}",
-                        kid.as_deref().unwrap_or("(none)"),
-                        algorithms.join(" ")
+                        key.kid.as_deref().unwrap_or("(none)"),
+                        algorithm_names(&key.algorithms).join(" ")
                     );
                 }
             }
@@ -133,6 +138,10 @@ fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
         }
         println!("FAIL");
     }
+}
+
+fn algorithm_names(algorithms: &[impl std::fmt::Debug]) -> Vec<String> {
+    algorithms.iter().map(|alg| format!("{alg:?}")).collect()
 }
 
 fn label(code: CheckCode) -> &'static str {

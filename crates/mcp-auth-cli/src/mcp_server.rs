@@ -4,9 +4,9 @@
 use std::net::SocketAddr;
 
 use axum::Router;
+use mcp_auth::Auth;
 use mcp_auth::McpAuth;
 use mcp_auth::bearer::BearerAuthLayer;
-use mcp_auth::rmcp::Auth;
 use rmcp::model::{CallToolResult, ContentBlock, ServerCapabilities, ServerConfig};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
@@ -64,11 +64,11 @@ impl ServerHandler for Tools {
     }
 }
 
-/// The app: the MCP endpoint at `mcp_path` behind `bearer`, and the public metadata routes.
+/// The app: the MCP endpoint at the resource's path behind `bearer`, and the public metadata
+/// routes.
 pub(crate) fn app(
     auth: &McpAuth,
-    bearer: BearerAuthLayer,
-    mcp_path: &str,
+    bearer: &BearerAuthLayer,
     allowed_hosts: Vec<String>,
     admin_scope: String,
 ) -> Router {
@@ -83,12 +83,7 @@ pub(crate) fn app(
         LocalSessionManager::default().into(),
         config,
     );
-    let protected = if mcp_path == "/" {
-        Router::new().route_service("/", mcp)
-    } else {
-        Router::new().nest_service(mcp_path, mcp)
-    };
-    protected.layer(bearer).merge(auth.metadata_router())
+    bearer.mount(mcp).merge(auth.metadata_router())
 }
 
 /// The hosts rmcp's DNS-rebinding check lets through: the resource's host, the bound address and

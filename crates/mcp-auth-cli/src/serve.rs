@@ -6,7 +6,6 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 use tokio::net::TcpListener;
-use url::Url;
 
 use crate::mcp_server;
 
@@ -77,9 +76,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     let resource = args
         .resource
         .unwrap_or_else(|| format!("http://{bound}/mcp"));
-    let resource_url = Url::parse(&resource)
-        .map_err(|err| format!("resource {resource:?} is not a URL: {err}"))?;
-    let mcp_path = url_path(&resource_url)?;
 
     // Lazily discovered: the server starts even while an authorization server is down.
     let protected = args
@@ -109,11 +105,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
         return Err("--allowed-host is empty: name a host such as api.example.com".to_owned());
     }
     let allowed_hosts = if args.allowed_hosts.is_empty() {
-        mcp_server::default_allowed_hosts(&resource_url, bound)
+        mcp_server::default_allowed_hosts(bearer.resource_url(), bound)
     } else {
         args.allowed_hosts
     };
-    let app = mcp_server::app(&auth, bearer, &mcp_path, allowed_hosts, args.admin_scope);
+    let app = mcp_server::app(&auth, &bearer, allowed_hosts, args.admin_scope);
 
     println!("mcp-auth serve: listening on http://{bound}");
     println!("  MCP endpoint      {resource}");
@@ -125,16 +121,6 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
         .with_graceful_shutdown(crate::shutdown_signal())
         .await
         .map_err(|err| format!("server stopped: {err}"))
-}
-
-/// The path the MCP endpoint is mounted at: the resource identifier's.
-fn url_path(resource: &Url) -> Result<String, String> {
-    if resource.query().is_some() || resource.fragment().is_some() {
-        return Err(format!(
-            "resource {resource} has a query or fragment: remove it"
-        ));
-    }
-    Ok(resource.path().to_owned())
 }
 
 /// The scopes published in the metadata: the required ones and the admin tool's.
@@ -149,16 +135,6 @@ fn supported_scopes(required: &[String], admin_scope: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_endpoint_is_mounted_at_the_resource_path() {
-        let path = |url: &str| url_path(&Url::parse(url).unwrap());
-        assert_eq!(path("https://api.example.com/mcp").unwrap(), "/mcp");
-        assert_eq!(path("https://api.example.com").unwrap(), "/");
-        assert_eq!(path("http://[::1]:8000/a/mcp").unwrap(), "/a/mcp");
-        assert!(path("https://api.example.com/mcp?x=1").is_err());
-        assert!(path("https://api.example.com/mcp#x").is_err());
-    }
 
     #[test]
     fn the_admin_scope_is_published_once() {

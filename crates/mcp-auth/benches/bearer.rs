@@ -77,7 +77,10 @@ fn benches(c: &mut Criterion) {
             .sign()
             .unwrap()
     };
-    let mut uncached = protected(&issuer, JwtOptions::default().verified_token_cache(0));
+    let mut uncached = protected(
+        &issuer,
+        JwtOptions::default().verified_token_cache_capacity(0),
+    );
     let mut cached = protected(&issuer, JwtOptions::default());
 
     // The floor: jsonwebtoken alone, key already parsed.

@@ -72,7 +72,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             let bearer = auth
                 .bearer()
                 .required_scopes(["read"])
-                .jwt(JwtOptions::default().verified_token_cache(cache))
+                .jwt(JwtOptions::default().verified_token_cache_capacity(cache))
                 .build()?;
             Router::new()
                 .nest_service("/mcp", mcp)

@@ -7,8 +7,8 @@
 use std::error::Error;
 
 use axum::Router;
+use mcp_auth::Auth;
 use mcp_auth::metadata::AuthorizationServerMetadata;
-use mcp_auth::rmcp::Auth;
 use mcp_auth::{
     AuthInfo, AuthServerConfig, AuthServerType, McpAuth, ProtectedResource, VerifyError,
 };

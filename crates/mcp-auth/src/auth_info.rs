@@ -7,9 +7,12 @@ use serde_json::{Map, Value};
 
 /// The verified identity behind an access token.
 ///
+/// The layer checks `issuer`, `audience`, `expires_at`, `not_before`, `issued_at` and `scopes`
+/// of every `AuthInfo`, whichever verifier made it.
+///
 /// The bearer layer inserts it, shared as `Arc<AuthInfo>`, into the request's extensions after
-/// every check passed; handlers read it from there (axum: `Extension<Arc<AuthInfo>>`; rmcp
-/// tools: [`Auth`](crate::rmcp::Auth)).
+/// every check passed; handlers take it with the [`Auth`](crate::Auth) extractor (axum routes
+/// and rmcp tools alike).
 /// A custom verifier builds one from what it learned about the token:
 ///
 /// ```
@@ -41,8 +44,13 @@ pub struct AuthInfo {
     pub scopes: Vec<String>,
     /// The audiences the token is meant for (`aud`); must contain the layer's audience.
     pub audience: Vec<String>,
-    /// When the token expires, in seconds since the Unix epoch (`exp`).
+    /// When the token expires, in seconds since the Unix epoch (`exp`); `None` for a token that
+    /// does not expire.
     pub expires_at: Option<u64>,
+    /// When the token becomes valid, in seconds since the Unix epoch (`nbf`), if it says.
+    pub not_before: Option<u64>,
+    /// When the token was issued, in seconds since the Unix epoch (`iat`), if it says.
+    pub issued_at: Option<u64>,
     /// Every claim of the token (JWT mode) or whatever the custom verifier chose to keep.
     pub claims: Map<String, Value>,
 }
@@ -64,6 +72,8 @@ impl fmt::Debug for AuthInfo {
             .field("scopes", &self.scopes)
             .field("audience", &self.audience)
             .field("expires_at", &self.expires_at)
+            .field("not_before", &self.not_before)
+            .field("issued_at", &self.issued_at)
             .field("claims", &self.claims)
             .finish()
     }

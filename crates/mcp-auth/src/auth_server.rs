@@ -1,18 +1,7 @@
 //! An authorization server a protected resource trusts.
 
 use crate::discovery::{Discovery, DiscoveryError};
-use crate::metadata::AuthorizationServerMetadata;
-
-/// Which discovery document an authorization server publishes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum AuthServerType {
-    /// An OAuth 2.0 server with RFC 8414 metadata (`/.well-known/oauth-authorization-server`).
-    #[default]
-    OAuth,
-    /// An OpenID Provider with OpenID Connect Discovery metadata
-    /// (`/.well-known/openid-configuration`).
-    Oidc,
-}
+use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
 
 /// An authorization server trusted to issue tokens for a protected resource.
 ///
@@ -36,6 +25,10 @@ pub enum AuthServerType {
 /// assert_eq!(inline.issuer(), "https://auth.example.com");
 /// # Ok(()) }
 /// ```
+///
+/// A provider that needs more than its issuer to be discovered (a well-known URL of its own, a
+/// document to mend, a shorter timeout) is described by a [`Discovery`], then
+/// [`discover_with`](Self::discover_with) or [`lazy_with`](Self::lazy_with).
 #[derive(Debug, Clone)]
 pub struct AuthServerConfig {
     issuer: String,
@@ -56,30 +49,60 @@ impl AuthServerConfig {
     }
 
     /// Discovers the server's metadata now (RFC 8414 / OpenID Connect Discovery); see
-    /// [`Discovery`] for the URLs tried and for options.
+    /// [`Discovery`] for the URLs tried.
     pub async fn discover(
         issuer: impl Into<String>,
         server_type: AuthServerType,
     ) -> Result<Self, DiscoveryError> {
-        Discovery::new(issuer, server_type).into_config().await
+        Self::discover_with(Discovery::new(issuer, server_type)).await
     }
 
     /// A server whose metadata is discovered when the first token needs it, retried with
     /// backoff while it cannot be reached, and refreshed from time to time.
     pub fn lazy(issuer: impl Into<String>, server_type: AuthServerType) -> Self {
-        Discovery::new(issuer, server_type).lazy()
+        Self::lazy_with(Discovery::new(issuer, server_type))
     }
 
-    pub(crate) fn from_discovery(
-        metadata: Option<AuthorizationServerMetadata>,
-        discovery: Discovery,
-    ) -> Self {
-        Self {
-            issuer: metadata
-                .as_ref()
-                .map_or_else(|| discovery.issuer().to_owned(), |m| m.issuer.clone()),
+    /// [`discover`](Self::discover) with a discovery of your own; it is also used for later
+    /// refreshes.
+    ///
+    /// ```no_run
+    /// use mcp_auth::AuthServerConfig;
+    /// use mcp_auth::discovery::Discovery;
+    ///
+    /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    /// let discovery = Discovery::from_well_known_url(
+    ///     "https://auth.example.com/.well-known/openid-configuration",
+    /// )?;
+    /// let server = AuthServerConfig::discover_with(discovery).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn discover_with(discovery: Discovery) -> Result<Self, DiscoveryError> {
+        let discovered = discovery.fetch().await?;
+        Ok(Self {
+            issuer: discovered.metadata.issuer.clone(),
             server_type: discovery.server_type(),
-            metadata,
+            metadata: Some(discovered.metadata),
+            discovery: Some(discovery),
+        })
+    }
+
+    /// [`lazy`](Self::lazy) with a discovery of your own.
+    ///
+    /// ```
+    /// use mcp_auth::{AuthServerConfig, AuthServerType};
+    /// use mcp_auth::discovery::Discovery;
+    ///
+    /// let discovery = Discovery::new("https://auth.example.com", AuthServerType::Oidc)
+    ///     .transpile(|raw| raw["code_challenge_methods_supported"] = serde_json::json!(["S256"]));
+    /// let server = AuthServerConfig::lazy_with(discovery);
+    /// assert!(server.metadata().is_none());
+    /// ```
+    pub fn lazy_with(discovery: Discovery) -> Self {
+        Self {
+            issuer: discovery.issuer().to_owned(),
+            server_type: discovery.server_type(),
+            metadata: None,
             discovery: Some(discovery),
         }
     }

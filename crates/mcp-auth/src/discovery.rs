@@ -8,12 +8,10 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
-use crate::auth_server::{AuthServerConfig, AuthServerType};
 use crate::error::ConfigError;
-use crate::http::{FetchError, FetchLimits, get_json};
-use crate::metadata::AuthorizationServerMetadata;
-use crate::resource::{check_canonical, parse_http_url};
-use crate::verify::key_set::{ASYMMETRIC, KeySet};
+use crate::fetch::{FetchError, FetchLimits, get_json};
+use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
+use crate::url_rules::{UrlKind, invalid_url, parse_http_url, parse_issuer};
 
 const OAUTH_SUFFIX: &str = "/.well-known/oauth-authorization-server";
 const OIDC_SUFFIX: &str = "/.well-known/openid-configuration";
@@ -75,12 +73,12 @@ pub enum DiscoveryError {
         tried: Vec<String>,
     },
     /// The server could not be reached.
-    #[error("discovery of {issuer} failed: {reason}")]
+    #[error("discovery of {issuer} failed: {error}")]
     Unreachable {
         /// The issuer looked for.
         issuer: String,
         /// What went wrong.
-        reason: String,
+        error: FetchError,
     },
     /// The document names another issuer (RFC 8414 §3.3 requires them to be identical).
     #[error(
@@ -122,7 +120,7 @@ impl Discovery {
     /// # Ok::<(), mcp_auth::ConfigError>(())
     /// ```
     pub fn from_well_known_url(url: &str) -> Result<Self, ConfigError> {
-        let parsed = parse_http_url("well-known metadata URL", url)?;
+        let parsed = parse_http_url(UrlKind::WellKnownMetadata, url)?;
         let path = parsed.path();
         let (issuer_path, server_type) = if let Some(rest) = path.strip_prefix(OAUTH_SUFFIX) {
             (rest.to_owned(), AuthServerType::OAuth)
@@ -131,11 +129,11 @@ impl Discovery {
         } else if let Some(rest) = path.strip_suffix(OIDC_SUFFIX) {
             (rest.to_owned(), AuthServerType::Oidc)
         } else {
-            return Err(ConfigError::InvalidUrl {
-                what: "well-known metadata URL",
-                url: url.to_owned(),
-                reason: format!("its path contains neither {OAUTH_SUFFIX} nor {OIDC_SUFFIX}"),
-            });
+            return Err(invalid_url(
+                UrlKind::WellKnownMetadata,
+                url,
+                format!("its path contains neither {OAUTH_SUFFIX} nor {OIDC_SUFFIX}"),
+            ));
         };
         let mut issuer = parsed.clone();
         issuer.set_path(&issuer_path);
@@ -178,7 +176,7 @@ impl Discovery {
     /// path-inserted, OpenID appended; without one, OAuth then OpenID.
     pub fn candidate_urls(&self) -> Result<Vec<Url>, ConfigError> {
         if let Some(url) = &self.well_known_url {
-            return Ok(vec![parse_http_url("well-known metadata URL", url)?]);
+            return Ok(vec![parse_http_url(UrlKind::WellKnownMetadata, url)?]);
         }
         let issuer = parse_issuer(&self.issuer)?;
         let path = issuer.path().trim_end_matches('/');
@@ -224,14 +222,14 @@ impl Discovery {
                 Ok(fetched) => fetched,
                 // Not there, or something that is not metadata (a catch-all web page, say):
                 // try the next URL, as MCP clients do.
-                Err(err @ (FetchError::Status { .. } | FetchError::BadBody { .. })) => {
-                    tried.push(err.to_string());
+                Err(error) if error.is_wrong_answer() => {
+                    tried.push(error.to_string());
                     continue;
                 }
-                Err(err) => {
+                Err(error) => {
                     return Err(DiscoveryError::Unreachable {
                         issuer: self.issuer.clone(),
-                        reason: err.to_string(),
+                        error,
                     });
                 }
             };
@@ -265,66 +263,6 @@ impl Discovery {
         found == self.issuer
             || (self.root_issuer && found.strip_suffix('/') == Some(self.issuer.as_str()))
     }
-
-    /// Fetches the metadata now and makes a server configuration of it (refreshed later
-    /// through this same discovery).
-    pub async fn into_config(self) -> Result<AuthServerConfig, DiscoveryError> {
-        let discovered = self.fetch().await?;
-        Ok(AuthServerConfig::from_discovery(
-            Some(discovered.metadata),
-            self,
-        ))
-    }
-
-    /// A server configuration that runs this discovery when the first token needs it.
-    pub fn lazy(self) -> AuthServerConfig {
-        AuthServerConfig::from_discovery(None, self)
-    }
-}
-
-/// What a key set offers for verifying tokens, for reports such as `mcp-auth discover`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeySetSummary {
-    /// Each usable key: its `kid` (if any) and the algorithms it verifies here.
-    pub keys: Vec<(Option<String>, Vec<String>)>,
-    /// How many keys were left out (encryption keys, symmetric or weak keys, unknown types).
-    pub ignored: usize,
-}
-
-/// Fetches a key set (bounded like discovery) and says which keys JWT mode could use.
-///
-/// ```no_run
-/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let summary = mcp_auth::discovery::inspect_key_set("https://auth.example.com/jwks").await?;
-/// println!("{} usable keys, {} ignored", summary.keys.len(), summary.ignored);
-/// # Ok(()) }
-/// ```
-pub async fn inspect_key_set(jwks_uri: &str) -> Result<KeySetSummary, DiscoveryError> {
-    let unreachable = |reason: String| DiscoveryError::Unreachable {
-        issuer: jwks_uri.to_owned(),
-        reason,
-    };
-    let url = parse_http_url("jwks_uri", jwks_uri)?;
-    let fetched = get_json(&url, FetchLimits::default())
-        .await
-        .map_err(|err| unreachable(err.to_string()))?;
-    let set = KeySet::parse(&fetched.json, None).map_err(unreachable)?;
-    let mut keys: Vec<_> = set
-        .keys()
-        .map(|key| {
-            let algorithms = ASYMMETRIC
-                .iter()
-                .filter(|alg| key.accepts(**alg))
-                .map(|alg| format!("{alg:?}"))
-                .collect();
-            (key.kid.clone(), algorithms)
-        })
-        .collect();
-    keys.sort();
-    Ok(KeySetSummary {
-        keys,
-        ignored: set.ignored,
-    })
 }
 
 impl fmt::Debug for Discovery {
@@ -336,20 +274,6 @@ impl fmt::Debug for Discovery {
             .field("transpile", &self.transpile.is_some())
             .finish()
     }
-}
-
-/// An issuer identifier: an `http(s)` URL without query or fragment (RFC 8414 §2).
-pub(crate) fn parse_issuer(issuer: &str) -> Result<Url, ConfigError> {
-    let url = parse_http_url("issuer", issuer)?;
-    if url.query().is_some() || url.fragment().is_some() {
-        return Err(ConfigError::InvalidUrl {
-            what: "issuer",
-            url: issuer.to_owned(),
-            reason: "RFC 8414 §2 forbids a query or fragment in an issuer identifier".to_owned(),
-        });
-    }
-    check_canonical("issuer", issuer, &url)?;
-    Ok(url)
 }
 
 #[cfg(test)]
@@ -412,22 +336,5 @@ mod tests {
             "https://as.example/t1"
         );
         assert!(Discovery::from_well_known_url("https://as.example/metadata.json").is_err());
-    }
-
-    #[test]
-    fn issuers_with_query_or_fragment_are_refused() {
-        for issuer in [
-            "https://as.example?x=1",
-            "https://as.example#f",
-            "as.example",
-            "ftp://as.example",
-        ] {
-            assert!(
-                Discovery::new(issuer, AuthServerType::OAuth)
-                    .candidate_urls()
-                    .is_err(),
-                "{issuer}"
-            );
-        }
     }
 }

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::url_rules::UrlKind;
+
 /// A configuration mistake found when building [`McpAuth`](crate::McpAuth) or a bearer layer.
 ///
 /// Every message names the value at fault and what to change.
@@ -21,10 +23,10 @@ use std::borrow::Cow;
 #[non_exhaustive]
 pub enum ConfigError {
     /// A URL that must be absolute `http(s)` is not, or carries a part it must not have.
-    #[error("{what} {url:?} is not usable: {reason}")]
+    #[error("{kind} {url:?} is not usable: {reason}")]
     InvalidUrl {
-        /// Which setting holds the URL ("resource identifier", "issuer", ...).
-        what: &'static str,
+        /// What the URL is for.
+        kind: UrlKind,
         /// The URL as given.
         url: String,
         /// What is wrong with it and how to fix it.
@@ -96,9 +98,20 @@ pub enum ConfigError {
         "a leeway of {0:?} is too long: clock skew is seconds or minutes; use at most one hour"
     )]
     LeewayTooLong(std::time::Duration),
-    /// JWT mode's settings contradict themselves.
-    #[error("JWT options are not usable: {0}")]
-    InvalidJwtOptions(String),
+    /// A setting of JWT mode is not usable.
+    #[error("JwtOptions::{option} is not usable: {reason}")]
+    InvalidJwtOption {
+        /// The setter of [`JwtOptions`](crate::verify::JwtOptions) at fault.
+        option: &'static str,
+        /// What is wrong with its value.
+        reason: String,
+    },
+    /// Both a custom verifier and JWT options were given to one bearer layer; a layer verifies
+    /// tokens one way.
+    #[error(
+        "the bearer layer was given both a custom verifier and JWT options: a custom verifier replaces JWT mode, so drop one of them"
+    )]
+    VerifierAndJwtOptions,
     /// JWT mode needs the key set of an authorization server whose metadata has none.
     #[error(
         "authorization server {0} has no jwks_uri in its metadata, and JWT mode needs its key set: add jwks_uri, or use a custom verifier"

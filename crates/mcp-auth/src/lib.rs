@@ -1,4 +1,4 @@
-#![doc = include_str!("../../../README.md")]
+#![doc = include_str!("../README.md")]
 
 pub mod bearer;
 pub mod discovery;
@@ -12,15 +12,27 @@ pub mod verify;
 
 mod auth_info;
 mod auth_server;
+mod clock;
 mod error;
-mod http;
+mod extract;
+mod fetch;
 mod mcp_auth;
 mod resource;
 mod router;
+mod url_rules;
 
 pub use auth_info::AuthInfo;
-pub use auth_server::{AuthServerConfig, AuthServerType};
+pub use auth_server::AuthServerConfig;
 pub use error::{ConfigError, VerifyError};
+pub use extract::{Auth, MaybeAuth, MissingAuthInfo};
+pub use fetch::FetchError;
 pub use mcp_auth::{McpAuth, McpAuthBuilder};
+pub use metadata::AuthServerType;
 pub use resource::ProtectedResource;
+pub use url_rules::UrlKind;
 pub use verify::TokenVerifier;
+
+/// The repository README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct RepositoryReadme;

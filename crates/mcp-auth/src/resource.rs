@@ -4,10 +4,10 @@
 use url::Url;
 
 use crate::auth_server::AuthServerConfig;
-use crate::discovery::parse_issuer;
 use crate::error::ConfigError;
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
 use crate::scope::check_scope_token;
+use crate::url_rules::{UrlKind, parse_http_url, parse_issuer, parse_resource_identifier};
 
 /// The description of one protected resource (an MCP endpoint), checked when
 /// [`McpAuth`](crate::McpAuth) is built.
@@ -96,23 +96,7 @@ impl ProtectedResource {
 
     /// Checks everything and computes what requests will need.
     pub(crate) fn validate(self) -> Result<ResourceConfig, ConfigError> {
-        let url = parse_http_url("resource identifier", &self.identifier)?;
-        if url.fragment().is_some() {
-            return Err(invalid_url(
-                "resource identifier",
-                &self.identifier,
-                "RFC 8707 forbids a fragment: remove the '#...' part",
-            ));
-        }
-        if url.query().is_some() {
-            return Err(invalid_url(
-                "resource identifier",
-                &self.identifier,
-                "RFC 8707 says it should not have a query, and its metadata URL could not carry one: remove the '?...' part",
-            ));
-        }
-        check_canonical("resource identifier", &self.identifier, &url)?;
-        check_segments_routable(&url, &self.identifier)?;
+        let url = parse_resource_identifier(&self.identifier)?;
         if self.authorization_servers.is_empty() {
             return Err(ConfigError::NoAuthorizationServer(self.identifier));
         }
@@ -131,18 +115,13 @@ impl ProtectedResource {
         for scope in &self.document.scopes_supported {
             check_scope_token(scope)?;
         }
-        let optional_urls = [
-            (
-                "resource_documentation",
-                &self.document.resource_documentation,
-            ),
-            ("resource_policy_uri", &self.document.resource_policy_uri),
-            ("resource_tos_uri", &self.document.resource_tos_uri),
+        let pages = [
+            &self.document.resource_documentation,
+            &self.document.resource_policy_uri,
+            &self.document.resource_tos_uri,
         ];
-        for (what, value) in optional_urls {
-            if let Some(value) = value {
-                parse_http_url(what, value)?;
-            }
+        for page in pages.into_iter().flatten() {
+            parse_http_url(UrlKind::ResourcePage, page)?;
         }
         let metadata_url = well_known_url(&url);
         let document = ProtectedResourceMetadata {
@@ -170,81 +149,4 @@ pub(crate) struct ResourceConfig {
     pub(crate) issuers: Vec<String>,
     pub(crate) authorization_servers: Vec<AuthServerConfig>,
     pub(crate) document: ProtectedResourceMetadata,
-}
-
-/// Parses an absolute `http`/`https` URL with a host and no credentials.
-pub(crate) fn parse_http_url(what: &'static str, value: &str) -> Result<Url, ConfigError> {
-    let url = Url::parse(value).map_err(|err| {
-        invalid_url(
-            what,
-            value,
-            &format!("{err}; write an absolute URL such as https://api.example.com/mcp"),
-        )
-    })?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(invalid_url(
-            what,
-            value,
-            "the scheme must be https (or http)",
-        ));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid_url(what, value, "a host is required"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(invalid_url(
-            what,
-            value,
-            "remove the user name and password",
-        ));
-    }
-    Ok(url)
-}
-
-/// Refuses a URL that parsing would change (case, default port, spaces, dot segments...): the
-/// string is published and compared verbatim, so it must already be in canonical form. Only the
-/// slash after a bare host may be left out.
-pub(crate) fn check_canonical(
-    what: &'static str,
-    value: &str,
-    url: &Url,
-) -> Result<(), ConfigError> {
-    let canonical = url.as_str();
-    if canonical == value || canonical.strip_suffix('/') == Some(value) {
-        Ok(())
-    } else {
-        Err(invalid_url(
-            what,
-            value,
-            &format!(
-                "it is published and compared verbatim, so write it in canonical form: {canonical}"
-            ),
-        ))
-    }
-}
-
-/// The metadata router matches paths literally; axum would read a segment starting with `:` or
-/// `*` as a parameter, so such identifiers are refused here instead of panicking later.
-fn check_segments_routable(url: &Url, identifier: &str) -> Result<(), ConfigError> {
-    let routable = url
-        .path()
-        .split('/')
-        .all(|segment| !segment.starts_with([':', '*']));
-    if routable {
-        Ok(())
-    } else {
-        Err(invalid_url(
-            "resource identifier",
-            identifier,
-            "a path segment starting with ':' or '*' cannot be routed: rename that segment",
-        ))
-    }
-}
-
-fn invalid_url(what: &'static str, url: &str, reason: &str) -> ConfigError {
-    ConfigError::InvalidUrl {
-        what,
-        url: url.to_owned(),
-        reason: reason.to_owned(),
-    }
 }

@@ -5,7 +5,9 @@ mod common;
 
 use common::{fixed_tokens, mcp_auth};
 use mcp_auth::metadata::AuthorizationServerMetadata;
-use mcp_auth::{AuthServerConfig, AuthServerType, ConfigError, McpAuth, ProtectedResource};
+use mcp_auth::{
+    AuthServerConfig, AuthServerType, ConfigError, McpAuth, ProtectedResource, UrlKind,
+};
 
 fn server(issuer: &str) -> AuthServerConfig {
     AuthServerConfig::new(
@@ -70,7 +72,7 @@ fn resource_identifiers_must_be_absolute_http_urls_without_fragment() {
             matches!(
                 err,
                 ConfigError::InvalidUrl {
-                    what: "resource identifier",
+                    kind: UrlKind::ResourceIdentifier,
                     ..
                 }
             ),
@@ -146,7 +148,13 @@ fn a_resource_needs_distinct_valid_authorization_servers() {
             .authorization_server(server(issuer));
         let err = build(vec![resource]).unwrap_err();
         assert!(
-            matches!(err, ConfigError::InvalidUrl { what: "issuer", .. }),
+            matches!(
+                err,
+                ConfigError::InvalidUrl {
+                    kind: UrlKind::Issuer,
+                    ..
+                }
+            ),
             "{issuer}: {err:?}"
         );
     }
@@ -169,7 +177,7 @@ fn scopes_and_metadata_urls_are_checked() {
     assert!(matches!(
         build(vec![bad_docs]).unwrap_err(),
         ConfigError::InvalidUrl {
-            what: "resource_documentation",
+            kind: UrlKind::ResourcePage,
             ..
         }
     ));
@@ -264,7 +272,7 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
         matches!(
             err,
             ConfigError::InvalidUrl {
-                what: "jwks_uri",
+                kind: UrlKind::JwksUri,
                 ..
             }
         ),
@@ -294,36 +302,54 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
     let cases = [
         (
             JwtOptions::default().algorithms([]),
-            "algorithm list is empty",
+            "algorithms",
+            "the list is empty",
         ),
         (
             JwtOptions::default().algorithms([jsonwebtoken::Algorithm::HS256]),
+            "algorithms",
             "HS256 is an HMAC algorithm",
         ),
         (
-            JwtOptions::default().max_token_size(0),
-            "maximum token size",
+            JwtOptions::default().max_token_bytes(0),
+            "max_token_bytes",
+            "above zero",
         ),
         (
             JwtOptions::default().key_cache_ttl_bounds(day, day * 365),
+            "key_cache_ttl_bounds",
             "above one week",
         ),
         (
             JwtOptions::default().key_cache_ttl_bounds(day, day / 2),
+            "key_cache_ttl_bounds",
             "bounds are inverted",
         ),
         (
             JwtOptions::default().retry_backoff(day, day / 2),
-            "retry backoff bounds are inverted",
+            "retry_backoff",
+            "bounds are inverted",
         ),
         (
             JwtOptions::default().fetch_timeout(std::time::Duration::ZERO),
-            "fetch timeout",
+            "fetch_timeout",
+            "above zero",
         ),
     ];
-    for (options, expected) in cases {
+    for (options, setter, expected) in cases {
         let err = good.bearer().jwt(options).build().unwrap_err();
-        assert!(matches!(err, ConfigError::InvalidJwtOptions(_)), "{err:?}");
+        assert!(
+            matches!(err, ConfigError::InvalidJwtOption { option, .. } if option == setter),
+            "{err:?}"
+        );
         assert!(err.to_string().contains(expected), "{err}");
     }
+
+    let custom_and_jwt = good
+        .bearer()
+        .verifier(|_: String| async { Err(mcp_auth::VerifyError::invalid_token("no")) })
+        .jwt(JwtOptions::default())
+        .build()
+        .unwrap_err();
+    assert_eq!(custom_and_jwt, ConfigError::VerifierAndJwtOptions);
 }

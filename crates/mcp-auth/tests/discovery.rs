@@ -316,7 +316,9 @@ async fn a_root_issuer_may_end_with_a_slash_when_fetched_from_its_well_known_url
     let with_slash = format!("{}/", server.base);
     server.on(OIDC, server.metadata(&with_slash));
     let discovery = Discovery::from_well_known_url(&format!("{}{OIDC}", server.base)).unwrap();
-    let config = discovery.into_config().await.unwrap();
+    let config = mcp_auth::AuthServerConfig::discover_with(discovery)
+        .await
+        .unwrap();
     assert_eq!(config.issuer(), with_slash);
 }
 

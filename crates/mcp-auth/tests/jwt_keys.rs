@@ -25,7 +25,7 @@ const PAST_TTL: Duration = Duration::from_millis(600);
 /// remembered token would bypass.
 fn quick() -> JwtOptions {
     JwtOptions::default()
-        .verified_token_cache(0)
+        .verified_token_cache_capacity(0)
         .key_cache_ttl(TTL)
         .key_cache_ttl_bounds(Duration::ZERO, Duration::from_secs(3600))
         .retry_backoff(Duration::from_secs(1), Duration::from_secs(2))
@@ -371,14 +371,14 @@ async fn a_lazily_discovered_issuer_must_name_itself_exactly() {
         json!({ "issuer": with_slash, "jwks_uri": issuer.jwks_uri() }),
     ));
     let well_known = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
-    let lazy = mcp_auth::discovery::Discovery::from_well_known_url(&well_known)
-        .unwrap()
-        .lazy();
-    let eager = mcp_auth::discovery::Discovery::from_well_known_url(&well_known)
-        .unwrap()
-        .into_config()
-        .await
-        .unwrap();
+    let lazy = AuthServerConfig::lazy_with(
+        mcp_auth::discovery::Discovery::from_well_known_url(&well_known).unwrap(),
+    );
+    let eager = AuthServerConfig::discover_with(
+        mcp_auth::discovery::Discovery::from_well_known_url(&well_known).unwrap(),
+    )
+    .await
+    .unwrap();
     assert_eq!(eager.issuer(), with_slash);
 
     let app = JwtApp::start_with(issuer, vec![lazy], |b| b).await;
@@ -396,11 +396,11 @@ async fn a_lazily_discovered_issuer_must_name_itself_exactly() {
         json!({ "issuer": with_slash, "jwks_uri": issuer.jwks_uri() }),
     ));
     let well_known = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
-    let eager = mcp_auth::discovery::Discovery::from_well_known_url(&well_known)
-        .unwrap()
-        .into_config()
-        .await
-        .unwrap();
+    let eager = AuthServerConfig::discover_with(
+        mcp_auth::discovery::Discovery::from_well_known_url(&well_known).unwrap(),
+    )
+    .await
+    .unwrap();
     let app = JwtApp::start_with(issuer, vec![eager], |b| b).await;
     app.accepted(&app.token().claim("iss", json!(with_slash)).sign().unwrap())
         .await;
@@ -411,7 +411,7 @@ async fn a_remembered_token_does_not_outlive_the_maximum_staleness() {
     // The verified-token cache must not keep a token alive after the keys that verified it
     // have grown too stale to use.
     let options = quick()
-        .verified_token_cache(100)
+        .verified_token_cache_capacity(100)
         .verified_token_ttl(Duration::from_secs(60))
         .max_key_staleness(PAST_TTL);
     let app = JwtApp::start(|b| b.jwt(options)).await;

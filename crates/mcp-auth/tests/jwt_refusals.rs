@@ -48,7 +48,7 @@ const WRONG_AUDIENCE: &str = "the token's audience does not include this resourc
 
 #[tokio::test]
 async fn an_oversized_token_is_refused_before_decoding() {
-    let app = JwtApp::start(|b| b.jwt(JwtOptions::default().max_token_size(1024))).await;
+    let app = JwtApp::start(|b| b.jwt(JwtOptions::default().max_token_bytes(1024))).await;
     let token = app
         .token()
         .claim("padding", json!("x".repeat(2000)))

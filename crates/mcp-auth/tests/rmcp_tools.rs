@@ -7,7 +7,7 @@ mod common;
 
 use axum::Router;
 use common::{ISSUER, fixed_tokens, mcp_auth, parse_challenge, serve};
-use mcp_auth::rmcp::{Auth, MaybeAuth};
+use mcp_auth::{Auth, MaybeAuth};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use rmcp::handler::server::wrapper::Parameters;

@@ -6,20 +6,17 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
 use http::Response;
-use http_body_util::{Either, Full};
 use pin_project_lite::pin_project;
 
-/// What the layer answers with: the inner body, or a refusal's JSON body.
-pub type BearerResponse<B> = Response<Either<B, Full<Bytes>>>;
+use super::body::ResponseBody;
 
 /// A verification under way, then the inner call.
-type Verifying<B, E> = Pin<Box<dyn Future<Output = Result<BearerResponse<B>, E>> + Send>>;
+pub(crate) type Verifying<B, E> =
+    Pin<Box<dyn Future<Output = Result<Response<ResponseBody<B>>, E>> + Send>>;
 
 pin_project! {
     /// The future [`BearerAuth`](super::BearerAuth) returns.
-    #[project = Projection]
     pub struct ResponseFuture<F, B, E> {
         #[pin]
         state: State<F, B, E>,
@@ -30,7 +27,7 @@ pin_project! {
     #[project = StateProjection]
     enum State<F, B, E> {
         Inner { #[pin] future: F },
-        Refused { #[pin] response: std::future::Ready<Result<BearerResponse<B>, E>> },
+        Refused { response: Option<Response<ResponseBody<B>>> },
         Verifying { future: Verifying<B, E> },
     }
 }
@@ -42,10 +39,11 @@ impl<F, B, E> ResponseFuture<F, B, E> {
         }
     }
 
-    pub(crate) fn refused(response: Response<Full<Bytes>>) -> Self {
-        let response = std::future::ready(Ok(response.map(Either::Right)));
+    pub(crate) fn refused(response: Response<ResponseBody<B>>) -> Self {
         Self {
-            state: State::Refused { response },
+            state: State::Refused {
+                response: Some(response),
+            },
         }
     }
 
@@ -60,14 +58,18 @@ impl<F, B, E> Future for ResponseFuture<F, B, E>
 where
     F: Future<Output = Result<Response<B>, E>>,
 {
-    type Output = Result<BearerResponse<B>, E>;
+    type Output = Result<Response<ResponseBody<B>>, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
             StateProjection::Inner { future } => future
                 .poll(cx)
-                .map(|result| result.map(|response| response.map(Either::Left))),
-            StateProjection::Refused { response } => response.poll(cx),
+                .map(|result| result.map(|response| response.map(ResponseBody::inner))),
+            StateProjection::Refused { response } => match response.take() {
+                Some(response) => Poll::Ready(Ok(response)),
+                // Polled again after it completed: a caller bug, answered as futures do.
+                None => Poll::Pending,
+            },
             StateProjection::Verifying { future } => future.as_mut().poll(cx),
         }
     }

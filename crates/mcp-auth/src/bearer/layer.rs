@@ -1,8 +1,14 @@
-//! The bearer layer: a cloneable value holding one layer's checks.
+//! The bearer layer: a cloneable value holding one layer's checks and the resource it guards.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
+use axum::Router;
+use axum::extract::Request;
+use axum::response::IntoResponse;
 use tower_layer::Layer;
+use tower_service::Service;
+use url::Url;
 
 use super::policy::Policy;
 use super::service::BearerAuth;
@@ -14,13 +20,63 @@ use super::service::BearerAuth;
 #[derive(Clone)]
 pub struct BearerAuthLayer {
     policy: Arc<Policy>,
+    resource: Url,
 }
 
 impl BearerAuthLayer {
-    pub(crate) fn new(policy: Policy) -> Self {
+    pub(crate) fn new(policy: Policy, resource: Url) -> Self {
         Self {
             policy: Arc::new(policy),
+            resource,
         }
+    }
+
+    /// The identifier of the protected resource this layer guards.
+    pub fn resource_url(&self) -> &Url {
+        &self.resource
+    }
+
+    /// The host of the resource identifier (`api.example.com`, `[::1]`): what rmcp's
+    /// `StreamableHttpServerConfig::with_allowed_hosts` must let through.
+    pub fn resource_host(&self) -> &str {
+        // A resource identifier always has a host: `ProtectedResource` checks it.
+        self.resource.host_str().unwrap_or_default()
+    }
+
+    /// An axum router serving `service` at the resource identifier's path, behind this layer:
+    /// the path is taken from the identifier, so the two cannot disagree. Merge one per
+    /// resource, then [`McpAuth::metadata_router`](crate::McpAuth::metadata_router) once.
+    ///
+    /// ```
+    /// # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    /// # use mcp_auth::metadata::AuthorizationServerMetadata;
+    /// # let mut metadata = AuthorizationServerMetadata::new("https://auth.example.com");
+    /// # metadata.jwks_uri = Some("https://auth.example.com/jwks".into());
+    /// # let issuer = AuthServerConfig::new(metadata, AuthServerType::OAuth);
+    /// let auth = McpAuth::builder()
+    ///     .protected_resource(ProtectedResource::new("https://api.example.com/files").authorization_server(issuer.clone()))
+    ///     .protected_resource(ProtectedResource::new("https://api.example.com/mail").authorization_server(issuer))
+    ///     .build()?;
+    /// let files = auth.bearer().resource("https://api.example.com/files").build()?;
+    /// let mail = auth.bearer().resource("https://api.example.com/mail").build()?;
+    /// let app: axum::Router = axum::Router::new()
+    ///     .merge(files.mount(tower::service_fn(|_| async { Ok::<_, std::convert::Infallible>("files") })))
+    ///     .merge(mail.mount(tower::service_fn(|_| async { Ok::<_, std::convert::Infallible>("mail") })))
+    ///     .merge(auth.metadata_router());
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn mount<T, S>(&self, service: T) -> Router<S>
+    where
+        T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        T::Response: IntoResponse,
+        T::Future: Send + 'static,
+        S: Clone + Send + Sync + 'static,
+    {
+        let router = match self.resource.path() {
+            "" | "/" => Router::new().route_service("/", service),
+            path => Router::new().nest_service(path, service),
+        };
+        router.layer(self.clone())
     }
 }
 
@@ -35,8 +91,8 @@ impl<S> Layer<S> for BearerAuthLayer {
 impl std::fmt::Debug for BearerAuthLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BearerAuthLayer")
-            .field("trusted_issuers", &self.policy.trusted_issuers)
-            .field("audiences", &self.policy.audiences)
+            .field("resource", &self.resource.as_str())
+            .field("rules", &self.policy.rules)
             .field("required_scopes", &self.policy.required_scopes)
             .finish_non_exhaustive()
     }

@@ -4,9 +4,8 @@
 //! [`build`](BearerAuthBuilder::build) gives a [`BearerAuthLayer`] for any tower service.
 //!
 //! ```
-//! use std::sync::Arc;
-//! use axum::{Extension, Router, routing::post};
-//! use mcp_auth::{AuthInfo, AuthServerConfig, AuthServerType, McpAuth, ProtectedResource, VerifyError};
+//! use axum::{Router, routing::post};
+//! use mcp_auth::{Auth, AuthInfo, AuthServerConfig, AuthServerType, McpAuth, ProtectedResource, VerifyError};
 //! use mcp_auth::metadata::AuthorizationServerMetadata;
 //!
 //! async fn verify(token: String) -> Result<AuthInfo, VerifyError> {
@@ -33,7 +32,7 @@
 //!     .build()?;
 //!
 //! let app: Router = Router::new()
-//!     .route("/mcp", post(|Extension(info): Extension<Arc<AuthInfo>>| async move { info.issuer.clone() }))
+//!     .route("/mcp", post(|Auth(info): Auth| async move { info.issuer.clone() }))
 //!     .layer(bearer)
 //!     .merge(auth.metadata_router());
 //! # Ok(()) }
@@ -54,6 +53,8 @@
 //! layer outside this one, and if it sets `Access-Control-Expose-Headers` itself (for
 //! `Mcp-Session-Id`, say), list `WWW-Authenticate` there too, since its list replaces ours.
 
+mod body;
+mod builder;
 mod challenge;
 mod future;
 mod layer;
@@ -62,243 +63,8 @@ mod policy;
 mod service;
 mod token;
 
-use std::sync::Arc;
-use std::time::Duration;
-
-pub use future::{BearerResponse, ResponseFuture};
+pub use body::ResponseBody;
+pub use builder::{BearerAuthBuilder, DEFAULT_LEEWAY};
+pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
 pub use service::BearerAuth;
-
-use self::challenge::ChallengeParams;
-use self::origin::AllowedOrigins;
-use self::policy::{Policy, Verifier};
-use crate::error::ConfigError;
-use crate::resource::ResourceConfig;
-use crate::scope::{ExactScopes, ScopeRelation, check_scope_token};
-use crate::verify::jwt::JwtVerifier;
-use crate::verify::key_cache::checked_jwks_uri;
-use crate::verify::{JwtOptions, TokenVerifier};
-
-/// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
-/// otherwise.
-pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
-
-/// The largest leeway accepted: clock skew is seconds or minutes, never days.
-const MAX_LEEWAY: Duration = Duration::from_secs(3600);
-
-/// Settings of one bearer layer; [`build`](Self::build) checks them.
-#[must_use = "call .build() to get the layer"]
-#[derive(Clone)]
-pub struct BearerAuthBuilder {
-    resources: Arc<[ResourceConfig]>,
-    resource: Option<String>,
-    verifier: Option<Arc<dyn TokenVerifier>>,
-    jwt: JwtOptions,
-    audiences: Vec<String>,
-    required_scopes: Vec<String>,
-    scope_relation: Arc<dyn ScopeRelation>,
-    leeway: Duration,
-    allowed_origins: Vec<String>,
-    show_error_details: bool,
-}
-
-impl BearerAuthBuilder {
-    pub(crate) fn new(resources: Arc<[ResourceConfig]>) -> Self {
-        Self {
-            resources,
-            resource: None,
-            verifier: None,
-            jwt: JwtOptions::default(),
-            audiences: Vec::new(),
-            required_scopes: Vec::new(),
-            scope_relation: Arc::new(ExactScopes),
-            leeway: DEFAULT_LEEWAY,
-            allowed_origins: Vec::new(),
-            show_error_details: false,
-        }
-    }
-
-    /// Which configured protected resource this layer guards; needed only when there are several.
-    pub fn resource(mut self, identifier: impl Into<String>) -> Self {
-        self.resource = Some(identifier.into());
-        self
-    }
-
-    /// The verifier that turns a token into an [`AuthInfo`](crate::AuthInfo) (custom mode).
-    /// Without one, the layer is in JWT mode.
-    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
-        self.verifier = Some(Arc::new(verifier));
-        self
-    }
-
-    /// A verifier shared with other layers or code, as `Arc<dyn TokenVerifier>`.
-    pub fn shared_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
-        self.verifier = Some(verifier);
-        self
-    }
-
-    /// Settings of JWT mode (the default mode: tokens are JWTs signed with a key from their
-    /// issuer's key set). Ignored when a custom [`verifier`](Self::verifier) is set.
-    pub fn jwt(mut self, options: JwtOptions) -> Self {
-        self.jwt = options;
-        self
-    }
-
-    /// An audience the token's `aud` may contain (RFC 8707); call again to accept several.
-    /// Without any, the audience is the resource identifier, exactly as published.
-    pub fn audience(mut self, audience: impl Into<String>) -> Self {
-        self.audiences.push(audience.into());
-        self
-    }
-
-    /// Scopes every request's token must hold; otherwise 403 `insufficient_scope`.
-    pub fn required_scopes<I, S>(mut self, scopes: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.required_scopes = scopes.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// How granted scopes satisfy required ones; [`ExactScopes`] unless set, or for example
-    /// [`PrefixScopes`](crate::scope::PrefixScopes) so that `files` implies `files:read`.
-    pub fn scope_relation(mut self, relation: impl ScopeRelation) -> Self {
-        self.scope_relation = Arc::new(relation);
-        self
-    }
-
-    /// Clock skew tolerated on `exp`, `nbf` and `iat`; [`DEFAULT_LEEWAY`] (60 s) unless set, at
-    /// most an hour.
-    pub fn leeway(mut self, leeway: Duration) -> Self {
-        self.leeway = leeway;
-        self
-    }
-
-    /// Browser origins allowed to call the resource, such as `https://app.example.com`. With
-    /// any set, a request carrying another `Origin` gets 403 before its token is looked at.
-    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
-    where
-        I: IntoIterator<Item = S>,
-        S: Into<String>,
-    {
-        self.allowed_origins = origins.into_iter().map(Into::into).collect();
-        self
-    }
-
-    /// Whether `error_description` tells clients the precise cause (handy in development) or
-    /// only a generic sentence per error (the default). The token itself is never repeated.
-    pub fn show_error_details(mut self, show: bool) -> Self {
-        self.show_error_details = show;
-        self
-    }
-
-    /// Checks the settings and makes the layer.
-    pub fn build(self) -> Result<BearerAuthLayer, ConfigError> {
-        let resources = self.resources.clone();
-        let resource = chosen_resource(&resources, self.resource.as_deref())?;
-        for scope in &self.required_scopes {
-            check_scope_token(scope)?;
-        }
-        if self.audiences.iter().any(String::is_empty) {
-            return Err(ConfigError::EmptyAudience);
-        }
-        if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::LeewayTooLong(self.leeway));
-        }
-        let audiences = if self.audiences.is_empty() {
-            vec![resource.identifier.clone()]
-        } else {
-            self.audiences
-        };
-        let verifier = match self.verifier {
-            Some(custom) => Verifier::Custom(custom),
-            None => Verifier::Jwt(Box::new(jwt_verifier(
-                resource,
-                &audiences,
-                self.leeway,
-                self.jwt,
-            )?)),
-        };
-        let challenge = ChallengeParams::new(
-            resource.metadata_url.as_str(),
-            &self.required_scopes,
-            self.show_error_details,
-        );
-        Ok(BearerAuthLayer::new(Policy {
-            verifier,
-            trusted_issuers: resource.issuers.clone(),
-            audiences,
-            required_scopes: self.required_scopes,
-            scope_relation: self.scope_relation,
-            leeway: self.leeway,
-            allowed_origins: AllowedOrigins::new(&self.allowed_origins)?,
-            challenge,
-        }))
-    }
-}
-
-impl std::fmt::Debug for BearerAuthBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BearerAuthBuilder")
-            .field("resource", &self.resource)
-            .field("custom_verifier", &self.verifier.is_some())
-            .field("jwt", &self.jwt)
-            .field("audiences", &self.audiences)
-            .field("required_scopes", &self.required_scopes)
-            .field("leeway", &self.leeway)
-            .field("allowed_origins", &self.allowed_origins)
-            .field("show_error_details", &self.show_error_details)
-            .finish_non_exhaustive()
-    }
-}
-
-/// JWT mode for `resource`: its trusted servers' key sets verify tokens.
-fn jwt_verifier(
-    resource: &ResourceConfig,
-    audiences: &[String],
-    leeway: Duration,
-    options: JwtOptions,
-) -> Result<JwtVerifier, ConfigError> {
-    options.check()?;
-    for metadata in resource
-        .authorization_servers
-        .iter()
-        .filter_map(|s| s.metadata())
-    {
-        let uri = metadata
-            .jwks_uri
-            .as_deref()
-            .ok_or_else(|| ConfigError::NoJwksUri(metadata.issuer.clone()))?;
-        checked_jwks_uri(&metadata.issuer, uri).map_err(|reason| ConfigError::InvalidUrl {
-            what: "jwks_uri",
-            url: uri.to_owned(),
-            reason,
-        })?;
-    }
-    Ok(JwtVerifier::new(
-        &resource.authorization_servers,
-        audiences.to_vec(),
-        leeway.as_secs(),
-        options,
-    ))
-}
-
-/// The resource a layer guards: the one named, or the only one configured.
-fn chosen_resource<'r>(
-    resources: &'r [ResourceConfig],
-    wanted: Option<&str>,
-) -> Result<&'r ResourceConfig, ConfigError> {
-    let known = || resources.iter().map(|r| r.identifier.clone()).collect();
-    match (wanted, resources) {
-        (None, [only]) => Ok(only),
-        (None, _) => Err(ConfigError::AmbiguousResource(known())),
-        (Some(wanted), resources) => resources
-            .iter()
-            .find(|r| r.identifier == wanted)
-            .ok_or_else(|| ConfigError::UnknownResource {
-                resource: wanted.to_owned(),
-                known: known(),
-            }),
-    }
-}

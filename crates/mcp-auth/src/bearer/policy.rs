@@ -1,9 +1,8 @@
 //! Everything one bearer layer checks on a request, in order: origin, token syntax, the
-//! verifier, then issuer, audience, expiry and scopes of what the verifier returned.
+//! verifier, then the rules every token follows (issuer, audience, times) and the scopes.
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use http::{HeaderMap, Uri};
 
@@ -11,10 +10,12 @@ use super::challenge::{ChallengeParams, Rejection};
 use super::origin::AllowedOrigins;
 use super::token::bearer_token;
 use crate::auth_info::AuthInfo;
+use crate::clock::unix_now;
 use crate::error::VerifyError;
 use crate::scope::{ScopeRelation, missing_scopes};
 use crate::verify::TokenVerifier;
 use crate::verify::jwt::JwtVerifier;
+use crate::verify::rules::TokenRules;
 
 /// How a layer verifies tokens.
 pub(crate) enum Verifier {
@@ -48,42 +49,45 @@ impl Verifier {
 /// The checks of one layer, shared by all its services.
 pub(crate) struct Policy {
     pub(crate) verifier: Verifier,
-    pub(crate) trusted_issuers: Vec<String>,
-    pub(crate) audiences: Vec<String>,
+    pub(crate) rules: TokenRules,
     pub(crate) required_scopes: Vec<String>,
     pub(crate) scope_relation: Arc<dyn ScopeRelation>,
-    pub(crate) leeway: Duration,
     pub(crate) allowed_origins: AllowedOrigins,
     pub(crate) challenge: ChallengeParams,
 }
 
-/// What can be decided without waiting.
-pub(crate) enum Decision<'r> {
-    /// Decided: a refusal, or a token verified earlier that passes every check.
-    Done(Result<Arc<AuthInfo>, Rejection>),
-    /// This token must be verified (a signature check, perhaps a key fetch).
-    Verify(&'r str),
+/// What [`Policy::decide`] found, owning all it carries.
+pub(crate) enum Decision {
+    /// Let the request through with this identity.
+    Allow(Arc<AuthInfo>),
+    /// Answer with this refusal.
+    Refuse(Rejection),
+    /// This token must be verified first (a signature check, perhaps a key fetch).
+    Verify(String),
 }
 
 impl Policy {
     /// Decides what needs no verification: the origin, the credentials' syntax, and tokens the
     /// verifier remembers. Nothing here allocates a future or waits.
-    pub(crate) fn decide_now<'r>(&self, headers: &'r HeaderMap, uri: &Uri) -> Decision<'r> {
+    pub(crate) fn decide(&self, headers: &HeaderMap, uri: &Uri) -> Decision {
         if !self.allowed_origins.permit(headers) {
-            return Decision::Done(Err(Rejection::ForbiddenOrigin));
+            return Decision::Refuse(Rejection::ForbiddenOrigin);
         }
         let token = match bearer_token(headers, uri) {
             Ok(Some(token)) => token,
-            Ok(None) => return Decision::Done(Err(Rejection::NoCredentials)),
-            Err(rejection) => return Decision::Done(Err(rejection)),
+            Ok(None) => return Decision::Refuse(Rejection::NoCredentials),
+            Err(rejection) => return Decision::Refuse(rejection),
         };
         match self.verifier.remembered(token) {
-            Some(info) => Decision::Done(self.check_claims(&info).map(|()| info)),
-            None => Decision::Verify(token),
+            Some(info) => match self.check(&info) {
+                Ok(()) => Decision::Allow(info),
+                Err(rejection) => Decision::Refuse(rejection),
+            },
+            None => Decision::Verify(token.to_owned()),
         }
     }
 
-    /// Verifies a token [`decide_now`](Self::decide_now) could not decide, then checks what the
+    /// Verifies a token [`decide`](Self::decide) could not decide, then checks what the
     /// verifier says of it.
     pub(crate) async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, Rejection> {
         let info = self.verifier.verify(token).await.map_err(|err| match err {
@@ -94,53 +98,27 @@ impl Policy {
                 Rejection::Unavailable(without_token(reason, token))
             }
         })?;
-        self.check_claims(&info)?;
+        self.check(&info)?;
         Ok(info)
     }
 
-    fn check_claims(&self, info: &AuthInfo) -> Result<(), Rejection> {
-        if !self.trusted_issuers.contains(&info.issuer) {
-            return Err(Rejection::InvalidToken(
-                format!(
-                    "the token's issuer {:?} is not trusted by this resource",
-                    info.issuer
-                )
-                .into(),
-            ));
-        }
-        if !self
-            .audiences
-            .iter()
-            .any(|expected| info.audience.contains(expected))
-        {
-            return Err(Rejection::InvalidToken(
-                format!(
-                    "the token's audience {:?} does not include this resource",
-                    info.audience
-                )
-                .into(),
-            ));
-        }
-        if let Some(expires_at) = info.expires_at {
-            let now = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap_or_default()
-                .as_secs();
-            if expires_at.saturating_add(self.leeway.as_secs()) <= now {
-                return Err(Rejection::InvalidToken("the token has expired".into()));
-            }
-        }
+    /// The token rules, then the scopes this layer requires.
+    fn check(&self, info: &AuthInfo) -> Result<(), Rejection> {
+        self.rules
+            .check(info, unix_now())
+            .map_err(|violation| Rejection::InvalidToken(violation.to_string().into()))?;
         let missing = missing_scopes(
             self.scope_relation.as_ref(),
             &info.scopes,
             &self.required_scopes,
         );
-        if !missing.is_empty() {
-            return Err(Rejection::InsufficientScope {
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Rejection::InsufficientScope {
                 missing: missing.into_iter().map(str::to_owned).collect(),
-            });
+            })
         }
-        Ok(())
     }
 }
 

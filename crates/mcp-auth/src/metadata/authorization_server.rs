@@ -4,6 +4,17 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+/// Which discovery document an authorization server publishes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuthServerType {
+    /// An OAuth 2.0 server with RFC 8414 metadata (`/.well-known/oauth-authorization-server`).
+    #[default]
+    OAuth,
+    /// An OpenID Provider with OpenID Connect Discovery metadata
+    /// (`/.well-known/openid-configuration`).
+    Oidc,
+}
+
 /// An RFC 8414 authorization server metadata document.
 ///
 /// Only `issuer` is required; fields this type does not name are kept in `other`.

@@ -3,7 +3,7 @@
 use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
 
-use super::TestingError;
+use super::error::TestingError;
 
 /// Which fixed test key pair to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,27 +23,16 @@
 //! # Ok(()) }
 //! ```
 
+mod client;
+mod error;
 mod keys;
 mod server;
+mod state;
 mod token;
 mod token_endpoint;
 
+pub use client::TestClient;
+pub use error::TestingError;
 pub use keys::{KeyMaterial, TestKey};
 pub use server::TestIssuer;
 pub use token::TokenBuilder;
-pub use token_endpoint::TestClient;
-
-/// Why the test issuer could not do what was asked.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum TestingError {
-    /// The listener could not be bound.
-    #[error("the test issuer could not listen: {0}")]
-    Io(#[from] std::io::Error),
-    /// A key could not be loaded or a token signed.
-    #[error("the test issuer could not sign: {0}")]
-    Jwt(#[from] jsonwebtoken::errors::Error),
-    /// The issuer has no key with this `kid`.
-    #[error("the test issuer has no key {0:?}")]
-    UnknownKey(String),
-}

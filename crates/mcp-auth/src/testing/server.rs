@@ -2,7 +2,7 @@
 //! and counters of what was fetched.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -14,90 +14,20 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use super::TestingError;
+use super::client::TestClient;
+use super::error::TestingError;
 use super::keys::TestKey;
+use super::state::{IssuerState, lock};
 use super::token::TokenBuilder;
-use super::token_endpoint::{TestClient, token_response};
-use crate::auth_server::{AuthServerConfig, AuthServerType};
-use crate::metadata::AuthorizationServerMetadata;
+use super::token_endpoint::token_response;
+use crate::auth_server::AuthServerConfig;
+use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
 
 /// A running test authorization server; it stops when dropped.
 pub struct TestIssuer {
     issuer: String,
-    shared: Arc<Shared>,
+    shared: Arc<IssuerState>,
     _stop: oneshot::Sender<()>,
-}
-
-/// What the server and the token builder share.
-pub(crate) struct Shared {
-    issuer: String,
-    /// Keys that sign tokens (published or not).
-    signing: Mutex<Vec<TestKey>>,
-    /// The `kid`s published in the key set.
-    published: Mutex<Vec<String>>,
-    /// A raw key set body served instead of the published keys.
-    jwks_override: Mutex<Option<String>>,
-    /// A raw metadata document served instead of the real one.
-    metadata_override: Mutex<Option<Value>>,
-    jwks_cache_control: Mutex<Option<String>>,
-    jwks_delay: Mutex<Duration>,
-    down: AtomicBool,
-    metadata_fetches: AtomicUsize,
-    jwks_fetches: AtomicUsize,
-    clients: Mutex<Vec<TestClient>>,
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-impl Shared {
-    pub(crate) fn client(&self, id: &str) -> Option<TestClient> {
-        lock(&self.clients)
-            .iter()
-            .find(|client| client.id == id)
-            .cloned()
-    }
-
-    pub(crate) fn signing_key(&self, kid: &str) -> Option<TestKey> {
-        lock(&self.signing)
-            .iter()
-            .find(|key| key.kid == kid)
-            .cloned()
-    }
-
-    fn metadata(&self) -> Value {
-        if let Some(document) = lock(&self.metadata_override).clone() {
-            return document;
-        }
-        // Only what this server does: client_credentials at the token endpoint. The
-        // authorization endpoint is listed because clients require the field (RFC 8414 makes
-        // it mandatory); it answers that no browser flow is offered.
-        json!({
-            "issuer": self.issuer,
-            "jwks_uri": format!("{}/jwks", self.issuer),
-            "authorization_endpoint": format!("{}/authorize", self.issuer),
-            "token_endpoint": format!("{}/token", self.issuer),
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "response_types_supported": [],
-        })
-    }
-
-    fn jwks(&self) -> String {
-        if let Some(body) = lock(&self.jwks_override).clone() {
-            return body;
-        }
-        let published = lock(&self.published).clone();
-        let keys: Vec<_> = lock(&self.signing)
-            .iter()
-            .filter(|key| published.contains(&key.kid))
-            .map(|key| key.jwk.clone())
-            .collect();
-        json!({ "keys": keys }).to_string()
-    }
 }
 
 impl TestIssuer {
@@ -116,7 +46,7 @@ impl TestIssuer {
             path.trim_end_matches('/')
         );
         let keys = TestKey::defaults()?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(IssuerState {
             issuer: issuer.clone(),
             published: Mutex::new(keys.iter().map(|k| k.kid.clone()).collect()),
             signing: Mutex::new(keys),
@@ -173,7 +103,7 @@ impl TestIssuer {
 
     /// Starts a token signed by this issuer.
     pub fn token(&self) -> TokenBuilder {
-        TokenBuilder::new(self.shared.clone(), &self.issuer)
+        TokenBuilder::new(self.shared.clone())
     }
 
     /// Registers a client for the `client_credentials` grant at `{issuer}/token`.
@@ -248,7 +178,7 @@ impl std::fmt::Debug for TestIssuer {
 }
 
 async fn serve(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<IssuerState>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -285,8 +215,7 @@ async fn serve(
         return (StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response();
     }
     if path == format!("{issuer_path}/token") && method == Method::POST {
-        let issuer = shared.issuer.clone();
-        return token_response(&shared, &issuer, &headers, &body);
+        return token_response(&shared, &headers, &body);
     }
     if is_jwks {
         let delay = *lock(&shared.jwks_delay);

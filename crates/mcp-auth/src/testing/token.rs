@@ -1,13 +1,13 @@
 //! Minting tokens with chosen claims and header.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use jsonwebtoken::Header;
 use serde_json::{Map, Value, json};
 
-use super::TestingError;
-use super::server::Shared;
+use super::error::TestingError;
+use super::state::IssuerState;
+use crate::clock::unix_now;
 
 /// A token being made by a [`TestIssuer`](super::TestIssuer); [`sign`](Self::sign) finishes it.
 ///
@@ -15,17 +15,17 @@ use super::server::Shared;
 /// and is signed with the RS256 key unless told otherwise.
 #[must_use = "call .sign() to get the token"]
 pub struct TokenBuilder {
-    issuer: Arc<Shared>,
+    issuer: Arc<IssuerState>,
     kid: String,
     claims: Map<String, Value>,
     header: Option<Header>,
 }
 
 impl TokenBuilder {
-    pub(crate) fn new(issuer: Arc<Shared>, issuer_id: &str) -> Self {
-        let now = now();
+    pub(crate) fn new(issuer: Arc<IssuerState>) -> Self {
+        let now = unix_now();
         let mut claims = Map::new();
-        claims.insert("iss".into(), json!(issuer_id));
+        claims.insert("iss".into(), json!(issuer.issuer));
         claims.insert("sub".into(), json!("test-user"));
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + 300));
@@ -38,35 +38,43 @@ impl TokenBuilder {
     }
 
     /// The `aud` claim (a string).
-    pub fn audience(self, audience: &str) -> Self {
-        self.claim("aud", json!(audience))
+    pub fn audience(self, audience: impl Into<String>) -> Self {
+        self.claim("aud", json!(audience.into()))
     }
 
     /// The `sub` claim.
-    pub fn subject(self, subject: &str) -> Self {
-        self.claim("sub", json!(subject))
+    pub fn subject(self, subject: impl Into<String>) -> Self {
+        self.claim("sub", json!(subject.into()))
     }
 
     /// The `scope` claim, space-delimited.
-    pub fn scopes<'a>(self, scopes: impl IntoIterator<Item = &'a str>) -> Self {
-        let scope = scopes.into_iter().collect::<Vec<_>>().join(" ");
+    pub fn scopes<I, S>(self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let scope = scopes
+            .into_iter()
+            .map(Into::into)
+            .collect::<Vec<String>>()
+            .join(" ");
         self.claim("scope", json!(scope))
     }
 
     /// The `client_id` claim.
-    pub fn client_id(self, client_id: &str) -> Self {
-        self.claim("client_id", json!(client_id))
+    pub fn client_id(self, client_id: impl Into<String>) -> Self {
+        self.claim("client_id", json!(client_id.into()))
     }
 
     /// `exp` this many seconds from now (negative: already expired).
     pub fn expires_in(self, seconds: i64) -> Self {
-        let exp = now() as i64 + seconds;
+        let exp = unix_now() as i64 + seconds;
         self.claim("exp", json!(exp))
     }
 
     /// Any claim, replacing one of the same name.
-    pub fn claim(mut self, name: &str, value: Value) -> Self {
-        self.claims.insert(name.to_owned(), value);
+    pub fn claim(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.claims.insert(name.into(), value);
         self
     }
 
@@ -77,8 +85,8 @@ impl TokenBuilder {
     }
 
     /// Signs with the issuer's key `kid` (default `rs256`), using that key's algorithm.
-    pub fn key(mut self, kid: &str) -> Self {
-        self.kid = kid.to_owned();
+    pub fn key(mut self, kid: impl Into<String>) -> Self {
+        self.kid = kid.into();
         self
     }
 
@@ -106,11 +114,4 @@ impl TokenBuilder {
             &key.encoding_key,
         )?)
     }
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs()
 }

@@ -8,27 +8,15 @@ use base64::engine::general_purpose::STANDARD;
 use serde_json::json;
 use url::Url;
 
-use super::server::Shared;
+use super::state::IssuerState;
 use super::token::TokenBuilder;
-
-/// An OAuth client registered with the test issuer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TestClient {
-    /// The `client_id`.
-    pub id: String,
-    /// The `client_secret` (sent with HTTP Basic or in the form).
-    pub secret: String,
-    /// The scopes the client may be granted; with no `scope` requested it gets them all.
-    pub scopes: Vec<String>,
-}
 
 /// How long issued access tokens live.
 const LIFETIME_SECS: i64 = 3600;
 
 /// Answers a token request (form body) per RFC 6749 §5.1 / §5.2.
 pub(crate) fn token_response(
-    shared: &std::sync::Arc<Shared>,
-    issuer: &str,
+    shared: &std::sync::Arc<IssuerState>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
@@ -95,7 +83,7 @@ pub(crate) fn token_response(
             requested
         }
     };
-    let mut token = TokenBuilder::new(shared.clone(), issuer)
+    let mut token = TokenBuilder::new(shared.clone())
         .subject(&client.id)
         .client_id(&client.id)
         .scopes(granted.iter().map(String::as_str))

@@ -19,7 +19,8 @@ use super::key_set::{KeySet, VerifyKey};
 use super::options::KeyCacheOptions;
 use crate::auth_server::AuthServerConfig;
 use crate::error::VerifyError;
-use crate::http::{FetchLimits, get_json};
+use crate::fetch::{FetchLimits, get_json};
+use crate::url_rules::parse_jwks_uri;
 
 /// What one lookup found.
 pub(crate) enum Lookup {
@@ -73,6 +74,16 @@ enum Need {
     UnknownKid,
 }
 
+/// What a lookup does, decided from the snapshot alone.
+enum Plan {
+    /// Answer from the cached keys (fresh, or stale and refreshed in the background).
+    Answer { refresh_in_background: bool },
+    /// The current keys say the token names a key that cannot verify it.
+    NoKey(&'static str),
+    /// Fetch first (under the throttles), then answer.
+    Fetch(Need),
+}
+
 impl KeyCache {
     pub(crate) fn new(server: AuthServerConfig, options: KeyCacheOptions) -> Self {
         let initial = Snapshot {
@@ -103,68 +114,62 @@ impl KeyCache {
         kid: Option<&str>,
         alg: Algorithm,
     ) -> Result<Lookup, VerifyError> {
-        let attempts_seen = self.attempts.load(Ordering::Acquire);
-        let snapshot = self.snapshot();
-        let need = match snapshot.keys.as_ref() {
-            None => Need::Refresh,
-            Some(keys) => {
-                let fresh = snapshot
-                    .keys_expire_at
-                    .is_some_and(|at| Instant::now() < at);
-                let candidates = keys.candidates(kid, alg);
-                if !candidates.is_empty() {
-                    if fresh {
-                        return Ok(Lookup::Keys(candidates, self.usable_until(&snapshot)));
-                    }
-                    // Usable but due: refresh in the background (unless a refresh is under
-                    // way) and answer now from the stale keys, which stay usable up to the
-                    // maximum staleness: no request waits for a slow issuer.
-                    if let Ok(guard) = self.refresh.clone().try_lock_owned() {
-                        let cache = Arc::clone(self);
-                        tokio::spawn(async move {
-                            cache
-                                .refresh_locked(guard, Need::Refresh, attempts_seen)
-                                .await;
-                        });
-                    }
-                    return self.usable(kid, alg);
-                }
-                if kid.is_some_and(|kid| keys.has_kid(kid)) {
-                    return Ok(Lookup::NoKey(keys.why_no_key(kid)));
-                }
-                if fresh {
-                    Need::UnknownKid
-                } else {
-                    Need::Refresh
-                }
-            }
-        };
-        let guard = self.refresh.clone().lock_owned().await;
-        self.refresh_locked(guard, need, attempts_seen).await;
-        self.usable(kid, alg)
+        self.lookup_at(kid, alg, Instant::now()).await
     }
 
-    fn usable_until(&self, snapshot: &Snapshot) -> Option<Instant> {
-        snapshot
-            .keys_fetched_at
-            .and_then(|at| at.checked_add(self.options.max_staleness))
+    /// [`lookup`](Self::lookup) as if it were `now`: tests move the clock instead of sleeping.
+    async fn lookup_at(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+        now: Instant,
+    ) -> Result<Lookup, VerifyError> {
+        let attempts_seen = self.attempts.load(Ordering::Acquire);
+        match plan(&self.snapshot(), kid, alg, now) {
+            Plan::NoKey(reason) => Ok(Lookup::NoKey(reason)),
+            Plan::Answer {
+                refresh_in_background,
+            } => {
+                // Usable but due: refresh in the background (unless a refresh is under way)
+                // and answer now from the stale keys, which stay usable up to the maximum
+                // staleness: no request waits for a slow issuer.
+                if refresh_in_background && let Ok(guard) = self.refresh.clone().try_lock_owned() {
+                    let cache = Arc::clone(self);
+                    tokio::spawn(async move {
+                        cache
+                            .refresh_locked(guard, Need::Refresh, attempts_seen, now)
+                            .await;
+                    });
+                }
+                self.usable(kid, alg, now)
+            }
+            Plan::Fetch(need) => {
+                let guard = self.refresh.clone().lock_owned().await;
+                self.refresh_locked(guard, need, attempts_seen, now).await;
+                self.usable(kid, alg, now)
+            }
+        }
     }
 
     /// Answers from the current snapshot after any refresh: keys within the maximum staleness,
     /// or "unavailable" when there are none.
-    fn usable(&self, kid: Option<&str>, alg: Algorithm) -> Result<Lookup, VerifyError> {
-        let now = Instant::now();
+    fn usable(
+        &self,
+        kid: Option<&str>,
+        alg: Algorithm,
+        now: Instant,
+    ) -> Result<Lookup, VerifyError> {
         let snapshot = self.snapshot();
-        let within_staleness = snapshot
+        let usable_until = snapshot
             .keys_fetched_at
-            .is_some_and(|at| now.saturating_duration_since(at) <= self.options.max_staleness);
+            .and_then(|at| at.checked_add(self.options.max_staleness));
         match snapshot.keys.as_ref() {
-            Some(keys) if within_staleness => {
+            Some(keys) if usable_until.is_none_or(|until| now <= until) => {
                 let candidates = keys.candidates(kid, alg);
                 if candidates.is_empty() {
                     Ok(Lookup::NoKey(keys.why_no_key(kid)))
                 } else {
-                    Ok(Lookup::Keys(candidates, self.usable_until(&snapshot)))
+                    Ok(Lookup::Keys(candidates, usable_until))
                 }
             }
             _ => Err(VerifyError::unavailable(format!(
@@ -205,24 +210,11 @@ impl KeyCache {
         mut state: tokio::sync::OwnedMutexGuard<RefreshState>,
         need: Need,
         attempts_seen: u64,
+        now: Instant,
     ) {
-        if self.attempts.load(Ordering::Acquire) != attempts_seen {
-            return;
-        }
-        let now = Instant::now();
-        let since = |at: Option<Instant>| at.map(|at| now.saturating_duration_since(at));
-        let backoff = self.backoff(state.consecutive_failures);
-        let throttled = match need {
-            // A flood of made-up kids fetches once per cooldown, and never faster than the
-            // backoff while the issuer is failing.
-            Need::UnknownKid => {
-                since(state.last_unknown_kid_fetch)
-                    .is_some_and(|elapsed| elapsed < self.options.unknown_kid_cooldown)
-                    || since(state.last_attempt).is_some_and(|elapsed| elapsed < backoff)
-            }
-            Need::Refresh => since(state.last_attempt).is_some_and(|elapsed| elapsed < backoff),
-        };
-        if throttled {
+        if self.attempts.load(Ordering::Acquire) != attempts_seen
+            || throttled(&state, need, now, &self.options)
+        {
             return;
         }
         state.last_attempt = Some(now);
@@ -243,18 +235,6 @@ impl KeyCache {
         }
         // Counted after the outcome is stored, so a caller that sees the new count also sees it.
         self.attempts.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Wait before retrying after `failures` failed fetches in a row.
-    fn backoff(&self, failures: u32) -> Duration {
-        if failures == 0 {
-            return Duration::ZERO;
-        }
-        let doublings = (failures - 1).min(16);
-        self.options
-            .retry_backoff_min
-            .saturating_mul(1 << doublings)
-            .min(self.options.retry_backoff_max)
     }
 
     /// Metadata (when due) then the key set; the result becomes the new snapshot.
@@ -323,7 +303,7 @@ impl KeyCache {
                 self.issuer()
             )),
             Ok(found) => match found.metadata.jwks_uri {
-                Some(uri) => checked_jwks_uri(self.issuer(), &uri),
+                Some(uri) => parse_jwks_uri(self.issuer(), &uri).map_err(|err| err.to_string()),
                 None => Err(format!(
                     "issuer {} publishes no jwks_uri; JWT mode needs one",
                     self.issuer()
@@ -342,16 +322,52 @@ impl KeyCache {
     }
 }
 
-/// A key set URL an issuer may use: `http(s)`, and not plain `http` for an `https` issuer (a
-/// downgrade would let anyone on the path swap the keys).
-pub(crate) fn checked_jwks_uri(issuer: &str, uri: &str) -> Result<Url, String> {
-    let url = Url::parse(uri).map_err(|err| format!("jwks_uri {uri:?} is not a URL: {err}"))?;
-    match url.scheme() {
-        "https" => Ok(url),
-        "http" if !issuer.starts_with("https:") => Ok(url),
-        "http" => Err(format!(
-            "jwks_uri {uri} is plain http while the issuer {issuer} is https"
-        )),
-        other => Err(format!("jwks_uri {uri} has the unsupported scheme {other}")),
+/// What a lookup of `kid` and `alg` does with `snapshot` at `now`.
+fn plan(snapshot: &Snapshot, kid: Option<&str>, alg: Algorithm, now: Instant) -> Plan {
+    let Some(keys) = snapshot.keys.as_ref() else {
+        return Plan::Fetch(Need::Refresh);
+    };
+    let fresh = snapshot.keys_expire_at.is_some_and(|at| now < at);
+    if keys.has_candidate(kid, alg) {
+        Plan::Answer {
+            refresh_in_background: !fresh,
+        }
+    } else if kid.is_some_and(|kid| keys.has_kid(kid)) {
+        Plan::NoKey(keys.why_no_key(kid))
+    } else if fresh {
+        Plan::Fetch(Need::UnknownKid)
+    } else {
+        Plan::Fetch(Need::Refresh)
     }
+}
+
+/// Whether the throttles forbid a fetch for `need` at `now`: after failures, the backoff; for
+/// unknown `kid`s, also the cooldown, so a flood of made-up `kid`s fetches once per cooldown.
+fn throttled(state: &RefreshState, need: Need, now: Instant, options: &KeyCacheOptions) -> bool {
+    let within = |at: Option<Instant>, wait: Duration| {
+        at.is_some_and(|at| now.saturating_duration_since(at) < wait)
+    };
+    let backing_off = within(
+        state.last_attempt,
+        backoff(state.consecutive_failures, options),
+    );
+    match need {
+        Need::Refresh => backing_off,
+        Need::UnknownKid => {
+            backing_off || within(state.last_unknown_kid_fetch, options.unknown_kid_cooldown)
+        }
+    }
+}
+
+/// Wait before retrying after `failures` failed fetches in a row: doubling from the minimum up
+/// to the maximum.
+fn backoff(failures: u32, options: &KeyCacheOptions) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let doublings = (failures - 1).min(16);
+    options
+        .retry_backoff_min
+        .saturating_mul(1 << doublings)
+        .min(options.retry_backoff_max)
 }

@@ -129,11 +129,23 @@ impl KeySet {
     /// The keys that may verify a token with this `kid` and `alg`. A token without `kid` may be
     /// verified by any key of the set that accepts `alg`.
     pub(crate) fn candidates(&self, kid: Option<&str>, alg: Algorithm) -> Vec<Arc<VerifyKey>> {
-        let pool: Box<dyn Iterator<Item = &Arc<VerifyKey>>> = match kid {
+        self.pool(kid)
+            .filter(|key| key.accepts(alg))
+            .cloned()
+            .collect()
+    }
+
+    /// Whether some key may verify a token with this `kid` and `alg`.
+    pub(crate) fn has_candidate(&self, kid: Option<&str>, alg: Algorithm) -> bool {
+        self.pool(kid).any(|key| key.accepts(alg))
+    }
+
+    /// The keys a token with this `kid` may name: those under it, or all for a token without.
+    fn pool<'s>(&'s self, kid: Option<&str>) -> Box<dyn Iterator<Item = &'s Arc<VerifyKey>> + 's> {
+        match kid {
             Some(kid) => Box::new(self.by_kid.get(kid).into_iter().flatten()),
-            None => Box::new(self.by_kid.values().flatten().chain(&self.without_kid)),
-        };
-        pool.filter(|key| key.accepts(alg)).cloned().collect()
+            None => Box::new(self.keys()),
+        }
     }
 
     /// Why no key fits, for the refusal.

@@ -1,13 +1,17 @@
 //! Turning an access token into an [`AuthInfo`]: the [`TokenVerifier`] trait, which plain async
-//! functions and closures implement (custom mode), and JWT mode's settings ([`JwtOptions`]).
+//! functions and closures implement (custom mode), JWT mode's settings ([`JwtOptions`]), and a
+//! report on what a key set offers ([`KeySetReport`]).
 
 mod claims;
 pub(crate) mod jwt;
-pub(crate) mod key_cache;
-pub(crate) mod key_set;
+mod key_cache;
+mod key_set;
+mod key_set_report;
 mod options;
+pub(crate) mod rules;
 mod token_cache;
 
+pub use key_set_report::{KeySetError, KeySetReport, UsableKey};
 pub use options::JwtOptions;
 
 use std::future::Future;

@@ -25,11 +25,11 @@ const MAX_KEY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 #[derive(Debug, Clone)]
 pub struct JwtOptions {
     pub(crate) algorithms: Vec<Algorithm>,
-    pub(crate) require_at_jwt: bool,
+    pub(crate) require_access_token_type: bool,
     pub(crate) max_token_bytes: usize,
     pub(crate) keys: KeyCacheOptions,
-    pub(crate) verified_capacity: usize,
-    pub(crate) verified_ttl: Duration,
+    pub(crate) verified_token_capacity: usize,
+    pub(crate) verified_token_ttl: Duration,
 }
 
 /// How one issuer's metadata and keys are cached and refetched.
@@ -66,11 +66,11 @@ impl Default for JwtOptions {
     fn default() -> Self {
         Self {
             algorithms: ASYMMETRIC.to_vec(),
-            require_at_jwt: false,
+            require_access_token_type: false,
             max_token_bytes: 16 * 1024,
             keys: KeyCacheOptions::default(),
-            verified_capacity: 10_000,
-            verified_ttl: Duration::from_secs(300),
+            verified_token_capacity: 10_000,
+            verified_token_ttl: Duration::from_secs(300),
         }
     }
 }
@@ -87,13 +87,13 @@ impl JwtOptions {
     /// keeps ID tokens and other JWTs of the same issuer out. Off by default: many providers
     /// send `JWT`.
     pub fn require_access_token_type(mut self, require: bool) -> Self {
-        self.require_at_jwt = require;
+        self.require_access_token_type = require;
         self
     }
 
     /// Largest token accepted, in bytes (16 KiB by default); larger ones are refused before
     /// they are decoded.
-    pub fn max_token_size(mut self, bytes: usize) -> Self {
+    pub fn max_token_bytes(mut self, bytes: usize) -> Self {
         self.max_token_bytes = bytes;
         self
     }
@@ -102,14 +102,14 @@ impl JwtOptions {
     /// remembered token is not verified again until it expires, the TTL passes, or the key
     /// that verified it leaves the key set; issuer, audience and scopes are still checked on
     /// every request.
-    pub fn verified_token_cache(mut self, capacity: usize) -> Self {
-        self.verified_capacity = capacity;
+    pub fn verified_token_cache_capacity(mut self, capacity: usize) -> Self {
+        self.verified_token_capacity = capacity;
         self
     }
 
     /// Longest a verified token is remembered (5 minutes by default), whatever its `exp`.
     pub fn verified_token_ttl(mut self, ttl: Duration) -> Self {
-        self.verified_ttl = ttl;
+        self.verified_token_ttl = ttl;
         self
     }
 
@@ -162,11 +162,15 @@ impl JwtOptions {
         self
     }
 
+    /// Refuses settings that contradict themselves, naming the setter at fault.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
-        let invalid = |reason: String| Err(ConfigError::InvalidJwtOptions(reason));
+        let invalid = |option: &'static str, reason: String| {
+            Err(ConfigError::InvalidJwtOption { option, reason })
+        };
         if self.algorithms.is_empty() {
             return invalid(
-                "the algorithm list is empty: allow at least one, such as RS256".to_owned(),
+                "algorithms",
+                "the list is empty: allow at least one, such as RS256".to_owned(),
             );
         }
         if let Some(hmac) = self
@@ -174,34 +178,46 @@ impl JwtOptions {
             .iter()
             .find(|alg| alg.family() == AlgorithmFamily::Hmac)
         {
-            return invalid(format!(
-                "{hmac:?} is an HMAC algorithm; key sets publish public keys, so only asymmetric algorithms are allowed"
-            ));
+            return invalid(
+                "algorithms",
+                format!(
+                    "{hmac:?} is an HMAC algorithm; key sets publish public keys, so only asymmetric algorithms are allowed"
+                ),
+            );
         }
         if self.max_token_bytes == 0 {
-            return invalid("the maximum token size must be above zero".to_owned());
+            return invalid("max_token_bytes", "it must be above zero".to_owned());
         }
         let keys = &self.keys;
         if keys.max_ttl > MAX_KEY_TTL {
-            return invalid(format!(
-                "the key cache TTL ceiling {:?} is above one week: keys must be fetched again now and then",
-                keys.max_ttl
-            ));
+            return invalid(
+                "key_cache_ttl_bounds",
+                format!(
+                    "the ceiling {:?} is above one week: keys must be fetched again now and then",
+                    keys.max_ttl
+                ),
+            );
         }
         if keys.min_ttl > keys.max_ttl {
-            return invalid(format!(
-                "key cache TTL bounds are inverted ({:?} > {:?})",
-                keys.min_ttl, keys.max_ttl
-            ));
+            return invalid(
+                "key_cache_ttl_bounds",
+                format!(
+                    "the bounds are inverted ({:?} > {:?})",
+                    keys.min_ttl, keys.max_ttl
+                ),
+            );
         }
         if keys.retry_backoff_min > keys.retry_backoff_max {
-            return invalid(format!(
-                "retry backoff bounds are inverted ({:?} > {:?})",
-                keys.retry_backoff_min, keys.retry_backoff_max
-            ));
+            return invalid(
+                "retry_backoff",
+                format!(
+                    "the bounds are inverted ({:?} > {:?})",
+                    keys.retry_backoff_min, keys.retry_backoff_max
+                ),
+            );
         }
         if keys.fetch_timeout.is_zero() {
-            return invalid("the fetch timeout must be above zero".to_owned());
+            return invalid("fetch_timeout", "it must be above zero".to_owned());
         }
         Ok(())
     }

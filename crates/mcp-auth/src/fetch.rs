@@ -1,5 +1,6 @@
-//! Bounded JSON fetches from authorization servers: one HTTP client (rustls) for the process,
-//! connect and total timeouts, a body-size cap, `http(s)` only, redirects only within the origin.
+//! Fetching JSON documents (metadata, key sets) from authorization servers, bounded: one HTTP
+//! client (rustls) for the process, connect and total timeouts, a body-size cap, `http(s)` only,
+//! redirects only within the origin.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -31,9 +32,10 @@ impl Default for FetchLimits {
     }
 }
 
-/// Why a fetch gave no document.
+/// Why a fetch of a metadata document or key set gave no JSON document.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum FetchError {
+#[non_exhaustive]
+pub enum FetchError {
     /// The server answered with a status other than 200.
     #[error("{url} answered HTTP {status}")]
     Status {
@@ -42,7 +44,7 @@ pub(crate) enum FetchError {
         /// The status received.
         status: u16,
     },
-    /// No answer: connection refused, timeout, TLS failure, a redirect off the origin...
+    /// No answer: connection refused, TLS failure, a redirect off the origin...
     #[error("{url} could not be fetched: {reason}")]
     Unreachable {
         /// The URL asked.
@@ -50,14 +52,41 @@ pub(crate) enum FetchError {
         /// What went wrong.
         reason: String,
     },
-    /// The body is larger than allowed or not JSON.
-    #[error("{url} sent an unusable body: {reason}")]
-    BadBody {
+    /// No complete answer within the time limit.
+    #[error("{url} gave no complete answer within {limit:?}")]
+    TimedOut {
         /// The URL asked.
         url: String,
-        /// What is wrong with it.
+        /// The time limit.
+        limit: Duration,
+    },
+    /// The body is larger than allowed.
+    #[error("{url} sent a body larger than {limit} bytes")]
+    TooLarge {
+        /// The URL asked.
+        url: String,
+        /// The largest body accepted, in bytes.
+        limit: usize,
+    },
+    /// The body is not JSON.
+    #[error("{url} sent a body that is not JSON: {reason}")]
+    NotJson {
+        /// The URL asked.
+        url: String,
+        /// What the JSON parser said.
         reason: String,
     },
+}
+
+impl FetchError {
+    /// Whether the server answered, with something that is not the document (a 404, a web
+    /// page): discovery then tries its next URL, as MCP clients do.
+    pub(crate) fn is_wrong_answer(&self) -> bool {
+        matches!(
+            self,
+            Self::Status { .. } | Self::TooLarge { .. } | Self::NotJson { .. }
+        )
+    }
 }
 
 /// A fetched JSON document and how long the server said it may be cached.
@@ -97,9 +126,9 @@ pub(crate) async fn get_json(url: &Url, limits: FetchLimits) -> Result<Fetched, 
             .get(CACHE_CONTROL)
             .and_then(|value| value.to_str().ok())
             .and_then(max_age);
-        let too_large = || FetchError::BadBody {
+        let too_large = || FetchError::TooLarge {
             url: url.to_string(),
-            reason: format!("larger than {} bytes", limits.max_body),
+            limit: limits.max_body,
         };
         if response
             .content_length()
@@ -118,15 +147,18 @@ pub(crate) async fn get_json(url: &Url, limits: FetchLimits) -> Result<Fetched, 
             }
             body.extend_from_slice(&chunk);
         }
-        let json = serde_json::from_slice(&body).map_err(|err| FetchError::BadBody {
+        let json = serde_json::from_slice(&body).map_err(|err| FetchError::NotJson {
             url: url.to_string(),
-            reason: format!("not JSON: {err}"),
+            reason: err.to_string(),
         })?;
         Ok(Fetched { json, max_age })
     };
     tokio::time::timeout(limits.timeout, fetch)
         .await
-        .map_err(|_| unreachable(format!("no complete answer within {:?}", limits.timeout)))?
+        .map_err(|_| FetchError::TimedOut {
+            url: url.to_string(),
+            limit: limits.timeout,
+        })?
 }
 
 /// The process's one HTTP client, made on first use.

@@ -1,0 +1,211 @@
+//! [`BearerAuthBuilder`]: the settings of one bearer layer, checked when it is built.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::challenge::ChallengeParams;
+use super::layer::BearerAuthLayer;
+use super::origin::AllowedOrigins;
+use super::policy::{Policy, Verifier};
+use crate::error::ConfigError;
+use crate::resource::ResourceConfig;
+use crate::scope::{ExactScopes, ScopeRelation, check_scope_token};
+use crate::verify::jwt::JwtVerifier;
+use crate::verify::rules::TokenRules;
+use crate::verify::{JwtOptions, TokenVerifier};
+
+/// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
+/// otherwise.
+pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
+
+/// The largest leeway accepted: clock skew is seconds or minutes, never days.
+const MAX_LEEWAY: Duration = Duration::from_secs(3600);
+
+/// Settings of one bearer layer; [`build`](Self::build) checks them.
+#[must_use = "call .build() to get the layer"]
+#[derive(Clone)]
+pub struct BearerAuthBuilder {
+    resources: Arc<[ResourceConfig]>,
+    resource: Option<String>,
+    verifier: Option<Arc<dyn TokenVerifier>>,
+    jwt: Option<JwtOptions>,
+    audiences: Vec<String>,
+    required_scopes: Vec<String>,
+    scope_relation: Arc<dyn ScopeRelation>,
+    leeway: Duration,
+    allowed_origins: Vec<String>,
+    show_error_details: bool,
+}
+
+impl BearerAuthBuilder {
+    pub(crate) fn new(resources: Arc<[ResourceConfig]>) -> Self {
+        Self {
+            resources,
+            resource: None,
+            verifier: None,
+            jwt: None,
+            audiences: Vec::new(),
+            required_scopes: Vec::new(),
+            scope_relation: Arc::new(ExactScopes),
+            leeway: DEFAULT_LEEWAY,
+            allowed_origins: Vec::new(),
+            show_error_details: false,
+        }
+    }
+
+    /// Which configured protected resource this layer guards; needed only when there are several.
+    pub fn resource(mut self, identifier: impl Into<String>) -> Self {
+        self.resource = Some(identifier.into());
+        self
+    }
+
+    /// The verifier that turns a token into an [`AuthInfo`](crate::AuthInfo) (custom mode).
+    /// Without one, the layer is in JWT mode; with one, [`jwt`](Self::jwt) options are a
+    /// [`ConfigError`].
+    pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
+        self.verifier = Some(Arc::new(verifier));
+        self
+    }
+
+    /// A verifier shared with other layers or code, as `Arc<dyn TokenVerifier>`.
+    pub fn shared_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
+        self.verifier = Some(verifier);
+        self
+    }
+
+    /// Settings of JWT mode (the default mode: tokens are JWTs signed with a key from their
+    /// issuer's key set). Together with a custom [`verifier`](Self::verifier), `build` refuses
+    /// them: a layer verifies tokens one way.
+    pub fn jwt(mut self, options: JwtOptions) -> Self {
+        self.jwt = Some(options);
+        self
+    }
+
+    /// An audience the token's `aud` may contain (RFC 8707); call again to accept several.
+    /// Without any, the audience is the resource identifier, exactly as published.
+    pub fn audience(mut self, audience: impl Into<String>) -> Self {
+        self.audiences.push(audience.into());
+        self
+    }
+
+    /// Scopes every request's token must hold; otherwise 403 `insufficient_scope`.
+    pub fn required_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.required_scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// How granted scopes satisfy required ones; [`ExactScopes`] unless set, or for example
+    /// [`PrefixScopes`](crate::scope::PrefixScopes) so that `files` implies `files:read`.
+    pub fn scope_relation(mut self, relation: impl ScopeRelation) -> Self {
+        self.scope_relation = Arc::new(relation);
+        self
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`; [`DEFAULT_LEEWAY`] (60 s) unless set, at
+    /// most an hour.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Browser origins allowed to call the resource, such as `https://app.example.com`. With
+    /// any set, a request carrying another `Origin` gets 403 before its token is looked at.
+    pub fn allowed_origins<I, S>(mut self, origins: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_origins = origins.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Whether `error_description` tells clients the precise cause (handy in development) or
+    /// only a generic sentence per error (the default). The token itself is never repeated.
+    pub fn show_error_details(mut self, show: bool) -> Self {
+        self.show_error_details = show;
+        self
+    }
+
+    /// Checks the settings and makes the layer.
+    pub fn build(self) -> Result<BearerAuthLayer, ConfigError> {
+        let resource = chosen_resource(&self.resources, self.resource.as_deref())?;
+        for scope in &self.required_scopes {
+            check_scope_token(scope)?;
+        }
+        if self.audiences.iter().any(String::is_empty) {
+            return Err(ConfigError::EmptyAudience);
+        }
+        if self.leeway > MAX_LEEWAY {
+            return Err(ConfigError::LeewayTooLong(self.leeway));
+        }
+        let verifier = match (self.verifier, self.jwt) {
+            (Some(_), Some(_)) => return Err(ConfigError::VerifierAndJwtOptions),
+            (Some(custom), None) => Verifier::Custom(custom),
+            (None, jwt) => Verifier::Jwt(Box::new(JwtVerifier::new(
+                &resource.authorization_servers,
+                jwt.unwrap_or_default(),
+            )?)),
+        };
+        let audiences = if self.audiences.is_empty() {
+            vec![resource.identifier.clone()]
+        } else {
+            self.audiences
+        };
+        let challenge = ChallengeParams::new(
+            resource.metadata_url.as_str(),
+            &self.required_scopes,
+            self.show_error_details,
+        );
+        let policy = Policy {
+            verifier,
+            rules: TokenRules {
+                trusted_issuers: resource.issuers.clone(),
+                audiences,
+                leeway: self.leeway.as_secs(),
+            },
+            required_scopes: self.required_scopes,
+            scope_relation: self.scope_relation,
+            allowed_origins: AllowedOrigins::new(&self.allowed_origins)?,
+            challenge,
+        };
+        Ok(BearerAuthLayer::new(policy, resource.url.clone()))
+    }
+}
+
+impl std::fmt::Debug for BearerAuthBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BearerAuthBuilder")
+            .field("resource", &self.resource)
+            .field("custom_verifier", &self.verifier.is_some())
+            .field("jwt", &self.jwt)
+            .field("audiences", &self.audiences)
+            .field("required_scopes", &self.required_scopes)
+            .field("leeway", &self.leeway)
+            .field("allowed_origins", &self.allowed_origins)
+            .field("show_error_details", &self.show_error_details)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The resource a layer guards: the one named, or the only one configured.
+fn chosen_resource<'r>(
+    resources: &'r [ResourceConfig],
+    wanted: Option<&str>,
+) -> Result<&'r ResourceConfig, ConfigError> {
+    let known = || resources.iter().map(|r| r.identifier.clone()).collect();
+    match (wanted, resources) {
+        (None, [only]) => Ok(only),
+        (None, _) => Err(ConfigError::AmbiguousResource(known())),
+        (Some(wanted), resources) => resources
+            .iter()
+            .find(|r| r.identifier == wanted)
+            .ok_or_else(|| ConfigError::UnknownResource {
+                resource: wanted.to_owned(),
+                known: known(),
+            }),
+    }
+}

@@ -1,0 +1,232 @@
+//! Which URLs this library accepts, and for what: resource identifiers (RFC 8707, RFC 9728),
+//! issuer identifiers (RFC 8414 §2), well-known metadata URLs and key set URLs. Every URL a
+//! configuration or a metadata document names is checked here and nowhere else.
+
+use std::fmt;
+
+use url::Url;
+
+use crate::error::ConfigError;
+
+/// What a URL is for: it decides the rules it must follow and the example an error suggests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlKind {
+    /// The identifier of a protected resource (RFC 8707 / RFC 9728 `resource`).
+    ResourceIdentifier,
+    /// The issuer identifier of an authorization server (RFC 8414 §2).
+    Issuer,
+    /// The URL of an authorization server's well-known metadata document.
+    WellKnownMetadata,
+    /// An authorization server's key set (`jwks_uri`).
+    JwksUri,
+    /// A protected resource's documentation, policy or terms of service page.
+    ResourcePage,
+}
+
+impl UrlKind {
+    /// A URL of this kind, for error messages.
+    fn example(self) -> &'static str {
+        match self {
+            Self::ResourceIdentifier => "https://api.example.com/mcp",
+            Self::Issuer => "https://auth.example.com",
+            Self::WellKnownMetadata => "https://auth.example.com/.well-known/openid-configuration",
+            Self::JwksUri => "https://auth.example.com/jwks",
+            Self::ResourcePage => "https://api.example.com/docs",
+        }
+    }
+}
+
+impl fmt::Display for UrlKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ResourceIdentifier => "resource identifier",
+            Self::Issuer => "issuer",
+            Self::WellKnownMetadata => "well-known metadata URL",
+            Self::JwksUri => "jwks_uri",
+            Self::ResourcePage => "resource page URL",
+        })
+    }
+}
+
+/// Parses an absolute `http`/`https` URL with a host and no credentials.
+pub(crate) fn parse_http_url(kind: UrlKind, value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|err| {
+        invalid_url(
+            kind,
+            value,
+            format!("{err}; write an absolute URL such as {}", kind.example()),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid_url(
+            kind,
+            value,
+            "the scheme must be https (or http)",
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid_url(kind, value, "a host is required"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid_url(
+            kind,
+            value,
+            "remove the user name and password",
+        ));
+    }
+    Ok(url)
+}
+
+/// A resource identifier: `http(s)`, no fragment (RFC 8707), no query (its metadata URL could not
+/// carry one), canonical, and routable by the metadata router.
+pub(crate) fn parse_resource_identifier(identifier: &str) -> Result<Url, ConfigError> {
+    let kind = UrlKind::ResourceIdentifier;
+    let url = parse_http_url(kind, identifier)?;
+    if url.fragment().is_some() {
+        return Err(invalid_url(
+            kind,
+            identifier,
+            "RFC 8707 forbids a fragment: remove the '#...' part",
+        ));
+    }
+    if url.query().is_some() {
+        return Err(invalid_url(
+            kind,
+            identifier,
+            "RFC 8707 says it should not have a query, and its metadata URL could not carry one: remove the '?...' part",
+        ));
+    }
+    check_canonical(kind, identifier, &url)?;
+    // The metadata router matches paths literally; axum would read a segment starting with `:`
+    // or `*` as a parameter, so such identifiers are refused here instead of panicking later.
+    if url
+        .path()
+        .split('/')
+        .any(|segment| segment.starts_with([':', '*']))
+    {
+        return Err(invalid_url(
+            kind,
+            identifier,
+            "a path segment starting with ':' or '*' cannot be routed: rename that segment",
+        ));
+    }
+    Ok(url)
+}
+
+/// An issuer identifier: an `http(s)` URL without query or fragment (RFC 8414 §2), canonical.
+pub(crate) fn parse_issuer(issuer: &str) -> Result<Url, ConfigError> {
+    let url = parse_http_url(UrlKind::Issuer, issuer)?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid_url(
+            UrlKind::Issuer,
+            issuer,
+            "RFC 8414 §2 forbids a query or fragment in an issuer identifier",
+        ));
+    }
+    check_canonical(UrlKind::Issuer, issuer, &url)?;
+    Ok(url)
+}
+
+/// A key set URL an issuer may use: `http(s)`, and not plain `http` for an `https` issuer (a
+/// downgrade would let anyone on the path swap the keys).
+pub(crate) fn parse_jwks_uri(issuer: &str, uri: &str) -> Result<Url, ConfigError> {
+    let url = parse_http_url(UrlKind::JwksUri, uri)?;
+    if url.scheme() == "http" && issuer.starts_with("https:") {
+        return Err(invalid_url(
+            UrlKind::JwksUri,
+            uri,
+            format!(
+                "it is plain http while the issuer {issuer} is https: publish the key set over https"
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+/// Refuses a URL that parsing would change (case, default port, spaces, dot segments...): the
+/// string is published and compared verbatim, so it must already be in canonical form. Only the
+/// slash after a bare host may be left out.
+fn check_canonical(kind: UrlKind, value: &str, url: &Url) -> Result<(), ConfigError> {
+    let canonical = url.as_str();
+    if canonical == value || canonical.strip_suffix('/') == Some(value) {
+        Ok(())
+    } else {
+        Err(invalid_url(
+            kind,
+            value,
+            format!(
+                "it is published and compared verbatim, so write it in canonical form: {canonical}"
+            ),
+        ))
+    }
+}
+
+pub(crate) fn invalid_url(kind: UrlKind, url: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::InvalidUrl {
+        kind,
+        url: url.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reason(result: Result<Url, ConfigError>) -> String {
+        match result {
+            Err(ConfigError::InvalidUrl { reason, .. }) => reason,
+            other => panic!("expected an invalid URL, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_error_suggests_a_url_of_the_right_kind() {
+        assert!(reason(parse_issuer("auth.example.com")).contains("https://auth.example.com"));
+        assert!(reason(parse_resource_identifier("/mcp")).contains("https://api.example.com/mcp"));
+    }
+
+    #[test]
+    fn issuers_with_query_fragment_or_another_scheme_are_refused() {
+        for issuer in [
+            "https://as.example?x=1",
+            "https://as.example#f",
+            "as.example",
+            "ftp://as.example",
+            "https://user:pw@as.example",
+            "https://AS.example",
+        ] {
+            assert!(parse_issuer(issuer).is_err(), "{issuer}");
+        }
+        assert!(parse_issuer("https://as.example").is_ok());
+        assert!(parse_issuer("https://as.example/").is_ok());
+        assert!(parse_issuer("https://as.example/tenant").is_ok());
+    }
+
+    #[test]
+    fn resource_identifiers_must_be_canonical_and_routable() {
+        for identifier in [
+            "https://api.example.com/mcp#x",
+            "https://api.example.com/mcp?x=1",
+            "https://api.example.com:443/mcp",
+            "https://api.example.com/a/../mcp",
+            "https://api.example.com/:id",
+            "https://api.example.com/*rest",
+        ] {
+            assert!(
+                parse_resource_identifier(identifier).is_err(),
+                "{identifier}"
+            );
+        }
+        assert!(parse_resource_identifier("https://api.example.com/mcp/").is_ok());
+    }
+
+    #[test]
+    fn an_https_issuer_cannot_downgrade_its_key_set_to_http() {
+        assert!(parse_jwks_uri("https://as.example", "https://as.example/jwks").is_ok());
+        assert!(parse_jwks_uri("http://127.0.0.1:1", "http://127.0.0.1:1/jwks").is_ok());
+        assert!(parse_jwks_uri("https://as.example", "http://as.example/jwks").is_err());
+        assert!(parse_jwks_uri("https://as.example", "file:///etc/jwks").is_err());
+    }
+}

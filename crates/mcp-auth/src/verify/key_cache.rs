@@ -371,3 +371,317 @@ fn backoff(failures: u32, options: &KeyCacheOptions) -> Duration {
         .saturating_mul(1 << doublings)
         .min(options.retry_backoff_max)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The refresh rules as pure functions of state and time, then the whole cache against a
+    //! real test issuer with the clock moved forward instead of slept.
+
+    use super::*;
+
+    fn options() -> KeyCacheOptions {
+        KeyCacheOptions::default()
+    }
+
+    const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn the_backoff_doubles_from_its_minimum_to_its_maximum() {
+        let waits: Vec<u64> = (0..9)
+            .map(|failures| backoff(failures, &options()).as_secs())
+            .collect();
+        assert_eq!(waits, [0, 1, 2, 4, 8, 16, 32, 60, 60]);
+        assert_eq!(backoff(u32::MAX, &options()), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn refreshes_wait_out_the_backoff_after_failures() {
+        let t0 = Instant::now();
+        let mut state = RefreshState::default();
+        assert!(
+            !throttled(&state, Need::Refresh, t0, &options()),
+            "first fetch"
+        );
+        state.last_attempt = Some(t0);
+        assert!(
+            !throttled(&state, Need::Refresh, t0, &options()),
+            "no failure, no wait"
+        );
+        state.consecutive_failures = 3; // backoff 4 s
+        assert!(throttled(
+            &state,
+            Need::Refresh,
+            t0 + 3 * SECOND,
+            &options()
+        ));
+        assert!(!throttled(
+            &state,
+            Need::Refresh,
+            t0 + 4 * SECOND,
+            &options()
+        ));
+    }
+
+    #[test]
+    fn unknown_kids_also_wait_out_the_cooldown() {
+        let t0 = Instant::now();
+        let state = RefreshState {
+            last_attempt: Some(t0),
+            last_unknown_kid_fetch: Some(t0),
+            ..RefreshState::default()
+        };
+        let cooldown = options().unknown_kid_cooldown;
+        assert!(throttled(
+            &state,
+            Need::UnknownKid,
+            t0 + cooldown - SECOND,
+            &options()
+        ));
+        assert!(!throttled(
+            &state,
+            Need::UnknownKid,
+            t0 + cooldown,
+            &options()
+        ));
+        assert!(
+            !throttled(&state, Need::Refresh, t0 + SECOND, &options()),
+            "expired keys are not held back by the unknown-kid cooldown"
+        );
+        let failing = RefreshState {
+            consecutive_failures: 7, // backoff 60 s, longer than the cooldown
+            ..state
+        };
+        assert!(throttled(
+            &failing,
+            Need::UnknownKid,
+            t0 + cooldown,
+            &options()
+        ));
+    }
+
+    #[cfg(feature = "testing")]
+    fn snapshot(keys: KeySet, expire_at: Instant) -> Snapshot {
+        Snapshot {
+            keys: Some(Arc::new(keys)),
+            keys_expire_at: Some(expire_at),
+            ..Snapshot::default()
+        }
+    }
+
+    #[cfg(feature = "testing")]
+    fn plan_name(plan: Plan) -> String {
+        match plan {
+            Plan::Answer {
+                refresh_in_background,
+            } => format!("answer, refresh {refresh_in_background}"),
+            Plan::NoKey(reason) => format!("no key: {reason}"),
+            Plan::Fetch(need) => format!("fetch {need:?}"),
+        }
+    }
+
+    #[cfg(feature = "testing")]
+    #[test]
+    fn a_lookup_answers_fresh_keys_refreshes_stale_ones_and_fetches_for_new_kids() {
+        use crate::testing::{KeyMaterial, TestKey};
+        let key = TestKey::new(KeyMaterial::P256, "k1", Algorithm::ES256).unwrap();
+        let keys = || KeySet::parse(&serde_json::json!({ "keys": [key.jwk] }), None).unwrap();
+        let t0 = Instant::now();
+        let expire = t0 + 300 * SECOND;
+        let at = |kid, alg, now| plan_name(plan(&snapshot(keys(), expire), kid, alg, now));
+        let es256 = Algorithm::ES256;
+        assert_eq!(
+            plan_name(plan(&Snapshot::default(), Some("k1"), es256, t0)),
+            "fetch Refresh"
+        );
+        assert_eq!(at(Some("k1"), es256, t0), "answer, refresh false");
+        assert_eq!(at(None, es256, t0), "answer, refresh false");
+        assert_eq!(at(Some("k1"), es256, expire), "answer, refresh true");
+        assert_eq!(at(Some("k2"), es256, t0), "fetch UnknownKid");
+        assert_eq!(at(Some("k2"), es256, expire), "fetch Refresh");
+        assert_eq!(
+            at(Some("k1"), Algorithm::RS256, t0),
+            "no key: the key named by the token's kid does not accept its alg"
+        );
+    }
+
+    #[cfg(feature = "testing")]
+    mod against_a_test_issuer {
+        use super::*;
+        use crate::testing::TestIssuer;
+
+        const TTL: Duration = Duration::from_secs(300);
+
+        /// The cache of `issuer` with `options`, and the instant its clock starts at.
+        fn start(issuer: &TestIssuer, options: KeyCacheOptions) -> (Arc<KeyCache>, Instant) {
+            let cache = Arc::new(KeyCache::new(issuer.lazy_config(), options));
+            (cache, Instant::now())
+        }
+
+        /// Looks up the issuer's `rs256` key as if it were `now`.
+        async fn rs256(cache: &Arc<KeyCache>, now: Instant) -> Result<Lookup, VerifyError> {
+            cache.lookup_at(Some("rs256"), Algorithm::RS256, now).await
+        }
+
+        async fn found(cache: &Arc<KeyCache>, now: Instant) -> Option<Instant> {
+            match rs256(cache, now).await {
+                Ok(Lookup::Keys(keys, usable_until)) if !keys.is_empty() => usable_until,
+                Ok(Lookup::Keys(..)) => panic!("no key"),
+                Ok(Lookup::NoKey(reason)) => panic!("no key: {reason}"),
+                Err(error) => panic!("{error}"),
+            }
+        }
+
+        async fn unavailable(cache: &Arc<KeyCache>, now: Instant) {
+            match rs256(cache, now).await {
+                Err(VerifyError::Unavailable(_)) => {}
+                Err(other) => panic!("expected unavailable, got {other}"),
+                Ok(_) => panic!("expected unavailable, got keys"),
+            }
+        }
+
+        /// Waits (at most 3 s) for a background refresh to reach the issuer.
+        async fn settles(counter: impl Fn() -> usize, expected: usize) -> usize {
+            let deadline = Instant::now() + 3 * SECOND;
+            while counter() < expected && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            // A fetch still under way must also have stored its outcome.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            counter()
+        }
+
+        #[tokio::test]
+        async fn keys_are_fetched_again_after_their_ttl_in_the_background() {
+            let issuer = TestIssuer::start().await.unwrap();
+            let (cache, t0) = start(&issuer, options());
+            found(&cache, t0).await;
+            found(&cache, t0 + TTL - SECOND).await;
+            assert_eq!((issuer.metadata_fetches(), issuer.jwks_fetches()), (1, 1));
+            found(&cache, t0 + TTL).await; // answered from the stale keys at once
+            assert_eq!(settles(|| issuer.jwks_fetches(), 2).await, 2);
+            found(&cache, t0 + TTL + SECOND).await;
+            assert_eq!(
+                issuer.jwks_fetches(),
+                2,
+                "the refreshed keys are fresh again"
+            );
+        }
+
+        #[tokio::test]
+        async fn max_age_sets_the_ttl_within_its_bounds() {
+            let issuer = TestIssuer::start().await.unwrap();
+            issuer.set_jwks_cache_control(Some("public, max-age=3600"));
+            let (cache, t0) = start(&issuer, options());
+            found(&cache, t0).await;
+            found(&cache, t0 + TTL + SECOND).await;
+            assert_eq!(issuer.jwks_fetches(), 1, "max-age outlasts the default TTL");
+            found(&cache, t0 + 3600 * SECOND).await;
+            assert_eq!(settles(|| issuer.jwks_fetches(), 2).await, 2);
+
+            let issuer = TestIssuer::start().await.unwrap();
+            issuer.set_jwks_cache_control(Some("max-age=86400"));
+            let bounded = KeyCacheOptions {
+                max_ttl: 600 * SECOND,
+                ..options()
+            };
+            let (cache, t0) = start(&issuer, bounded);
+            found(&cache, t0).await;
+            found(&cache, t0 + 600 * SECOND).await;
+            assert_eq!(
+                settles(|| issuer.jwks_fetches(), 2).await,
+                2,
+                "held to max_ttl"
+            );
+        }
+
+        #[tokio::test]
+        async fn an_outage_after_warm_up_is_bridged_by_the_last_keys_with_backoff() {
+            let issuer = TestIssuer::start().await.unwrap();
+            let (cache, t0) = start(&issuer, options());
+            found(&cache, t0).await;
+            issuer.set_down(true);
+            found(&cache, t0 + TTL).await;
+            assert_eq!(
+                settles(|| issuer.jwks_fetches(), 2).await,
+                2,
+                "one failed refresh"
+            );
+            for millis in [100, 500, 900] {
+                found(&cache, t0 + TTL + Duration::from_millis(millis)).await;
+            }
+            assert_eq!(
+                issuer.jwks_fetches(),
+                2,
+                "the 1 s backoff holds further tries"
+            );
+            let staleness = options().max_staleness;
+            let usable_until = found(&cache, t0 + staleness).await;
+            assert_eq!(
+                usable_until.map(|until| until.saturating_duration_since(t0) <= staleness),
+                Some(true),
+                "what is verified with these keys is not remembered past their staleness"
+            );
+            unavailable(&cache, t0 + staleness + SECOND).await;
+        }
+
+        #[tokio::test]
+        async fn an_issuer_down_from_the_start_gives_unavailable_then_recovers() {
+            let issuer = TestIssuer::start().await.unwrap();
+            issuer.set_down(true);
+            let (cache, t0) = start(&issuer, options());
+            for millis in [0, 200, 900] {
+                unavailable(&cache, t0 + Duration::from_millis(millis)).await;
+            }
+            // Discovery tries two URLs per attempt; the backoff allowed a single attempt.
+            assert_eq!((issuer.metadata_fetches(), issuer.jwks_fetches()), (2, 0));
+            issuer.set_down(false);
+            found(&cache, t0 + SECOND).await;
+            assert_eq!(issuer.jwks_fetches(), 1);
+        }
+
+        #[tokio::test]
+        async fn a_broken_key_set_keeps_the_last_good_keys() {
+            for broken in ["not json", r#"{"keys": []}"#, r#"{"no_keys": 1}"#] {
+                let issuer = TestIssuer::start().await.unwrap();
+                let (cache, t0) = start(&issuer, options());
+                found(&cache, t0).await;
+                issuer.set_jwks_body(Some(broken.to_owned()));
+                found(&cache, t0 + TTL).await;
+                assert_eq!(settles(|| issuer.jwks_fetches(), 2).await, 2, "{broken}");
+                found(&cache, t0 + TTL + SECOND).await;
+            }
+        }
+
+        #[tokio::test]
+        async fn metadata_is_discovered_again_after_its_ttl() {
+            let issuer = TestIssuer::start().await.unwrap();
+            let short = KeyCacheOptions {
+                metadata_ttl: TTL,
+                ..options()
+            };
+            let (cache, t0) = start(&issuer, short);
+            found(&cache, t0).await;
+            found(&cache, t0 + TTL).await;
+            assert_eq!(settles(|| issuer.jwks_fetches(), 2).await, 2);
+            assert_eq!(issuer.metadata_fetches(), 2);
+        }
+
+        #[tokio::test]
+        async fn stale_keys_answer_at_once_while_a_slow_issuer_is_refreshed() {
+            let issuer = TestIssuer::start().await.unwrap();
+            let (cache, t0) = start(&issuer, options());
+            found(&cache, t0).await;
+            issuer.set_jwks_delay(2 * SECOND);
+            let started = Instant::now();
+            found(&cache, t0 + TTL).await;
+            found(&cache, t0 + TTL + SECOND).await;
+            let waited = started.elapsed();
+            assert!(waited < SECOND, "lookups waited {waited:?} for the refresh");
+            assert_eq!(
+                settles(|| issuer.jwks_fetches(), 2).await,
+                2,
+                "one background refresh, not one per lookup"
+            );
+        }
+    }
+}

@@ -9,9 +9,10 @@ use serde_json::Value;
 use url::Url;
 
 use crate::error::ConfigError;
+use crate::error::UrlKind;
 use crate::fetch::{FetchError, FetchLimits, get_json};
 use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
-use crate::url_rules::{UrlKind, invalid_url, parse_http_url, parse_issuer};
+use crate::url_rules::{invalid_url, parse_http_url, parse_issuer};
 
 const OAUTH_SUFFIX: &str = "/.well-known/oauth-authorization-server";
 const OIDC_SUFFIX: &str = "/.well-known/openid-configuration";

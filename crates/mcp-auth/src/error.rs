@@ -2,8 +2,7 @@
 //! misconfiguration never turns into a 401 at run time.
 
 use std::borrow::Cow;
-
-use crate::url_rules::UrlKind;
+use std::fmt;
 
 /// A configuration mistake found when building [`McpAuth`](crate::McpAuth) or a bearer layer.
 ///
@@ -161,5 +160,46 @@ impl VerifyError {
     /// Verification impossible for now (the key source is down), with a reason for logs.
     pub fn unavailable(reason: impl Into<Cow<'static, str>>) -> Self {
         Self::Unavailable(reason.into())
+    }
+}
+
+/// What a URL is for: it decides the rules it must follow and the example an error suggests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UrlKind {
+    /// The identifier of a protected resource (RFC 8707 / RFC 9728 `resource`).
+    ResourceIdentifier,
+    /// The issuer identifier of an authorization server (RFC 8414 §2).
+    Issuer,
+    /// The URL of an authorization server's well-known metadata document.
+    WellKnownMetadata,
+    /// An authorization server's key set (`jwks_uri`).
+    JwksUri,
+    /// A protected resource's documentation, policy or terms of service page.
+    ResourcePage,
+}
+
+impl UrlKind {
+    /// A URL of this kind, for error messages.
+    pub(crate) fn example(self) -> &'static str {
+        match self {
+            Self::ResourceIdentifier => "https://api.example.com/mcp",
+            Self::Issuer => "https://auth.example.com",
+            Self::WellKnownMetadata => "https://auth.example.com/.well-known/openid-configuration",
+            Self::JwksUri => "https://auth.example.com/jwks",
+            Self::ResourcePage => "https://api.example.com/docs",
+        }
+    }
+}
+
+impl fmt::Display for UrlKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ResourceIdentifier => "resource identifier",
+            Self::Issuer => "issuer",
+            Self::WellKnownMetadata => "well-known metadata URL",
+            Self::JwksUri => "jwks_uri",
+            Self::ResourcePage => "resource page URL",
+        })
     }
 }

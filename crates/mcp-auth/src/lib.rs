@@ -23,13 +23,12 @@ mod url_rules;
 
 pub use auth_info::AuthInfo;
 pub use auth_server::AuthServerConfig;
-pub use error::{ConfigError, VerifyError};
+pub use error::{ConfigError, UrlKind, VerifyError};
 pub use extract::{Auth, MaybeAuth, MissingAuthInfo};
 pub use fetch::FetchError;
 pub use mcp_auth::{McpAuth, McpAuthBuilder};
 pub use metadata::AuthServerType;
 pub use resource::ProtectedResource;
-pub use url_rules::UrlKind;
 pub use verify::TokenVerifier;
 
 /// The repository README's examples, compiled and run as doctests.

@@ -5,9 +5,10 @@ use url::Url;
 
 use crate::auth_server::AuthServerConfig;
 use crate::error::ConfigError;
+use crate::error::UrlKind;
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
 use crate::scope::check_scope_token;
-use crate::url_rules::{UrlKind, parse_http_url, parse_issuer, parse_resource_identifier};
+use crate::url_rules::{parse_http_url, parse_issuer, parse_resource_identifier};
 
 /// The description of one protected resource (an MCP endpoint), checked when
 /// [`McpAuth`](crate::McpAuth) is built.

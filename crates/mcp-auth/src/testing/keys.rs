@@ -57,13 +57,18 @@ pub struct TestKey {
 
 impl TestKey {
     /// The key pair `material` under `kid`, signing with `alg`.
-    pub fn new(material: KeyMaterial, kid: &str, alg: Algorithm) -> Result<Self, TestingError> {
+    pub fn new(
+        material: KeyMaterial,
+        kid: impl Into<String>,
+        alg: Algorithm,
+    ) -> Result<Self, TestingError> {
+        let kid = kid.into();
         let encoding_key = material.encoding_key()?;
         let mut jwk = Jwk::from_encoding_key(&encoding_key, alg)?;
-        jwk.common.key_id = Some(kid.to_owned());
+        jwk.common.key_id = Some(kid.clone());
         jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         Ok(Self {
-            kid: kid.to_owned(),
+            kid,
             alg,
             encoding_key,
             jwk,

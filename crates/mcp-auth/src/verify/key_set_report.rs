@@ -4,8 +4,9 @@ use jsonwebtoken::Algorithm;
 
 use super::key_set::{ASYMMETRIC, KeySet};
 use crate::error::ConfigError;
+use crate::error::UrlKind;
 use crate::fetch::{FetchError, FetchLimits, get_json};
-use crate::url_rules::{UrlKind, parse_http_url};
+use crate::url_rules::parse_http_url;
 
 /// The keys of a key set that JWT mode could verify tokens with, and how many it would leave out.
 ///

@@ -31,7 +31,8 @@ pub use metadata::AuthServerType;
 pub use resource::ProtectedResource;
 pub use verify::TokenVerifier;
 
-/// The repository README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The repository README's examples, compiled and run as doctests (they use rmcp and the test
+/// issuer).
+#[cfg(all(doctest, feature = "rmcp", feature = "testing"))]
 #[doc = include_str!("../../../README.md")]
 struct RepositoryReadme;

@@ -1,6 +1,37 @@
 //! Turning an access token into an [`AuthInfo`]: the [`TokenVerifier`] trait, which plain async
 //! functions and closures implement (custom mode), JWT mode's settings ([`JwtOptions`]), and a
 //! report on what a key set offers ([`KeySetReport`]).
+//!
+//! # How JWT mode decides
+//!
+//! A token verified before is answered from the verified-token cache; any other goes through
+//! every step:
+//!
+//! 1. size (before decoding), three parts, header: `alg` in the allow-list, no `crit`, optional
+//!    `typ`;
+//! 2. `iss` must name a trusted authorization server, *before* any network call;
+//! 3. the key: by `kid` from that issuer's cached key set; its `kty`, `crv` and `alg` must agree
+//!    with the token's `alg`. Keys in token headers (`jwk`, `jku`, `x5u`, `x5c`) are never used
+//!    or fetched. Keys for encryption, symmetric keys, unknown types and RSA keys under 2048 bits
+//!    are left out of the key set;
+//! 4. the signature, with aws-lc-rs keys parsed once per key; the payload must not repeat a
+//!    claim;
+//! 5. the claims' types: `iss`, `exp` and `aud` (string or array) required, every registered
+//!    claim of the wrong JSON type refuses the token; scopes from `scope`, `scp` or `scopes`,
+//!    client from `client_id` or `azp`.
+//!
+//! Then, in every mode, cached or not, the layer applies the same rules to the
+//! [`AuthInfo`]: a trusted issuer, an audience of this resource, `exp`, `nbf` and `iat` within
+//! the leeway, and the required scopes.
+//!
+//! # Keys
+//!
+//! Each trusted issuer's metadata and key set are fetched once per TTL (the key set's
+//! `Cache-Control: max-age`, held within bounds), refetched once for a new `kid` (rotation) with
+//! a cooldown against floods of made-up ones, shared among concurrent callers, refreshed in the
+//! background while stale keys keep answering, and kept through an outage up to a maximum
+//! staleness; with no usable key the answer is 503, never a pass. See [`JwtOptions`] for every
+//! bound.
 
 mod claims;
 pub(crate) mod jwt;

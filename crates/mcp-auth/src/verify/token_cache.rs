@@ -4,13 +4,14 @@
 //! key set. The layer still checks issuer, audience and scopes of a cached answer per request.
 
 use std::sync::{Arc, Weak};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest::{SHA256, digest};
 use quick_cache::sync::Cache;
 
 use super::key_set::VerifyKey;
 use crate::auth_info::AuthInfo;
+use crate::clock::unix_now;
 
 /// The cache of one JWT verifier.
 pub(crate) struct TokenCache {
@@ -58,10 +59,7 @@ impl TokenCache {
         key: &Arc<VerifyKey>,
         key_usable_until: Option<Instant>,
     ) {
-        let now_unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap_or_default()
-            .as_secs();
+        let now_unix = unix_now();
         let Some(exp) = info.expires_at else {
             return;
         };
@@ -99,10 +97,7 @@ mod tests {
     }
 
     fn info(expires_in: u64) -> Arc<AuthInfo> {
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
+        let now = unix_now();
         Arc::new(AuthInfo {
             issuer: "https://as.example".into(),
             subject: Some("alice".into()),

@@ -202,5 +202,24 @@ pub fn parse_challenge(header: &str) -> Challenge {
     }
 }
 
+/// The one `WWW-Authenticate` challenge among `headers`, parsed strictly; panics when there is
+/// none, or more than one.
+pub fn one_challenge(headers: &http::HeaderMap) -> Challenge {
+    let values: Vec<_> = headers
+        .get_all(http::header::WWW_AUTHENTICATE)
+        .iter()
+        .collect();
+    assert_eq!(values.len(), 1, "one challenge expected, got {values:?}");
+    parse_challenge(values[0].to_str().unwrap())
+}
+
+/// `[(name, value)]` as the parameters of a [`Challenge`], for comparing whole challenges.
+pub fn challenge_params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+        .collect()
+}
+
 #[cfg(feature = "testing")]
 pub mod jwt;

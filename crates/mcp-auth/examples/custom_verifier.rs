@@ -98,12 +98,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         StreamableHttpServerConfig::default()
             .with_legacy_session_mode(false)
             .with_json_response(true)
-            .with_allowed_hosts([addr.ip().to_string(), "localhost".to_owned()]),
+            .with_allowed_hosts([bearer.resource_host(), "localhost"]),
     );
-    let app = Router::new()
-        .nest_service("/mcp", mcp)
-        .layer(bearer)
-        .merge(auth.metadata_router());
+    let app: Router = bearer.mount(mcp).merge(auth.metadata_router());
 
     print_try_it(&resource, &addr.to_string());
     axum::serve(listener, app).await?;

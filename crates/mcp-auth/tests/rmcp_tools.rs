@@ -82,10 +82,7 @@ async fn protected_server() -> String {
             .required_scopes(["read"])
             .build()
             .unwrap();
-        Router::new()
-            .nest_service("/mcp", mcp_service())
-            .layer(bearer)
-            .merge(auth.metadata_router())
+        bearer.mount(mcp_service()).merge(auth.metadata_router())
     })
     .await;
     server.url("/mcp")

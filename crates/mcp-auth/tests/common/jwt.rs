@@ -1,14 +1,13 @@
 //! A resource protected in JWT mode by a real test issuer on 127.0.0.1.
 
+use axum::Json;
 use axum::routing::any;
-use axum::{Extension, Json, Router};
 use mcp_auth::bearer::BearerAuthBuilder;
 use mcp_auth::testing::{TestIssuer, TokenBuilder};
-use mcp_auth::{AuthInfo, AuthServerConfig, McpAuth, ProtectedResource};
+use mcp_auth::{Auth, AuthServerConfig, McpAuth, ProtectedResource};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 use super::{TestServer, parse_challenge, serve};
 
@@ -48,15 +47,9 @@ impl JwtApp {
             let bearer = configure(auth.bearer().show_error_details(true))
                 .build()
                 .unwrap();
-            Router::new()
-                    .route(
-                        "/mcp",
-                        any(|Extension(info): Extension<Arc<AuthInfo>>| async move {
-                            Json(json!(info))
-                        }),
-                    )
-                    .layer(bearer)
-                    .merge(auth.metadata_router())
+            bearer
+                .mount(any(|Auth(info): Auth| async move { Json(json!(info)) }))
+                .merge(auth.metadata_router())
         })
         .await;
         let resource = server.url("/mcp");

@@ -91,14 +91,29 @@ pub(crate) fn missing_scopes<'r>(
 
 /// Checks a scope against RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub(crate) fn check_scope_token(scope: &str) -> Result<(), ConfigError> {
-    let valid = !scope.is_empty() && scope.bytes().all(is_scope_char);
-    if valid {
+    if is_scope_token(scope) {
         Ok(())
     } else {
         Err(ConfigError::InvalidScope {
             scope: scope.to_owned(),
         })
     }
+}
+
+/// The scope tokens of a space-delimited `scope` value (RFC 6749 §3.3), or `None` when one has a
+/// character outside RFC 6749's set: split on the space character only, so `read\u{a0}admin` is
+/// one (invalid) token, never `read` and `admin`. Empty segments (double, leading or trailing
+/// spaces) are skipped.
+pub(crate) fn split_scopes(list: &str) -> Option<Vec<String>> {
+    list.split(' ')
+        .filter(|token| !token.is_empty())
+        .map(|token| is_scope_token(token).then(|| token.to_owned()))
+        .collect()
+}
+
+/// Whether `token` is one RFC 6749 scope token.
+pub(crate) fn is_scope_token(token: &str) -> bool {
+    !token.is_empty() && token.bytes().all(is_scope_char)
 }
 
 fn is_scope_char(byte: u8) -> bool {
@@ -130,6 +145,24 @@ mod tests {
             missing_scopes(&PrefixScopes::new(':'), &narrow, &required),
             ["files:write", "mail:send"]
         );
+    }
+
+    #[test]
+    fn scope_strings_split_on_the_space_character_only() {
+        assert_eq!(
+            split_scopes(" read  write "),
+            Some(vec!["read".to_owned(), "write".to_owned()])
+        );
+        assert_eq!(split_scopes(""), Some(vec![]));
+        for smuggled in [
+            "read\u{a0}admin",
+            "read\tadmin",
+            "read\nadmin",
+            "read\u{2003}admin",
+            "é",
+        ] {
+            assert_eq!(split_scopes(smuggled), None, "{smuggled:?}");
+        }
     }
 
     #[test]

@@ -112,7 +112,8 @@ async fn an_issuer_down_from_the_start_gives_503_and_is_not_hammered() {
 #[tokio::test]
 async fn junk_keys_in_a_key_set_do_not_spoil_the_good_ones() {
     let app = JwtApp::start(|b| b).await;
-    let good = TestKey::new(KeyMaterial::Rsa, "rs256", Algorithm::RS256).unwrap();
+    let good = TestKey::new(KeyMaterial::Rsa, "good", Algorithm::RS256).unwrap();
+    app.issuer.add_key(good.clone(), true);
     let set = json!({ "keys": [
         { "kty": "oct", "kid": "hmac", "k": "c2VjcmV0" },
         { "kty": "RSA", "kid": "broken", "n": "!!!", "e": "AQAB" },
@@ -123,8 +124,13 @@ async fn junk_keys_in_a_key_set_do_not_spoil_the_good_ones() {
         good.jwk,
     ]});
     app.issuer.set_jwks_body(Some(set.to_string()));
-    app.accepted(&app.token().sign().unwrap()).await;
-    let hmac = app.token().header(with_kid("hmac")).sign().unwrap();
+    app.accepted(&app.token().key("good").sign().unwrap()).await;
+    let hmac = app
+        .token()
+        .key("good")
+        .header(with_kid("hmac"))
+        .sign()
+        .unwrap();
     app.refused(
         &hmac,
         "no key of the issuer's key set matches the token's kid and alg",

@@ -84,8 +84,27 @@ async fn scopes_and_client_come_from_the_claims_providers_use() {
     assert_eq!(seen["client_id"], "web");
     let okta = app.token().claim("scp", json!("read")).sign().unwrap();
     assert_eq!(app.accepted(&okta).await["scopes"], json!(["read"]));
-    let listed = app.token().claim("scopes", json!(["read"])).sign().unwrap();
-    assert_eq!(app.accepted(&listed).await["scopes"], json!(["read"]));
+}
+
+#[tokio::test]
+async fn the_non_standard_scopes_claim_grants_nothing_unless_asked_for() {
+    let listed = |app: &JwtApp| app.token().claim("scopes", json!(["read"])).sign().unwrap();
+    let app = JwtApp::start(|b| b.required_scopes(["read"])).await;
+    let challenge = app
+        .challenge(&listed(&app), reqwest::StatusCode::FORBIDDEN)
+        .await;
+    assert_eq!(challenge.param("error"), Some("insufficient_scope"));
+    assert_eq!(challenge.param("scope"), Some("read"));
+
+    let opted_in = JwtApp::start(|b| {
+        b.required_scopes(["read"])
+            .jwt(JwtOptions::default().read_scopes_claim(true))
+    })
+    .await;
+    assert_eq!(
+        opted_in.accepted(&listed(&opted_in)).await["scopes"],
+        json!(["read"])
+    );
 }
 
 #[tokio::test]

@@ -89,7 +89,7 @@ async fn an_encrypted_five_part_token_is_refused() {
 async fn a_header_that_is_not_json_is_refused() {
     let app = app().await;
     let token = with_part(&app.token().sign().unwrap(), 0, &B64.encode("not json"));
-    app.refused_starting(&token, "the token header is malformed")
+    app.refused(&token, "the token header is not a JSON object")
         .await;
 }
 
@@ -131,11 +131,19 @@ async fn alg_none_is_refused() {
 async fn hmac_signed_with_the_public_key_is_refused() {
     // The classic confusion: HS256 keyed with the RSA public key the issuer publishes.
     let app = app().await;
-    let public_jwk = json!(
-        TestKey::new(KeyMaterial::Rsa, "rs256", Algorithm::RS256)
-            .unwrap()
-            .jwk
-    );
+    let published: serde_json::Value = reqwest::get(app.issuer.jwks_uri())
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let public_jwk = published["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|key| key["kid"] == "rs256")
+        .unwrap()
+        .clone();
     let claims =
         json!({ "iss": app.issuer.issuer(), "aud": app.resource, "exp": 4_000_000_000u64 });
     let secret = EncodingKey::from_secret(public_jwk["n"].as_str().unwrap().as_bytes());
@@ -283,18 +291,21 @@ const WEAK_RSA_MODULUS: &str = "zv9T6StXRZR9VXJXFf_xN4__AjxlOszT8xrGbk5fkkXQiC1k
 #[tokio::test]
 async fn a_weak_rsa_key_in_the_key_set_is_never_used() {
     let app = app().await;
-    let strong = TestKey::new(KeyMaterial::Rsa, "rs256", Algorithm::RS256).unwrap();
+    let strong = TestKey::new(KeyMaterial::Rsa, "strong", Algorithm::RS256).unwrap();
+    app.issuer.add_key(strong.clone(), false);
     let weak = json!({ "kty": "RSA", "kid": "weak", "alg": "RS256", "use": "sig", "n": WEAK_RSA_MODULUS, "e": "AQAB" });
     app.issuer
         .set_jwks_body(Some(json!({ "keys": [strong.jwk, weak] }).to_string()));
     // Were the weak key used, this would be a bad signature; it is not even a candidate.
     let token = app
         .token()
+        .key("strong")
         .header(header(Algorithm::RS256, "weak"))
         .sign()
         .unwrap();
     app.refused(&token, NO_KEY).await;
-    app.accepted(&app.token().sign().unwrap()).await;
+    app.accepted(&app.token().key("strong").sign().unwrap())
+        .await;
 }
 
 #[tokio::test]
@@ -654,22 +665,13 @@ async fn a_client_id_that_is_not_a_string_is_refused() {
 async fn a_repeated_claim_is_refused() {
     // Correctly signed, but `aud` appears twice: the first names another resource.
     let app = app().await;
-    let key = TestKey::new(KeyMaterial::Rsa, "rs256", Algorithm::RS256).unwrap();
-    let header = encoded(&json!({ "alg": "RS256", "kid": "rs256" }));
     let payload = format!(
         r#"{{"iss":"{}","aud":"https://other.example","exp":4000000000,"aud":"{}"}}"#,
         app.issuer.issuer(),
         app.resource
     );
-    let message = format!("{header}.{}", B64.encode(payload));
-    let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding_key, Algorithm::RS256)
-            .unwrap();
-    app.refused(
-        &format!("{message}.{signature}"),
-        "the token repeats a claim",
-    )
-    .await;
+    let token = signed_raw(&app, r#"{"alg":"RS256","kid":"fixture"}"#, &payload);
+    app.refused(&token, "the token repeats a claim").await;
 }
 
 // ---- scopes ---------------------------------------------------------------------------------
@@ -684,5 +686,202 @@ async fn a_valid_token_without_the_required_scope_gets_403() {
     assert_eq!(
         challenge.param("error_description"),
         Some("the access token lacks the scopes: write")
+    );
+}
+
+// ---- token types (RFC 8725 §3.11) -----------------------------------------------------------
+
+#[tokio::test]
+async fn jwts_of_other_types_from_the_same_issuer_are_not_access_tokens() {
+    let app = app().await;
+    for typ in [
+        "dpop+jwt",
+        "logout+jwt",
+        "secevent+jwt",
+        "id_token+jwt",
+        "JOSE",
+        "",
+    ] {
+        let mut other = header(Algorithm::RS256, "rs256");
+        other.typ = Some(typ.to_owned());
+        app.refused(
+            &app.token().header(other).sign().unwrap(),
+            "the token's typ is not that of an access token (JWT or at+jwt, RFC 8725 section 3.11)",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn access_token_types_pass_in_any_case_and_an_absent_type_too() {
+    let app = app().await;
+    for typ in [
+        Some("JWT"),
+        Some("jwt"),
+        Some("at+jwt"),
+        Some("AT+JWT"),
+        Some("application/at+jwt"),
+        None,
+    ] {
+        let mut access = header(Algorithm::RS256, "rs256");
+        access.typ = typ.map(str::to_owned);
+        app.accepted(&app.token().header(access).sign().unwrap())
+            .await;
+    }
+}
+
+// ---- JOSE header members --------------------------------------------------------------------
+
+/// A token with this raw header and payload JSON, signed by a published fixture RSA key
+/// `fixture`.
+fn signed_raw(app: &JwtApp, raw_header: &str, raw_payload: &str) -> String {
+    let key = TestKey::new(KeyMaterial::Rsa, "fixture", Algorithm::RS256).unwrap();
+    app.issuer.add_key(key.clone(), true);
+    let message = format!("{}.{}", B64.encode(raw_header), B64.encode(raw_payload));
+    let signature =
+        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding_key, Algorithm::RS256)
+            .unwrap();
+    format!("{message}.{signature}")
+}
+
+/// A token for `app` with this raw header JSON and good claims, signed by [`signed_raw`]'s key.
+fn signed_with_raw_header(app: &JwtApp, raw_header: &str) -> String {
+    let payload = json!({
+        "iss": app.issuer.issuer(),
+        "aud": app.resource,
+        "exp": 4_000_000_000u64,
+    });
+    signed_raw(app, raw_header, &payload.to_string())
+}
+
+#[tokio::test]
+async fn a_null_critical_header_is_refused_too() {
+    // RFC 7515 §4.1.11 makes `crit` an array; `null` must not read as "absent".
+    let app = app().await;
+    let token = signed_with_raw_header(&app, r#"{"alg":"RS256","kid":"fixture","crit":null}"#);
+    app.refused(
+        &token,
+        "the token has critical header parameters this server does not understand",
+    )
+    .await;
+    let control = signed_with_raw_header(&app, r#"{"alg":"RS256","kid":"fixture"}"#);
+    app.accepted(&control).await;
+}
+
+#[tokio::test]
+async fn a_repeated_header_parameter_is_refused() {
+    // The first `alg` is allowed, the second would be read last by a lenient parser.
+    let app = app().await;
+    let token = signed_with_raw_header(&app, r#"{"alg":"RS256","kid":"fixture","kid":"rs256"}"#);
+    app.refused(&token, "the token header repeats a parameter")
+        .await;
+}
+
+// ---- scopes smuggled past the split (RFC 6749 §3.3) -----------------------------------------
+
+#[tokio::test]
+async fn a_scope_string_split_on_unicode_whitespace_grants_nothing() {
+    let app = JwtApp::start(|b| b.required_scopes(["admin"])).await;
+    let outside = "the scope claim has a scope outside RFC 6749's character set";
+    for smuggled in [
+        "read\u{a0}admin",
+        "read\u{2003}admin",
+        "read\tadmin",
+        "read\nadmin",
+    ] {
+        app.refused_with_claim("scope", json!(smuggled), outside)
+            .await;
+    }
+    app.refused_with_claim(
+        "scp",
+        json!(["read\u{a0}admin"]),
+        "the scp claim has a scope outside RFC 6749's character set",
+    )
+    .await;
+    app.refused_with_claim(
+        "scp",
+        json!("read\u{85}admin"),
+        "the scp claim has a scope outside RFC 6749's character set",
+    )
+    .await;
+    // Spaces alone separate scopes, however many.
+    let spaced = app
+        .token()
+        .claim("scope", json!("  read   admin "))
+        .sign()
+        .unwrap();
+    assert_eq!(
+        app.accepted(&spaced).await["scopes"],
+        json!(["read", "admin"])
+    );
+}
+
+// ---- key sets -------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_published_private_key_is_left_out_of_the_key_set() {
+    // A key set that publishes a private key lets anyone sign: such a key proves nothing.
+    let app = app().await;
+    let leaked = TestKey::new(KeyMaterial::P256, "leaked", Algorithm::ES256).unwrap();
+    app.issuer.add_key(leaked.clone(), false);
+    let mut private_jwk = serde_json::to_value(&leaked.jwk).unwrap();
+    // The fixture key's private scalar, as a careless issuer would publish it.
+    private_jwk["d"] = json!("iMPYu3qHGPuqzcrs1b1b9EbdJTdDhN3o2T1G1KYmnmY");
+    let rsa_secret = json!({ "kty": "oct", "kid": "secret", "k": "c2VjcmV0", "alg": "HS256" });
+    let good = TestKey::new(KeyMaterial::Rsa, "good", Algorithm::RS256).unwrap();
+    app.issuer.add_key(good.clone(), false);
+    let public = vec![
+        private_jwk,
+        rsa_secret,
+        serde_json::to_value(&good.jwk).unwrap(),
+    ];
+    app.issuer
+        .set_jwks_body(Some(json!({ "keys": public }).to_string()));
+    app.accepted(&app.token().key("good").sign().unwrap()).await;
+    let token = app.token().key("leaked").sign().unwrap();
+    app.refused(&token, NO_KEY).await;
+}
+
+// ---- a key replaced under the same kid ------------------------------------------------------
+
+#[tokio::test]
+async fn a_key_replaced_under_the_same_kid_is_picked_up_by_one_refetch() {
+    let app = app().await;
+    let fixture = TestKey::new(KeyMaterial::Rsa, "same", Algorithm::RS256).unwrap();
+    app.issuer.add_key(fixture, true);
+    app.accepted(&app.token().key("same").sign().unwrap()).await;
+    assert_eq!(app.issuer.jwks_fetches(), 1);
+    // The issuer rotates to a new key under the same kid.
+    let replacement = TestKey::new(KeyMaterial::RsaNext, "same", Algorithm::RS256).unwrap();
+    app.issuer.add_key(replacement, true);
+    app.accepted(&app.token().key("same").sign().unwrap()).await;
+    assert_eq!(
+        app.issuer.jwks_fetches(),
+        2,
+        "one refetch after the signature failed"
+    );
+}
+
+#[tokio::test]
+async fn forged_signatures_under_a_known_kid_refetch_at_most_once_per_cooldown() {
+    let app = app().await;
+    app.accepted(&app.token().sign().unwrap()).await;
+    app.issuer.add_key(
+        TestKey::new(KeyMaterial::RsaNext, "forger", Algorithm::RS256).unwrap(),
+        false,
+    );
+    let forged = app
+        .token()
+        .key("forger")
+        .header(header(Algorithm::RS256, "rs256"))
+        .sign()
+        .unwrap();
+    for _ in 0..50 {
+        app.refused(&forged, BAD_SIGNATURE).await;
+    }
+    assert_eq!(
+        app.issuer.jwks_fetches(),
+        2,
+        "warm-up, then one refetch for the whole 10 s cooldown"
     );
 }

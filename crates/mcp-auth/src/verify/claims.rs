@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
+use crate::scope::{is_scope_token, split_scopes};
 
 /// A token's claims, and the first name that appears twice, if any: a repeated claim
 /// (`"aud":"a", ..., "aud":"b"`) refuses the token instead of letting the last one silently win.
@@ -55,6 +56,7 @@ impl<'de> Deserialize<'de> for ParsedClaims {
 pub(crate) fn auth_info_from_claims(
     token: &str,
     claims: Map<String, Value>,
+    read_scopes_claim: bool,
 ) -> Result<AuthInfo, VerifyError> {
     let issuer = string(&claims, "iss")?
         .ok_or_else(|| VerifyError::invalid_token("the token has no iss claim"))?;
@@ -83,7 +85,7 @@ pub(crate) fn auth_info_from_claims(
         Some(id) => Some(id),
         None => string(&claims, "azp")?,
     };
-    let scopes = scopes(&claims)?;
+    let scopes = scopes(&claims, read_scopes_claim)?;
     Ok(AuthInfo {
         token: token.to_owned(),
         issuer,
@@ -98,30 +100,47 @@ pub(crate) fn auth_info_from_claims(
     })
 }
 
-/// Scopes from `scope` (space-delimited, RFC 8693 / RFC 9068), else `scp` (array or string,
-/// as Azure AD and Okta send), else `scopes` (array or string).
-fn scopes(claims: &Map<String, Value>) -> Result<Vec<String>, VerifyError> {
-    for name in ["scope", "scp", "scopes"] {
-        let Some(value) = claims.get(name) else {
-            continue;
-        };
-        return match value {
-            Value::String(list) => Ok(list.split_whitespace().map(str::to_owned).collect()),
-            Value::Array(items) if name != "scope" => items
-                .iter()
-                .map(|item| item.as_str().map(str::to_owned))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| {
-                    VerifyError::invalid_token(format!(
-                        "the {name} claim has a member that is not a string"
-                    ))
-                }),
-            _ => Err(VerifyError::invalid_token(format!(
-                "the {name} claim has the wrong type"
-            ))),
-        };
+/// Scopes from `scope` (space-delimited, RFC 8693 / RFC 9068), else `scp` (array or
+/// space-delimited string, as Azure AD and Okta send), else, when `read_scopes_claim` is on, the
+/// non-standard `scopes`. A scope token outside RFC 6749's character set refuses the token: it
+/// could only come from an issuer that does not follow RFC 6749, and guessing how to split it
+/// could grant what was never granted.
+fn scopes(
+    claims: &Map<String, Value>,
+    read_scopes_claim: bool,
+) -> Result<Vec<String>, VerifyError> {
+    let names: &[&str] = if read_scopes_claim {
+        &["scope", "scp", "scopes"]
+    } else {
+        &["scope", "scp"]
+    };
+    let Some((name, value)) = names
+        .iter()
+        .find_map(|name| claims.get(*name).map(|value| (*name, value)))
+    else {
+        return Ok(Vec::new());
+    };
+    let invalid = || {
+        VerifyError::invalid_token(format!(
+            "the {name} claim has a scope outside RFC 6749's character set"
+        ))
+    };
+    match value {
+        Value::String(list) => split_scopes(list).ok_or_else(invalid),
+        Value::Array(items) if name != "scope" => items
+            .iter()
+            .map(|item| match item {
+                Value::String(token) if is_scope_token(token) => Ok(token.clone()),
+                Value::String(_) => Err(invalid()),
+                _ => Err(VerifyError::invalid_token(format!(
+                    "the {name} claim has a member that is not a string"
+                ))),
+            })
+            .collect(),
+        _ => Err(VerifyError::invalid_token(format!(
+            "the {name} claim has the wrong type"
+        ))),
     }
-    Ok(Vec::new())
 }
 
 fn string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, VerifyError> {
@@ -164,7 +183,7 @@ mod tests {
         let Value::Object(map) = claims else {
             panic!("claims must be an object")
         };
-        auth_info_from_claims("tok", map)
+        auth_info_from_claims("tok", map, true)
     }
 
     fn base() -> Value {

@@ -12,10 +12,12 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Header;
 use serde_json::{Map, Value};
 
 use super::claims::{ParsedClaims, auth_info_from_claims};
 use super::key_cache::{KeyCache, Lookup};
+use super::key_set::VerifyKey;
 use super::options::JwtOptions;
 use super::rules::RuleViolation;
 use super::token_cache::TokenCache;
@@ -79,23 +81,24 @@ impl JwtVerifier {
             .rsplit_once('.')
             .filter(|(message, _)| message.matches('.').count() == 1)
             .ok_or_else(not_a_jwt)?;
-        let header = jsonwebtoken::decode_header(token).map_err(|err| {
-            VerifyError::invalid_token(format!("the token header is malformed: {err}"))
-        })?;
+        let (header_part, _) = message.split_once('.').ok_or_else(not_a_jwt)?;
+        let header = header(header_part)?;
         let alg = header.alg;
         if !self.options.algorithms.contains(&alg) {
             return Err(VerifyError::invalid_token(format!(
                 "the algorithm {alg:?} is not allowed"
             )));
         }
-        if header.crit.is_some() {
+        if !type_accepted(
+            header.typ.as_deref(),
+            self.options.require_access_token_type,
+        ) {
             return Err(VerifyError::invalid_token(
-                "the token has critical header parameters this server does not understand",
-            ));
-        }
-        if self.options.require_access_token_type && !is_access_token_type(header.typ.as_deref()) {
-            return Err(VerifyError::invalid_token(
-                "the token's typ is not at+jwt (RFC 9068)",
+                if self.options.require_access_token_type {
+                    "the token's typ is not at+jwt (RFC 9068)"
+                } else {
+                    "the token's typ is not that of an access token (JWT or at+jwt, RFC 8725 section 3.11)"
+                },
             ));
         }
 
@@ -108,7 +111,8 @@ impl JwtVerifier {
         }
         .ok_or_else(|| VerifyError::invalid_token(RuleViolation::UntrustedIssuer.to_string()))?;
 
-        let (candidates, keys_usable_until) = match keys.lookup(header.kid.as_deref(), alg).await? {
+        let kid = header.kid.as_deref();
+        let (candidates, mut keys_usable_until) = match keys.lookup(kid, alg).await? {
             Lookup::Keys(keys, usable_until) => (keys, usable_until),
             Lookup::NoKey(reason) => return Err(VerifyError::invalid_token(reason)),
         };
@@ -117,12 +121,29 @@ impl JwtVerifier {
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| bad_signature())?;
-        let key = candidates
-            .into_iter()
-            .find(|key| key.verifies(alg, message.as_bytes(), &signature))
-            .ok_or_else(bad_signature)?;
+        let verifying = |keys: Vec<Arc<VerifyKey>>| {
+            keys.into_iter()
+                .find(|key| key.verifies(alg, message.as_bytes(), &signature))
+        };
+        let key = match verifying(candidates) {
+            Some(key) => key,
+            // Perhaps the issuer replaced the key under the same kid: one refetch, throttled
+            // like an unknown kid.
+            None => match keys.refetch_after_bad_signature(kid, alg).await? {
+                Some(Lookup::Keys(fresh, usable_until)) => {
+                    keys_usable_until = usable_until;
+                    verifying(fresh).ok_or_else(bad_signature)?
+                }
+                Some(Lookup::NoKey(reason)) => return Err(VerifyError::invalid_token(reason)),
+                None => return Err(bad_signature()),
+            },
+        };
 
-        let info = Arc::new(auth_info_from_claims(token, claims)?);
+        let info = Arc::new(auth_info_from_claims(
+            token,
+            claims,
+            self.options.read_scopes_claim,
+        )?);
         if let Some(cache) = &self.verified {
             cache.insert(token, &info, &key, keys_usable_until);
         }
@@ -134,26 +155,55 @@ fn not_a_jwt() -> VerifyError {
     VerifyError::invalid_token("the token is not a signed JWT (three dot-separated parts)")
 }
 
-/// The claims of `header.payload`, decoded once (base64url without padding, a JSON object whose
-/// claims each appear once).
+/// The JOSE header, decoded once: a JSON object whose members each appear once, without `crit`
+/// (this server understands no extension, so any `crit`, even `null`, refuses the token).
+fn header(encoded: &str) -> Result<Header, VerifyError> {
+    let members = json_object(encoded, "header", "the token header repeats a parameter")?;
+    if members.contains_key("crit") {
+        return Err(VerifyError::invalid_token(
+            "the token has critical header parameters this server does not understand",
+        ));
+    }
+    serde_json::from_value(Value::Object(members))
+        .map_err(|err| VerifyError::invalid_token(format!("the token header is malformed: {err}")))
+}
+
+/// The claims of `header.payload`, decoded once.
 fn payload(message: &str) -> Result<Map<String, Value>, VerifyError> {
     let (_, encoded) = message.split_once('.').ok_or_else(not_a_jwt)?;
+    json_object(encoded, "payload", "the token repeats a claim")
+}
+
+/// A base64url (unpadded) JSON object whose members each appear once: a repeated member
+/// (`"aud":"a", ..., "aud":"b"`) refuses the token instead of letting the last one silently win.
+fn json_object(
+    encoded: &str,
+    part: &str,
+    repeated: &'static str,
+) -> Result<Map<String, Value>, VerifyError> {
     let json = URL_SAFE_NO_PAD
         .decode(encoded)
-        .map_err(|_| VerifyError::invalid_token("the token payload is not base64url"))?;
+        .map_err(|_| VerifyError::invalid_token(format!("the token {part} is not base64url")))?;
     match serde_json::from_slice::<ParsedClaims>(&json) {
         Ok(ParsedClaims {
             repeated: Some(_), ..
-        }) => Err(VerifyError::invalid_token("the token repeats a claim")),
+        }) => Err(VerifyError::invalid_token(repeated)),
         Ok(ParsedClaims { claims, .. }) => Ok(claims),
-        Err(_) => Err(VerifyError::invalid_token(
-            "the token payload is not a JSON object",
-        )),
+        Err(_) => Err(VerifyError::invalid_token(format!(
+            "the token {part} is not a JSON object"
+        ))),
     }
 }
 
-fn is_access_token_type(typ: Option<&str>) -> bool {
-    typ.is_some_and(|typ| {
+/// Whether a token of this `typ` is an access token here: `at+jwt` (RFC 9068) always; with
+/// `strict` off, also no `typ` or `JWT`, as many providers send. Any other type (`dpop+jwt`,
+/// `logout+jwt`, `secevent+jwt`...) is another kind of JWT of the same issuer (RFC 8725 §3.11).
+fn type_accepted(typ: Option<&str>, strict: bool) -> bool {
+    let at_jwt = |typ: &str| {
         typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
-    })
+    };
+    match typ {
+        None => !strict,
+        Some(typ) => at_jwt(typ) || (!strict && typ.eq_ignore_ascii_case("JWT")),
+    }
 }

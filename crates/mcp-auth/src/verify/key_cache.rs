@@ -50,7 +50,6 @@ struct Snapshot {
     jwks_uri: Option<Url>,
     metadata_fetched_at: Option<Instant>,
     keys: Option<Arc<KeySet>>,
-    keys_fetched_at: Option<Instant>,
     /// When the keys should be fetched again.
     keys_expire_at: Option<Instant>,
 }
@@ -160,8 +159,10 @@ impl KeyCache {
         now: Instant,
     ) -> Result<Lookup, VerifyError> {
         let snapshot = self.snapshot();
+        // Staleness counts from when the keys were due for a refresh, not from their fetch: a
+        // long `max-age` must not spend the outage allowance before the outage begins.
         let usable_until = snapshot
-            .keys_fetched_at
+            .keys_expire_at
             .and_then(|at| at.checked_add(self.options.max_staleness));
         match snapshot.keys.as_ref() {
             Some(keys) if usable_until.is_none_or(|until| now <= until) => {
@@ -203,38 +204,63 @@ impl KeyCache {
         }
     }
 
+    /// The keys for `kid` and `alg` fetched anew after none of the cached ones verified a
+    /// signature: the issuer may have replaced a key under the same `kid`. Throttled and shared
+    /// exactly like a fetch for an unknown `kid`, so forged signatures cannot hammer the issuer;
+    /// `None` when no new key set was fetched.
+    pub(crate) async fn refetch_after_bad_signature(
+        self: &Arc<Self>,
+        kid: Option<&str>,
+        alg: Algorithm,
+    ) -> Result<Option<Lookup>, VerifyError> {
+        let now = Instant::now();
+        let attempts_seen = self.attempts.load(Ordering::Acquire);
+        let guard = self.refresh.clone().lock_owned().await;
+        if self
+            .refresh_locked(guard, Need::UnknownKid, attempts_seen, now)
+            .await
+        {
+            self.usable(kid, alg, now).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Fetches with the refresh lock held, unless another caller fetched since this one looked
-    /// (`attempts_seen`) or the throttles say not now.
+    /// (`attempts_seen`) or the throttles say not now; whether a new key set was stored.
     async fn refresh_locked(
         &self,
         mut state: tokio::sync::OwnedMutexGuard<RefreshState>,
         need: Need,
         attempts_seen: u64,
         now: Instant,
-    ) {
+    ) -> bool {
         if self.attempts.load(Ordering::Acquire) != attempts_seen
             || throttled(&state, need, now, &self.options)
         {
-            return;
+            return false;
         }
         state.last_attempt = Some(now);
         if need == Need::UnknownKid {
             state.last_unknown_kid_fetch = Some(now);
         }
-        match self.fetch(now).await {
+        let stored = match self.fetch(now).await {
             Ok(snapshot) => {
                 self.store(snapshot);
                 state.consecutive_failures = 0;
                 state.last_error = None;
+                true
             }
             Err(error) => {
                 tracing::warn!(issuer = %self.server.issuer(), %error, "key set refresh failed");
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
                 state.last_error = Some(error);
+                false
             }
-        }
+        };
         // Counted after the outcome is stored, so a caller that sees the new count also sees it.
         self.attempts.fetch_add(1, Ordering::AcqRel);
+        stored
     }
 
     /// Metadata (when due) then the key set; the result becomes the new snapshot.
@@ -268,7 +294,6 @@ impl KeyCache {
             jwks_uri: Some(jwks_uri),
             metadata_fetched_at,
             keys: Some(Arc::new(keys)),
-            keys_fetched_at: Some(now),
             keys_expire_at: now.checked_add(ttl),
         })
     }
@@ -615,13 +640,33 @@ mod tests {
                 "the 1 s backoff holds further tries"
             );
             let staleness = options().max_staleness;
-            let usable_until = found(&cache, t0 + staleness).await;
+            let usable_until = found(&cache, t0 + TTL + staleness).await;
             assert_eq!(
-                usable_until.map(|until| until.saturating_duration_since(t0) <= staleness),
+                usable_until.map(|until| until.saturating_duration_since(t0) <= TTL + staleness),
                 Some(true),
                 "what is verified with these keys is not remembered past their staleness"
             );
-            unavailable(&cache, t0 + staleness + SECOND).await;
+            unavailable(&cache, t0 + TTL + staleness + SECOND).await;
+        }
+
+        #[tokio::test]
+        async fn a_long_max_age_does_not_spend_the_outage_allowance() {
+            // A day-long max-age (within the default 24 h bound) and the default 24 h
+            // staleness: an outage that starts when the keys expire is bridged for 24 h more.
+            let issuer = TestIssuer::start().await.unwrap();
+            issuer.set_jwks_cache_control(Some("max-age=86400"));
+            let (cache, t0) = start(&issuer, options());
+            found(&cache, t0).await;
+            issuer.set_down(true);
+            let day = 86_400 * SECOND;
+            found(&cache, t0 + day).await;
+            assert_eq!(
+                settles(|| issuer.jwks_fetches(), 2).await,
+                2,
+                "the refresh failed"
+            );
+            found(&cache, t0 + day + 23 * 3600 * SECOND).await;
+            unavailable(&cache, t0 + 2 * day + SECOND).await;
         }
 
         #[tokio::test]

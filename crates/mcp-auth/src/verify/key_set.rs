@@ -101,6 +101,15 @@ impl KeySet {
             .ok_or("the key set has no \"keys\" array")?;
         let mut set = Self::default();
         for published in keys {
+            if has_private_members(published) {
+                // Whoever can read the key set can sign with this key: it proves nothing.
+                tracing::warn!(
+                    kid = published.get("kid").and_then(serde_json::Value::as_str),
+                    "a key set publishes a key with private or secret members; it is left out"
+                );
+                set.ignored += 1;
+                continue;
+            }
             let known = previous.and_then(|previous| previous.find_published(published));
             match known.or_else(|| usable_key(published).map(Arc::new)) {
                 Some(key) => set.insert(key),
@@ -167,6 +176,14 @@ impl KeySet {
     pub(crate) fn has_kid(&self, kid: &str) -> bool {
         self.by_kid.contains_key(kid)
     }
+}
+
+/// Whether a published JWK carries private (RSA `d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`; EC and
+/// OKP `d`) or secret (`k`) members (RFC 7518 §6).
+fn has_private_members(jwk: &Value) -> bool {
+    const PRIVATE: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+    jwk.as_object()
+        .is_some_and(|members| PRIVATE.iter().any(|name| members.contains_key(*name)))
 }
 
 fn usable_key(value: &Value) -> Option<VerifyKey> {

@@ -26,6 +26,7 @@ const MAX_KEY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 pub struct JwtOptions {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) require_access_token_type: bool,
+    pub(crate) read_scopes_claim: bool,
     pub(crate) max_token_bytes: usize,
     pub(crate) keys: KeyCacheOptions,
     pub(crate) verified_token_capacity: usize,
@@ -67,6 +68,7 @@ impl Default for JwtOptions {
         Self {
             algorithms: ASYMMETRIC.to_vec(),
             require_access_token_type: false,
+            read_scopes_claim: false,
             max_token_bytes: 16 * 1024,
             keys: KeyCacheOptions::default(),
             verified_token_capacity: 10_000,
@@ -84,10 +86,19 @@ impl JwtOptions {
     }
 
     /// Accept only tokens whose `typ` header is `at+jwt` (RFC 9068 access tokens), which
-    /// keeps ID tokens and other JWTs of the same issuer out. Off by default: many providers
-    /// send `JWT`.
+    /// keeps ID tokens out too. Off by default, many providers sending `JWT` or no `typ`; even
+    /// then, a token of another type (`dpop+jwt`, `logout+jwt`, `secevent+jwt`...) is refused:
+    /// the accepted types are none, `JWT`, `at+jwt` and `application/at+jwt`, in any case.
     pub fn require_access_token_type(mut self, require: bool) -> Self {
         self.require_access_token_type = require;
+        self
+    }
+
+    /// Also read scopes from the non-standard `scopes` claim (a string or an array) when the
+    /// token has neither `scope` nor `scp`. Off by default: a claim no specification defines
+    /// should grant nothing unless you know your issuer uses it.
+    pub fn read_scopes_claim(mut self, read: bool) -> Self {
+        self.read_scopes_claim = read;
         self
     }
 
@@ -135,8 +146,8 @@ impl JwtOptions {
         self
     }
 
-    /// How long after their last successful fetch keys keep verifying while the issuer cannot
-    /// be reached (24 h by default). Past that, requests get 503.
+    /// How long keys keep verifying past their expiry (the key set's TTL) while the issuer
+    /// cannot be reached (24 h by default). Past that, requests get 503.
     pub fn max_key_staleness(mut self, staleness: Duration) -> Self {
         self.keys.max_staleness = staleness;
         self

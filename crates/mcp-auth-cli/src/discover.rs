@@ -19,15 +19,22 @@ pub(crate) struct DiscoverArgs {
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
+    /// Accept the issuer, its metadata and key set over plain http off loopback, as
+    /// `serve --insecure-http-issuers` would.
+    #[arg(long, env = "MCP_AUTH_INSECURE_HTTP_ISSUERS")]
+    insecure_http_issuers: bool,
 }
 
 /// Runs discovery and the checks; `Ok(true)` when the provider passes.
 pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
-    let discovery = if args.issuer.contains("/.well-known/") {
+    let mut discovery = if args.issuer.contains("/.well-known/") {
         Discovery::from_well_known_url(&args.issuer).map_err(|err| err.to_string())?
     } else {
         Discovery::new(&args.issuer, args.issuer_type.into())
     };
+    if args.insecure_http_issuers {
+        discovery = discovery.allow_insecure_http();
+    }
     if !args.json {
         eprintln!("discovering {} ...", discovery.issuer());
     }
@@ -45,7 +52,7 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
                 eprintln!("fetching the key set {uri} ...");
             }
             Some(
-                KeySetReport::fetch(uri)
+                KeySetReport::fetch(&discovery, uri)
                     .await
                     .map_err(|err| err.to_string()),
             )

@@ -49,6 +49,10 @@ pub(crate) struct ServeArgs {
         value_delimiter = ','
     )]
     allowed_hosts: Vec<String>,
+    /// Trust issuers over plain http off loopback too. Anyone on the path could swap their keys
+    /// and sign any token: for test networks only, never in production.
+    #[arg(long, env = "MCP_AUTH_INSECURE_HTTP_ISSUERS")]
+    insecure_http_issuers: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -78,14 +82,21 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
         .unwrap_or_else(|| format!("http://{bound}/mcp"));
 
     // Lazily discovered: the server starts even while an authorization server is down.
+    if args.insecure_http_issuers {
+        tracing::warn!(
+            "--insecure-http-issuers: issuers, their metadata and key sets may be fetched over plain http; anyone on the path can swap the keys and sign any token"
+        );
+    }
     let protected = args
         .issuers
         .iter()
         .fold(ProtectedResource::new(&resource), |r, issuer| {
-            r.authorization_server(AuthServerConfig::lazy(
-                issuer.clone(),
-                args.issuer_type.into(),
-            ))
+            let server = AuthServerConfig::lazy(issuer.clone(), args.issuer_type.into());
+            r.authorization_server(if args.insecure_http_issuers {
+                server.allow_insecure_http()
+            } else {
+                server
+            })
         });
     let protected = protected.scopes_supported(supported_scopes(&args.scopes, &args.admin_scope));
     let auth = McpAuth::builder()

@@ -35,6 +35,7 @@ pub struct AuthServerConfig {
     server_type: AuthServerType,
     metadata: Option<AuthorizationServerMetadata>,
     discovery: Option<Discovery>,
+    allow_insecure_http: bool,
 }
 
 impl AuthServerConfig {
@@ -45,6 +46,7 @@ impl AuthServerConfig {
             server_type,
             metadata: Some(metadata),
             discovery: None,
+            allow_insecure_http: false,
         }
     }
 
@@ -83,6 +85,7 @@ impl AuthServerConfig {
             issuer: discovered.metadata.issuer.clone(),
             server_type: discovery.server_type(),
             metadata: Some(discovered.metadata),
+            allow_insecure_http: discovery.allows_insecure_http(),
             discovery: Some(discovery),
         })
     }
@@ -103,8 +106,37 @@ impl AuthServerConfig {
             issuer: discovery.issuer().to_owned(),
             server_type: discovery.server_type(),
             metadata: None,
+            allow_insecure_http: discovery.allows_insecure_http(),
             discovery: Some(discovery),
         }
+    }
+
+    /// Trusts this server over plain `http` off loopback too: its issuer, metadata and key set.
+    /// Anyone on the path could then swap the keys and sign any token: for test networks only,
+    /// never in production. Loopback (`127.0.0.0/8`, `::1`, `localhost`) needs no opt-in; an
+    /// `https` issuer's key set is never accepted over `http`.
+    ///
+    /// ```
+    /// use mcp_auth::{AuthServerConfig, AuthServerType, ConfigError, McpAuth, ProtectedResource};
+    ///
+    /// let build = |server: AuthServerConfig| {
+    ///     McpAuth::builder()
+    ///         .protected_resource(ProtectedResource::new("https://api.example.com/mcp").authorization_server(server))
+    ///         .build()
+    /// };
+    /// let plain = AuthServerConfig::lazy("http://auth.test", AuthServerType::OAuth);
+    /// assert!(matches!(build(plain.clone()), Err(ConfigError::InvalidUrl { .. })));
+    /// assert!(build(plain.allow_insecure_http()).is_ok());
+    /// ```
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
+        self.discovery = self.discovery.map(Discovery::allow_insecure_http);
+        self
+    }
+
+    /// Whether plain `http` is allowed off loopback for this server.
+    pub(crate) fn allows_insecure_http(&self) -> bool {
+        self.allow_insecure_http
     }
 
     /// The issuer identifier tokens from this server carry as `iss`.

@@ -12,7 +12,7 @@ use crate::error::ConfigError;
 use crate::error::UrlKind;
 use crate::fetch::{FetchError, FetchLimits, get_json};
 use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
-use crate::url_rules::{invalid_url, parse_http_url, parse_issuer};
+use crate::url_rules::{invalid_url, parse_http_url, parse_issuer, parse_metadata_url};
 
 const OAUTH_SUFFIX: &str = "/.well-known/oauth-authorization-server";
 const OIDC_SUFFIX: &str = "/.well-known/openid-configuration";
@@ -47,6 +47,7 @@ pub struct Discovery {
     root_issuer: bool,
     transpile: Option<Transpile>,
     limits: FetchLimits,
+    allow_insecure_http: bool,
 }
 
 /// Metadata that discovery found, and where.
@@ -105,6 +106,7 @@ impl Discovery {
             root_issuer: false,
             transpile: None,
             limits: FetchLimits::default(),
+            allow_insecure_http: false,
         }
     }
 
@@ -157,6 +159,19 @@ impl Discovery {
         self
     }
 
+    /// Accepts plain `http` issuers and metadata URLs off loopback. Anyone on the path could
+    /// then swap the metadata and keys: for test networks only, never in production. Loopback
+    /// (`127.0.0.0/8`, `::1`, `localhost`) needs no opt-in.
+    pub fn allow_insecure_http(mut self) -> Self {
+        self.allow_insecure_http = true;
+        self
+    }
+
+    /// Whether [`allow_insecure_http`](Self::allow_insecure_http) was called.
+    pub fn allows_insecure_http(&self) -> bool {
+        self.allow_insecure_http
+    }
+
     /// Longest a fetch may take (10 s unless set).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.limits.timeout = timeout;
@@ -177,9 +192,9 @@ impl Discovery {
     /// path-inserted, OpenID appended; without one, OAuth then OpenID.
     pub fn candidate_urls(&self) -> Result<Vec<Url>, ConfigError> {
         if let Some(url) = &self.well_known_url {
-            return Ok(vec![parse_http_url(UrlKind::WellKnownMetadata, url)?]);
+            return Ok(vec![parse_metadata_url(url, self.allow_insecure_http)?]);
         }
-        let issuer = parse_issuer(&self.issuer)?;
+        let issuer = parse_issuer(&self.issuer, self.allow_insecure_http)?;
         let path = issuer.path().trim_end_matches('/');
         let at = |path: String| {
             let mut url = issuer.clone();
@@ -273,6 +288,7 @@ impl fmt::Debug for Discovery {
             .field("server_type", &self.server_type)
             .field("well_known_url", &self.well_known_url)
             .field("transpile", &self.transpile.is_some())
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
     }
 }

@@ -104,7 +104,7 @@ impl ProtectedResource {
         let mut issuers: Vec<String> = Vec::with_capacity(self.authorization_servers.len());
         for server in &self.authorization_servers {
             let issuer = server.issuer();
-            parse_issuer(issuer)?;
+            parse_issuer(issuer, server.allows_insecure_http())?;
             if issuers.iter().any(|known| known == issuer) {
                 return Err(ConfigError::DuplicateIssuer {
                     resource: self.identifier,

@@ -71,9 +71,11 @@ pub(crate) fn parse_resource_identifier(identifier: &str) -> Result<Url, ConfigE
     Ok(url)
 }
 
-/// An issuer identifier: an `http(s)` URL without query or fragment (RFC 8414 §2), canonical.
-pub(crate) fn parse_issuer(issuer: &str) -> Result<Url, ConfigError> {
+/// An issuer identifier: an `http(s)` URL without query or fragment (RFC 8414 §2), canonical,
+/// and `https` unless on loopback or `allow_insecure_http`.
+pub(crate) fn parse_issuer(issuer: &str, allow_insecure_http: bool) -> Result<Url, ConfigError> {
     let url = parse_http_url(UrlKind::Issuer, issuer)?;
+    check_transport(UrlKind::Issuer, issuer, &url, allow_insecure_http)?;
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid_url(
             UrlKind::Issuer,
@@ -85,9 +87,14 @@ pub(crate) fn parse_issuer(issuer: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-/// A key set URL an issuer may use: `http(s)`, and not plain `http` for an `https` issuer (a
-/// downgrade would let anyone on the path swap the keys).
-pub(crate) fn parse_jwks_uri(issuer: &str, uri: &str) -> Result<Url, ConfigError> {
+/// A key set URL an issuer may use: `https` (or `http` on loopback, or with
+/// `allow_insecure_http`), and never plain `http` for an `https` issuer (a downgrade would let
+/// anyone on the path swap the keys).
+pub(crate) fn parse_jwks_uri(
+    issuer: &str,
+    uri: &str,
+    allow_insecure_http: bool,
+) -> Result<Url, ConfigError> {
     let url = parse_http_url(UrlKind::JwksUri, uri)?;
     if url.scheme() == "http" && issuer.starts_with("https:") {
         return Err(invalid_url(
@@ -98,7 +105,51 @@ pub(crate) fn parse_jwks_uri(issuer: &str, uri: &str) -> Result<Url, ConfigError
             ),
         ));
     }
+    check_transport(UrlKind::JwksUri, uri, &url, allow_insecure_http)?;
     Ok(url)
+}
+
+/// The URL of a well-known metadata document: `https` unless on loopback or
+/// `allow_insecure_http`.
+pub(crate) fn parse_metadata_url(url: &str, allow_insecure_http: bool) -> Result<Url, ConfigError> {
+    let parsed = parse_http_url(UrlKind::WellKnownMetadata, url)?;
+    check_transport(
+        UrlKind::WellKnownMetadata,
+        url,
+        &parsed,
+        allow_insecure_http,
+    )?;
+    Ok(parsed)
+}
+
+/// Refuses plain `http` for what decides which keys are trusted (issuers, their metadata and key
+/// sets): anyone on the path could swap the keys. Loopback hosts are exempt (tests, a sidecar
+/// issuer), and so is everything when the configuration says `allow_insecure_http`.
+fn check_transport(
+    kind: UrlKind,
+    value: &str,
+    url: &Url,
+    allow_insecure_http: bool,
+) -> Result<(), ConfigError> {
+    if url.scheme() == "https" || allow_insecure_http || is_loopback(url) {
+        Ok(())
+    } else {
+        Err(invalid_url(
+            kind,
+            value,
+            "plain http off loopback lets anyone on the path swap the keys: use https, or allow it explicitly with allow_insecure_http() (never in production)",
+        ))
+    }
+}
+
+/// Whether the URL's host is this machine: 127.0.0.0/8, `::1` or `localhost`.
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 /// Refuses a URL that parsing would change (case, default port, spaces, dot segments...): the
@@ -140,15 +191,41 @@ mod tests {
 
     #[test]
     fn an_error_suggests_a_url_of_the_right_kind() {
-        assert!(reason(parse_issuer("auth.example.com")).contains("https://auth.example.com"));
+        assert!(
+            reason(parse_issuer("auth.example.com", false)).contains("https://auth.example.com")
+        );
         assert!(reason(parse_resource_identifier("/mcp")).contains("https://api.example.com/mcp"));
     }
 
     #[test]
-    fn a_key_set_url_is_http_or_https_and_never_downgraded() {
-        assert!(parse_jwks_uri("https://as.example", "https://as.example/jwks").is_ok());
-        assert!(parse_jwks_uri("http://127.0.0.1:1", "http://127.0.0.1:1/jwks").is_ok());
-        assert!(parse_jwks_uri("https://as.example", "file:///etc/jwks").is_err());
-        // The downgrade is refused through the layer's builder: tests/config_errors.rs.
+    fn plain_http_is_for_loopback_or_an_explicit_opt_in() {
+        for loopback in [
+            "http://127.0.0.1:8080",
+            "http://127.1.2.3",
+            "http://[::1]:1",
+            "http://localhost:9",
+        ] {
+            assert!(parse_issuer(loopback, false).is_ok(), "{loopback}");
+        }
+        for remote in [
+            "http://as.example",
+            "http://10.0.0.1",
+            "http://localhost.example.com",
+        ] {
+            assert!(
+                reason(parse_issuer(remote, false)).contains("plain http off loopback"),
+                "{remote}"
+            );
+            assert!(
+                parse_issuer(remote, true).is_ok(),
+                "{remote} with the opt-in"
+            );
+        }
+        assert!(parse_jwks_uri("http://as.example", "http://as.example/jwks", false).is_err());
+        assert!(parse_jwks_uri("http://as.example", "http://as.example/jwks", true).is_ok());
+        assert!(parse_metadata_url("http://as.example/.well-known/x", false).is_err());
+        assert!(parse_jwks_uri("https://as.example", "file:///etc/jwks", true).is_err());
+        // An https issuer's key set is never downgraded, opt-in or not.
+        assert!(parse_jwks_uri("https://as.example", "http://as.example/jwks", true).is_err());
     }
 }

@@ -353,3 +353,72 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
         .unwrap_err();
     assert_eq!(custom_and_jwt, ConfigError::VerifierAndJwtOptions);
 }
+
+#[test]
+fn plain_http_issuers_and_key_sets_off_loopback_need_an_explicit_opt_in() {
+    let resource = "https://api.example.com/mcp";
+    let trusting = |server: AuthServerConfig| {
+        build(vec![
+            ProtectedResource::new(resource).authorization_server(server),
+        ])
+    };
+    let off_loopback = "plain http off loopback lets anyone on the path swap the keys";
+
+    // An issuer, discovered lazily or given inline.
+    for server in [
+        AuthServerConfig::lazy("http://auth.example.com", AuthServerType::Oidc),
+        server("http://auth.example.com"),
+    ] {
+        let err = trusting(server.clone()).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::InvalidUrl {
+                    kind: UrlKind::Issuer,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(off_loopback), "{err}");
+        assert!(trusting(server.allow_insecure_http()).is_ok());
+    }
+    // Loopback needs no opt-in: a sidecar issuer, the test issuer.
+    for loopback in [
+        "http://127.0.0.1:9000",
+        "http://[::1]:9000",
+        "http://localhost:9000",
+    ] {
+        assert!(trusting(server(loopback)).is_ok(), "{loopback}");
+    }
+
+    // A key set named by inline metadata.
+    let with_jwks = |issuer: &str, jwks: &str| {
+        let mut metadata = AuthorizationServerMetadata::new(issuer);
+        metadata.jwks_uri = Some(jwks.to_owned());
+        AuthServerConfig::new(metadata, AuthServerType::OAuth)
+    };
+    let plain = with_jwks("http://127.0.0.1:9000", "http://keys.example.com/jwks");
+    let err = trusting(plain.clone())
+        .unwrap()
+        .bearer()
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConfigError::InvalidUrl {
+                kind: UrlKind::JwksUri,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(off_loopback), "{err}");
+    let opted_in = trusting(plain.allow_insecure_http()).unwrap();
+    assert!(opted_in.bearer().build().is_ok());
+    // The opt-in never lets an https issuer's key set fall back to http.
+    let downgraded =
+        with_jwks("https://as.example", "http://as.example/jwks").allow_insecure_http();
+    assert!(trusting(downgraded).unwrap().bearer().build().is_err());
+}

@@ -273,3 +273,24 @@ async fn a_remembered_token_is_forgotten_when_its_key_leaves_the_key_set() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_discovered_key_set_over_plain_http_off_loopback_is_never_fetched() {
+    // The issuer is on loopback, but its metadata points the key set elsewhere over plain http:
+    // refused before any fetch, so tokens get 503 and nobody on the path can swap the keys.
+    let app = JwtApp::start(|b| b).await;
+    app.issuer.set_metadata(Some(json!({
+        "issuer": app.issuer.issuer(),
+        "jwks_uri": "http://keys.example.com/jwks",
+    })));
+    let response = app.call(&app.token().sign().unwrap()).await;
+    assert_eq!(response.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().get("www-authenticate").is_none());
+    let body: serde_json::Value = response.json().await.unwrap();
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.contains("plain http off loopback"),
+        "{description}"
+    );
+    assert_eq!(app.issuer.jwks_fetches(), 0);
+}

@@ -41,12 +41,15 @@ impl JwtVerifier {
         options: JwtOptions,
     ) -> Result<Self, ConfigError> {
         options.check()?;
-        for metadata in servers.iter().filter_map(AuthServerConfig::metadata) {
+        for server in servers {
+            let Some(metadata) = server.metadata() else {
+                continue;
+            };
             let uri = metadata
                 .jwks_uri
                 .as_deref()
                 .ok_or_else(|| ConfigError::NoJwksUri(metadata.issuer.clone()))?;
-            parse_jwks_uri(&metadata.issuer, uri)?;
+            parse_jwks_uri(&metadata.issuer, uri, server.allows_insecure_http())?;
         }
         let issuers = servers
             .iter()

@@ -328,7 +328,10 @@ impl KeyCache {
                 self.issuer()
             )),
             Ok(found) => match found.metadata.jwks_uri {
-                Some(uri) => parse_jwks_uri(self.issuer(), &uri).map_err(|err| err.to_string()),
+                Some(uri) => {
+                    parse_jwks_uri(self.issuer(), &uri, self.server.allows_insecure_http())
+                        .map_err(|err| err.to_string())
+                }
                 None => Err(format!(
                     "issuer {} publishes no jwks_uri; JWT mode needs one",
                     self.issuer()

@@ -3,18 +3,21 @@
 use jsonwebtoken::Algorithm;
 
 use super::key_set::{ASYMMETRIC, KeySet};
+use crate::discovery::Discovery;
 use crate::error::ConfigError;
-use crate::error::UrlKind;
 use crate::fetch::{FetchError, FetchLimits, get_json};
-use crate::url_rules::parse_http_url;
+use crate::url_rules::parse_jwks_uri;
 
 /// The keys of a key set that JWT mode could verify tokens with, and how many it would leave out.
 ///
 /// ```no_run
+/// use mcp_auth::AuthServerType;
+/// use mcp_auth::discovery::Discovery;
 /// use mcp_auth::verify::KeySetReport;
 ///
 /// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-/// let report = KeySetReport::fetch("https://auth.example.com/jwks").await?;
+/// let discovery = Discovery::new("https://auth.example.com", AuthServerType::Oidc);
+/// let report = KeySetReport::fetch(&discovery, "https://auth.example.com/jwks").await?;
 /// for key in &report.keys {
 ///     println!("{:?} verifies {:?}", key.kid, key.algorithms);
 /// }
@@ -59,9 +62,15 @@ pub enum KeySetError {
 }
 
 impl KeySetReport {
-    /// Fetches a key set (bounded like discovery) and says which keys JWT mode could use.
-    pub async fn fetch(jwks_uri: &str) -> Result<Self, KeySetError> {
-        let url = parse_http_url(UrlKind::JwksUri, jwks_uri)?;
+    /// Fetches the key set that the metadata found by `discovery` names (bounded like
+    /// discovery, under the URL rules JWT mode applies to that issuer) and says which keys JWT
+    /// mode could use.
+    pub async fn fetch(discovery: &Discovery, jwks_uri: &str) -> Result<Self, KeySetError> {
+        let url = parse_jwks_uri(
+            discovery.issuer(),
+            jwks_uri,
+            discovery.allows_insecure_http(),
+        )?;
         let fetched = get_json(&url, FetchLimits::default()).await?;
         let set = KeySet::parse(&fetched.json, None).map_err(|reason| KeySetError::NotAKeySet {
             url: jwks_uri.to_owned(),

@@ -111,6 +111,9 @@ pub enum ConfigError {
         "the bearer layer was given both a custom verifier and JWT options: a custom verifier replaces JWT mode, so drop one of them"
     )]
     VerifierAndJwtOptions,
+    /// The custom verifier's timeout cannot be used.
+    #[error("BearerAuthBuilder::verifier_timeout is not usable: {0}")]
+    InvalidVerifierTimeout(&'static str),
     /// JWT mode needs the key set of an authorization server whose metadata has none.
     #[error(
         "authorization server {0} has no jwks_uri in its metadata, and JWT mode needs its key set: add jwks_uri, or use a custom verifier"

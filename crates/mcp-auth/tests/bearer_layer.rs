@@ -278,30 +278,48 @@ async fn malformed_credentials_get_400_invalid_request() {
 }
 
 #[tokio::test]
-async fn a_token_in_the_query_string_is_refused_with_400() {
+async fn a_token_only_in_the_query_string_is_never_read() {
+    // As if absent: 401 with the discovery challenge, so an MCP client can start its flow.
+    let app = default_app();
+    let response = app
+        .send(
+            Request::post("/mcp?access_token=alice")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let expected = [("resource_metadata", METADATA), ("scope", "read write")];
+    assert_refused(
+        response,
+        StatusCode::UNAUTHORIZED,
+        Some(&expected),
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(app.inner_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_token_in_the_header_and_the_query_string_is_refused_with_400() {
     let app = default_app();
     let expected = [
         ("error", "invalid_request"),
         (
             "error_description",
-            "access tokens are not accepted in the query string; send them in the Authorization header",
+            "the token is sent in the query string too; send it in the Authorization header only",
         ),
         ("resource_metadata", METADATA),
         ("scope", "read write"),
     ];
-    for request in [
-        Request::post("/mcp?access_token=alice"),
-        Request::post("/mcp?access_token=alice").header(AUTHORIZATION, "Bearer alice"),
-    ] {
-        let response = app.send(request.body(Body::empty()).unwrap()).await;
-        assert_refused(
-            response,
-            StatusCode::BAD_REQUEST,
-            Some(&expected),
-            "invalid_request",
-        )
-        .await;
-    }
+    let request = Request::post("/mcp?access_token=alice").header(AUTHORIZATION, "Bearer alice");
+    let response = app.send(request.body(Body::empty()).unwrap()).await;
+    assert_refused(
+        response,
+        StatusCode::BAD_REQUEST,
+        Some(&expected),
+        "invalid_request",
+    )
+    .await;
     assert_eq!(app.inner_calls(), 0);
 }
 
@@ -494,6 +512,34 @@ async fn an_unavailable_verifier_gets_503_and_never_passes() {
         "temporarily_unavailable",
     )
     .await;
+    assert_eq!(app.inner_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_verifier_that_hangs_gets_503_after_its_timeout() {
+    let hanging = |_: String| async {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+        Err(VerifyError::invalid_token("too late"))
+    };
+    let app = app(|bearer| {
+        bearer
+            .shared_verifier(Arc::new(hanging))
+            .verifier_timeout(Duration::from_millis(50))
+            .show_error_details(true)
+    });
+    let started = std::time::Instant::now();
+    let body = assert_refused(
+        app.post(&["Bearer alice"]).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        None,
+        "temporarily_unavailable",
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(
+        body["error_description"],
+        "the verifier gave no answer within 50ms"
+    );
     assert_eq!(app.inner_calls(), 0);
 }
 

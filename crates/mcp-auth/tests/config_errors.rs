@@ -352,6 +352,26 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
         .build()
         .unwrap_err();
     assert_eq!(custom_and_jwt, ConfigError::VerifierAndJwtOptions);
+
+    let timeout_without_verifier = good
+        .bearer()
+        .verifier_timeout(std::time::Duration::from_secs(1))
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        timeout_without_verifier,
+        ConfigError::InvalidVerifierTimeout(_)
+    ));
+    let zero_timeout = good
+        .bearer()
+        .verifier(|_: String| async { Err(mcp_auth::VerifyError::invalid_token("no")) })
+        .verifier_timeout(std::time::Duration::ZERO)
+        .build()
+        .unwrap_err();
+    assert!(matches!(
+        zero_timeout,
+        ConfigError::InvalidVerifierTimeout(_)
+    ));
 }
 
 #[test]

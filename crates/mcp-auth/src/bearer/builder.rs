@@ -18,6 +18,10 @@ use crate::verify::{JwtOptions, TokenVerifier};
 /// otherwise.
 pub const DEFAULT_LEEWAY: Duration = Duration::from_secs(60);
 
+/// How long a custom verifier may take unless
+/// [`BearerAuthBuilder::verifier_timeout`] says otherwise.
+pub const DEFAULT_VERIFIER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The largest leeway accepted: clock skew is seconds or minutes, never days.
 const MAX_LEEWAY: Duration = Duration::from_secs(3600);
 
@@ -28,6 +32,7 @@ pub struct BearerAuthBuilder {
     resources: Arc<[ResourceConfig]>,
     resource: Option<String>,
     verifier: Option<Arc<dyn TokenVerifier>>,
+    verifier_timeout: Option<Duration>,
     jwt: Option<JwtOptions>,
     audiences: Vec<String>,
     required_scopes: Vec<String>,
@@ -43,6 +48,7 @@ impl BearerAuthBuilder {
             resources,
             resource: None,
             verifier: None,
+            verifier_timeout: None,
             jwt: None,
             audiences: Vec::new(),
             required_scopes: Vec::new(),
@@ -70,6 +76,15 @@ impl BearerAuthBuilder {
     /// A verifier shared with other layers or code, as `Arc<dyn TokenVerifier>`.
     pub fn shared_verifier(mut self, verifier: Arc<dyn TokenVerifier>) -> Self {
         self.verifier = Some(verifier);
+        self
+    }
+
+    /// Longest a custom [`verifier`](Self::verifier) may take on one token
+    /// ([`DEFAULT_VERIFIER_TIMEOUT`], 10 s, unless set); past it the request gets 503, never
+    /// a pass. Without a custom verifier, `build` refuses it: JWT mode bounds its fetches with
+    /// [`JwtOptions::fetch_timeout`].
+    pub fn verifier_timeout(mut self, timeout: Duration) -> Self {
+        self.verifier_timeout = Some(timeout);
         self
     }
 
@@ -142,10 +157,22 @@ impl BearerAuthBuilder {
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLong(self.leeway));
         }
-        let verifier = match (self.verifier, self.jwt) {
-            (Some(_), Some(_)) => return Err(ConfigError::VerifierAndJwtOptions),
-            (Some(custom), None) => Verifier::Custom(custom),
-            (None, jwt) => Verifier::Jwt(Box::new(JwtVerifier::new(
+        let verifier = match (self.verifier, self.jwt, self.verifier_timeout) {
+            (Some(_), Some(_), _) => return Err(ConfigError::VerifierAndJwtOptions),
+            (None, _, Some(_)) => {
+                return Err(ConfigError::InvalidVerifierTimeout(
+                    "it bounds a custom verifier, and none is set: JWT mode's fetches are bounded by JwtOptions::fetch_timeout",
+                ));
+            }
+            (Some(_), None, Some(timeout)) if timeout.is_zero() => {
+                return Err(ConfigError::InvalidVerifierTimeout(
+                    "it is zero, so no token could ever be verified",
+                ));
+            }
+            (Some(custom), None, timeout) => {
+                Verifier::Custom(custom, timeout.unwrap_or(DEFAULT_VERIFIER_TIMEOUT))
+            }
+            (None, jwt, None) => Verifier::Jwt(Box::new(JwtVerifier::new(
                 &resource.authorization_servers,
                 jwt.unwrap_or_default(),
             )?)),
@@ -181,6 +208,7 @@ impl std::fmt::Debug for BearerAuthBuilder {
         f.debug_struct("BearerAuthBuilder")
             .field("resource", &self.resource)
             .field("custom_verifier", &self.verifier.is_some())
+            .field("verifier_timeout", &self.verifier_timeout)
             .field("jwt", &self.jwt)
             .field("audiences", &self.audiences)
             .field("required_scopes", &self.required_scopes)

@@ -42,11 +42,11 @@
 //!
 //! | request | status | `WWW-Authenticate` |
 //! |---|---|---|
-//! | no credentials, or another scheme | 401 | `Bearer [scope=".."], resource_metadata=".."` |
-//! | malformed `Authorization`, two of them, token in the query | 400 | `Bearer error="invalid_request", ..` |
+//! | no credentials, another scheme, or a token only in the query string (never read) | 401 | `Bearer [scope=".."], resource_metadata=".."` |
+//! | malformed `Authorization`, two of them, a token in the header and the query string | 400 | `Bearer error="invalid_request", ..` |
 //! | verifier refused, untrusted issuer, wrong audience, expired | 401 | `Bearer error="invalid_token", ..` |
 //! | a required scope missing | 403 | `Bearer error="insufficient_scope", scope="..", ..` |
-//! | verifier unavailable | 503 | none: never fail open |
+//! | verifier unavailable, or no answer within the verifier timeout | 503 | none: never fail open |
 //! | `Origin` not allowed | 403 | none: refused before any token check |
 //!
 //! Browsers' CORS preflights carry no token and are refused like any other request: put a CORS
@@ -64,7 +64,7 @@ mod service;
 mod token;
 
 pub use body::ResponseBody;
-pub use builder::{BearerAuthBuilder, DEFAULT_LEEWAY};
+pub use builder::{BearerAuthBuilder, DEFAULT_LEEWAY, DEFAULT_VERIFIER_TIMEOUT};
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
 pub use service::BearerAuth;

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
+use std::time::Duration;
 
 use http::{HeaderMap, Uri};
 
@@ -21,8 +22,8 @@ use crate::verify::rules::TokenRules;
 pub(crate) enum Verifier {
     /// JWT mode; its answers are shared with its verified-token cache.
     Jwt(Box<JwtVerifier>),
-    /// The user's verifier (custom mode).
-    Custom(Arc<dyn TokenVerifier>),
+    /// The user's verifier (custom mode), and how long it may take.
+    Custom(Arc<dyn TokenVerifier>, Duration),
 }
 
 impl Verifier {
@@ -30,15 +31,21 @@ impl Verifier {
     fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
         match self {
             Self::Jwt(jwt) => jwt.remembered(token),
-            Self::Custom(_) => None,
+            Self::Custom(..) => None,
         }
     }
 
     async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
         match self {
             Self::Jwt(jwt) => jwt.verify(token).await,
-            Self::Custom(custom) => {
-                let mut info = custom.verify(token).await?;
+            Self::Custom(custom, timeout) => {
+                let mut info = tokio::time::timeout(*timeout, custom.verify(token))
+                    .await
+                    .map_err(|_| {
+                        VerifyError::unavailable(format!(
+                            "the verifier gave no answer within {timeout:?}"
+                        ))
+                    })??;
                 token.clone_into(&mut info.token);
                 Ok(Arc::new(info))
             }

@@ -8,18 +8,26 @@ use super::challenge::Rejection;
 
 /// The bearer token of a request, `Ok(None)` when it sent no bearer credentials at all.
 ///
-/// Refused with `invalid_request`: a token in the query string (the MCP authorization spec
-/// forbids it), more than one `Authorization` header, and a `Bearer` header whose token is not
-/// RFC 6750's `b64token`.
+/// A token is never read from the query string (the MCP authorization spec forbids it): one
+/// sent only there counts as no credentials, so the client gets the discovery challenge and can
+/// start its flow. Refused with `invalid_request`: a token in the header *and* the query string
+/// (RFC 6750 §2: one method per request), more than one `Authorization` header, and a `Bearer`
+/// header whose token is not RFC 6750's `b64token`.
 pub(crate) fn bearer_token<'r>(
     headers: &'r HeaderMap,
     uri: &Uri,
 ) -> Result<Option<&'r str>, Rejection> {
-    if query_has_access_token(uri) {
+    let token = header_token(headers)?;
+    if token.is_some() && query_has_access_token(uri) {
         return Err(Rejection::InvalidRequest(
-            "access tokens are not accepted in the query string; send them in the Authorization header",
+            "the token is sent in the query string too; send it in the Authorization header only",
         ));
     }
+    Ok(token)
+}
+
+/// The token of the `Authorization: Bearer` header, `Ok(None)` without one.
+fn header_token(headers: &HeaderMap) -> Result<Option<&str>, Rejection> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -135,6 +143,7 @@ mod tests {
             &[b"Bearer abc"],
             "/mcp?x=1&access_token=abc"
         )));
+        assert_eq!(extract(&[], "/mcp?x=1&access_token=abc").unwrap(), None);
         assert_eq!(
             extract(&[b"Bearer abc"], "/mcp?x=access_token")
                 .unwrap()

@@ -178,6 +178,13 @@ impl Discovery {
         self
     }
 
+    /// The well-known URL a root issuer was given by, when it cannot tell whether the issuer
+    /// ends with a slash (`https://as.example` or `https://as.example/`): only the document
+    /// says, so the issuer is known once discovered, not before.
+    pub(crate) fn ambiguous_root_issuer(&self) -> Option<&str> {
+        self.well_known_url.as_deref().filter(|_| self.root_issuer)
+    }
+
     /// The issuer being discovered.
     pub fn issuer(&self) -> &str {
         &self.issuer

@@ -64,6 +64,15 @@ pub enum ConfigError {
         "protected resource {0:?} has no authorization server: add one with ProtectedResource::authorization_server (RFC 9728 clients need at least one)"
     )]
     NoAuthorizationServer(String),
+    /// A lazily discovered server was given by the well-known URL of a root issuer, which does
+    /// not say whether the issuer ends with a slash; tokens must name it exactly.
+    #[error(
+        "the well-known URL {well_known_url} does not say whether its issuer ends with a slash, and tokens must name it exactly: discover it now with AuthServerConfig::discover_with, or name the issuer with AuthServerConfig::lazy"
+    )]
+    AmbiguousIssuer {
+        /// The well-known URL given.
+        well_known_url: String,
+    },
     /// The same issuer is trusted twice by one resource.
     #[error("protected resource {resource:?} lists authorization server {issuer:?} twice")]
     DuplicateIssuer {

@@ -4,6 +4,7 @@
 use url::Url;
 
 use crate::auth_server::AuthServerConfig;
+use crate::discovery::Discovery;
 use crate::error::ConfigError;
 use crate::error::UrlKind;
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
@@ -105,6 +106,15 @@ impl ProtectedResource {
         for server in &self.authorization_servers {
             let issuer = server.issuer();
             parse_issuer(issuer, server.allows_insecure_http())?;
+            if let Some(url) = server
+                .discovery()
+                .filter(|_| server.metadata().is_none())
+                .and_then(Discovery::ambiguous_root_issuer)
+            {
+                return Err(ConfigError::AmbiguousIssuer {
+                    well_known_url: url.to_owned(),
+                });
+            }
             if issuers.iter().any(|known| known == issuer) {
                 return Err(ConfigError::DuplicateIssuer {
                     resource: self.identifier,

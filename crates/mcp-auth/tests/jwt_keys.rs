@@ -12,10 +12,10 @@ use std::time::Duration;
 use common::jwt::JwtApp;
 use futures::future::join_all;
 use jsonwebtoken::{Algorithm, Header};
-use mcp_auth::AuthServerConfig;
 use mcp_auth::AuthServerType;
 use mcp_auth::testing::{KeyMaterial, TestIssuer, TestKey};
 use mcp_auth::verify::JwtOptions;
+use mcp_auth::{AuthServerConfig, ConfigError, McpAuth, ProtectedResource};
 use serde_json::json;
 
 fn with_kid(kid: &str) -> Header {
@@ -210,49 +210,43 @@ async fn unknown_kids_while_the_issuer_is_down_respect_the_backoff() {
 }
 
 #[tokio::test]
-async fn a_lazily_discovered_issuer_must_name_itself_exactly() {
-    // The document calls the issuer `http://host:port/`, the configuration `http://host:port`:
-    // two different issuers. Lazily, the configured one stays trusted and verification fails
-    // closed; eagerly, discovery learns the document's spelling.
+async fn a_root_issuer_given_by_its_well_known_url_is_learned_eagerly_or_refused_lazily() {
+    // The document calls the issuer `http://host:port/`; the well-known URL cannot say whether
+    // the slash belongs to it. Lazily, nothing would know until the first token: the
+    // configuration is refused instead of failing every request with 503. Eagerly, discovery
+    // learns the document's spelling and tokens naming it pass.
     let issuer = TestIssuer::start().await.unwrap();
     let with_slash = format!("{}/", issuer.issuer());
     issuer.set_metadata(Some(
         json!({ "issuer": with_slash, "jwks_uri": issuer.jwks_uri() }),
     ));
     let well_known = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
-    let lazy = AuthServerConfig::lazy_with(
-        mcp_auth::discovery::Discovery::from_well_known_url(&well_known).unwrap(),
+    let discovery = || mcp_auth::discovery::Discovery::from_well_known_url(&well_known).unwrap();
+    let lazily = McpAuth::builder()
+        .protected_resource(
+            ProtectedResource::new("http://127.0.0.1:1/mcp")
+                .authorization_server(AuthServerConfig::lazy_with(discovery())),
+        )
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        lazily,
+        ConfigError::AmbiguousIssuer {
+            well_known_url: well_known.clone()
+        }
     );
-    let eager = AuthServerConfig::discover_with(
-        mcp_auth::discovery::Discovery::from_well_known_url(&well_known).unwrap(),
-    )
-    .await
-    .unwrap();
+    assert!(lazily.to_string().contains("discover_with"), "{lazily}");
+
+    let eager = AuthServerConfig::discover_with(discovery()).await.unwrap();
     assert_eq!(eager.issuer(), with_slash);
-
-    let app = JwtApp::start_with(issuer, vec![lazy], |b| b).await;
-    app.unavailable(&app.token().sign().unwrap()).await;
-    let slashed = app.token().claim("iss", json!(with_slash)).sign().unwrap();
-    app.refused(
-        &slashed,
-        "the token's issuer is not trusted by this resource",
-    )
-    .await;
-
-    let issuer = TestIssuer::start().await.unwrap();
-    let with_slash = format!("{}/", issuer.issuer());
-    issuer.set_metadata(Some(
-        json!({ "issuer": with_slash, "jwks_uri": issuer.jwks_uri() }),
-    ));
-    let well_known = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
-    let eager = AuthServerConfig::discover_with(
-        mcp_auth::discovery::Discovery::from_well_known_url(&well_known).unwrap(),
-    )
-    .await
-    .unwrap();
     let app = JwtApp::start_with(issuer, vec![eager], |b| b).await;
     app.accepted(&app.token().claim("iss", json!(with_slash)).sign().unwrap())
         .await;
+    app.refused(
+        &app.token().sign().unwrap(),
+        "the token's issuer is not trusted by this resource",
+    )
+    .await;
 }
 
 #[tokio::test]

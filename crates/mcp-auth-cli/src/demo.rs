@@ -19,12 +19,24 @@ const CLIENT_SECRET: &str = "demo-secret";
 /// Flags of `demo`.
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
-    /// Address the MCP server listens on.
+    /// Address the MCP server listens on (a loopback address unless --insecure-public-bind).
     #[arg(long, env = "MCP_AUTH_BIND", default_value = "127.0.0.1:8000")]
     bind: SocketAddr,
+    /// Allows a --bind address off loopback. The demo protects nothing: its authorization
+    /// server gives admin tokens to anyone presenting its fixed client secret.
+    #[arg(long, env = "MCP_AUTH_DEMO_INSECURE_PUBLIC_BIND")]
+    insecure_public_bind: bool,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
+    let loopback = args.bind.ip().to_canonical().is_loopback();
+    if !loopback && !args.insecure_public_bind {
+        return Err(format!(
+            "--bind {} is not a loopback address and the demo hands out admin tokens to whoever asks: \
+             use --bind 127.0.0.1:PORT, or add --insecure-public-bind to expose it anyway",
+            args.bind
+        ));
+    }
     let issuer = TestIssuer::start()
         .await
         .map_err(|err| format!("the demo authorization server could not start: {err}"))?;
@@ -41,10 +53,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
     })?;
     let bound = listener.local_addr().map_err(|err| err.to_string())?;
     let resource = format!("http://{bound}/mcp");
-    if !bound.ip().is_loopback() {
+    if !loopback {
         eprintln!(
-            "warning: the demo signs tokens with test keys published in the mcp-auth crate; \
-             anyone can forge them, so keep it on a loopback address"
+            "warning: --insecure-public-bind: the demo listens on {bound}, off loopback; its signing \
+             keys are generated at start, but its authorization server gives tokens with every \
+             scope, admin included, to whoever presents the fixed client secret {CLIENT_SECRET:?}, \
+             and the token printed below is valid for an hour: it protects nothing"
         );
     }
 

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
 use jsonwebtoken::{DecodingKey, Validation};
-use mcp_auth::testing::{TestIssuer, TestKey};
+use mcp_auth::testing::TestIssuer;
 use mcp_auth::verify::JwtOptions;
 use mcp_auth::{McpAuth, ProtectedResource};
 use tokio::runtime::Runtime;
@@ -77,17 +77,14 @@ fn benches(c: &mut Criterion) {
             .sign()
             .unwrap()
     };
-    let mut uncached = protected(
-        &issuer,
-        JwtOptions::default().verified_token_cache_capacity(0),
-    );
+    let mut uncached = protected(&issuer, JwtOptions::default().verified_token_cache_bytes(0));
     let mut cached = protected(&issuer, JwtOptions::default());
 
     // The floor: jsonwebtoken alone, key already parsed.
     let mut group = c.benchmark_group("jsonwebtoken_decode");
     for kid in ALGORITHMS {
         let token = token(kid);
-        let key = DecodingKey::from_jwk(&public_jwk(kid)).unwrap();
+        let key = DecodingKey::from_jwk(&issuer.key(kid).unwrap().jwk).unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         let mut validation = Validation::new(header.alg);
         validation.set_audience(&[RESOURCE]);
@@ -133,12 +130,6 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-/// The public key the test issuer publishes under `kid`.
-fn public_jwk(kid: &str) -> jsonwebtoken::jwk::Jwk {
-    let keys = TestKey::defaults().unwrap();
-    keys.into_iter().find(|key| key.kid == kid).unwrap().jwk
 }
 
 criterion_group!(bearer, benches);

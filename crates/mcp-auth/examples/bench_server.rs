@@ -15,7 +15,7 @@ use std::time::Instant;
 
 use axum::Router;
 use jsonwebtoken::{DecodingKey, Validation};
-use mcp_auth::testing::{TestIssuer, TestKey};
+use mcp_auth::testing::TestIssuer;
 use mcp_auth::verify::JwtOptions;
 use mcp_auth::{McpAuth, ProtectedResource};
 use rmcp::model::{ServerCapabilities, ServerConfig};
@@ -68,16 +68,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
                     ProtectedResource::new(&url).authorization_server(issuer.inline_config()),
                 )
                 .build()?;
-            let cache = if mode == "jwt" { 10_000 } else { 0 };
+            let options = match mode.as_str() {
+                "jwt" => JwtOptions::default(),
+                _ => JwtOptions::default().verified_token_cache_bytes(0),
+            };
             let bearer = auth
                 .bearer()
                 .required_scopes(["read"])
-                .jwt(JwtOptions::default().verified_token_cache_capacity(cache))
+                .jwt(options)
                 .build()?;
-            Router::new()
-                .nest_service("/mcp", mcp)
-                .layer(bearer)
-                .merge(auth.metadata_router())
+            bearer.mount(mcp).merge(auth.metadata_router())
         }
         other => {
             return Err(format!("unknown mode {other}: plain, jwt, jwt-nocache or decode").into());
@@ -101,12 +101,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
 fn measure_decode(issuer: &TestIssuer) -> Result<(), Box<dyn Error>> {
     let audience = "http://127.0.0.1/mcp";
     let token = issuer.token().audience(audience).expires_in(3600).sign()?;
-    let keys = TestKey::defaults()?;
-    let jwk = keys
-        .iter()
-        .find(|key| key.kid == "rs256")
-        .ok_or("no rs256 key")?;
-    let key = DecodingKey::from_jwk(&jwk.jwk)?;
+    let jwk = issuer.key("rs256").ok_or("no rs256 key")?.jwk;
+    let key = DecodingKey::from_jwk(&jwk)?;
     let mut validation = Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_audience(&[audience]);
     let rounds = 5_000;

@@ -4,8 +4,11 @@
 //! endpoint honouring RFC 8707 `resource`, and lets a test break it (down, rotated keys, broken key set) and count
 //! what was fetched from it.
 //!
-//! The keys are fixed test keys shipped with the crate: never trust this issuer outside tests
-//! and demos.
+//! [`TestIssuer::start`] publishes keys generated in the running process (once per process:
+//! its issuers share them), so no one else can sign tokens it vouches for. Tests that need the
+//! same keys at every run use [`TestIssuer::start_with_fixture_keys`] and [`TestKey::fixtures`]
+//! instead: the private halves of those ship with the crate, so anyone can sign with them.
+//! Either way this issuer hands tokens to whoever asks: never trust it outside tests and demos.
 //!
 //! ```
 //! use mcp_auth::testing::TestIssuer;

@@ -31,21 +31,36 @@ pub struct TestIssuer {
 }
 
 impl TestIssuer {
-    /// Starts an issuer at `http://127.0.0.1:PORT` publishing [`TestKey::defaults`].
+    /// Starts an issuer at `http://127.0.0.1:PORT` publishing keys generated in this process:
+    /// `rs256` and `ps256` (one RSA pair), `es256`, `es384` and `eddsa`. They are generated
+    /// once per process and shared by its issuers (RSA generation is slow); no other process
+    /// can sign with them.
     pub async fn start() -> Result<Self, TestingError> {
         Self::start_at_path("").await
     }
 
     /// Starts an issuer whose identifier has a path (`http://127.0.0.1:PORT/tenant`), serving
     /// its metadata at the OAuth and OpenID path-inserted URLs and the OpenID appended one.
+    /// It publishes the same fresh keys as [`TestIssuer::start`].
     pub async fn start_at_path(path: &str) -> Result<Self, TestingError> {
+        Self::start_with_keys(path, TestKey::fresh_defaults()?).await
+    }
+
+    /// Starts an issuer at `http://127.0.0.1:PORT` publishing the fixture keys of
+    /// [`TestKey::fixtures`], the same at every run, for tests that build tokens or key sets
+    /// from [`KeyMaterial`](super::KeyMaterial) themselves. Their private halves ship with the
+    /// crate: anyone can sign tokens this issuer vouches for, so only tests may trust it.
+    pub async fn start_with_fixture_keys() -> Result<Self, TestingError> {
+        Self::start_with_keys("", TestKey::fixtures()?).await
+    }
+
+    async fn start_with_keys(path: &str, keys: Vec<TestKey>) -> Result<Self, TestingError> {
         let listener = TcpListener::bind("127.0.0.1:0").await?;
         let issuer = format!(
             "http://{}{}",
             listener.local_addr()?,
             path.trim_end_matches('/')
         );
-        let keys = TestKey::defaults()?;
         let shared = Arc::new(IssuerState {
             issuer: issuer.clone(),
             published: Mutex::new(keys.iter().map(|k| k.kid.clone()).collect()),
@@ -116,6 +131,11 @@ impl TestIssuer {
     /// The URL of its token endpoint.
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer)
+    }
+
+    /// The signing key under `kid` (published or not), with its public JWK.
+    pub fn key(&self, kid: &str) -> Option<TestKey> {
+        self.shared.signing_key(kid)
     }
 
     /// Adds a signing key; `publish` says whether the key set shows it.

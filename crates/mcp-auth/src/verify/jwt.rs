@@ -55,8 +55,12 @@ impl JwtVerifier {
             .iter()
             .map(|server| Arc::new(KeyCache::new(server.clone(), options.keys.clone())))
             .collect();
-        let verified = (options.verified_token_capacity > 0)
-            .then(|| TokenCache::new(options.verified_token_capacity, options.verified_token_ttl));
+        let verified = (options.verified_token_cache_bytes > 0).then(|| {
+            TokenCache::new(
+                options.verified_token_cache_bytes,
+                options.verified_token_ttl,
+            )
+        });
         Ok(Self {
             issuers,
             verified,

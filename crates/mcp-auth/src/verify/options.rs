@@ -7,6 +7,9 @@ use jsonwebtoken::{Algorithm, AlgorithmFamily};
 use super::key_set::ASYMMETRIC;
 use crate::error::ConfigError;
 
+/// The verified-token cache's memory bound unless set: 32 MiB.
+const DEFAULT_VERIFIED_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;
+
 /// Longest a key set may be cached, whatever its `max-age` says.
 const MAX_KEY_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
@@ -29,7 +32,7 @@ pub struct JwtOptions {
     pub(crate) read_scopes_claim: bool,
     pub(crate) max_token_bytes: usize,
     pub(crate) keys: KeyCacheOptions,
-    pub(crate) verified_token_capacity: usize,
+    pub(crate) verified_token_cache_bytes: u64,
     pub(crate) verified_token_ttl: Duration,
 }
 
@@ -71,7 +74,7 @@ impl Default for JwtOptions {
             read_scopes_claim: false,
             max_token_bytes: 16 * 1024,
             keys: KeyCacheOptions::default(),
-            verified_token_capacity: 10_000,
+            verified_token_cache_bytes: DEFAULT_VERIFIED_TOKEN_CACHE_BYTES,
             verified_token_ttl: Duration::from_secs(300),
         }
     }
@@ -109,12 +112,14 @@ impl JwtOptions {
         self
     }
 
-    /// How many verified tokens are remembered (10 000 by default; 0 turns the cache off). A
-    /// remembered token is not verified again until it expires, the TTL passes, or the key
-    /// that verified it leaves the key set; issuer, audience and scopes are still checked on
-    /// every request.
-    pub fn verified_token_cache_capacity(mut self, capacity: usize) -> Self {
-        self.verified_token_capacity = capacity;
+    /// Most memory the verified-token cache may take, in bytes (32 MiB by default, about
+    /// 9 000 tokens of 1 KiB; 0 turns the cache off). Each entry weighs 256 bytes plus three
+    /// times its token's length (the token and its decoded claims), so large tokens cannot
+    /// multiply the bound. A remembered token is not verified again until it expires, the TTL
+    /// passes, or the key that verified it leaves the key set; issuer, audience, times and
+    /// scopes are still checked on every request.
+    pub fn verified_token_cache_bytes(mut self, bytes: u64) -> Self {
+        self.verified_token_cache_bytes = bytes;
         self
     }
 

@@ -1,12 +1,14 @@
 //! Tokens already verified, so a client reusing its token costs a hash and a lookup instead of
-//! a signature check. Bounded (older entries are evicted), an entry never outlives its token's
-//! `exp` nor the configured TTL, and it is dropped once the key that verified it has left the
-//! key set. The layer still checks issuer, audience and scopes of a cached answer per request.
+//! a signature check. Bounded in bytes (older entries are evicted; each weighs what it holds),
+//! an entry never outlives its token's `exp` nor the configured TTL, and it is dropped once the
+//! key that verified it has left the key set. The layer still checks issuer, audience, times
+//! and scopes of a cached answer per request.
 
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::digest::{SHA256, digest};
+use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
 use super::key_set::VerifyKey;
@@ -17,7 +19,7 @@ use crate::clock::unix_now;
 pub(crate) struct TokenCache {
     /// Keyed by the SHA-256 of the whole token: the token itself is not kept as a key, and
     /// lookups compare digests, which reveal nothing usable about tokens through timing.
-    entries: Cache<[u8; 32], Entry>,
+    entries: Cache<[u8; 32], Entry, ByWeight>,
     ttl: Duration,
 }
 
@@ -27,13 +29,38 @@ struct Entry {
     valid_until: Instant,
     /// The key that verified the token; once the key set no longer holds it, this is dead.
     key: Weak<VerifyKey>,
+    /// What the entry costs in memory, estimated when it is made: see [`entry_weight`].
+    weight: u64,
+}
+
+/// Weighs entries by the bytes they hold.
+#[derive(Clone)]
+struct ByWeight;
+
+impl Weighter<[u8; 32], Entry> for ByWeight {
+    fn weight(&self, _: &[u8; 32], entry: &Entry) -> u64 {
+        entry.weight
+    }
+}
+
+/// The estimated memory of one entry for a token of `token_len` bytes: a fixed 256 bytes (the
+/// digest, the entry, the `AuthInfo` and the cache's bookkeeping) plus three times the token,
+/// which the entry holds once as the token and about twice more as its decoded claims (JSON
+/// values take more room in memory than in the token).
+pub(crate) fn entry_weight(token_len: usize) -> u64 {
+    256 + 3 * token_len as u64
 }
 
 impl TokenCache {
-    /// A cache of at most `capacity` tokens, each kept at most `ttl`.
-    pub(crate) fn new(capacity: usize, ttl: Duration) -> Self {
+    /// A cache of entries weighing at most `max_bytes` in all, each kept at most `ttl`.
+    pub(crate) fn new(max_bytes: u64, ttl: Duration) -> Self {
+        // Sized for tokens of about 1 KiB, a typical JWT access token.
+        let typical = entry_weight(1024);
+        let estimated_items = usize::try_from(max_bytes / typical)
+            .unwrap_or(usize::MAX)
+            .max(1);
         Self {
-            entries: Cache::new(capacity),
+            entries: Cache::with_weighter(estimated_items, max_bytes, ByWeight),
             ttl,
         }
     }
@@ -72,6 +99,7 @@ impl TokenCache {
             info: Arc::clone(info),
             valid_until,
             key: Arc::downgrade(key),
+            weight: entry_weight(token.len()),
         };
         self.entries.insert(id(token), entry);
     }
@@ -110,7 +138,7 @@ mod tests {
     fn a_verified_token_is_remembered() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        let cache = TokenCache::new(100, Duration::from_secs(60));
+        let cache = TokenCache::new(100 * entry_weight(16), Duration::from_secs(60));
         assert!(cache.get("t1").is_none());
         cache.insert("t1", &info(300), &key, None);
         assert_eq!(cache.get("t1").unwrap().subject.as_deref(), Some("alice"));
@@ -121,12 +149,12 @@ mod tests {
     fn an_entry_never_outlives_the_ttl_or_the_token() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        let short_ttl = TokenCache::new(100, Duration::from_millis(30));
+        let short_ttl = TokenCache::new(100 * entry_weight(16), Duration::from_millis(30));
         short_ttl.insert("t", &info(300), &key, None);
         std::thread::sleep(Duration::from_millis(60));
         assert!(short_ttl.get("t").is_none());
 
-        let cache = TokenCache::new(100, Duration::from_secs(60));
+        let cache = TokenCache::new(100 * entry_weight(16), Duration::from_secs(60));
         cache.insert("expiring", &info(0), &key, None);
         assert!(cache.get("expiring").is_none());
         cache.insert("no exp", &Arc::new(AuthInfo::default()), &key, None);
@@ -135,7 +163,7 @@ mod tests {
 
     #[test]
     fn an_entry_dies_with_the_key_that_verified_it() {
-        let cache = TokenCache::new(100, Duration::from_secs(60));
+        let cache = TokenCache::new(100 * entry_weight(16), Duration::from_secs(60));
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
         cache.insert("t", &info(300), &key, None);
@@ -167,7 +195,7 @@ mod tests {
     fn an_entry_never_outlives_the_keys_usable_time() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        let cache = TokenCache::new(100, Duration::from_secs(60));
+        let cache = TokenCache::new(100 * entry_weight(16), Duration::from_secs(60));
         let soon = Instant::now() + Duration::from_millis(30);
         cache.insert("t", &info(300), &key, Some(soon));
         assert!(cache.get("t").is_some());
@@ -176,17 +204,25 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_is_bounded() {
+    fn the_cache_is_bounded_in_bytes_whatever_the_token_size() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        let cache = TokenCache::new(50, Duration::from_secs(60));
-        for i in 0..5_000 {
-            cache.insert(&format!("token-{i}"), &info(300), &key, None);
+        let budget = 1024 * 1024;
+        for token_len in [64, 16 * 1024] {
+            let cache = TokenCache::new(budget, Duration::from_secs(60));
+            let token = |i: usize| format!("{i:0>token_len$}");
+            for i in 0..5_000 {
+                cache.insert(&token(i), &info(300), &key, None);
+            }
+            let kept = (0..5_000)
+                .filter(|i| cache.get(&token(*i)).is_some())
+                .count();
+            let weight = kept as u64 * entry_weight(token_len);
+            assert!(
+                weight <= budget,
+                "{kept} tokens of {token_len} bytes kept: {weight} > {budget}"
+            );
+            assert!(kept > 0, "tokens of {token_len} bytes");
         }
-        let kept = (0..5_000)
-            .filter(|i| cache.get(&format!("token-{i}")).is_some())
-            .count();
-        assert!(kept <= 60, "{kept} entries kept for a capacity of 50");
-        assert!(kept > 0);
     }
 }

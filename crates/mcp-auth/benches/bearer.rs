@@ -7,9 +7,12 @@
 use std::convert::Infallible;
 use std::hint::black_box;
 
+use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
+use http_body_util::Empty;
 use jsonwebtoken::{DecodingKey, Validation};
+use mcp_auth::bearer::RequestBody;
 use mcp_auth::testing::TestIssuer;
 use mcp_auth::verify::JwtOptions;
 use mcp_auth::{McpAuth, ProtectedResource};
@@ -19,10 +22,14 @@ use tower::{Service, ServiceBuilder, ServiceExt};
 const RESOURCE: &str = "http://127.0.0.1:1/mcp";
 const ALGORITHMS: [&str; 4] = ["rs256", "ps256", "es256", "eddsa"];
 
-type Inner =
-    tower::util::ServiceFn<fn(Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>>>;
+/// What a client sends: no body (these benches measure the token, not the body).
+type Sent = Empty<Bytes>;
 
-fn ok(_: Request<()>) -> std::future::Ready<Result<Response<()>, Infallible>> {
+type Inner = tower::util::ServiceFn<
+    fn(Request<RequestBody<Sent>>) -> std::future::Ready<Result<Response<()>, Infallible>>,
+>;
+
+fn ok(_: Request<RequestBody<Sent>>) -> std::future::Ready<Result<Response<()>, Infallible>> {
     std::future::ready(Ok(Response::new(())))
 }
 
@@ -45,12 +52,12 @@ fn protected(issuer: &TestIssuer, options: JwtOptions) -> mcp_auth::bearer::Bear
         .service(tower::service_fn(ok as fn(_) -> _))
 }
 
-fn request(token: Option<&str>) -> Request<()> {
+fn request(token: Option<&str>) -> Request<Sent> {
     let mut builder = Request::post(RESOURCE);
     if let Some(token) = token {
         builder = builder.header("authorization", format!("Bearer {token}"));
     }
-    builder.body(()).unwrap()
+    builder.body(Empty::new()).unwrap()
 }
 
 async fn call(service: &mut mcp_auth::bearer::BearerAuth<Inner>, token: Option<&str>) -> u16 {

@@ -120,6 +120,16 @@ pub enum ConfigError {
         "the bearer layer was given both a custom verifier and JWT options: a custom verifier replaces JWT mode, so drop one of them"
     )]
     VerifierAndJwtOptions,
+    /// An operation rule names an empty tool, prompt, resource or method.
+    #[error(
+        "an operation rule names an empty tool, prompt, resource or method: name what it guards"
+    )]
+    EmptyOperationName,
+    /// `OperationRules::max_body_bytes` is zero, so no operation could be read.
+    #[error(
+        "OperationRules::max_body_bytes is zero: no request's operation could be read; leave it unset for 1 MiB"
+    )]
+    ZeroBodyLimit,
     /// The custom verifier's timeout cannot be used.
     #[error("BearerAuthBuilder::verifier_timeout is not usable: {0}")]
     InvalidVerifierTimeout(&'static str),

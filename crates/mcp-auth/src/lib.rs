@@ -3,6 +3,7 @@
 pub mod bearer;
 pub mod discovery;
 pub mod metadata;
+pub mod operations;
 #[cfg(feature = "rmcp")]
 pub mod rmcp;
 pub mod scope;

@@ -708,7 +708,9 @@ struct Greeter {
     greeting: String,
 }
 
-impl Service<Request<Body>> for Greeter {
+/// Generic over the request body, as axum routers and rmcp's service are: the layer hands its
+/// inner service a `RequestBody`.
+impl<B> Service<Request<B>> for Greeter {
     type Response = Response<Body>;
     type Error = Infallible;
     type Future = Ready<Result<Response<Body>, Infallible>>;
@@ -717,7 +719,7 @@ impl Service<Request<Body>> for Greeter {
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, request: Request<Body>) -> Self::Future {
+    fn call(&mut self, request: Request<B>) -> Self::Future {
         let subject = request
             .extensions()
             .get::<Arc<AuthInfo>>()
@@ -745,7 +747,12 @@ async fn bearer_auth_hands_out_its_inner_service() {
         .header(AUTHORIZATION, "Bearer alice")
         .body(Body::empty())
         .unwrap();
-    let response = service.ready().await.unwrap().call(request).await.unwrap();
+    let response = ServiceExt::<Request<Body>>::ready(&mut service)
+        .await
+        .unwrap()
+        .call(request)
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(text_body(response).await, "bonjour alice");
 

@@ -85,3 +85,129 @@ impl<B> std::fmt::Debug for ResponseBody<B> {
         f.debug_struct("ResponseBody").field("kind", &kind).finish()
     }
 }
+
+pin_project! {
+    /// The request body [`BearerAuth`](super::BearerAuth) hands its inner service: the
+    /// client's body exactly as sent. When the layer had to read the start of it (to find the
+    /// MCP operations a request asks for), that start is given back first, then whatever was
+    /// not read: the inner service sees the same bytes, in the same order.
+    pub struct RequestBody<B> {
+        prefix: Option<Bytes>,
+        trailers: Option<http::HeaderMap>,
+        #[pin]
+        rest: B,
+    }
+}
+
+impl<B> RequestBody<B> {
+    /// The body as it came, nothing read.
+    pub(crate) fn untouched(body: B) -> Self {
+        Self {
+            prefix: None,
+            trailers: None,
+            rest: body,
+        }
+    }
+}
+
+impl<B> Body for RequestBody<B>
+where
+    B: Body<Data = Bytes>,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.project();
+        if let Some(prefix) = this.prefix.take() {
+            return Poll::Ready(Some(Ok(Frame::data(prefix))));
+        }
+        if let Some(trailers) = this.trailers.take() {
+            return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
+        }
+        this.rest.poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.is_none() && self.trailers.is_none() && self.rest.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        let read = self.prefix.as_ref().map_or(0, |prefix| prefix.len() as u64);
+        let mut hint = self.rest.size_hint();
+        hint.set_lower(hint.lower().saturating_add(read));
+        if let Some(upper) = hint.upper() {
+            hint.set_upper(upper.saturating_add(read));
+        }
+        hint
+    }
+}
+
+impl<B> std::fmt::Debug for RequestBody<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestBody")
+            .field("read_ahead", &self.prefix.as_ref().map(Bytes::len))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The start of a request body, read to find its operations.
+pub(crate) struct Peeked<B> {
+    /// The bytes read, and the body to pass on (those bytes first, then the rest).
+    pub(crate) body: RequestBody<B>,
+    /// Whether the bytes read are the whole body: `false` when it is larger than the limit.
+    pub(crate) complete: bool,
+}
+
+impl<B> Peeked<B> {
+    /// The bytes read.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.body.prefix.as_deref().unwrap_or_default()
+    }
+}
+
+/// Reads `body` until it ends or more than `limit` bytes have come. A body that says (by its
+/// size hint, from `Content-Length`) that it is larger than `limit` is not read at all. `Err`
+/// when the body fails while being read.
+pub(crate) async fn peek<B>(mut body: B, limit: usize) -> Result<Peeked<B>, B::Error>
+where
+    B: Body<Data = Bytes> + Unpin,
+{
+    use http_body_util::BodyExt;
+
+    if body.size_hint().lower() > limit as u64 {
+        return Ok(Peeked {
+            body: RequestBody::untouched(body),
+            complete: false,
+        });
+    }
+    let mut read = bytes::BytesMut::new();
+    let mut trailers = None;
+    let complete = loop {
+        if read.len() > limit {
+            break false;
+        }
+        match body.frame().await {
+            None => break true,
+            Some(frame) => match frame?.into_data() {
+                Ok(data) => read.extend_from_slice(&data),
+                Err(frame) => {
+                    // Trailers end a body.
+                    trailers = frame.into_trailers().ok();
+                    break true;
+                }
+            },
+        }
+    };
+    Ok(Peeked {
+        body: RequestBody {
+            prefix: (!read.is_empty()).then(|| read.freeze()),
+            trailers,
+            rest: body,
+        },
+        complete,
+    })
+}

@@ -8,6 +8,7 @@ use super::layer::BearerAuthLayer;
 use super::origin::AllowedOrigins;
 use super::policy::{Policy, Verifier};
 use crate::error::ConfigError;
+use crate::operations::OperationRules;
 use crate::resource::ResourceConfig;
 use crate::scope::{ExactScopes, ScopeRelation, check_scope_token};
 use crate::verify::jwt::JwtVerifier;
@@ -40,6 +41,7 @@ pub struct BearerAuthBuilder {
     leeway: Duration,
     allowed_origins: Vec<String>,
     show_error_details: bool,
+    operations: Option<OperationRules>,
 }
 
 impl BearerAuthBuilder {
@@ -56,6 +58,7 @@ impl BearerAuthBuilder {
             leeway: DEFAULT_LEEWAY,
             allowed_origins: Vec::new(),
             show_error_details: false,
+            operations: None,
         }
     }
 
@@ -145,6 +148,15 @@ impl BearerAuthBuilder {
         self
     }
 
+    /// Scopes per tool, prompt, resource and JSON-RPC method, on top of the base
+    /// [`required_scopes`](Self::required_scopes): a token lacking them gets the MCP step-up
+    /// answer, 403 `insufficient_scope` naming every scope the operation needs. See
+    /// [`operations`](crate::operations) for how a request's operations are read.
+    pub fn operations(mut self, rules: OperationRules) -> Self {
+        self.operations = Some(rules);
+        self
+    }
+
     /// Checks the settings and makes the layer.
     pub fn build(self) -> Result<BearerAuthLayer, ConfigError> {
         let resource = chosen_resource(&self.resources, self.resource.as_deref())?;
@@ -187,6 +199,9 @@ impl BearerAuthBuilder {
             &self.required_scopes,
             self.show_error_details,
         );
+        if let Some(rules) = &self.operations {
+            rules.check()?;
+        }
         let policy = Policy {
             verifier,
             rules: TokenRules {
@@ -198,6 +213,7 @@ impl BearerAuthBuilder {
             scope_relation: self.scope_relation,
             allowed_origins: AllowedOrigins::new(&self.allowed_origins)?,
             challenge,
+            operations: self.operations.filter(|rules| !rules.is_empty()),
         };
         Ok(BearerAuthLayer::new(policy, resource.url.clone()))
     }
@@ -215,6 +231,7 @@ impl std::fmt::Debug for BearerAuthBuilder {
             .field("leeway", &self.leeway)
             .field("allowed_origins", &self.allowed_origins)
             .field("show_error_details", &self.show_error_details)
+            .field("operations", &self.operations)
             .finish_non_exhaustive()
     }
 }

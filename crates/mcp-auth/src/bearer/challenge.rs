@@ -23,6 +23,17 @@ pub(crate) enum Rejection {
     InsufficientScope {
         /// The required scopes the token does not satisfy.
         missing: Vec<String>,
+        /// Every scope the operation needs, base scopes included, for the challenge's `scope`
+        /// (MCP step-up); `None`: the layer's base scopes.
+        needed: Option<Vec<String>>,
+    },
+    /// `Mcp-Method` / `Mcp-Name` disagree with the body: 400 with a JSON-RPC error -32020
+    /// answering the message `id`, and no challenge (the credentials are not at fault).
+    HeaderMismatch {
+        /// The JSON-RPC id of the message (`null` for a batch).
+        id: serde_json::Value,
+        /// How they disagree.
+        reason: String,
     },
     /// The verifier cannot decide now: 503, never accepted.
     Unavailable(Cow<'static, str>),
@@ -79,7 +90,7 @@ impl Rejection {
                     "the access token is invalid",
                     Cow::Borrowed(reason.as_ref()),
                 ),
-                Self::InsufficientScope { missing } => (
+                Self::InsufficientScope { missing, .. } => (
                     StatusCode::FORBIDDEN,
                     Some("insufficient_scope"),
                     "the access token lacks a required scope",
@@ -88,6 +99,10 @@ impl Rejection {
                         missing.join(" ")
                     )),
                 ),
+                // Not a credentials problem: a JSON-RPC error, as MCP asks.
+                Self::HeaderMismatch { id, reason } => {
+                    return header_mismatch(id, reason, params.show_error_details);
+                }
                 Self::Unavailable(reason) => (
                     StatusCode::SERVICE_UNAVAILABLE,
                     None,
@@ -108,8 +123,20 @@ impl Rejection {
         };
 
         let challenge = match &self {
-            Self::Unavailable(_) | Self::ForbiddenOrigin => None,
-            _ => Some(challenge(params, error, &description)),
+            Self::Unavailable(_) | Self::ForbiddenOrigin | Self::HeaderMismatch { .. } => None,
+            Self::InsufficientScope {
+                needed: Some(needed),
+                ..
+            } => {
+                let scope = format!("scope=\"{}\"", to_quoted_text(&needed.join(" ")));
+                Some(challenge(params, error, &description, Some(&scope)))
+            }
+            _ => Some(challenge(
+                params,
+                error,
+                &description,
+                params.scope.as_deref(),
+            )),
         };
         let body_error = match &self {
             Self::NoCredentials => "unauthorized",
@@ -137,14 +164,19 @@ impl Rejection {
 
 /// `Bearer error="...", error_description="...", scope="...", resource_metadata="..."`; the
 /// `error` parameters only when there is an error (RFC 6750 §3.1: none without credentials).
-fn challenge(params: &ChallengeParams, error: Option<&str>, description: &str) -> HeaderValue {
+fn challenge(
+    params: &ChallengeParams,
+    error: Option<&str>,
+    description: &str,
+    scope: Option<&str>,
+) -> HeaderValue {
     let mut value = String::from("Bearer ");
     if let Some(error) = error {
         value.push_str(&format!(
             "error=\"{error}\", error_description=\"{description}\", "
         ));
     }
-    if let Some(scope) = &params.scope {
+    if let Some(scope) = scope {
         value.push_str(scope);
         value.push_str(", ");
     }
@@ -154,6 +186,29 @@ fn challenge(params: &ChallengeParams, error: Option<&str>, description: &str) -
     HeaderValue::from_str(&value)
         .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""))
 }
+
+/// MCP's answer to headers that disagree with the body: HTTP 400 carrying JSON-RPC error -32020.
+fn header_mismatch(id: &serde_json::Value, reason: &str, details: bool) -> Response<Full<Bytes>> {
+    let message = if details {
+        reason
+    } else {
+        "the Mcp-Method or Mcp-Name header does not match the body"
+    };
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": HEADER_MISMATCH, "message": message },
+    });
+    let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
+    *response.status_mut() = StatusCode::BAD_REQUEST;
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// The JSON-RPC error code of MCP 2026-07-28 for headers that disagree with the body.
+const HEADER_MISMATCH: i32 = -32020;
 
 /// Longest detailed description sent, in characters; longer ones are cut.
 const MAX_DESCRIPTION_LEN: usize = 200;

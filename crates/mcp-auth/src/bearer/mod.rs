@@ -63,7 +63,7 @@ mod policy;
 mod service;
 mod token;
 
-pub use body::ResponseBody;
+pub use body::{RequestBody, ResponseBody};
 pub use builder::{BearerAuthBuilder, DEFAULT_LEEWAY, DEFAULT_VERIFIER_TIMEOUT};
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, Method, Uri};
 
 use super::challenge::{ChallengeParams, Rejection};
 use super::origin::AllowedOrigins;
@@ -13,6 +13,7 @@ use super::token::bearer_token;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::error::VerifyError;
+use crate::operations::{Needs, OperationRules, needs};
 use crate::scope::{ScopeRelation, missing_scopes};
 use crate::verify::TokenVerifier;
 use crate::verify::jwt::JwtVerifier;
@@ -61,6 +62,8 @@ pub(crate) struct Policy {
     pub(crate) scope_relation: Arc<dyn ScopeRelation>,
     pub(crate) allowed_origins: AllowedOrigins,
     pub(crate) challenge: ChallengeParams,
+    /// Scopes per operation; `None` when no rule is set, and then no body is ever read.
+    pub(crate) operations: Option<OperationRules>,
 }
 
 /// What [`Policy::decide`] found, owning all it carries.
@@ -124,6 +127,55 @@ impl Policy {
         } else {
             Err(Rejection::InsufficientScope {
                 missing: missing.into_iter().map(str::to_owned).collect(),
+                needed: None,
+            })
+        }
+    }
+}
+
+impl Policy {
+    /// How much of a request's body must be read to find its operations: `None` when none
+    /// (no rules, or a method other than `POST`, which carries no JSON-RPC message).
+    pub(crate) fn body_to_read(&self, method: &Method) -> Option<usize> {
+        self.operations
+            .as_ref()
+            .filter(|_| method == Method::POST)
+            .map(OperationRules::body_limit)
+    }
+
+    /// The scopes the request's operations need beyond the base ones: `body` is the request
+    /// body when it was read whole, `None` when it was too large (then every rule's scopes).
+    pub(crate) fn check_operations(
+        &self,
+        info: &AuthInfo,
+        headers: &HeaderMap,
+        body: Option<&[u8]>,
+    ) -> Result<(), Rejection> {
+        let Some(rules) = &self.operations else {
+            return Ok(());
+        };
+        let extra = match needs(rules, headers, body) {
+            Needs::Mismatch { id, reason } => return Err(Rejection::HeaderMismatch { id, reason }),
+            Needs::Scopes(extra) => extra,
+        };
+        if extra.is_empty() {
+            return Ok(());
+        }
+        // The challenge names everything the operation needs, base scopes included, so that
+        // one step-up is enough (MCP 2026-07-28).
+        let mut needed = self.required_scopes.clone();
+        for scope in extra {
+            if !needed.iter().any(|known| known == scope) {
+                needed.push(scope.to_owned());
+            }
+        }
+        let missing = missing_scopes(self.scope_relation.as_ref(), &info.scopes, &needed);
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(Rejection::InsufficientScope {
+                missing: missing.into_iter().map(str::to_owned).collect(),
+                needed: Some(needed),
             })
         }
     }

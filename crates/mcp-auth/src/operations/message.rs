@@ -1,0 +1,187 @@
+//! What a JSON-RPC request body asks the server to do: each message's method and, for the
+//! methods that name one, the tool, prompt or resource it acts on.
+
+use serde_json::Value;
+
+/// One operation a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Operation {
+    /// The JSON-RPC method (`tools/call`, `resources/read`...).
+    pub(crate) method: String,
+    /// What the method acts on, for the methods that name a target.
+    pub(crate) target: Option<Target>,
+}
+
+/// The tool, prompt or resource an operation acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// `tools/call`: `params.name`.
+    Tool(String),
+    /// `prompts/get`: `params.name`.
+    Prompt(String),
+    /// `resources/read`, `resources/subscribe`, `resources/unsubscribe`: `params.uri`.
+    Resource(String),
+    /// `tasks/get`, `tasks/update`, `tasks/cancel`: `params.taskId` (no rule names tasks; kept
+    /// so that `Mcp-Name` can be held against it).
+    Task(String),
+}
+
+impl Target {
+    /// The value `Mcp-Name` carries for this target.
+    pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Tool(name) | Self::Prompt(name) | Self::Resource(name) | Self::Task(name) => name,
+        }
+    }
+}
+
+/// What a body holds, as far as authorization cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Body {
+    /// One JSON-RPC message: its operation, `None` for a response or anything without a method
+    /// (which acts on nothing). `id` is kept for a JSON-RPC error answer.
+    Single {
+        operation: Option<Operation>,
+        id: Value,
+    },
+    /// A JSON-RPC batch (protocol 2025-03-26): every message's operation.
+    Batch(Vec<Operation>),
+}
+
+/// Why a body says nothing trustworthy about its operations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unreadable {
+    /// Not JSON, or JSON that is not a JSON-RPC message or batch.
+    NotJsonRpc,
+    /// A message names its target with a value of the wrong type (`params.name: 7`) or none at
+    /// all where the method requires one.
+    BadTarget,
+}
+
+/// Reads the operations of a request body. Fields this function does not need are not looked
+/// at; a target that is present but unusable makes the whole body unreadable, so that no rule
+/// can be slipped past with a malformed target.
+pub(crate) fn read(body: &[u8]) -> Result<Body, Unreadable> {
+    match serde_json::from_slice::<Value>(body).map_err(|_| Unreadable::NotJsonRpc)? {
+        Value::Array(messages) if !messages.is_empty() => messages
+            .iter()
+            .map(|message| operation(message).map(|op| op.into_iter()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|ops| Body::Batch(ops.into_iter().flatten().collect())),
+        message @ Value::Object(_) => Ok(Body::Single {
+            operation: operation(&message)?,
+            id: message.get("id").cloned().unwrap_or(Value::Null),
+        }),
+        _ => Err(Unreadable::NotJsonRpc),
+    }
+}
+
+/// The operation of one message; `None` for a message without a method (a response).
+fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
+    let Value::Object(fields) = message else {
+        return Err(Unreadable::NotJsonRpc);
+    };
+    let method = match fields.get("method") {
+        None => return Ok(None),
+        Some(Value::String(method)) => method,
+        Some(_) => return Err(Unreadable::NotJsonRpc),
+    };
+    let param = |name: &str| match fields.get("params").and_then(|params| params.get(name)) {
+        Some(Value::String(value)) => Ok(value.clone()),
+        _ => Err(Unreadable::BadTarget),
+    };
+    let target = match method.as_str() {
+        "tools/call" => Some(Target::Tool(param("name")?)),
+        "prompts/get" => Some(Target::Prompt(param("name")?)),
+        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
+            Some(Target::Resource(param("uri")?))
+        }
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some(Target::Task(param("taskId")?)),
+        _ => None,
+    };
+    Ok(Some(Operation {
+        method: method.clone(),
+        target,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(method: &str, target: Option<Target>) -> Operation {
+        Operation {
+            method: method.to_owned(),
+            target,
+        }
+    }
+
+    #[test]
+    fn reads_the_target_of_each_method_that_names_one() {
+        let single = |json: &str| match read(json.as_bytes()) {
+            Ok(Body::Single { operation, .. }) => operation,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            single(
+                r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_repo","arguments":{}}}"#
+            ),
+            Some(op("tools/call", Some(Target::Tool("delete_repo".into()))))
+        );
+        assert_eq!(
+            single(r#"{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"p"}}"#),
+            Some(op("prompts/get", Some(Target::Prompt("p".into()))))
+        );
+        assert_eq!(
+            single(
+                r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a"}}"#
+            ),
+            Some(op(
+                "resources/read",
+                Some(Target::Resource("file:///a".into()))
+            ))
+        );
+        assert_eq!(
+            single(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#),
+            Some(op("tools/list", None))
+        );
+        assert_eq!(single(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), None);
+    }
+
+    #[test]
+    fn a_batch_yields_every_operation() {
+        let body = r#"[{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"a"}},
+                       {"jsonrpc":"2.0","method":"notifications/initialized"},
+                       {"jsonrpc":"2.0","id":9,"result":{}}]"#;
+        assert_eq!(
+            read(body.as_bytes()),
+            Ok(Body::Batch(vec![
+                op("tools/call", Some(Target::Tool("a".into()))),
+                op("notifications/initialized", None),
+            ]))
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_and_targets_are_unreadable() {
+        for body in [
+            "",
+            "not json",
+            "[]",
+            "7",
+            r#""tools/call""#,
+            r#"{"method":7}"#,
+            "[1]",
+        ] {
+            assert_eq!(read(body.as_bytes()), Err(Unreadable::NotJsonRpc), "{body}");
+        }
+        for body in [
+            r#"{"method":"tools/call"}"#,
+            r#"{"method":"tools/call","params":{"name":7}}"#,
+            r#"{"method":"resources/read","params":{"name":"file:///a"}}"#,
+            r#"[{"method":"tools/list"},{"method":"prompts/get","params":{}}]"#,
+        ] {
+            assert_eq!(read(body.as_bytes()), Err(Unreadable::BadTarget), "{body}");
+        }
+    }
+}

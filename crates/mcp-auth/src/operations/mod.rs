@@ -1,0 +1,40 @@
+//! Per-operation authorization: the scopes each MCP operation (a tool, a prompt, a resource, a
+//! JSON-RPC method) needs on top of a bearer layer's base scopes, decided in the layer before
+//! the MCP server runs, so that a token lacking them gets the MCP step-up answer (403
+//! `insufficient_scope` naming every scope the operation needs) instead of a tool error inside
+//! an HTTP 200.
+//!
+//! ```
+//! use mcp_auth::operations::OperationRules;
+//! # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+//! # let auth = McpAuth::builder()
+//! #     .protected_resource(ProtectedResource::new("https://api.example.com/mcp")
+//! #         .authorization_server(AuthServerConfig::lazy("https://auth.example.com", AuthServerType::Oidc)))
+//! #     .build()?;
+//!
+//! let bearer = auth
+//!     .bearer()
+//!     .required_scopes(["mcp"]) // every request
+//!     .operations(OperationRules::new().tool("delete_repo", ["repo:admin"]))
+//!     .build()?;
+//! # Ok::<(), mcp_auth::ConfigError>(())
+//! ```
+//!
+//! How a request's operations are found:
+//! - only `POST` requests carry operations; `GET` (the SSE stream) and `DELETE` (ending a
+//!   session) need the base scopes alone;
+//! - the body is read up to [`OperationRules::max_body_bytes`] (1 MiB by default) and passed on
+//!   to the MCP server byte for byte; with no rules the body is never read;
+//! - a JSON-RPC batch (protocol 2025-03-26) needs the scopes of all its messages;
+//! - `Mcp-Method` and `Mcp-Name` (protocol 2026-07-28), when sent, must agree with the body, or
+//!   the request gets HTTP 400 with JSON-RPC error -32020;
+//! - a body that cannot be read whole, or is not JSON-RPC, or names a target in a malformed way,
+//!   is held to the strictest rule: every scope any rule names.
+
+mod headers;
+mod message;
+mod needs;
+mod rules;
+
+pub(crate) use needs::{Needs, needs};
+pub use rules::{DEFAULT_MAX_BODY_BYTES, OperationRules};

@@ -1,0 +1,302 @@
+//! [`OperationRules`]: the scopes each MCP operation needs on top of a layer's base scopes.
+
+use std::collections::HashMap;
+
+use super::message::{Operation, Target};
+use crate::error::ConfigError;
+use crate::scope::check_scope_token;
+
+/// The largest request body read to find its operations unless
+/// [`OperationRules::max_body_bytes`] says otherwise: 1 MiB.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Scopes required per tool, prompt, resource and JSON-RPC method, on top of the bearer layer's
+/// [`required_scopes`](crate::bearer::BearerAuthBuilder::required_scopes).
+///
+/// An operation needs the scopes of every rule that matches it: its method's, and its tool's,
+/// prompt's or resource's (exact URI, and every prefix rule the URI starts with). Scope
+/// hierarchies apply as for the base scopes.
+///
+/// ```
+/// use mcp_auth::operations::OperationRules;
+///
+/// let rules = OperationRules::new()
+///     .tool("delete_repo", ["repo:admin"])
+///     .prompt("incident_report", ["ops"])
+///     .resource_prefix("file:///private/", ["files:private"])
+///     .method("resources/list", ["files"]);
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "give the rules to BearerAuthBuilder::operations"]
+pub struct OperationRules {
+    tools: HashMap<String, Vec<String>>,
+    prompts: HashMap<String, Vec<String>>,
+    resources: HashMap<String, Vec<String>>,
+    resource_prefixes: Vec<(String, Vec<String>)>,
+    methods: HashMap<String, Vec<String>>,
+    max_body_bytes: Option<usize>,
+}
+
+impl OperationRules {
+    /// No rules yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Scopes needed to call the tool `name` (`tools/call`).
+    pub fn tool<I, S>(mut self, name: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        add(&mut self.tools, name.into(), scopes);
+        self
+    }
+
+    /// Scopes needed to get the prompt `name` (`prompts/get`).
+    pub fn prompt<I, S>(mut self, name: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        add(&mut self.prompts, name.into(), scopes);
+        self
+    }
+
+    /// Scopes needed to read (or subscribe to) the resource whose URI is exactly `uri`.
+    pub fn resource<I, S>(mut self, uri: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        add(&mut self.resources, uri.into(), scopes);
+        self
+    }
+
+    /// Scopes needed to read (or subscribe to) every resource whose URI starts with `prefix`,
+    /// such as `file:///private/`.
+    pub fn resource_prefix<I, S>(mut self, prefix: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.resource_prefixes
+            .push((prefix.into(), scopes.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    /// Scopes needed for every request of this JSON-RPC method (`tools/list`,
+    /// `resources/read`...), whatever it names.
+    pub fn method<I, S>(mut self, method: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        add(&mut self.methods, method.into(), scopes);
+        self
+    }
+
+    /// The largest request body read to find its operations ([`DEFAULT_MAX_BODY_BYTES`] unless
+    /// set). A larger body is passed on unread, held to the strictest rule: every scope any
+    /// rule names.
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.max_body_bytes = Some(bytes);
+        self
+    }
+
+    /// Whether no rule is set: then the layer never reads a body.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tools.is_empty()
+            && self.prompts.is_empty()
+            && self.resources.is_empty()
+            && self.resource_prefixes.is_empty()
+            && self.methods.is_empty()
+    }
+
+    pub(crate) fn body_limit(&self) -> usize {
+        self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES)
+    }
+
+    /// Refuses empty names and scopes that are not RFC 6749 scope tokens.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let named = self
+            .tools
+            .iter()
+            .chain(&self.prompts)
+            .chain(&self.resources)
+            .chain(&self.methods)
+            .map(|(name, scopes)| (name.as_str(), scopes))
+            .chain(
+                self.resource_prefixes
+                    .iter()
+                    .map(|(prefix, scopes)| (prefix.as_str(), scopes)),
+            );
+        for (name, scopes) in named {
+            if name.is_empty() {
+                return Err(ConfigError::EmptyOperationName);
+            }
+            for scope in scopes {
+                check_scope_token(scope)?;
+            }
+        }
+        if self.max_body_bytes == Some(0) {
+            return Err(ConfigError::ZeroBodyLimit);
+        }
+        Ok(())
+    }
+
+    /// The scopes `operation` needs beyond the base scopes, each once, in rule order.
+    pub(crate) fn scopes_for<'r>(&'r self, operation: &Operation) -> Vec<&'r str> {
+        let mut needed = Vec::new();
+        let mut extend = |scopes: &'r [String]| {
+            for scope in scopes {
+                if !needed.contains(&scope.as_str()) {
+                    needed.push(scope.as_str());
+                }
+            }
+        };
+        if let Some(scopes) = self.methods.get(&operation.method) {
+            extend(scopes);
+        }
+        match &operation.target {
+            Some(Target::Tool(name)) => extend(self.tools.get(name).map_or(&[], Vec::as_slice)),
+            Some(Target::Prompt(name)) => {
+                extend(self.prompts.get(name).map_or(&[], Vec::as_slice));
+            }
+            Some(Target::Resource(uri)) => {
+                extend(self.resources.get(uri).map_or(&[], Vec::as_slice));
+                for (prefix, scopes) in &self.resource_prefixes {
+                    if uri.starts_with(prefix.as_str()) {
+                        extend(scopes);
+                    }
+                }
+            }
+            Some(Target::Task(_)) | None => {}
+        }
+        needed
+    }
+
+    /// Every scope any rule names: what a request whose operations cannot be read needs.
+    pub(crate) fn strictest(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = Vec::new();
+        let every = self
+            .tools
+            .values()
+            .chain(self.prompts.values())
+            .chain(self.resources.values())
+            .chain(self.methods.values())
+            .chain(self.resource_prefixes.iter().map(|(_, scopes)| scopes));
+        for scope in every.flatten() {
+            if !all.contains(&scope.as_str()) {
+                all.push(scope.as_str());
+            }
+        }
+        all.sort_unstable();
+        all
+    }
+}
+
+fn add<I, S>(rules: &mut HashMap<String, Vec<String>>, name: String, scopes: I)
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    rules
+        .entry(name)
+        .or_default()
+        .extend(scopes.into_iter().map(Into::into));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rules() -> OperationRules {
+        OperationRules::new()
+            .tool("delete_repo", ["repo:admin"])
+            .prompt("incident", ["ops"])
+            .resource("file:///etc/passwd", ["root"])
+            .resource_prefix("file:///private/", ["files:private"])
+            .resource_prefix("file:///private/hr/", ["hr"])
+            .method("resources/read", ["files"])
+            .method("tools/call", ["tools"])
+    }
+
+    fn needs(method: &str, target: Option<Target>) -> Vec<String> {
+        let operation = Operation {
+            method: method.to_owned(),
+            target,
+        };
+        rules()
+            .scopes_for(&operation)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn an_operation_needs_its_method_and_target_scopes() {
+        assert_eq!(
+            needs("tools/call", Some(Target::Tool("delete_repo".into()))),
+            ["tools", "repo:admin"]
+        );
+        assert_eq!(
+            needs("tools/call", Some(Target::Tool("read_file".into()))),
+            ["tools"]
+        );
+        assert_eq!(
+            needs("prompts/get", Some(Target::Prompt("incident".into()))),
+            ["ops"]
+        );
+        assert_eq!(needs("tools/list", None), Vec::<String>::new());
+    }
+
+    #[test]
+    fn resources_match_exactly_and_by_every_prefix() {
+        let resource = |uri: &str| needs("resources/read", Some(Target::Resource(uri.into())));
+        assert_eq!(
+            resource("file:///private/hr/pay.csv"),
+            ["files", "files:private", "hr"]
+        );
+        assert_eq!(
+            resource("file:///private/notes"),
+            ["files", "files:private"]
+        );
+        assert_eq!(resource("file:///etc/passwd"), ["files", "root"]);
+        assert_eq!(resource("file:///etc/passwd2"), ["files"]);
+        assert_eq!(resource("file:///privatex"), ["files"]);
+    }
+
+    #[test]
+    fn the_strictest_rule_names_every_scope() {
+        assert_eq!(
+            rules().strictest(),
+            [
+                "files",
+                "files:private",
+                "hr",
+                "ops",
+                "repo:admin",
+                "root",
+                "tools"
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_names_and_bad_scopes_are_configuration_errors() {
+        assert_eq!(
+            OperationRules::new().tool("", ["a"]).check(),
+            Err(ConfigError::EmptyOperationName)
+        );
+        assert!(matches!(
+            OperationRules::new().tool("t", ["two words"]).check(),
+            Err(ConfigError::InvalidScope { .. })
+        ));
+        assert_eq!(
+            OperationRules::new().max_body_bytes(0).check(),
+            Err(ConfigError::ZeroBodyLimit)
+        );
+        assert!(rules().check().is_ok());
+    }
+}

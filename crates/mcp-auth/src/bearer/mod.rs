@@ -38,14 +38,17 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Refusals, each with a JSON body `{"error", "error_description"}`:
+//! Refusals, each with a JSON body `{"error", "error_description"}` (but the JSON-RPC error of
+//! a header mismatch):
 //!
 //! | request | status | `WWW-Authenticate` |
 //! |---|---|---|
 //! | no credentials, another scheme, or a token only in the query string (never read) | 401 | `Bearer [scope=".."], resource_metadata=".."` |
 //! | malformed `Authorization`, two of them, a token in the header and the query string | 400 | `Bearer error="invalid_request", ..` |
 //! | verifier refused, untrusted issuer, wrong audience, expired | 401 | `Bearer error="invalid_token", ..` |
-//! | a required scope missing | 403 | `Bearer error="insufficient_scope", scope="..", ..` |
+//! | a required (base) scope missing | 403 | `Bearer error="insufficient_scope", scope="<base scopes>", ..` |
+//! | a scope an [operation rule](crate::operations) needs missing (step-up) | 403 | `Bearer error="insufficient_scope", scope="<base and operation scopes>", ..` |
+//! | `Mcp-Method` / `Mcp-Name` disagree with the body | 400 | none; body `{"jsonrpc": "2.0", "id": .., "error": {"code": -32020, ..}}` |
 //! | verifier unavailable, or no answer within the verifier timeout | 503 | none: never fail open |
 //! | `Origin` not allowed | 403 | none: refused before any token check |
 //!

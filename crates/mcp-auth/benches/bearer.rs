@@ -10,9 +10,10 @@ use std::hint::black_box;
 use bytes::Bytes;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use http::{Request, Response};
-use http_body_util::Empty;
+use http_body_util::{Empty, Full};
 use jsonwebtoken::{DecodingKey, Validation};
 use mcp_auth::bearer::RequestBody;
+use mcp_auth::operations::OperationRules;
 use mcp_auth::testing::TestIssuer;
 use mcp_auth::verify::JwtOptions;
 use mcp_auth::{McpAuth, ProtectedResource};
@@ -137,6 +138,64 @@ fn benches(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // Per-operation rules: a `tools/call` of a public tool with a token seen before, the body
+    // read and parsed to find the tool, against the same request without rules.
+    let mut group = c.benchmark_group("operations");
+    let body = Bytes::from(
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"README.md"}}}"#,
+    );
+    let rules = OperationRules::new().tool("delete_repo", ["admin"]);
+    for (name, rules) in [("no_rules", None), ("one_tool_rule", Some(rules))] {
+        let service = with_body(&issuer, rules);
+        let call = || call_with_body(service.clone(), rs256.clone(), body.clone());
+        assert_eq!(runtime.block_on(call()), 200);
+        group.bench_function(name, |b| {
+            b.to_async(&runtime)
+                .iter(|| async { assert_eq!(call().await, 200) })
+        });
+    }
+    group.finish();
+}
+
+type WithBody = mcp_auth::bearer::BearerAuth<
+    tower::util::ServiceFn<
+        fn(
+            Request<RequestBody<Full<Bytes>>>,
+        ) -> std::future::Ready<Result<Response<()>, Infallible>>,
+    >,
+>;
+
+async fn call_with_body(mut service: WithBody, token: String, body: Bytes) -> u16 {
+    let request = Request::post(RESOURCE)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::new(body))
+        .unwrap();
+    let ready = service.ready().await.unwrap();
+    ready.call(request).await.unwrap().status().as_u16()
+}
+
+fn ok_with_body(
+    _: Request<RequestBody<Full<Bytes>>>,
+) -> std::future::Ready<Result<Response<()>, Infallible>> {
+    std::future::ready(Ok(Response::new(())))
+}
+
+/// The layer (JWT mode, verified-token cache on) with `rules`, around a service taking a body.
+fn with_body(issuer: &TestIssuer, rules: Option<OperationRules>) -> WithBody {
+    let auth = McpAuth::builder()
+        .protected_resource(
+            ProtectedResource::new(RESOURCE).authorization_server(issuer.inline_config()),
+        )
+        .build()
+        .unwrap();
+    let mut bearer = auth.bearer().required_scopes(["read"]);
+    if let Some(rules) = rules {
+        bearer = bearer.operations(rules);
+    }
+    ServiceBuilder::new()
+        .layer(bearer.build().unwrap())
+        .service(tower::service_fn(ok_with_body as fn(_) -> _))
 }
 
 criterion_group!(bearer, benches);

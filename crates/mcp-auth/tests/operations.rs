@@ -350,9 +350,11 @@ async fn a_body_that_cannot_be_read_is_held_to_the_strictest_rule() {
         .post_raw("base", Style::BodyOnly, &[], large.to_string())
         .await;
     server.step_up(response, strictest).await;
-    // Not JSON-RPC, or a target of the wrong type.
+    // Not JSON-RPC, a target of the wrong type, or a tool named twice (parsers disagree on
+    // which name wins: authorized as one, run as the other).
     for body in [
         "{not json".to_owned(),
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"delete_repo","name":"read_file","arguments":{}}}"#.to_owned(),
         json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": ["delete_repo"] } }).to_string(),
     ] {
         let response = server.post_raw("base", Style::BodyOnly, &[], body).await;

@@ -33,15 +33,15 @@ pub(crate) fn agree(headers: &HeaderMap, operation: &Operation) -> Result<(), St
             operation.method
         ));
     }
-    match (single(headers, MCP_NAME)?, &operation.target) {
+    match (single(headers, MCP_NAME)?, operation.header_name()) {
         (None, _) => Ok(()),
         (Some(_), None) => Err(format!(
-            "an Mcp-Name header was sent for {}, which names nothing",
+            "an Mcp-Name header was sent for {}, which it does not name",
             operation.method
         )),
-        (Some(raw), Some(target)) => {
+        (Some(raw), Some(expected)) => {
             let name = decoded(raw).ok_or("the Mcp-Name header is not valid base64")?;
-            if name == target.name() {
+            if name == expected {
                 Ok(())
             } else {
                 Err(format!(
@@ -97,7 +97,7 @@ mod tests {
     fn call(tool: &str) -> Operation {
         Operation {
             method: "tools/call".to_owned(),
-            target: Some(Target::Tool(tool.to_owned())),
+            targets: vec![Target::Tool(tool.to_owned())],
         }
     }
 
@@ -138,7 +138,7 @@ mod tests {
         }
         let list = Operation {
             method: "tools/list".to_owned(),
-            target: None,
+            targets: Vec::new(),
         };
         assert!(agree(&headers(&[("mcp-name", "delete_repo")]), &list).is_err());
     }

@@ -3,13 +3,38 @@
 
 use serde_json::Value;
 
+use super::strict_json;
+
 /// One operation a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Operation {
     /// The JSON-RPC method (`tools/call`, `resources/read`...).
     pub(crate) method: String,
-    /// What the method acts on, for the methods that name a target.
-    pub(crate) target: Option<Target>,
+    /// What the method acts on: one target for most methods that name one, several for
+    /// `subscriptions/listen`, none for the others.
+    pub(crate) targets: Vec<Target>,
+}
+
+impl Operation {
+    /// What `Mcp-Name` must carry for this operation (SEP-2243: the name of a tool or prompt,
+    /// the URI of a resource, the id of a task), `None` for methods the header does not name.
+    pub(crate) fn header_name(&self) -> Option<&str> {
+        let named = matches!(
+            self.method.as_str(),
+            "tools/call"
+                | "prompts/get"
+                | "resources/read"
+                | "resources/subscribe"
+                | "resources/unsubscribe"
+                | "tasks/get"
+                | "tasks/update"
+                | "tasks/cancel"
+        );
+        match self.targets.as_slice() {
+            [target] if named => Some(target.name()),
+            _ => None,
+        }
+    }
 }
 
 /// The tool, prompt or resource an operation acts on.
@@ -51,7 +76,8 @@ pub(crate) enum Body {
 /// Why a body says nothing trustworthy about its operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Unreadable {
-    /// Not JSON, or JSON that is not a JSON-RPC message or batch.
+    /// Not JSON, JSON with a repeated object member, or JSON that is not a JSON-RPC message or
+    /// batch.
     NotJsonRpc,
     /// A message names its target with a value of the wrong type (`params.name: 7`) or none at
     /// all where the method requires one.
@@ -62,7 +88,7 @@ pub(crate) enum Unreadable {
 /// at; a target that is present but unusable makes the whole body unreadable, so that no rule
 /// can be slipped past with a malformed target.
 pub(crate) fn read(body: &[u8]) -> Result<Body, Unreadable> {
-    match serde_json::from_slice::<Value>(body).map_err(|_| Unreadable::NotJsonRpc)? {
+    match strict_json::parse(body).ok_or(Unreadable::NotJsonRpc)? {
         Value::Array(messages) if !messages.is_empty() => messages
             .iter()
             .map(|message| operation(message).map(|op| op.into_iter()))
@@ -86,22 +112,53 @@ fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
         Some(Value::String(method)) => method,
         Some(_) => return Err(Unreadable::NotJsonRpc),
     };
-    let param = |name: &str| match fields.get("params").and_then(|params| params.get(name)) {
+    let params = fields.get("params");
+    let string = |value: Option<&Value>| match value {
         Some(Value::String(value)) => Ok(value.clone()),
         _ => Err(Unreadable::BadTarget),
     };
-    let target = match method.as_str() {
-        "tools/call" => Some(Target::Tool(param("name")?)),
-        "prompts/get" => Some(Target::Prompt(param("name")?)),
+    let param = |name: &str| string(params.and_then(|params| params.get(name)));
+    let targets = match method.as_str() {
+        "tools/call" => vec![Target::Tool(param("name")?)],
+        "prompts/get" => vec![Target::Prompt(param("name")?)],
         "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-            Some(Target::Resource(param("uri")?))
+            vec![Target::Resource(param("uri")?)]
         }
-        "tasks/get" | "tasks/update" | "tasks/cancel" => Some(Target::Task(param("taskId")?)),
-        _ => None,
+        "tasks/get" | "tasks/update" | "tasks/cancel" => vec![Target::Task(param("taskId")?)],
+        // Completing an argument of a prompt or resource template reveals what it offers:
+        // it needs what using the prompt or resource needs.
+        "completion/complete" => {
+            let reference = params.and_then(|params| params.get("ref"));
+            match reference
+                .and_then(|r| r.get("type"))
+                .and_then(Value::as_str)
+            {
+                Some("ref/prompt") => vec![Target::Prompt(string(
+                    reference.and_then(|r| r.get("name")),
+                )?)],
+                Some("ref/resource") => vec![Target::Resource(string(
+                    reference.and_then(|r| r.get("uri")),
+                )?)],
+                _ => return Err(Unreadable::BadTarget),
+            }
+        }
+        // 2026-07-28: one request subscribes to several resources.
+        "subscriptions/listen" => match params
+            .and_then(|params| params.get("notifications"))
+            .and_then(|notifications| notifications.get("resourceSubscriptions"))
+        {
+            None => Vec::new(),
+            Some(Value::Array(uris)) => uris
+                .iter()
+                .map(|uri| string(Some(uri)).map(Target::Resource))
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(Unreadable::BadTarget),
+        },
+        _ => Vec::new(),
     };
     Ok(Some(Operation {
         method: method.clone(),
-        target,
+        targets,
     }))
 }
 
@@ -112,7 +169,7 @@ mod tests {
     fn op(method: &str, target: Option<Target>) -> Operation {
         Operation {
             method: method.to_owned(),
-            target,
+            targets: target.into_iter().collect(),
         }
     }
 
@@ -146,6 +203,21 @@ mod tests {
             Some(op("tools/list", None))
         );
         assert_eq!(single(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#), None);
+        assert_eq!(
+            single(
+                r#"{"jsonrpc":"2.0","id":1,"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"p"},"argument":{"name":"a","value":""}}}"#
+            ),
+            Some(op("completion/complete", Some(Target::Prompt("p".into()))))
+        );
+        let listen = single(r#"{"jsonrpc":"2.0","id":1,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["file:///a","file:///b"]}}}"#).unwrap();
+        assert_eq!(
+            listen.targets,
+            [
+                Target::Resource("file:///a".into()),
+                Target::Resource("file:///b".into())
+            ]
+        );
+        assert_eq!(listen.header_name(), None);
     }
 
     #[test]
@@ -180,6 +252,8 @@ mod tests {
             r#"{"method":"tools/call","params":{"name":7}}"#,
             r#"{"method":"resources/read","params":{"name":"file:///a"}}"#,
             r#"[{"method":"tools/list"},{"method":"prompts/get","params":{}}]"#,
+            r#"{"method":"completion/complete","params":{"ref":{"type":"ref/other"}}}"#,
+            r#"{"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":[7]}}}"#,
         ] {
             assert_eq!(read(body.as_bytes()), Err(Unreadable::BadTarget), "{body}");
         }

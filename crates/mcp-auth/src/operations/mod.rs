@@ -28,13 +28,17 @@
 //! - a JSON-RPC batch (protocol 2025-03-26) needs the scopes of all its messages;
 //! - `Mcp-Method` and `Mcp-Name` (protocol 2026-07-28), when sent, must agree with the body, or
 //!   the request gets HTTP 400 with JSON-RPC error -32020;
-//! - a body that cannot be read whole, or is not JSON-RPC, or names a target in a malformed way,
-//!   is held to the strictest rule: every scope any rule names.
+//! - a body that cannot be read whole, or is not JSON-RPC, or repeats an object member (parsers
+//!   disagree on which one wins), or names a target in a malformed way, is held to the strictest
+//!   rule: every scope any rule names;
+//! - `completion/complete` needs what its prompt or resource reference needs, and
+//!   `subscriptions/listen` what every resource it subscribes to needs.
 
 mod headers;
 mod message;
 mod needs;
 mod rules;
+mod strict_json;
 
 pub(crate) use needs::{Needs, needs};
 pub use rules::{DEFAULT_MAX_BODY_BYTES, OperationRules};

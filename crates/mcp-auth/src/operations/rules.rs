@@ -158,20 +158,22 @@ impl OperationRules {
         if let Some(scopes) = self.methods.get(&operation.method) {
             extend(scopes);
         }
-        match &operation.target {
-            Some(Target::Tool(name)) => extend(self.tools.get(name).map_or(&[], Vec::as_slice)),
-            Some(Target::Prompt(name)) => {
-                extend(self.prompts.get(name).map_or(&[], Vec::as_slice));
-            }
-            Some(Target::Resource(uri)) => {
-                extend(self.resources.get(uri).map_or(&[], Vec::as_slice));
-                for (prefix, scopes) in &self.resource_prefixes {
-                    if uri.starts_with(prefix.as_str()) {
-                        extend(scopes);
+        for target in &operation.targets {
+            match target {
+                Target::Tool(name) => extend(self.tools.get(name).map_or(&[], Vec::as_slice)),
+                Target::Prompt(name) => {
+                    extend(self.prompts.get(name).map_or(&[], Vec::as_slice));
+                }
+                Target::Resource(uri) => {
+                    extend(self.resources.get(uri).map_or(&[], Vec::as_slice));
+                    for (prefix, scopes) in &self.resource_prefixes {
+                        if uri.starts_with(prefix.as_str()) {
+                            extend(scopes);
+                        }
                     }
                 }
+                Target::Task(_) => {}
             }
-            Some(Target::Task(_)) | None => {}
         }
         needed
     }
@@ -225,7 +227,7 @@ mod tests {
     fn needs(method: &str, target: Option<Target>) -> Vec<String> {
         let operation = Operation {
             method: method.to_owned(),
-            target,
+            targets: target.into_iter().collect(),
         };
         rules()
             .scopes_for(&operation)

@@ -5,6 +5,8 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::scope::{ScopeRelation, SharedScopeRelation};
+
 /// The verified identity behind an access token.
 ///
 /// The layer checks `issuer`, `audience`, `expires_at`, `not_before`, `issued_at` and `scopes`
@@ -53,12 +55,22 @@ pub struct AuthInfo {
     pub issued_at: Option<u64>,
     /// Every claim of the token (JWT mode) or whatever the custom verifier chose to keep.
     pub claims: Map<String, Value>,
+    /// How granted scopes satisfy required ones: the bearer layer sets its own
+    /// ([`scope_relation`](crate::bearer::BearerAuthBuilder::scope_relation)), so that
+    /// [`has_scope`](Self::has_scope) in a tool agrees with the layer. A custom verifier leaves
+    /// the default.
+    #[serde(skip)]
+    pub scope_relation: SharedScopeRelation,
 }
 
 impl AuthInfo {
-    /// Whether the token grants exactly this scope.
+    /// Whether the token grants this scope, under the layer's scope relation: with
+    /// [`PrefixScopes`](crate::scope::PrefixScopes), a token granting `notes` has `notes:read`,
+    /// exactly as the layer decides.
     pub fn has_scope(&self, scope: &str) -> bool {
-        self.scopes.iter().any(|granted| granted == scope)
+        self.scopes
+            .iter()
+            .any(|granted| self.scope_relation.satisfies(granted, scope))
     }
 }
 

@@ -1,5 +1,7 @@
-//! Handing the caller's [`AuthInfo`](crate::AuthInfo) to rmcp tool and prompt handlers: the
-//! [`Auth`] and [`MaybeAuth`] extractors work there as in axum.
+//! rmcp support: the [`Auth`] and [`MaybeAuth`] extractors in tool and prompt handlers, checks
+//! inside a tool ([`Auth::require_scopes`], [`Auth::require_claim`]), and lists that show each
+//! caller only what the layer's [operation rules](crate::operations) let it use
+//! ([`visible_tools`], [`visible_prompts`], [`visible_resources`]).
 //!
 //! rmcp's Streamable HTTP service copies each request's `http::request::Parts` into the
 //! handler's context, so the `AuthInfo` the bearer layer inserted for *this* request is what a
@@ -21,10 +23,174 @@
 //! }
 //! ```
 
-use rmcp::ErrorData;
-use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
+use std::sync::Arc;
 
+use rmcp::ErrorData;
+use rmcp::RoleServer;
+use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
+use rmcp::model::{ErrorCode, Prompt, Resource, Tool};
+use rmcp::service::RequestContext;
+use serde_json::{Value, json};
+
+use crate::auth_info::AuthInfo;
 use crate::extract::{Auth, MaybeAuth, MissingAuthInfo};
+use crate::operations::Permissions;
+
+/// The JSON-RPC error code of [`Auth::require_scopes`] and [`Auth::require_claim`]: one of the
+/// codes JSON-RPC leaves to implementations (-32000 to -32099), clear of those MCP uses.
+pub const FORBIDDEN: ErrorCode = ErrorCode(-32011);
+
+impl Auth {
+    /// Checks, inside a tool, scopes that depend on its arguments; the layer's scope relation
+    /// applies, as in the layer. The error names what is missing.
+    ///
+    /// ```
+    /// use mcp_auth::Auth;
+    /// use rmcp::ErrorData;
+    ///
+    /// fn export(auth: &Auth, table: &str) -> Result<String, ErrorData> {
+    ///     if table == "salaries" {
+    ///         auth.require_scopes(["hr:read"])?;
+    ///     }
+    ///     Ok(format!("exported {table}"))
+    /// }
+    /// ```
+    pub fn require_scopes<'a>(
+        &self,
+        scopes: impl IntoIterator<Item = &'a str>,
+    ) -> Result<(), ErrorData> {
+        let missing: Vec<&str> = scopes
+            .into_iter()
+            .filter(|scope| !self.0.has_scope(scope))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(ErrorData::new(
+            FORBIDDEN,
+            format!(
+                "this operation needs the scopes {}, which the access token does not grant",
+                missing.join(" ")
+            ),
+            Some(json!({ "missing_scopes": missing })),
+        ))
+    }
+
+    /// Checks, inside a tool, that the token's claim `name` is `value` or, for an array claim
+    /// (roles, groups), contains it.
+    ///
+    /// ```
+    /// use mcp_auth::Auth;
+    /// use rmcp::ErrorData;
+    ///
+    /// fn approve(auth: &Auth) -> Result<&'static str, ErrorData> {
+    ///     auth.require_claim("roles", "approver")?;
+    ///     Ok("approved")
+    /// }
+    /// ```
+    pub fn require_claim(&self, name: &str, value: &str) -> Result<(), ErrorData> {
+        let holds = match self.0.claims.get(name) {
+            Some(Value::String(held)) => held == value,
+            Some(Value::Array(held)) => held.iter().any(|item| item.as_str() == Some(value)),
+            _ => false,
+        };
+        if holds {
+            return Ok(());
+        }
+        Err(ErrorData::new(
+            FORBIDDEN,
+            format!("this operation needs the claim {name} to include {value}"),
+            Some(json!({ "claim": name })),
+        ))
+    }
+}
+
+/// The caller of the request `context` belongs to, and what the layer lets it use.
+fn caller(
+    context: &RequestContext<RoleServer>,
+) -> (Option<Arc<AuthInfo>>, Option<Arc<Permissions>>) {
+    let parts = context.extensions.get::<http::request::Parts>();
+    let info = parts.and_then(|parts| parts.extensions.get::<Arc<AuthInfo>>().cloned());
+    let permissions = parts.and_then(|parts| parts.extensions.get::<Arc<Permissions>>().cloned());
+    (info, permissions)
+}
+
+/// Keeps the items `allowed` says the caller may use: none without a caller (no bearer layer
+/// ran: fail closed), all when the layer has no operation rules.
+fn visible<T>(
+    context: &RequestContext<RoleServer>,
+    items: Vec<T>,
+    allowed: impl Fn(&Permissions, &AuthInfo, &T) -> bool,
+) -> Vec<T> {
+    match caller(context) {
+        (None, _) => Vec::new(),
+        (Some(_), None) => items,
+        (Some(info), Some(permissions)) => items
+            .into_iter()
+            .filter(|item| allowed(&permissions, &info, item))
+            .collect(),
+    }
+}
+
+/// The tools of `tools` the caller of this request may call, by the layer's rules: for a
+/// `list_tools` that shows each caller its own tools. Such a list is per user: rmcp marks it
+/// `cacheScope: "private"` for protocol 2026-07-28 when the handler leaves the hint unset.
+///
+/// ```
+/// use mcp_auth::rmcp::visible_tools;
+/// use rmcp::model::{ListToolsResult, PaginatedRequestParams, ServerCapabilities, ServerConfig};
+/// use rmcp::service::RequestContext;
+/// use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
+///
+/// #[derive(Clone)]
+/// struct Repo;
+///
+/// #[tool_router]
+/// impl Repo {
+///     #[tool(description = "Deletes the repository")]
+///     async fn delete_repo(&self) -> String {
+///         "deleted".into()
+///     }
+/// }
+///
+/// #[tool_handler]
+/// impl ServerHandler for Repo {
+///     fn get_info(&self) -> ServerConfig {
+///         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+///     }
+///
+///     async fn list_tools(
+///         &self,
+///         _: Option<PaginatedRequestParams>,
+///         context: RequestContext<RoleServer>,
+///     ) -> Result<ListToolsResult, ErrorData> {
+///         let tools = visible_tools(&context, Self::tool_router().list_all());
+///         Ok(ListToolsResult::with_all_items(tools))
+///     }
+/// }
+/// ```
+pub fn visible_tools(context: &RequestContext<RoleServer>, tools: Vec<Tool>) -> Vec<Tool> {
+    visible(context, tools, |permissions, info, tool| {
+        permissions.may_call_tool(info, &tool.name)
+    })
+}
+
+/// The prompts of `prompts` the caller of this request may get, by the layer's rules.
+pub fn visible_prompts(context: &RequestContext<RoleServer>, prompts: Vec<Prompt>) -> Vec<Prompt> {
+    visible(context, prompts, |permissions, info, prompt| {
+        permissions.may_get_prompt(info, &prompt.name)
+    })
+}
+
+/// The resources of `resources` the caller of this request may read, by the layer's rules.
+pub fn visible_resources(
+    context: &RequestContext<RoleServer>,
+    resources: Vec<Resource>,
+) -> Vec<Resource> {
+    visible(context, resources, |permissions, info, resource| {
+        permissions.may_read_resource(info, &resource.uri)
+    })
+}
 
 impl<C: AsRequestContext> FromContextPart<C> for MaybeAuth {
     fn from_context_part(context: &mut C) -> Result<Self, ErrorData> {

@@ -1,6 +1,9 @@
 //! When granted scopes satisfy required ones: exact match, or a hierarchy where a broader scope
 //! implies narrower ones (MCP 2026-07-28 requires servers to honour such implications).
 
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+
 use crate::error::ConfigError;
 
 /// Decides whether one granted scope satisfies one required scope.
@@ -73,6 +76,56 @@ impl ScopeRelation for PrefixScopes {
             Some(rest) => rest.starts_with(self.separator),
             None => false,
         }
+    }
+}
+
+/// A [`ScopeRelation`] shared by a bearer layer and every [`AuthInfo`](crate::AuthInfo) it lets
+/// through, so that a tool asking [`AuthInfo::has_scope`](crate::AuthInfo::has_scope) gets the
+/// answer the layer would give. [`ExactScopes`] unless made from another relation.
+///
+/// ```
+/// use mcp_auth::scope::{PrefixScopes, ScopeRelation, SharedScopeRelation};
+///
+/// let relation = SharedScopeRelation::new(PrefixScopes::new(':'));
+/// assert!(relation.satisfies("notes", "notes:read"));
+/// assert!(!SharedScopeRelation::default().satisfies("notes", "notes:read"));
+/// ```
+#[derive(Clone)]
+pub struct SharedScopeRelation(Arc<dyn ScopeRelation>);
+
+impl SharedScopeRelation {
+    /// Shares `relation`.
+    pub fn new(relation: impl ScopeRelation) -> Self {
+        Self(Arc::new(relation))
+    }
+}
+
+impl Default for SharedScopeRelation {
+    /// [`ExactScopes`], one instance for the whole process.
+    fn default() -> Self {
+        static EXACT: OnceLock<Arc<dyn ScopeRelation>> = OnceLock::new();
+        Self(EXACT.get_or_init(|| Arc::new(ExactScopes)).clone())
+    }
+}
+
+impl ScopeRelation for SharedScopeRelation {
+    fn satisfies(&self, granted: &str, required: &str) -> bool {
+        self.0.satisfies(granted, required)
+    }
+}
+
+impl PartialEq for SharedScopeRelation {
+    /// The same relation: the one instance shared.
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for SharedScopeRelation {}
+
+impl fmt::Debug for SharedScopeRelation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SharedScopeRelation")
     }
 }
 

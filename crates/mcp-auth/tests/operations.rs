@@ -13,12 +13,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use common::{ISSUER, mcp_auth, parse_challenge, serve};
 use mcp_auth::bearer::BearerAuthBuilder;
 use mcp_auth::operations::OperationRules;
-use mcp_auth::{AuthInfo, VerifyError};
+use mcp_auth::rmcp::visible_tools;
+use mcp_auth::{Auth, AuthInfo, VerifyError};
 use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{ListToolsResult, PaginatedRequestParams};
 use rmcp::model::{ServerCapabilities, ServerConfig};
+use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use rmcp::{ErrorData, RoleServer, schemars};
 use rmcp::{ServerHandler, tool, tool_handler, tool_router};
 use serde_json::{Value, json};
 
@@ -42,12 +47,50 @@ impl Repo {
         self.deletes.fetch_add(1, Ordering::SeqCst);
         "deleted".to_owned()
     }
+
+    #[tool(description = "Exports a table; salaries need hr:read")]
+    async fn export(
+        &self,
+        auth: Auth,
+        Parameters(Export { table }): Parameters<Export>,
+    ) -> Result<String, ErrorData> {
+        if table == "salaries" {
+            auth.require_scopes(["hr:read"])?;
+        }
+        Ok(format!("exported {table}"))
+    }
+
+    #[tool(description = "Approves, for approvers only")]
+    async fn approve(&self, auth: Auth) -> Result<String, ErrorData> {
+        auth.require_claim("roles", "approver")?;
+        Ok("approved".to_owned())
+    }
+
+    #[tool(description = "Whether the caller has notes:read, as the tool sees it")]
+    async fn can_read_notes(&self, Auth(info): Auth) -> String {
+        info.has_scope("notes:read").to_string()
+    }
+}
+
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+struct Export {
+    /// The table to export.
+    table: String,
 }
 
 #[tool_handler]
 impl ServerHandler for Repo {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+    }
+
+    async fn list_tools(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools = visible_tools(&context, Self::tool_router().list_all());
+        Ok(ListToolsResult::with_all_items(tools))
     }
 }
 
@@ -63,11 +106,19 @@ fn verifier(
             "admin" => &["mcp", "repo:admin"],
             "files" => &["mcp", "files"],
             "everything" => &["mcp", "repo:admin", "files", "ops", "private"],
+            "hr" => &["mcp", "hr"],
+            "notes" => &["mcp", "notes"],
             "none" => &[],
             _ => return std::future::ready(Err(VerifyError::invalid_token("unknown token"))),
         };
+        let roles = if token == "hr" {
+            json!(["approver"])
+        } else {
+            json!([])
+        };
         std::future::ready(Ok(AuthInfo {
             issuer: ISSUER.to_owned(),
+            claims: json!({ "roles": roles }).as_object().unwrap().clone(),
             subject: Some(token),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
             audience: vec![resource.clone()],
@@ -421,4 +472,102 @@ async fn scope_hierarchies_apply_to_operation_scopes() {
             "mcp repo:admin:delete",
         )
         .await;
+}
+
+fn tool_names(list: &Value) -> Vec<&str> {
+    let mut names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    names
+}
+
+#[tokio::test]
+async fn tools_list_shows_each_caller_what_it_may_call() {
+    for style in STYLES {
+        let server = server(|b| b).await;
+        let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+        let base = reply(server.post("base", style, &list).await).await;
+        assert_eq!(
+            tool_names(&base),
+            ["approve", "can_read_notes", "export", "read_file"],
+            "{style:?}"
+        );
+        let admin = reply(server.post("admin", style, &list).await).await;
+        assert_eq!(
+            tool_names(&admin),
+            [
+                "approve",
+                "can_read_notes",
+                "delete_repo",
+                "export",
+                "read_file"
+            ],
+            "{style:?}"
+        );
+        if let Style::Headers = style {
+            // A list that varies per caller must not be cached for others (MCP 2026-07-28).
+            assert_eq!(base["result"]["cacheScope"], "private", "{base}");
+        }
+        // Hidden is not allowed: calling it still gets the step-up answer.
+        server
+            .step_up(
+                server.post("base", style, &call("delete_repo")).await,
+                "mcp repo:admin",
+            )
+            .await;
+    }
+}
+
+#[tokio::test]
+async fn checks_inside_a_tool_answer_a_clear_json_rpc_error() {
+    let server = server(|b| b).await;
+    let export = |table: &str| json!({ "jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": { "name": "export", "arguments": { "table": table } } });
+    let denied = reply(
+        server
+            .post("base", Style::BodyOnly, &export("salaries"))
+            .await,
+    )
+    .await;
+    assert_eq!(denied["error"]["code"], -32011, "{denied}");
+    assert_eq!(
+        denied["error"]["data"]["missing_scopes"],
+        json!(["hr:read"])
+    );
+    let allowed = reply(
+        server
+            .post("base", Style::BodyOnly, &export("orders"))
+            .await,
+    )
+    .await;
+    assert_eq!(allowed["result"]["content"][0]["text"], "exported orders");
+
+    let approve = call("approve");
+    let denied = reply(server.post("base", Style::BodyOnly, &approve).await).await;
+    assert_eq!(denied["error"]["code"], -32011, "{denied}");
+    let approved = reply(server.post("hr", Style::BodyOnly, &approve).await).await;
+    assert_eq!(approved["result"]["content"][0]["text"], "approved");
+}
+
+#[tokio::test]
+async fn a_tool_asking_has_scope_gets_the_layers_answer() {
+    // With a hierarchy, the layer lets `notes` stand for `notes:read`; so must the tool.
+    let server = server(|b| b.scope_relation(mcp_auth::scope::PrefixScopes::new(':'))).await;
+    let answer = reply(
+        server
+            .post("notes", Style::BodyOnly, &call("can_read_notes"))
+            .await,
+    )
+    .await;
+    assert_eq!(answer["result"]["content"][0]["text"], "true");
+    let answer = reply(
+        server
+            .post("base", Style::BodyOnly, &call("can_read_notes"))
+            .await,
+    )
+    .await;
+    assert_eq!(answer["result"]["content"][0]["text"], "false");
 }

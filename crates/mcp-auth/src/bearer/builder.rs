@@ -8,9 +8,9 @@ use super::layer::BearerAuthLayer;
 use super::origin::AllowedOrigins;
 use super::policy::{Policy, Verifier};
 use crate::error::ConfigError;
-use crate::operations::OperationRules;
+use crate::operations::{OperationRules, Permissions};
 use crate::resource::ResourceConfig;
-use crate::scope::{ExactScopes, ScopeRelation, check_scope_token};
+use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::rules::TokenRules;
 use crate::verify::{JwtOptions, TokenVerifier};
@@ -37,7 +37,7 @@ pub struct BearerAuthBuilder {
     jwt: Option<JwtOptions>,
     audiences: Vec<String>,
     required_scopes: Vec<String>,
-    scope_relation: Arc<dyn ScopeRelation>,
+    scope_relation: SharedScopeRelation,
     leeway: Duration,
     allowed_origins: Vec<String>,
     show_error_details: bool,
@@ -54,7 +54,7 @@ impl BearerAuthBuilder {
             jwt: None,
             audiences: Vec::new(),
             required_scopes: Vec::new(),
-            scope_relation: Arc::new(ExactScopes),
+            scope_relation: SharedScopeRelation::default(),
             leeway: DEFAULT_LEEWAY,
             allowed_origins: Vec::new(),
             show_error_details: false,
@@ -116,10 +116,10 @@ impl BearerAuthBuilder {
         self
     }
 
-    /// How granted scopes satisfy required ones; [`ExactScopes`] unless set, or for example
+    /// How granted scopes satisfy required ones; [`ExactScopes`](crate::scope::ExactScopes) unless set, or for example
     /// [`PrefixScopes`](crate::scope::PrefixScopes) so that `files` implies `files:read`.
     pub fn scope_relation(mut self, relation: impl ScopeRelation) -> Self {
-        self.scope_relation = Arc::new(relation);
+        self.scope_relation = SharedScopeRelation::new(relation);
         self
     }
 
@@ -187,6 +187,7 @@ impl BearerAuthBuilder {
             (None, jwt, None) => Verifier::Jwt(Box::new(JwtVerifier::new(
                 &resource.authorization_servers,
                 jwt.unwrap_or_default(),
+                self.scope_relation.clone(),
             )?)),
         };
         let audiences = if self.audiences.is_empty() {
@@ -202,6 +203,14 @@ impl BearerAuthBuilder {
         if let Some(rules) = &self.operations {
             rules.check()?;
         }
+        let operations = self.operations.filter(|rules| !rules.is_empty());
+        let permissions = operations.clone().map(|rules| {
+            Permissions::new(
+                rules,
+                self.required_scopes.clone(),
+                self.scope_relation.clone(),
+            )
+        });
         let policy = Policy {
             verifier,
             rules: TokenRules {
@@ -213,7 +222,8 @@ impl BearerAuthBuilder {
             scope_relation: self.scope_relation,
             allowed_origins: AllowedOrigins::new(&self.allowed_origins)?,
             challenge,
-            operations: self.operations.filter(|rules| !rules.is_empty()),
+            operations,
+            permissions,
         };
         Ok(BearerAuthLayer::new(policy, resource.url.clone()))
     }

@@ -13,8 +13,8 @@ use super::token::bearer_token;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::error::VerifyError;
-use crate::operations::{Needs, OperationRules, needs};
-use crate::scope::{ScopeRelation, missing_scopes};
+use crate::operations::{Needs, OperationRules, Permissions, needs};
+use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::verify::TokenVerifier;
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::rules::TokenRules;
@@ -36,7 +36,11 @@ impl Verifier {
         }
     }
 
-    async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
+    async fn verify(
+        &self,
+        token: &str,
+        scope_relation: &SharedScopeRelation,
+    ) -> Result<Arc<AuthInfo>, VerifyError> {
         match self {
             Self::Jwt(jwt) => jwt.verify(token).await,
             Self::Custom(custom, timeout) => {
@@ -48,6 +52,7 @@ impl Verifier {
                         ))
                     })??;
                 token.clone_into(&mut info.token);
+                info.scope_relation = scope_relation.clone();
                 Ok(Arc::new(info))
             }
         }
@@ -59,11 +64,13 @@ pub(crate) struct Policy {
     pub(crate) verifier: Verifier,
     pub(crate) rules: TokenRules,
     pub(crate) required_scopes: Vec<String>,
-    pub(crate) scope_relation: Arc<dyn ScopeRelation>,
+    pub(crate) scope_relation: SharedScopeRelation,
     pub(crate) allowed_origins: AllowedOrigins,
     pub(crate) challenge: ChallengeParams,
     /// Scopes per operation; `None` when no rule is set, and then no body is ever read.
     pub(crate) operations: Option<OperationRules>,
+    /// What those rules let a caller use, handed to the inner service with each request.
+    pub(crate) permissions: Option<Arc<Permissions>>,
 }
 
 /// What [`Policy::decide`] found, owning all it carries.
@@ -100,14 +107,18 @@ impl Policy {
     /// Verifies a token [`decide`](Self::decide) could not decide, then checks what the
     /// verifier says of it.
     pub(crate) async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, Rejection> {
-        let info = self.verifier.verify(token).await.map_err(|err| match err {
-            VerifyError::InvalidToken(reason) => {
-                Rejection::InvalidToken(without_token(reason, token))
-            }
-            VerifyError::Unavailable(reason) => {
-                Rejection::Unavailable(without_token(reason, token))
-            }
-        })?;
+        let info = self
+            .verifier
+            .verify(token, &self.scope_relation)
+            .await
+            .map_err(|err| match err {
+                VerifyError::InvalidToken(reason) => {
+                    Rejection::InvalidToken(without_token(reason, token))
+                }
+                VerifyError::Unavailable(reason) => {
+                    Rejection::Unavailable(without_token(reason, token))
+                }
+            })?;
         self.check(&info)?;
         Ok(info)
     }
@@ -117,11 +128,7 @@ impl Policy {
         self.rules
             .check(info, unix_now())
             .map_err(|violation| Rejection::InvalidToken(violation.to_string().into()))?;
-        let missing = missing_scopes(
-            self.scope_relation.as_ref(),
-            &info.scopes,
-            &self.required_scopes,
-        );
+        let missing = missing_scopes(&self.scope_relation, &info.scopes, &self.required_scopes);
         if missing.is_empty() {
             Ok(())
         } else {
@@ -169,7 +176,7 @@ impl Policy {
                 needed.push(scope.to_owned());
             }
         }
-        let missing = missing_scopes(self.scope_relation.as_ref(), &info.scopes, &needed);
+        let missing = missing_scopes(&self.scope_relation, &info.scopes, &needed);
         if missing.is_empty() {
             Ok(())
         } else {

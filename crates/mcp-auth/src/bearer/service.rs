@@ -83,6 +83,9 @@ where
             Decision::Allow(info) if body_to_read.is_none() => {
                 let mut request = request.map(RequestBody::untouched);
                 request.extensions_mut().insert(info);
+                if let Some(permissions) = &self.policy.permissions {
+                    request.extensions_mut().insert(permissions.clone());
+                }
                 ResponseFuture::inner(self.inner.call(request))
             }
             decision => {
@@ -140,6 +143,9 @@ where
         }
     };
     parts.extensions.insert::<Arc<AuthInfo>>(info);
+    if let Some(permissions) = &policy.permissions {
+        parts.extensions.insert(permissions.clone());
+    }
     let response = inner.call(Request::from_parts(parts, body)).await?;
     Ok(response.map(ResponseBody::inner))
 }

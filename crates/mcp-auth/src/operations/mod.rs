@@ -37,8 +37,10 @@
 mod headers;
 mod message;
 mod needs;
+mod permissions;
 mod rules;
 mod strict_json;
 
 pub(crate) use needs::{Needs, needs};
+pub use permissions::Permissions;
 pub use rules::{DEFAULT_MAX_BODY_BYTES, OperationRules};

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
-use crate::scope::{is_scope_token, split_scopes};
+use crate::scope::{SharedScopeRelation, is_scope_token, split_scopes};
 
 /// A token's claims, and the first name that appears twice, if any: a repeated claim
 /// (`"aud":"a", ..., "aud":"b"`) refuses the token instead of letting the last one silently win.
@@ -97,6 +97,7 @@ pub(crate) fn auth_info_from_claims(
         not_before,
         issued_at,
         claims,
+        scope_relation: SharedScopeRelation::default(),
     })
 }
 

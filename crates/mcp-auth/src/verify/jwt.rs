@@ -24,6 +24,7 @@ use super::token_cache::TokenCache;
 use crate::auth_info::AuthInfo;
 use crate::auth_server::AuthServerConfig;
 use crate::error::{ConfigError, VerifyError};
+use crate::scope::SharedScopeRelation;
 use crate::url_rules::parse_jwks_uri;
 
 /// Verifies JWT access tokens against the key sets of trusted issuers.
@@ -31,6 +32,8 @@ pub(crate) struct JwtVerifier {
     issuers: Vec<Arc<KeyCache>>,
     verified: Option<TokenCache>,
     options: JwtOptions,
+    /// The layer's, given to every `AuthInfo` made here.
+    scope_relation: SharedScopeRelation,
 }
 
 impl JwtVerifier {
@@ -39,6 +42,7 @@ impl JwtVerifier {
     pub(crate) fn new(
         servers: &[AuthServerConfig],
         options: JwtOptions,
+        scope_relation: SharedScopeRelation,
     ) -> Result<Self, ConfigError> {
         options.check()?;
         for server in servers {
@@ -65,6 +69,7 @@ impl JwtVerifier {
             issuers,
             verified,
             options,
+            scope_relation,
         })
     }
 
@@ -146,11 +151,9 @@ impl JwtVerifier {
             },
         };
 
-        let info = Arc::new(auth_info_from_claims(
-            token,
-            claims,
-            self.options.read_scopes_claim,
-        )?);
+        let mut info = auth_info_from_claims(token, claims, self.options.read_scopes_claim)?;
+        info.scope_relation = self.scope_relation.clone();
+        let info = Arc::new(info);
         if let Some(cache) = &self.verified {
             cache.insert(token, &info, &key, keys_usable_until);
         }

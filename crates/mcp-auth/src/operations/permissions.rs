@@ -1,0 +1,111 @@
+//! [`Permissions`]: what a layer's rules let the caller of a request use, for lists that show
+//! each caller only what it may call.
+
+use std::sync::Arc;
+
+use super::message::{Operation, Target};
+use super::rules::OperationRules;
+use crate::auth_info::AuthInfo;
+use crate::scope::{SharedScopeRelation, missing_scopes};
+
+/// The operation rules, base scopes and scope relation of a bearer layer. The layer puts an
+/// `Arc<Permissions>` into the extensions of every request it lets through when it has
+/// operation rules; [`rmcp::visible_tools`](crate::rmcp::visible_tools) and its siblings read it.
+///
+/// ```
+/// use std::sync::Arc;
+/// use mcp_auth::AuthInfo;
+/// use mcp_auth::operations::Permissions;
+///
+/// fn tools_for(permissions: &Permissions, caller: &AuthInfo) -> Vec<&'static str> {
+///     ["read_file", "delete_repo"]
+///         .into_iter()
+///         .filter(|tool| permissions.may_call_tool(caller, tool))
+///         .collect()
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Permissions {
+    rules: OperationRules,
+    base: Vec<String>,
+    relation: SharedScopeRelation,
+}
+
+impl Permissions {
+    pub(crate) fn new(
+        rules: OperationRules,
+        base: Vec<String>,
+        relation: SharedScopeRelation,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            rules,
+            base,
+            relation,
+        })
+    }
+
+    /// Whether `caller` may call the tool `name` (`tools/call`).
+    pub fn may_call_tool(&self, caller: &AuthInfo, name: &str) -> bool {
+        self.allows(caller, "tools/call", Target::Tool(name.to_owned()))
+    }
+
+    /// Whether `caller` may get the prompt `name` (`prompts/get`).
+    pub fn may_get_prompt(&self, caller: &AuthInfo, name: &str) -> bool {
+        self.allows(caller, "prompts/get", Target::Prompt(name.to_owned()))
+    }
+
+    /// Whether `caller` may read the resource `uri` (`resources/read`).
+    pub fn may_read_resource(&self, caller: &AuthInfo, uri: &str) -> bool {
+        self.allows(caller, "resources/read", Target::Resource(uri.to_owned()))
+    }
+
+    /// The layer's own decision for this operation: its base scopes and every matching rule's.
+    fn allows(&self, caller: &AuthInfo, method: &str, target: Target) -> bool {
+        let operation = Operation {
+            method: method.to_owned(),
+            targets: vec![target],
+        };
+        let mut needed = self.base.clone();
+        needed.extend(
+            self.rules
+                .scopes_for(&operation)
+                .into_iter()
+                .map(str::to_owned),
+        );
+        missing_scopes(&self.relation, &caller.scopes, &needed).is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::PrefixScopes;
+
+    #[test]
+    fn answers_as_the_layer_would_scope_hierarchy_included() {
+        let permissions = Permissions::new(
+            OperationRules::new()
+                .tool("delete_repo", ["repo:admin"])
+                .prompt("incident", ["ops"])
+                .resource_prefix("file:///private/", ["private"])
+                .method("tools/call", ["tools"]),
+            vec!["mcp".to_owned()],
+            SharedScopeRelation::new(PrefixScopes::new(':')),
+        );
+        let caller = |scopes: &[&str]| AuthInfo {
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            ..AuthInfo::default()
+        };
+        let base = caller(&["mcp", "tools"]);
+        assert!(permissions.may_call_tool(&base, "read_file"));
+        assert!(!permissions.may_call_tool(&base, "delete_repo"));
+        assert!(permissions.may_call_tool(&caller(&["mcp", "tools", "repo"]), "delete_repo"));
+        assert!(
+            !permissions.may_call_tool(&caller(&["mcp"]), "read_file"),
+            "tools/call needs `tools`"
+        );
+        assert!(!permissions.may_get_prompt(&base, "incident"));
+        assert!(permissions.may_read_resource(&base, "file:///public/a"));
+        assert!(!permissions.may_read_resource(&base, "file:///private/a"));
+    }
+}

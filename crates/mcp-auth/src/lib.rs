@@ -7,6 +7,7 @@ pub mod operations;
 #[cfg(feature = "rmcp")]
 pub mod rmcp;
 pub mod scope;
+pub mod sessions;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod verify;

@@ -235,19 +235,42 @@ async fn initialize_list_and_call_with_a_good_token() {
 }
 
 #[tokio::test]
-async fn identity_is_per_request_even_within_one_session() {
-    // Each request is judged by its own token. Binding a session to its first subject (MCP
-    // security best practices, session hijacking) is a separate, later guarantee.
+async fn a_session_serves_the_principal_that_created_it_and_no_one_else() {
     let url = protected_server().await;
     let session = open_session(&url, "alice").await;
-    let as_alice = call_tool(&url, "alice", &session, "whoami", json!({})).await;
-    let as_bob = call_tool(&url, "bob", &session, "whoami", json!({})).await;
     let subject =
         |reply: &Value| serde_json::from_str::<Value>(text_of(reply)).unwrap()["subject"].clone();
+    let as_alice = call_tool(&url, "alice", &session, "whoami", json!({})).await;
     assert_eq!(subject(&as_alice), "alice");
-    assert_eq!(subject(&as_bob), "bob");
-    let again = call_tool(&url, "alice", &session, "whoami", json!({})).await;
-    assert_eq!(subject(&again), "alice");
+
+    // Bob's token is valid, but the session is not his: 404, as if it did not exist.
+    let list = json!({ "jsonrpc": "2.0", "id": 9, "method": "tools/list" });
+    let hijack = send(&url, Some("bob"), Some(&session), &list).await;
+    assert_eq!(hijack.status(), StatusCode::NOT_FOUND);
+    assert!(hijack.headers().get(WWW_AUTHENTICATE).is_none());
+    let body = hijack.text().await.unwrap();
+    assert!(
+        body.contains("session_not_found") && !body.contains("alice"),
+        "{body}"
+    );
+
+    // Another token of the same principal (a refreshed one) keeps the session.
+    let refreshed = call_tool(&url, "many-audiences", &session, "whoami", json!({})).await;
+    assert_eq!(subject(&refreshed), "alice");
+
+    // Bob cannot end it either; Alice can, and then it is gone for her too.
+    let delete = |token: &'static str| {
+        reqwest::Client::new()
+            .delete(&url)
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .header("mcp-session-id", &session)
+            .header("mcp-protocol-version", PROTOCOL_VERSION)
+            .send()
+    };
+    assert_eq!(delete("bob").await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert!(delete("alice").await.unwrap().status().is_success());
+    let after = send(&url, Some("alice"), Some(&session), &list).await;
+    assert_eq!(after.status(), StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -328,7 +351,7 @@ async fn a_good_token_reaches_rmcp_on_get_and_delete_too() {
         .await
         .unwrap();
     assert!(deleted.status().is_success(), "{}", deleted.status());
-    // The session is gone: rmcp itself now answers 404 for it.
+    // The session is gone: the layer has forgotten it, and answers 404 for it.
     let list = json!({ "jsonrpc": "2.0", "id": 9, "method": "tools/list" });
     let after = send(&url, Some("alice"), Some(&session), &list).await;
     assert_eq!(after.status(), StatusCode::NOT_FOUND);

@@ -11,6 +11,7 @@ use crate::error::ConfigError;
 use crate::operations::{OperationRules, Permissions};
 use crate::resource::ResourceConfig;
 use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
+use crate::sessions::SessionBinding;
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::rules::TokenRules;
 use crate::verify::{JwtOptions, TokenVerifier};
@@ -42,6 +43,7 @@ pub struct BearerAuthBuilder {
     allowed_origins: Vec<String>,
     show_error_details: bool,
     operations: Option<OperationRules>,
+    session_binding: SessionBinding,
 }
 
 impl BearerAuthBuilder {
@@ -59,6 +61,7 @@ impl BearerAuthBuilder {
             allowed_origins: Vec::new(),
             show_error_details: false,
             operations: None,
+            session_binding: SessionBinding::default(),
         }
     }
 
@@ -157,6 +160,14 @@ impl BearerAuthBuilder {
         self
     }
 
+    /// How sessions are bound to the principal that created them: on by default (a request on
+    /// another principal's session gets 404), bounded in entries and idle time. See
+    /// [`SessionBinding`].
+    pub fn session_binding(mut self, binding: SessionBinding) -> Self {
+        self.session_binding = binding;
+        self
+    }
+
     /// Checks the settings and makes the layer.
     pub fn build(self) -> Result<BearerAuthLayer, ConfigError> {
         let resource = chosen_resource(&self.resources, self.resource.as_deref())?;
@@ -224,6 +235,7 @@ impl BearerAuthBuilder {
             challenge,
             operations,
             permissions,
+            sessions: self.session_binding.build(),
         };
         Ok(BearerAuthLayer::new(policy, resource.url.clone()))
     }

@@ -39,6 +39,9 @@ pub(crate) enum Rejection {
     Unavailable(Cow<'static, str>),
     /// The `Origin` header names an origin that is not allowed: 403 before any token check.
     ForbiddenOrigin,
+    /// The request names a session that is not the caller's (or is unknown, or expired): 404,
+    /// as if it did not exist, so the client starts a new one.
+    SessionNotFound,
 }
 
 /// What every challenge of one layer shares, formatted once when the layer is built.
@@ -115,6 +118,12 @@ impl Rejection {
                     "requests from this origin are not allowed",
                     Cow::Borrowed("requests from this origin are not allowed"),
                 ),
+                Self::SessionNotFound => (
+                    StatusCode::NOT_FOUND,
+                    None,
+                    "no such session",
+                    Cow::Borrowed("no such session"),
+                ),
             };
         let description = if params.show_error_details {
             to_quoted_text(&detail.chars().take(MAX_DESCRIPTION_LEN).collect::<String>())
@@ -123,7 +132,10 @@ impl Rejection {
         };
 
         let challenge = match &self {
-            Self::Unavailable(_) | Self::ForbiddenOrigin | Self::HeaderMismatch { .. } => None,
+            Self::Unavailable(_)
+            | Self::ForbiddenOrigin
+            | Self::HeaderMismatch { .. }
+            | Self::SessionNotFound => None,
             Self::InsufficientScope {
                 needed: Some(needed),
                 ..
@@ -142,6 +154,7 @@ impl Rejection {
             Self::NoCredentials => "unauthorized",
             Self::Unavailable(_) => "temporarily_unavailable",
             Self::ForbiddenOrigin => "forbidden_origin",
+            Self::SessionNotFound => "session_not_found",
             _ => error.unwrap_or("unauthorized"),
         };
         let body = serde_json::json!({ "error": body_error, "error_description": description });

@@ -10,6 +10,7 @@ use http::Response;
 use pin_project_lite::pin_project;
 
 use super::body::ResponseBody;
+use crate::sessions::SessionWatch;
 
 /// A verification under way, then the inner call.
 pub(crate) type Verifying<B, E> =
@@ -26,16 +27,16 @@ pin_project! {
 pin_project! {
     #[project = StateProjection]
     enum State<F, B, E> {
-        Inner { #[pin] future: F },
+        Inner { #[pin] future: F, watch: Option<SessionWatch> },
         Refused { response: Option<Response<ResponseBody<B>>> },
         Verifying { future: Verifying<B, E> },
     }
 }
 
 impl<F, B, E> ResponseFuture<F, B, E> {
-    pub(crate) fn inner(future: F) -> Self {
+    pub(crate) fn inner(future: F, watch: Option<SessionWatch>) -> Self {
         Self {
-            state: State::Inner { future },
+            state: State::Inner { future, watch },
         }
     }
 
@@ -62,9 +63,14 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         match self.project().state.project() {
-            StateProjection::Inner { future } => future
-                .poll(cx)
-                .map(|result| result.map(|response| response.map(ResponseBody::inner))),
+            StateProjection::Inner { future, watch } => future.poll(cx).map(|result| {
+                result.map(|response| {
+                    if let Some(watch) = watch.take() {
+                        watch.after(&response);
+                    }
+                    response.map(ResponseBody::inner)
+                })
+            }),
             StateProjection::Refused { response } => match response.take() {
                 Some(response) => Poll::Ready(Ok(response)),
                 // Polled again after it completed: a caller bug, answered as futures do.

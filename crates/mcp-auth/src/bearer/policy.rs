@@ -15,6 +15,7 @@ use crate::clock::unix_now;
 use crate::error::VerifyError;
 use crate::operations::{Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
+use crate::sessions::{SessionBindings, SessionWatch};
 use crate::verify::TokenVerifier;
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::rules::TokenRules;
@@ -71,6 +72,8 @@ pub(crate) struct Policy {
     pub(crate) operations: Option<OperationRules>,
     /// What those rules let a caller use, handed to the inner service with each request.
     pub(crate) permissions: Option<Arc<Permissions>>,
+    /// Which principal created each session; `None` when session binding is off.
+    pub(crate) sessions: Option<Arc<SessionBindings>>,
 }
 
 /// What [`Policy::decide`] found, owning all it carries.
@@ -141,6 +144,22 @@ impl Policy {
 }
 
 impl Policy {
+    /// Checks the request's session against its caller: what to watch in the answer, or the
+    /// 404 refusal for a session that is not the caller's.
+    pub(crate) fn watch_session(
+        &self,
+        method: &Method,
+        headers: &HeaderMap,
+        info: &AuthInfo,
+    ) -> Result<Option<SessionWatch>, Rejection> {
+        match &self.sessions {
+            None => Ok(None),
+            Some(bindings) => SessionWatch::before(bindings, method, headers, info)
+                .map(Some)
+                .map_err(|()| Rejection::SessionNotFound),
+        }
+    }
+
     /// How much of a request's body must be read to find its operations: `None` when none
     /// (no rules, or a method other than `POST`, which carries no JSON-RPC message).
     pub(crate) fn body_to_read(&self, method: &Method) -> Option<usize> {

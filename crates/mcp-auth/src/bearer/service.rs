@@ -81,12 +81,26 @@ where
                 ResponseFuture::refused(refuse(&self.policy, rejection, request.uri()))
             }
             Decision::Allow(info) if body_to_read.is_none() => {
+                let watch =
+                    match self
+                        .policy
+                        .watch_session(request.method(), request.headers(), &info)
+                    {
+                        Ok(watch) => watch,
+                        Err(rejection) => {
+                            return ResponseFuture::refused(refuse(
+                                &self.policy,
+                                rejection,
+                                request.uri(),
+                            ));
+                        }
+                    };
                 let mut request = request.map(RequestBody::untouched);
                 request.extensions_mut().insert(info);
                 if let Some(permissions) = &self.policy.permissions {
                     request.extensions_mut().insert(permissions.clone());
                 }
-                ResponseFuture::inner(self.inner.call(request))
+                ResponseFuture::inner(self.inner.call(request), watch)
             }
             decision => {
                 // `self.inner` is the clone that was polled ready: use it, and leave a fresh
@@ -128,6 +142,10 @@ where
         Decision::Refuse(rejection) => return Ok(refuse(&policy, rejection, request.uri())),
     };
     let (mut parts, body) = request.into_parts();
+    let watch = match policy.watch_session(&parts.method, &parts.headers, &info) {
+        Ok(watch) => watch,
+        Err(rejection) => return Ok(refuse(&policy, rejection, &parts.uri)),
+    };
     let body = match body_to_read {
         None => RequestBody::untouched(body),
         Some(limit) => {
@@ -147,6 +165,9 @@ where
         parts.extensions.insert(permissions.clone());
     }
     let response = inner.call(Request::from_parts(parts, body)).await?;
+    if let Some(watch) = watch {
+        watch.after(&response);
+    }
     Ok(response.map(ResponseBody::inner))
 }
 

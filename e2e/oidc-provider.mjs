@@ -7,6 +7,19 @@ import Provider, { errors } from 'oidc-provider';
 
 const SCOPES = 'mcp:tools mcp:admin';
 
+// Clients of the client_credentials grant. A client's `scope` is what it may ask for: a request
+// for more is refused with invalid_scope (the resource server's scope below must stay the full
+// set, or the provider would drop the extra scope silently instead).
+const client = (id, scope) => ({
+  client_id: id,
+  client_secret: `${id}-secret`,
+  grant_types: ['client_credentials'],
+  response_types: [],
+  redirect_uris: [],
+  token_endpoint_auth_method: 'client_secret_basic',
+  scope,
+});
+
 const server = createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
@@ -16,15 +29,10 @@ const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'e2e-rs256', 
 
 const provider = new Provider(issuer, {
   clients: [
-    {
-      client_id: 'mcp-e2e',
-      client_secret: 'mcp-e2e-secret',
-      grant_types: ['client_credentials'],
-      response_types: [],
-      redirect_uris: [],
-      token_endpoint_auth_method: 'client_secret_basic',
-      scope: SCOPES,
-    },
+    // mcp-e2e / mcp-e2e-secret: every scope, admin included.
+    client('mcp-e2e', SCOPES),
+    // mcp-e2e-limited / mcp-e2e-limited-secret: mcp:tools only, so a step-up to mcp:admin fails.
+    client('mcp-e2e-limited', 'mcp:tools'),
   ],
   scopes: ['openid', ...SCOPES.split(' ')],
   jwks: { keys: [signingKey] },

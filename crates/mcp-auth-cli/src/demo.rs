@@ -8,7 +8,8 @@ use mcp_auth::testing::{TestClient, TestIssuer};
 use mcp_auth::{McpAuth, ProtectedResource};
 use tokio::net::TcpListener;
 
-use crate::mcp_server::{self, ADMIN_SCOPE};
+use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
+use crate::server_args::{ServerArgs, ToolRules};
 
 /// The scope every request needs.
 const TOOLS_SCOPE: &str = "mcp:tools";
@@ -26,6 +27,8 @@ pub(crate) struct DemoArgs {
     /// server gives admin tokens to anyone presenting its fixed client secret.
     #[arg(long, env = "MCP_AUTH_DEMO_INSECURE_PUBLIC_BIND")]
     insecure_public_bind: bool,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
@@ -37,13 +40,19 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
             args.bind
         ));
     }
+    // admin_report needs the admin scope, decided in the bearer layer: a token without it gets
+    // the 403 step-up challenge. --tool-scope adds rules; the demo client may ask for any scope
+    // a rule names.
+    let base = vec![TOOLS_SCOPE.to_owned()];
+    let rules = ToolRules::new(&[(ADMIN_TOOL, ADMIN_SCOPE)], &args.server.tool_scopes);
+    let supported = rules.published(&base);
     let issuer = TestIssuer::start()
         .await
         .map_err(|err| format!("the demo authorization server could not start: {err}"))?;
     issuer.register_client(TestClient {
         id: CLIENT_ID.to_owned(),
         secret: CLIENT_SECRET.to_owned(),
-        scopes: vec![TOOLS_SCOPE.to_owned(), ADMIN_SCOPE.to_owned()],
+        scopes: supported.clone(),
     });
     let listener = TcpListener::bind(args.bind).await.map_err(|err| {
         format!(
@@ -66,14 +75,15 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
         .protected_resource(
             ProtectedResource::new(&resource)
                 .authorization_server(issuer.lazy_config())
-                .scopes_supported([TOOLS_SCOPE, ADMIN_SCOPE])
+                .scopes_supported(supported.clone())
                 .resource_name("mcp-auth demo"),
         )
         .build()
         .map_err(|err| err.to_string())?;
     let bearer = auth
         .bearer()
-        .required_scopes([TOOLS_SCOPE])
+        .required_scopes(base.clone())
+        .operations(rules.operations())
         .show_error_details(true)
         .build()
         .map_err(|err| err.to_string())?;
@@ -81,7 +91,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
         &auth,
         &bearer,
         mcp_server::default_allowed_hosts(bearer.resource_url(), bound),
-        ADMIN_SCOPE.to_owned(),
+        args.server.stateful,
     );
     let token = issuer
         .token()
@@ -93,15 +103,54 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
         .sign()
         .map_err(|err| err.to_string())?;
 
-    print_welcome(&resource, &bound, &issuer, &token);
+    print_welcome(&Welcome {
+        resource: &resource,
+        bound,
+        issuer: &issuer,
+        token: &token,
+        whoami_needs: rules.needed_by("whoami", &base),
+        admin_needs: rules.needed_by(ADMIN_TOOL, &base),
+        supported: &supported,
+        stateful: args.server.stateful,
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(crate::shutdown_signal())
         .await
         .map_err(|err| format!("server stopped: {err}"))
 }
 
-fn print_welcome(resource: &str, bound: &SocketAddr, issuer: &TestIssuer, token: &str) {
-    let call = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#;
+/// What the welcome text shows.
+struct Welcome<'a> {
+    resource: &'a str,
+    bound: SocketAddr,
+    issuer: &'a TestIssuer,
+    /// The printed token, which holds the base scope only.
+    token: &'a str,
+    /// Every scope a call of `whoami`, and of `admin_report`, needs.
+    whoami_needs: Vec<String>,
+    admin_needs: Vec<String>,
+    /// Every scope the demo client may ask for.
+    supported: &'a [String],
+    stateful: bool,
+}
+
+fn print_welcome(welcome: &Welcome<'_>) {
+    let Welcome {
+        resource,
+        bound,
+        issuer,
+        token,
+        ..
+    } = welcome;
+    let call = |tool: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"{tool}","arguments":{{}}}}}}"#
+        )
+    };
+    let headers = "-H 'Content-Type: application/json' \
+                   -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25'";
+    let token_endpoint = issuer.token_endpoint();
+    let admin_scope = welcome.admin_needs.join(" ");
     println!(
         "mcp-auth demo: an MCP server protected by mcp-auth, and a test authorization server."
     );
@@ -110,21 +159,63 @@ fn print_welcome(resource: &str, bound: &SocketAddr, issuer: &TestIssuer, token:
     println!("Resource metadata:     http://{bound}/.well-known/oauth-protected-resource/mcp");
     println!("Authorization server:  {}", issuer.issuer());
     println!(
-        "  client_credentials:  client id {CLIENT_ID}, secret {CLIENT_SECRET}, scopes {TOOLS_SCOPE} {ADMIN_SCOPE}"
+        "  client_credentials:  client id {CLIENT_ID}, secret {CLIENT_SECRET}, scopes {}",
+        welcome.supported.join(" ")
     );
-    println!("  token endpoint:      {}", issuer.token_endpoint());
+    println!("  token endpoint:      {token_endpoint}");
     println!();
     println!("A token for {resource} with scope {TOOLS_SCOPE}, valid one hour:");
     println!("TOKEN={token}");
     println!();
-    println!("Call the whoami tool with it:");
+    if welcome.stateful {
+        println!(
+            "Sessions are on (--stateful): a tool call needs an initialized session (Mcp-Session-Id),"
+        );
+        println!(
+            "which MCP clients handle; the token is checked first, so the step-up below shows with curl."
+        );
+    } else if welcome.whoami_needs.len() > 1 {
+        println!(
+            "Call the whoami tool with it (403 with this token: --tool-scope makes it need {}):",
+            welcome.whoami_needs.join(" ")
+        );
+    } else {
+        println!("Call the whoami tool with it:");
+    }
+    if !welcome.stateful {
+        println!(
+            "curl -s -X POST {resource} -H \"Authorization: Bearer $TOKEN\" {headers} -d '{}'",
+            call("whoami")
+        );
+    }
+    println!();
     println!(
-        "curl -s -X POST {resource} -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' \
-         -H 'Accept: application/json, text/event-stream' -H 'MCP-Protocol-Version: 2025-11-25' -d '{call}'"
+        "{ADMIN_TOOL} needs {admin_scope}: with this token it gets 403 insufficient_scope, and"
+    );
+    println!("the challenge names the scopes to ask for (the MCP step-up):");
+    println!(
+        "curl -si -X POST {resource} -H \"Authorization: Bearer $TOKEN\" {headers} -d '{}'",
+        call(ADMIN_TOOL)
     );
     println!();
-    println!("Without the token the server answers 401 and points to its metadata:");
-    println!("curl -si -X POST {resource} -H 'Content-Type: application/json' -d '{call}'");
+    println!("A token with them from the token endpoint (client_credentials, RFC 8707 resource):");
+    println!(
+        "ADMIN_TOKEN=$(curl -s -u {CLIENT_ID}:{CLIENT_SECRET} {token_endpoint} -d grant_type=client_credentials \
+         --data-urlencode 'scope={admin_scope}' --data-urlencode 'resource={resource}' \
+         | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')"
+    );
+    if !welcome.stateful {
+        println!(
+            "curl -s -X POST {resource} -H \"Authorization: Bearer $ADMIN_TOKEN\" {headers} -d '{}'",
+            call(ADMIN_TOOL)
+        );
+    }
+    println!();
+    println!("Without a token the server answers 401 and points to its metadata:");
+    println!(
+        "curl -si -X POST {resource} -H 'Content-Type: application/json' -d '{}'",
+        call("whoami")
+    );
     println!();
     println!(
         "MCP Inspector: run `npx @modelcontextprotocol/inspector`, choose Streamable HTTP, URL"

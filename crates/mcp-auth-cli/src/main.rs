@@ -8,6 +8,7 @@ mod demo;
 mod discover;
 mod mcp_server;
 mod serve;
+mod server_args;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

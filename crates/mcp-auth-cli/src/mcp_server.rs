@@ -1,5 +1,7 @@
 //! The MCP server both `demo` and `serve` protect: `whoami` for any caller with the required
-//! scopes, and `admin_report`, which also needs the admin scope.
+//! scopes, and `admin_report`, which also needs the admin scope. The bearer layer decides both
+//! (the admin scope is a per-tool rule of its [`OperationRules`](mcp_auth::operations)), so a
+//! tool runs only for a token that holds what it needs.
 
 use std::net::SocketAddr;
 
@@ -7,20 +9,37 @@ use axum::Router;
 use mcp_auth::Auth;
 use mcp_auth::McpAuth;
 use mcp_auth::bearer::BearerAuthLayer;
-use rmcp::model::{CallToolResult, ContentBlock, ServerCapabilities, ServerConfig};
+use mcp_auth::rmcp::visible_tools;
+use rmcp::model::{
+    CallToolResult, ContentBlock, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
+    ServerConfig,
+};
+use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use rmcp::{ErrorData, ServerHandler, tool, tool_handler, tool_router};
+use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde_json::json;
 use url::Url;
 
 /// The scope `admin_report` needs unless told otherwise.
 pub(crate) const ADMIN_SCOPE: &str = "mcp:admin";
 
-/// The tools, with the scope `admin_report` needs.
+/// The tool the admin scope guards.
+pub(crate) const ADMIN_TOOL: &str = "admin_report";
+
+/// The tools.
 #[derive(Clone)]
-pub(crate) struct Tools {
-    admin_scope: String,
+pub(crate) struct Tools;
+
+/// The names of the server's tools, sorted.
+pub(crate) fn tool_names() -> Vec<String> {
+    let mut names: Vec<String> = Tools::tool_router()
+        .list_all()
+        .into_iter()
+        .map(|tool| tool.name.into_owned())
+        .collect();
+    names.sort();
+    names
 }
 
 #[tool_router]
@@ -40,16 +59,10 @@ impl Tools {
         .to_string()
     }
 
+    /// The bearer layer lets a call through only with the admin scope (its per-tool rule), so
+    /// the tool itself checks nothing.
     #[tool(description = "A report only callers holding the admin scope may read")]
     async fn admin_report(&self, Auth(info): Auth) -> Result<CallToolResult, ErrorData> {
-        if !info.has_scope(&self.admin_scope) {
-            let text = format!(
-                "this tool needs the scope {}; the token has: {}",
-                self.admin_scope,
-                info.scopes.join(" ")
-            );
-            return Ok(CallToolResult::error(vec![ContentBlock::text(text)]));
-        }
         let caller = info.subject.as_deref().unwrap_or("an anonymous client");
         let report = format!("admin report for {caller}: all systems nominal");
         Ok(CallToolResult::success(vec![ContentBlock::text(report)]))
@@ -62,27 +75,35 @@ impl ServerHandler for Tools {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
             .with_instructions("An MCP server protected by mcp-auth")
     }
+
+    /// Each caller sees the tools the layer's rules let it call.
+    async fn list_tools(
+        &self,
+        _: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        let tools = visible_tools(&context, Self::tool_router().list_all());
+        Ok(ListToolsResult::with_all_items(tools))
+    }
 }
 
 /// The app: the MCP endpoint at the resource's path behind `bearer`, and the public metadata
-/// routes.
+/// routes. Stateless JSON responses unless `stateful`: then rmcp's session mode (for protocol
+/// versions before 2026-07-28), with SSE responses.
 pub(crate) fn app(
     auth: &McpAuth,
     bearer: &BearerAuthLayer,
     allowed_hosts: Vec<String>,
-    admin_scope: String,
+    stateful: bool,
 ) -> Router {
-    let tools = Tools { admin_scope };
-    // Stateless JSON responses: each request stands alone, so a single curl can call a tool.
+    // Stateless, each request stands alone, so a single curl can call a tool; with sessions a
+    // client initializes one first and names it in every request (Mcp-Session-Id).
     let config = StreamableHttpServerConfig::default()
-        .with_legacy_session_mode(false)
-        .with_json_response(true)
+        .with_legacy_session_mode(stateful)
+        .with_json_response(!stateful)
         .with_allowed_hosts(allowed_hosts);
-    let mcp = StreamableHttpService::new(
-        move || Ok(tools.clone()),
-        LocalSessionManager::default().into(),
-        config,
-    );
+    let mcp =
+        StreamableHttpService::new(|| Ok(Tools), LocalSessionManager::default().into(), config);
     bearer.mount(mcp).merge(auth.metadata_router())
 }
 
@@ -108,6 +129,11 @@ pub(crate) fn default_allowed_hosts(resource: &Url, bound: SocketAddr) -> Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_tools_are_whoami_and_the_admin_tool() {
+        assert_eq!(tool_names(), [ADMIN_TOOL, "whoami"]);
+    }
 
     #[test]
     fn allowed_hosts_name_the_resource_and_loopback_once() {

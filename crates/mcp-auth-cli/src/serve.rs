@@ -8,6 +8,7 @@ use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 use tokio::net::TcpListener;
 
 use crate::mcp_server;
+use crate::server_args::{ServerArgs, ToolRules};
 
 /// Flags of `serve`; each can also come from its environment variable.
 #[derive(Debug, Args)]
@@ -35,9 +36,11 @@ pub(crate) struct ServeArgs {
     /// A scope every request needs (repeatable; comma-separated in the variable).
     #[arg(long = "scope", env = "MCP_AUTH_SCOPE", value_delimiter = ',')]
     scopes: Vec<String>,
-    /// The further scope the `admin_report` tool needs.
+    /// The further scope the `admin_report` tool needs (a per-tool rule, as with --tool-scope).
     #[arg(long, env = "MCP_AUTH_ADMIN_SCOPE", default_value = mcp_server::ADMIN_SCOPE)]
     admin_scope: String,
+    #[command(flatten)]
+    server: ServerArgs,
     /// Clock skew tolerated on token times, in seconds.
     #[arg(long, env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
     leeway: u64,
@@ -98,7 +101,13 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
                 server
             })
         });
-    let protected = protected.scopes_supported(supported_scopes(&args.scopes, &args.admin_scope));
+    // The admin scope guards admin_report in the layer, like any --tool-scope rule; every
+    // rule's scopes are published, so clients know what they may ask for.
+    let rules = ToolRules::new(
+        &[(mcp_server::ADMIN_TOOL, args.admin_scope.as_str())],
+        &args.server.tool_scopes,
+    );
+    let protected = protected.scopes_supported(rules.published(&args.scopes));
     let auth = McpAuth::builder()
         .protected_resource(protected)
         .build()
@@ -106,7 +115,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     let mut bearer = auth
         .bearer()
         .required_scopes(args.scopes.clone())
-        .leeway(Duration::from_secs(args.leeway));
+        .leeway(Duration::from_secs(args.leeway))
+        .operations(rules.operations());
     if let Some(audience) = &args.audience {
         bearer = bearer.audience(audience.clone());
     }
@@ -120,7 +130,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     } else {
         args.allowed_hosts
     };
-    let app = mcp_server::app(&auth, &bearer, allowed_hosts, args.admin_scope);
+    let app = mcp_server::app(&auth, &bearer, allowed_hosts, args.server.stateful);
 
     println!("mcp-auth serve: listening on http://{bound}");
     println!("  MCP endpoint      {resource}");
@@ -128,33 +138,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     if !args.scopes.is_empty() {
         println!("  required scopes   {}", args.scopes.join(" "));
     }
+    for (tool, scopes) in rules.iter() {
+        println!("  tool scopes       {tool}={}", scopes.join(" "));
+    }
+    if args.server.stateful {
+        println!("  sessions          on (Mcp-Session-Id, SSE responses)");
+    }
     axum::serve(listener, app)
         .with_graceful_shutdown(crate::shutdown_signal())
         .await
         .map_err(|err| format!("server stopped: {err}"))
-}
-
-/// The scopes published in the metadata: the required ones and the admin tool's.
-fn supported_scopes(required: &[String], admin_scope: &str) -> Vec<String> {
-    let mut scopes = required.to_vec();
-    if !scopes.iter().any(|s| s == admin_scope) {
-        scopes.push(admin_scope.to_owned());
-    }
-    scopes
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_admin_scope_is_published_once() {
-        let required = vec!["mcp:tools".to_owned()];
-        assert_eq!(
-            supported_scopes(&required, "mcp:admin"),
-            ["mcp:tools", "mcp:admin"]
-        );
-        let both = vec!["mcp:admin".to_owned()];
-        assert_eq!(supported_scopes(&both, "mcp:admin"), ["mcp:admin"]);
-    }
 }

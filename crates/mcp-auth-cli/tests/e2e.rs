@@ -14,6 +14,9 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 const CLIENT_ID: &str = "mcp-e2e";
 const CLIENT_SECRET: &str = "mcp-e2e-secret";
+/// The provider's client that may ask for `mcp:tools` only.
+const LIMITED_CLIENT_ID: &str = "mcp-e2e-limited";
+const LIMITED_CLIENT_SECRET: &str = "mcp-e2e-limited-secret";
 
 fn e2e_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
@@ -103,9 +106,33 @@ async fn oidc_provider() -> (Running, String) {
 
 /// `mcp-auth ARGS...`, waiting until it prints `ready_prefix`; returns it and the value there.
 async fn mcp_auth(args: &[&str], ready_prefix: &str) -> (Running, String) {
-    let mut server = Running::spawn(Command::new(env!("CARGO_BIN_EXE_mcp-auth")).args(args));
+    let mut server = Running::spawn(
+        Command::new(env!("CARGO_BIN_EXE_mcp-auth"))
+            .args(args)
+            .env_remove("MCP_AUTH_TOOL_SCOPE")
+            .env_remove("MCP_AUTH_STATEFUL"),
+    );
     let value = server.value_after(ready_prefix).await;
     (server, value)
+}
+
+/// Runs `node SCRIPT ARGS...` in e2e/; returns the JSON line it printed and whether it exited 0.
+async fn node_client(script: &str, args: &[&str]) -> (Value, bool) {
+    let output = Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(e2e_dir())
+        .output()
+        .with_deadline()
+        .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
+        panic!(
+            "{script} printed {stdout} / {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    (result, output.status.success())
 }
 
 /// The TypeScript SDK client's whole flow; returns what it printed.
@@ -116,21 +143,85 @@ async fn typescript_client(
     scope: &str,
     issuer: &str,
 ) -> Value {
-    let output = Command::new("node")
-        .args(["mcp-client.mjs", url, client_id, secret, scope, issuer])
-        .current_dir(e2e_dir())
-        .output()
-        .with_deadline()
-        .await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let result: Value = serde_json::from_str(stdout.trim()).unwrap_or_else(|_| {
-        panic!(
-            "client printed {stdout} / {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    });
-    assert!(output.status.success(), "client failed: {result}");
+    let (result, ok) =
+        node_client("mcp-client.mjs", &[url, client_id, secret, scope, issuer]).await;
+    assert!(ok, "client failed: {result}");
     result
+}
+
+/// The TypeScript SDK client calling `admin_report` (e2e/mcp-stepup-client.mjs), starting with
+/// a token for `scope`; `shim` copies the 403 challenge's scope into the provider's token
+/// requests, which SDK 1.32 does not do by itself. Returns what it printed; its exit status must
+/// match its `ok`.
+async fn step_up_client(
+    url: &str,
+    (client_id, secret): (&str, &str),
+    scope: &str,
+    issuer: &str,
+    shim: bool,
+) -> Value {
+    let mut args = vec![url, client_id, secret, scope, issuer];
+    if shim {
+        args.push("step-up");
+    }
+    let (result, ok) = node_client("mcp-stepup-client.mjs", &args).await;
+    assert_eq!(
+        result["ok"], ok,
+        "exit status and result disagree: {result}"
+    );
+    result
+}
+
+/// The scope and status of each token request the step-up client made.
+fn token_requests(result: &Value) -> Vec<(String, u64)> {
+    result["tokenRequests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|request| {
+            (
+                request["scope"].as_str().unwrap_or_default().to_owned(),
+                request["status"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// (method, url, status) of every HTTP exchange a client recorded.
+fn exchanges(result: &Value) -> Vec<(String, String, u64)> {
+    result["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["method"].as_str().unwrap().to_owned(),
+                e["url"].as_str().unwrap().to_owned(),
+                e["status"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// `mcp-auth serve` trusting `issuer`, every request needing `mcp:tools` and `admin_report`
+/// `mcp:admin` too (a --tool-scope rule, on top of the --admin-scope one); returns it and its
+/// MCP endpoint.
+async fn serve_with_admin_rule(issuer: &str, stateful: bool) -> (Running, String) {
+    let mut args = vec![
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--issuer",
+        issuer,
+        "--scope",
+        "mcp:tools",
+        "--tool-scope",
+        "admin_report=mcp:admin",
+    ];
+    if stateful {
+        args.push("--stateful");
+    }
+    mcp_auth(&args, "  MCP endpoint").await
 }
 
 /// A token from `oidc-provider`'s token endpoint (client_credentials, RFC 8707 resource).
@@ -152,6 +243,10 @@ async fn token_from(issuer: &str, resource: &str, scope: &str) -> String {
 }
 
 async fn call_whoami(url: &str, token: &str) -> reqwest::Response {
+    call_tool(url, token, "whoami").await
+}
+
+async fn call_tool(url: &str, token: &str, tool: &str) -> reqwest::Response {
     reqwest::Client::new()
         .post(url)
         .bearer_auth(token)
@@ -159,7 +254,7 @@ async fn call_whoami(url: &str, token: &str) -> reqwest::Response {
         .header("mcp-protocol-version", "2025-11-25")
         .json(&serde_json::json!({
             "jsonrpc": "2.0", "id": 1, "method": "tools/call",
-            "params": { "name": "whoami", "arguments": {} }
+            "params": { "name": tool, "arguments": {} }
         }))
         .send()
         .await
@@ -211,18 +306,7 @@ async fn the_typescript_client_gets_a_token_from_oidc_provider_and_calls_whoami(
 
     // The dance, as the client saw it: 401, our metadata, the provider's metadata and token
     // endpoint, then the retried request accepted.
-    let exchanges: Vec<(String, String, u64)> = result["exchanges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["method"].as_str().unwrap().to_owned(),
-                e["url"].as_str().unwrap().to_owned(),
-                e["status"].as_u64().unwrap(),
-            )
-        })
-        .collect();
+    let exchanges = exchanges(&result);
     let metadata_url = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
     assert_eq!(exchanges[0], ("POST".into(), url.clone(), 401));
     assert_eq!(exchanges[1], ("GET".into(), metadata_url, 200));
@@ -293,16 +377,42 @@ async fn tokens_for_another_resource_or_without_the_scope_are_refused() {
 async fn the_typescript_client_works_against_the_demo_too() {
     let (mut demo, url) = mcp_auth(&["demo", "--bind", "127.0.0.1:0"], "MCP endpoint:").await;
     let issuer = demo.value_after("Authorization server:").await;
-    let result = typescript_client(&url, "demo-client", "demo-secret", "mcp:tools", &issuer).await;
+    let result = typescript_client(
+        &url,
+        "demo-client",
+        "demo-secret",
+        "mcp:tools mcp:admin",
+        &issuer,
+    )
+    .await;
     assert_eq!(result["whoami"]["subject"], "demo-client");
-    assert_eq!(result["whoami"]["scopes"], serde_json::json!(["mcp:tools"]));
-    // admin_report needs mcp:admin, which this client did not ask for.
-    assert_eq!(result["admin"]["isError"], true);
-    assert!(
-        result["admin"]["text"]
-            .as_str()
-            .unwrap()
-            .contains("needs the scope mcp:admin")
+    assert_eq!(
+        result["whoami"]["scopes"],
+        serde_json::json!(["mcp:tools", "mcp:admin"])
+    );
+    assert_eq!(result["admin"]["isError"], false);
+
+    // Asking for mcp:tools only, the client meets the demo's admin_report rule: with the shim
+    // it steps up through the demo's token endpoint.
+    let result = step_up_client(
+        &url,
+        ("demo-client", "demo-secret"),
+        "mcp:tools",
+        &issuer,
+        true,
+    )
+    .await;
+    assert_eq!(result["ok"], true, "{result}");
+    assert_eq!(
+        token_requests(&result),
+        [
+            ("mcp:tools".to_owned(), 200),
+            ("mcp:tools mcp:admin".to_owned(), 200)
+        ]
+    );
+    assert_eq!(
+        result["admin"]["text"],
+        "admin report for demo-client: all systems nominal"
     );
 }
 
@@ -324,6 +434,174 @@ async fn the_demo_prints_a_token_that_works_with_its_curl_line() {
     let whoami: Value =
         serde_json::from_str(reply["result"]["content"][0]["text"].as_str().unwrap()).unwrap();
     assert_eq!(whoami["subject"], "demo-user");
+
+    // The step-up lines: admin_report with the printed token gets 403 naming the scopes; the
+    // token endpoint line gets a token with them, and the last line calls the tool with it.
+    let refused = demo.value_after("curl -si -X POST").await;
+    let token_line = demo.value_after("ADMIN_TOKEN=").await;
+    let admin_call = demo.value_after("curl -s -X POST").await;
+    let line = format!("TOKEN={token}; curl -si -X POST {refused}");
+    let output = Command::new("sh")
+        .args(["-c", &line])
+        .output()
+        .with_deadline()
+        .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.starts_with("HTTP/1.1 403"), "{stdout}");
+    assert!(
+        stdout.contains(r#"error="insufficient_scope""#)
+            && stdout.contains(r#"scope="mcp:tools mcp:admin""#),
+        "{stdout}"
+    );
+    let line = format!("ADMIN_TOKEN={token_line}; curl -s -X POST {admin_call}");
+    let output = Command::new("sh")
+        .args(["-c", &line])
+        .output()
+        .with_deadline()
+        .await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let reply: Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|_| panic!("curl printed {stdout}"));
+    assert_eq!(
+        reply["result"]["content"][0]["text"],
+        "admin report for demo-client: all systems nominal"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the Node peers: npm ci in e2e/ (scripts/test.sh runs it)"]
+async fn the_typescript_client_steps_up_to_the_admin_scope_with_the_shim() {
+    let (_provider, issuer) = oidc_provider().await;
+    for stateful in [false, true] {
+        let (_server, url) = serve_with_admin_rule(&issuer, stateful).await;
+
+        // The challenge the client will see: every scope the call needs, and the same each
+        // time (the SDK's loop guard compares the whole header).
+        let tools_only = token_from(&issuer, &url, "mcp:tools").await;
+        let first = call_tool(&url, &tools_only, "admin_report").await;
+        let again = call_tool(&url, &tools_only, "admin_report").await;
+        assert_eq!(first.status(), StatusCode::FORBIDDEN);
+        let challenge = first.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with(r#"Bearer error="insufficient_scope""#)
+                && challenge.contains(r#"scope="mcp:tools mcp:admin""#)
+                && challenge.contains(&format!(
+                    r#"resource_metadata="{}""#,
+                    url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
+                )),
+            "{challenge}"
+        );
+        assert_eq!(
+            first.headers()["www-authenticate"],
+            again.headers()["www-authenticate"]
+        );
+
+        let result =
+            step_up_client(&url, (CLIENT_ID, CLIENT_SECRET), "mcp:tools", &issuer, true).await;
+        assert_eq!(result["ok"], true, "stateful {stateful}: {result}");
+        assert_eq!(
+            token_requests(&result),
+            [
+                ("mcp:tools".to_owned(), 200),
+                ("mcp:tools mcp:admin".to_owned(), 200)
+            ],
+            "{result}"
+        );
+        assert_eq!(result["tokenRequests"][1]["resource"], url.as_str());
+        assert_eq!(
+            result["admin"],
+            serde_json::json!({
+                "isError": false,
+                "text": "admin report for mcp-e2e: all systems nominal"
+            })
+        );
+        assert_eq!(
+            result["whoami"]["scopes"],
+            serde_json::json!(["mcp:tools", "mcp:admin"])
+        );
+        assert_eq!(result["sessionId"].is_string(), stateful, "{result}");
+
+        // One 403 on the MCP endpoint, then the retried call accepted.
+        let on_mcp: Vec<u64> = exchanges(&result)
+            .into_iter()
+            .filter(|(method, target, _)| method == "POST" && *target == url)
+            .map(|(_, _, status)| status)
+            .collect();
+        let refused = on_mcp.iter().position(|status| *status == 403).unwrap();
+        assert_eq!(on_mcp.iter().filter(|status| **status == 403).count(), 1);
+        assert_eq!(on_mcp.get(refused + 1), Some(&200), "{on_mcp:?}");
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs the Node peers: npm ci in e2e/ (scripts/test.sh runs it)"]
+async fn a_client_not_allowed_the_admin_scope_fails_its_step_up_with_invalid_scope() {
+    let (_provider, issuer) = oidc_provider().await;
+    let (_server, url) = serve_with_admin_rule(&issuer, false).await;
+    let result = step_up_client(
+        &url,
+        (LIMITED_CLIENT_ID, LIMITED_CLIENT_SECRET),
+        "mcp:tools",
+        &issuer,
+        true,
+    )
+    .await;
+    assert_eq!(result["ok"], false, "{result}");
+    assert_eq!(result["error"]["name"], "InvalidScopeError", "{result}");
+    assert_eq!(result["error"]["code"], "invalid_scope");
+    // A clear failure, no loop: the step-up's token request is refused and nothing follows.
+    assert_eq!(
+        token_requests(&result),
+        [
+            ("mcp:tools".to_owned(), 200),
+            ("mcp:tools mcp:admin".to_owned(), 400)
+        ],
+        "{result}"
+    );
+    let last = exchanges(&result).pop().unwrap();
+    assert_eq!(last, ("POST".to_owned(), format!("{issuer}/token"), 400));
+}
+
+/// The MCP TypeScript SDK as shipped (1.32.2) does not step up with a client_credentials
+/// provider: on the 403 it re-runs auth() and retries once, as MCP asks, but its token request
+/// always sends `ClientCredentialsProvider`'s static scope (fetchToken() in client/auth.js),
+/// never the challenge's. The retry gets the same token and the same 403, and the transport gives
+/// up ("Server returned 403 after trying upscoping"). This is the SDK's current limitation, not
+/// mcp-auth's; e2e/mcp-stepup-client.mjs's `step-up` shim works around it. The test pins that
+/// the failure is clean: exactly two token requests, no loop.
+#[tokio::test]
+#[ignore = "needs the Node peers: npm ci in e2e/ (scripts/test.sh runs it)"]
+async fn without_the_shim_the_sdk_gives_up_after_trying_upscoping_once() {
+    let (_provider, issuer) = oidc_provider().await;
+    let (_server, url) = serve_with_admin_rule(&issuer, false).await;
+    let result = step_up_client(
+        &url,
+        (CLIENT_ID, CLIENT_SECRET),
+        "mcp:tools",
+        &issuer,
+        false,
+    )
+    .await;
+    assert_eq!(result["ok"], false, "{result}");
+    assert_eq!(result["error"]["name"], "StreamableHTTPError", "{result}");
+    assert_eq!(result["error"]["code"], 403);
+    assert!(
+        result["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("after trying upscoping"),
+        "{result}"
+    );
+    assert_eq!(
+        token_requests(&result),
+        [("mcp:tools".to_owned(), 200), ("mcp:tools".to_owned(), 200)],
+        "{result}"
+    );
+    let refusals = exchanges(&result)
+        .into_iter()
+        .filter(|exchange| *exchange == ("POST".to_owned(), url.clone(), 403))
+        .count();
+    assert_eq!(refusals, 2, "{result}");
 }
 
 #[tokio::test]

@@ -102,7 +102,8 @@ impl Principal {
 /// What the layer must do about sessions once the MCP server has answered one request.
 pub(crate) struct SessionWatch {
     bindings: Arc<SessionBindings>,
-    principal: Principal,
+    /// The caller; its principal is worked out only when a session is involved.
+    caller: Arc<AuthInfo>,
     /// The session the request was made on, if any.
     session: Option<String>,
     /// Whether the request ends that session (`DELETE`).
@@ -116,15 +117,14 @@ impl SessionWatch {
         bindings: &Arc<SessionBindings>,
         method: &http::Method,
         headers: &http::HeaderMap,
-        info: &AuthInfo,
+        caller: &Arc<AuthInfo>,
     ) -> Result<Self, ()> {
-        let principal = Principal::of(info);
         let mut ids = headers.get_all(SESSION_ID).iter();
         let session = match (ids.next(), ids.next()) {
             (None, _) => None,
             (Some(id), None) => {
                 let id = id.to_str().map_err(|_| ())?;
-                if !bindings.permits(id, &principal, Instant::now()) {
+                if !bindings.permits(id, &Principal::of(caller), Instant::now()) {
                     return Err(());
                 }
                 Some(id.to_owned())
@@ -133,7 +133,7 @@ impl SessionWatch {
         };
         Ok(Self {
             bindings: bindings.clone(),
-            principal,
+            caller: caller.clone(),
             ends_session: session.is_some() && method == http::Method::DELETE,
             session,
         })
@@ -148,7 +148,8 @@ impl SessionWatch {
                     .get(SESSION_ID)
                     .and_then(|id| id.to_str().ok())
                 {
-                    self.bindings.bind(id, self.principal, Instant::now());
+                    self.bindings
+                        .bind(id, Principal::of(&self.caller), Instant::now());
                 }
             }
             Some(id) if self.ends_session && response.status().is_success() => {

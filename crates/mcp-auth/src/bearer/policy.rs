@@ -150,7 +150,7 @@ impl Policy {
         &self,
         method: &Method,
         headers: &HeaderMap,
-        info: &AuthInfo,
+        info: &Arc<AuthInfo>,
     ) -> Result<Option<SessionWatch>, Rejection> {
         match &self.sessions {
             None => Ok(None),

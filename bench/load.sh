@@ -10,6 +10,8 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-32}
+# The request: a tools/call (CALL=1, the default) or, with CALL= (empty), a tools/list.
+export CALL=${CALL-1}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed"; exit 1; }
@@ -27,6 +29,7 @@ cases=(
   "plain plain none"
   "jwt_seen_before jwt token"
   "jwt_first_seen jwt-nocache token"
+  "jwt_with_tool_rule jwt-tool-rule token"
   "refused_no_token jwt none"
   "refused_bad_signature jwt bad"
 )
@@ -69,7 +72,7 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 python3 - "$results" "$decode_us" "$CONNECTIONS" "$DURATION" <<'PY'
-import statistics, sys
+import os, statistics, sys
 path, decode_us, connections, duration = sys.argv[1], float(sys.argv[2]), sys.argv[3], sys.argv[4]
 def micros(latency):
     for unit, factor in (("us", 1), ("ms", 1e3), ("s", 1e6)):
@@ -83,7 +86,8 @@ for line in open(path):
         dict(rps=float(rps), p50=micros(p50), p99=micros(p99),
              cpu=float(cpu_us) / int(requests), rss=int(rss) / 1024))
 med = {name: {k: statistics.median(r[k] for r in runs) for k in runs[0]} for name, runs in rows.items()}
-print(f"\nMCP tools/list, {connections} connections, {duration} s per run, median of {len(rows['plain'])} interleaved runs")
+workload = "tools/call" if os.environ.get("CALL") else "tools/list"
+print(f"\nMCP {workload}, {connections} connections, {duration} s per run, median of {len(rows['plain'])} interleaved runs")
 print(f"{'case':<24}{'req/s':>10}{'p50 µs':>10}{'p99 µs':>10}{'CPU µs/req':>12}{'peak RSS MiB':>14}")
 for name, m in med.items():
     print(f"{name:<24}{m['rps']:>10.0f}{m['p50']:>10.0f}{m['p99']:>10.0f}{m['cpu']:>12.1f}{m['rss']:>14.1f}")
@@ -95,4 +99,7 @@ print(f"good token first seen, extra CPU per request:   {extra:.1f} µs = {extra
 for refusal in ("refused_no_token", "refused_bad_signature"):
     print(f"{refusal}, CPU per request vs first-seen success: {med[refusal]['cpu'] / first['cpu']:.2f}  (target <= 1)")
 print(f"peak RSS, protected vs plain:                    {seen['rss'] / plain['rss']:.2f}  (target <= 1.2)")
+rule = med["jwt_with_tool_rule"]
+print(f"one tool rule (body read), throughput vs no rule: {rule['rps'] / seen['rps']:.3f}, "
+      f"extra CPU per request {rule['cpu'] - seen['cpu']:.1f} µs")
 PY

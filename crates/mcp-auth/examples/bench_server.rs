@@ -6,6 +6,8 @@
 //! - `jwt`: the layer with its verified-token cache (a reused token is a cache hit);
 //! - `jwt-nocache`: the layer without it (every request pays the signature check, as a token
 //!   seen for the first time does);
+//! - `jwt-tool-rule`: `jwt` with one per-tool rule (`admin` for the tool `delete`), so every
+//!   POST body is read to find its operation;
 //! - `decode`: no server; prints the time of one jsonwebtoken RS256 decode on this core.
 //!
 //! It prints `URL=...`, `TOKEN=...` (RS256, scope `read`) and `BAD_TOKEN=...` (bad signature).
@@ -15,6 +17,7 @@ use std::time::Instant;
 
 use axum::Router;
 use jsonwebtoken::{DecodingKey, Validation};
+use mcp_auth::operations::OperationRules;
 use mcp_auth::testing::TestIssuer;
 use mcp_auth::verify::JwtOptions;
 use mcp_auth::{McpAuth, ProtectedResource};
@@ -62,7 +65,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     let app = match mode.as_str() {
         "plain" => Router::new().nest_service("/mcp", mcp),
-        "jwt" | "jwt-nocache" => {
+        "jwt" | "jwt-nocache" | "jwt-tool-rule" => {
             let auth = McpAuth::builder()
                 .protected_resource(
                     ProtectedResource::new(&url).authorization_server(issuer.inline_config()),
@@ -72,15 +75,18 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 "jwt" => JwtOptions::default(),
                 _ => JwtOptions::default().verified_token_cache_bytes(0),
             };
-            let bearer = auth
-                .bearer()
-                .required_scopes(["read"])
-                .jwt(options)
-                .build()?;
+            let mut bearer = auth.bearer().required_scopes(["read"]).jwt(options);
+            if mode == "jwt-tool-rule" {
+                bearer = bearer.operations(OperationRules::new().tool("delete", ["admin"]));
+            }
+            let bearer = bearer.build()?;
             bearer.mount(mcp).merge(auth.metadata_router())
         }
         other => {
-            return Err(format!("unknown mode {other}: plain, jwt, jwt-nocache or decode").into());
+            return Err(format!(
+                "unknown mode {other}: plain, jwt, jwt-nocache, jwt-tool-rule or decode"
+            )
+            .into());
         }
     };
     let token = issuer

@@ -72,8 +72,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
                 )
                 .build()?;
             let options = match mode.as_str() {
-                "jwt" => JwtOptions::default(),
-                _ => JwtOptions::default().verified_token_cache_bytes(0),
+                "jwt-nocache" => JwtOptions::default().verified_token_cache_bytes(0),
+                _ => JwtOptions::default(),
             };
             let mut bearer = auth.bearer().required_scopes(["read"]).jwt(options);
             if mode == "jwt-tool-rule" {

@@ -17,7 +17,6 @@ use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
 
 use super::error::TestingError;
-use super::state::lock;
 
 /// Which fixture key pair to use. Their private halves are published with the crate: anyone can
 /// sign with them, so trust them in tests only.
@@ -114,7 +113,9 @@ impl TestKey {
     pub(crate) fn fresh_defaults() -> Result<Vec<Self>, TestingError> {
         static FRESH: Mutex<Option<Vec<TestKey>>> = Mutex::new(None);
         // Held while generating: issuers starting together wait for one set, not make one each.
-        let mut fresh = lock(&FRESH);
+        let mut fresh = FRESH
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(keys) = fresh.as_ref() {
             return Ok(keys.clone());
         }

@@ -130,6 +130,11 @@ pub enum ConfigError {
         "OperationRules::max_body_bytes is zero: no request's operation could be read; leave it unset for 1 MiB"
     )]
     ZeroBodyLimit,
+    /// Session binding is on with a zero session count or idle timeout: no session could last.
+    #[error(
+        "SessionBinding allows no session (max_sessions or idle_timeout is zero): raise it, or turn binding off with SessionBinding::off()"
+    )]
+    InvalidSessionBinding,
     /// The custom verifier's timeout cannot be used.
     #[error("BearerAuthBuilder::verifier_timeout is not usable: {0}")]
     InvalidVerifierTimeout(&'static str),

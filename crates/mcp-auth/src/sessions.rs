@@ -11,6 +11,7 @@ use aws_lc_rs::digest::{SHA256, digest};
 use quick_cache::sync::Cache;
 
 use crate::auth_info::AuthInfo;
+use crate::error::ConfigError;
 
 /// The header carrying a session id (MCP Streamable HTTP, protocol versions before 2026-07-28).
 pub(crate) const SESSION_ID: &str = "mcp-session-id";
@@ -65,6 +66,14 @@ impl SessionBinding {
     pub fn idle_timeout(mut self, idle: Duration) -> Self {
         self.idle_timeout = idle;
         self
+    }
+
+    /// Refuses limits under which no session could last.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        if self.enabled && (self.max_sessions == 0 || self.idle_timeout.is_zero()) {
+            return Err(ConfigError::InvalidSessionBinding);
+        }
+        Ok(())
     }
 
     /// The bindings of one layer, or `None` when off.
@@ -200,8 +209,11 @@ impl SessionBindings {
         true
     }
 
-    /// Binds the new session `id` to `principal`.
+    /// Binds the new session `id` to `principal`; a session already bound keeps its principal.
     pub(crate) fn bind(&self, id: &str, principal: Principal, now: Instant) {
+        if self.sessions.get(id).is_some() {
+            return;
+        }
         let binding = Binding {
             principal,
             last_used_ms: AtomicU64::new(self.millis(now)),
@@ -246,8 +258,20 @@ mod tests {
         assert!(bindings.permits("s1", &alice, t0 + Duration::from_secs(110)));
         assert!(!bindings.permits("s1", &alice, t0 + Duration::from_secs(171)));
         bindings.bind("s2", alice.clone(), t0);
+        bindings.bind("s2", bob.clone(), t0);
+        assert!(
+            bindings.permits("s2", &alice, t0),
+            "a bound session keeps its principal"
+        );
         bindings.forget("s2");
         assert!(!bindings.permits("s2", &alice, t0));
+        assert_eq!(
+            SessionBinding::default()
+                .idle_timeout(Duration::ZERO)
+                .check(),
+            Err(ConfigError::InvalidSessionBinding)
+        );
+        assert_eq!(SessionBinding::off().max_sessions(0).check(), Ok(()));
     }
 
     #[test]

@@ -94,6 +94,8 @@ pin_project! {
     pub struct RequestBody<B> {
         prefix: Option<Bytes>,
         trailers: Option<http::HeaderMap>,
+        // Set when the read-ahead saw the end of `rest`: it is not polled again.
+        done: bool,
         #[pin]
         rest: B,
     }
@@ -105,6 +107,7 @@ impl<B> RequestBody<B> {
         Self {
             prefix: None,
             trailers: None,
+            done: false,
             rest: body,
         }
     }
@@ -128,20 +131,28 @@ where
         if let Some(trailers) = this.trailers.take() {
             return Poll::Ready(Some(Ok(Frame::trailers(trailers))));
         }
+        if *this.done {
+            return Poll::Ready(None);
+        }
         this.rest.poll_frame(cx)
     }
 
     fn is_end_stream(&self) -> bool {
-        self.prefix.is_none() && self.trailers.is_none() && self.rest.is_end_stream()
+        self.prefix.is_none() && self.trailers.is_none() && (self.done || self.rest.is_end_stream())
     }
 
     fn size_hint(&self) -> SizeHint {
         let read = self.prefix.as_ref().map_or(0, |prefix| prefix.len() as u64);
-        let mut hint = self.rest.size_hint();
-        hint.set_lower(hint.lower().saturating_add(read));
-        if let Some(upper) = hint.upper() {
+        if self.done {
+            return SizeHint::with_exact(read);
+        }
+        let rest = self.rest.size_hint();
+        // Upper first: `set_lower` refuses a lower bound above the current upper one.
+        let mut hint = SizeHint::new();
+        if let Some(upper) = rest.upper() {
             hint.set_upper(upper.saturating_add(read));
         }
+        hint.set_lower(rest.lower().saturating_add(read));
         hint
     }
 }
@@ -206,8 +217,27 @@ where
         body: RequestBody {
             prefix: (!read.is_empty()).then(|| read.freeze()),
             trailers,
+            done: complete,
             rest: body,
         },
         complete,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt, Full};
+
+    #[tokio::test]
+    async fn a_read_ahead_body_gives_the_same_bytes_and_a_sound_size_hint() {
+        let sent = Bytes::from_static(b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\"}");
+        for limit in [4, 1024] {
+            let peeked = peek(Full::new(sent.clone()), limit).await.unwrap();
+            let hint = peeked.body.size_hint();
+            assert_eq!(hint.exact(), Some(sent.len() as u64), "limit {limit}");
+            let received = peeked.body.collect().await.unwrap().to_bytes();
+            assert_eq!(received, sent, "limit {limit}");
+        }
+    }
 }

@@ -214,6 +214,7 @@ impl BearerAuthBuilder {
         if let Some(rules) = &self.operations {
             rules.check()?;
         }
+        self.session_binding.check()?;
         let operations = self.operations.filter(|rules| !rules.is_empty());
         let permissions = operations.clone().map(|rules| {
             Permissions::new(

@@ -121,9 +121,12 @@ fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
     let targets = match method.as_str() {
         "tools/call" => vec![Target::Tool(param("name")?)],
         "prompts/get" => vec![Target::Prompt(param("name")?)],
-        "resources/read" | "resources/subscribe" | "resources/unsubscribe" => {
-            vec![Target::Resource(param("uri")?)]
-        }
+        // SEP-2640's directory listing and skills read resources by URI too.
+        "resources/read"
+        | "resources/subscribe"
+        | "resources/unsubscribe"
+        | "resources/directory/read"
+        | "skills/get" => vec![Target::Resource(literal_uri(param("uri")?)?)],
         "tasks/get" | "tasks/update" | "tasks/cancel" => vec![Target::Task(param("taskId")?)],
         // Completing an argument of a prompt or resource template reveals what it offers:
         // it needs what using the prompt or resource needs.
@@ -150,7 +153,11 @@ fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
             None => Vec::new(),
             Some(Value::Array(uris)) => uris
                 .iter()
-                .map(|uri| string(Some(uri)).map(Target::Resource))
+                .map(|uri| {
+                    string(Some(uri))
+                        .and_then(literal_uri)
+                        .map(Target::Resource)
+                })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(Unreadable::BadTarget),
         },
@@ -160,6 +167,22 @@ fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
         method: method.clone(),
         targets,
     }))
+}
+
+/// A resource URI that means only what it says: resource rules compare URIs as strings, so a
+/// URI that a server could read as another one (`%`-escapes, `.` or `..` segments, anything a
+/// URL parser would rewrite: case, default port, `localhost`) gets the strictest rule instead.
+fn literal_uri(uri: String) -> Result<String, Unreadable> {
+    let escaped = uri.contains('%');
+    let dotted = uri
+        .split(['/', '\\'])
+        .any(|segment| segment == "." || segment == "..");
+    let rewritten = url::Url::parse(&uri).map_or(true, |url| url.as_str() != uri);
+    if escaped || dotted || rewritten {
+        Err(Unreadable::BadTarget)
+    } else {
+        Ok(uri)
+    }
 }
 
 #[cfg(test)]
@@ -218,6 +241,24 @@ mod tests {
             ]
         );
         assert_eq!(listen.header_name(), None);
+        assert_eq!(
+            single(
+                r#"{"jsonrpc":"2.0","id":1,"method":"skills/get","params":{"uri":"skill://internal/deploy/SKILL.md"}}"#
+            ),
+            Some(op(
+                "skills/get",
+                Some(Target::Resource("skill://internal/deploy/SKILL.md".into()))
+            ))
+        );
+        assert_eq!(
+            single(
+                r#"{"jsonrpc":"2.0","id":1,"method":"resources/directory/read","params":{"uri":"file:///private/"}}"#
+            ),
+            Some(op(
+                "resources/directory/read",
+                Some(Target::Resource("file:///private/".into()))
+            ))
+        );
     }
 
     #[test]
@@ -254,6 +295,12 @@ mod tests {
             r#"[{"method":"tools/list"},{"method":"prompts/get","params":{}}]"#,
             r#"{"method":"completion/complete","params":{"ref":{"type":"ref/other"}}}"#,
             r#"{"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":[7]}}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file:///public/../private/pay.csv"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file:///%70rivate/pay.csv"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"FILE:///private/pay.csv"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file://localhost/private/pay.csv"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"relative/private"}}"#,
+            r#"{"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["file:///a/./b"]}}}"#,
         ] {
             assert_eq!(read(body.as_bytes()), Err(Unreadable::BadTarget), "{body}");
         }

@@ -31,8 +31,12 @@
 //! - a body that cannot be read whole, or is not JSON-RPC, or repeats an object member (parsers
 //!   disagree on which one wins), or names a target in a malformed way, is held to the strictest
 //!   rule: every scope any rule names;
-//! - `completion/complete` needs what its prompt or resource reference needs, and
-//!   `subscriptions/listen` what every resource it subscribes to needs.
+//! - `completion/complete` needs what its prompt or resource reference needs,
+//!   `subscriptions/listen` what every resource it subscribes to needs, and
+//!   `resources/directory/read` and `skills/get` what their resource URI needs;
+//! - resource rules compare URIs as written: a URI a server could read as another one
+//!   (`%`-escapes, `.` or `..` segments, anything a URL parser would rewrite, such as an
+//!   upper-case scheme or `localhost`) is held to the strictest rule.
 
 mod headers;
 mod message;

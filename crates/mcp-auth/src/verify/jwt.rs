@@ -133,18 +133,22 @@ impl JwtVerifier {
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| bad_signature())?;
-        let verifying = |keys: Vec<Arc<VerifyKey>>| {
-            keys.into_iter()
+        let verifying = |keys: &[Arc<VerifyKey>]| {
+            keys.iter()
                 .find(|key| key.verifies(alg, message.as_bytes(), &signature))
+                .cloned()
         };
-        let key = match verifying(candidates) {
+        let key = match verifying(&candidates) {
             Some(key) => key,
             // Perhaps the issuer replaced the key under the same kid: one refetch, throttled
-            // like an unknown kid.
-            None => match keys.refetch_after_bad_signature(kid, alg).await? {
+            // like an unknown kid, and only keys not tried yet are tried.
+            None => match keys
+                .refetch_after_bad_signature(kid, alg, &candidates)
+                .await?
+            {
                 Some(Lookup::Keys(fresh, usable_until)) => {
                     keys_usable_until = usable_until;
-                    verifying(fresh).ok_or_else(bad_signature)?
+                    verifying(&fresh).ok_or_else(bad_signature)?
                 }
                 Some(Lookup::NoKey(reason)) => return Err(VerifyError::invalid_token(reason)),
                 None => return Err(bad_signature()),

@@ -204,63 +204,66 @@ impl KeyCache {
         }
     }
 
-    /// The keys for `kid` and `alg` fetched anew after none of the cached ones verified a
-    /// signature: the issuer may have replaced a key under the same `kid`. Throttled and shared
-    /// exactly like a fetch for an unknown `kid`, so forged signatures cannot hammer the issuer;
-    /// `None` when no new key set was fetched.
+    /// The keys for `kid` and `alg` after none of `tried` verified a signature: the issuer may
+    /// have replaced a key under the same `kid`. The key set is fetched again, throttled and
+    /// shared exactly like a fetch for an unknown `kid` (forged signatures cannot hammer the
+    /// issuer); whether this call fetched or another caller just did, the answer holds the keys
+    /// not tried yet, or `None` when there are none.
     pub(crate) async fn refetch_after_bad_signature(
         self: &Arc<Self>,
         kid: Option<&str>,
         alg: Algorithm,
+        tried: &[Arc<VerifyKey>],
     ) -> Result<Option<Lookup>, VerifyError> {
         let now = Instant::now();
         let attempts_seen = self.attempts.load(Ordering::Acquire);
         let guard = self.refresh.clone().lock_owned().await;
-        if self
-            .refresh_locked(guard, Need::UnknownKid, attempts_seen, now)
-            .await
-        {
-            self.usable(kid, alg, now).map(Some)
-        } else {
-            Ok(None)
-        }
+        self.refresh_locked(guard, Need::UnknownKid, attempts_seen, now)
+            .await;
+        Ok(match self.usable(kid, alg, now)? {
+            Lookup::Keys(keys, usable_until) => {
+                let untried: Vec<Arc<VerifyKey>> = keys
+                    .into_iter()
+                    .filter(|key| !tried.iter().any(|old| Arc::ptr_eq(old, key)))
+                    .collect();
+                (!untried.is_empty()).then_some(Lookup::Keys(untried, usable_until))
+            }
+            no_key @ Lookup::NoKey(_) => Some(no_key),
+        })
     }
 
     /// Fetches with the refresh lock held, unless another caller fetched since this one looked
-    /// (`attempts_seen`) or the throttles say not now; whether a new key set was stored.
+    /// (`attempts_seen`) or the throttles say not now.
     async fn refresh_locked(
         &self,
         mut state: tokio::sync::OwnedMutexGuard<RefreshState>,
         need: Need,
         attempts_seen: u64,
         now: Instant,
-    ) -> bool {
+    ) {
         if self.attempts.load(Ordering::Acquire) != attempts_seen
             || throttled(&state, need, now, &self.options)
         {
-            return false;
+            return;
         }
         state.last_attempt = Some(now);
         if need == Need::UnknownKid {
             state.last_unknown_kid_fetch = Some(now);
         }
-        let stored = match self.fetch(now).await {
+        match self.fetch(now).await {
             Ok(snapshot) => {
                 self.store(snapshot);
                 state.consecutive_failures = 0;
                 state.last_error = None;
-                true
             }
             Err(error) => {
                 tracing::warn!(issuer = %self.server.issuer(), %error, "key set refresh failed");
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
                 state.last_error = Some(error);
-                false
             }
-        };
+        }
         // Counted after the outcome is stored, so a caller that sees the new count also sees it.
         self.attempts.fetch_add(1, Ordering::AcqRel);
-        stored
     }
 
     /// Metadata (when due) then the key set; the result becomes the new snapshot.

@@ -112,12 +112,13 @@ impl JwtOptions {
         self
     }
 
-    /// Most memory the verified-token cache may take, in bytes (32 MiB by default, about
-    /// 9 000 tokens of 1 KiB; 0 turns the cache off). Each entry weighs 256 bytes plus three
-    /// times its token's length (the token and its decoded claims), so large tokens cannot
-    /// multiply the bound. A remembered token is not verified again until it expires, the TTL
-    /// passes, or the key that verified it leaves the key set; issuer, audience, times and
-    /// scopes are still checked on every request.
+    /// Most memory the verified-token cache may take, in bytes (32 MiB by default, some
+    /// thousands of typical tokens; 0 turns the cache off). Each entry weighs 256 bytes plus its
+    /// token and its decoded claims as they sit in memory (32 bytes a JSON value, plus its
+    /// text), so neither large tokens nor tokens of many small values can multiply the bound. A
+    /// remembered token is not verified again until it expires, the TTL passes, or the key that
+    /// verified it leaves the key set; issuer, audience, times and scopes are still checked on
+    /// every request.
     pub fn verified_token_cache_bytes(mut self, bytes: u64) -> Self {
         self.verified_token_cache_bytes = bytes;
         self

@@ -14,6 +14,7 @@ use quick_cache::sync::Cache;
 use super::key_set::VerifyKey;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
+use serde_json::Value;
 
 /// The cache of one JWT verifier.
 pub(crate) struct TokenCache {
@@ -43,19 +44,33 @@ impl Weighter<[u8; 32], Entry> for ByWeight {
     }
 }
 
-/// The estimated memory of one entry for a token of `token_len` bytes: a fixed 256 bytes (the
-/// digest, the entry, the `AuthInfo` and the cache's bookkeeping) plus three times the token,
-/// which the entry holds once as the token and about twice more as its decoded claims (JSON
-/// values take more room in memory than in the token).
-pub(crate) fn entry_weight(token_len: usize) -> u64 {
-    256 + 3 * token_len as u64
+/// The estimated memory of one entry: a fixed 256 bytes (the digest, the entry, the `AuthInfo`
+/// and the cache's bookkeeping), the token, and its decoded claims ([`json_weight`]).
+pub(crate) fn entry_weight(info: &AuthInfo) -> u64 {
+    256 + info.token.len() as u64 + info.claims.iter().map(member_weight).sum::<u64>()
+}
+
+/// The memory of one decoded JSON value: 32 bytes for the value itself, plus what it owns. A
+/// token of many small values weighs what it costs in memory, not its length on the wire.
+fn json_weight(value: &Value) -> u64 {
+    32 + match value {
+        Value::String(text) => text.len() as u64,
+        Value::Array(items) => items.iter().map(json_weight).sum(),
+        Value::Object(members) => members.iter().map(member_weight).sum(),
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+    }
+}
+
+fn member_weight((name, value): (&String, &Value)) -> u64 {
+    // The name and the map's own entry, about 48 bytes.
+    48 + name.len() as u64 + json_weight(value)
 }
 
 impl TokenCache {
     /// A cache of entries weighing at most `max_bytes` in all, each kept at most `ttl`.
     pub(crate) fn new(max_bytes: u64, ttl: Duration) -> Self {
-        // Sized for tokens of about 1 KiB, a typical JWT access token.
-        let typical = entry_weight(1024);
+        // Sized for entries of about 4 KiB, a typical JWT access token with its claims.
+        let typical = 4096;
         let estimated_items = usize::try_from(max_bytes / typical)
             .unwrap_or(usize::MAX)
             .max(1);
@@ -99,7 +114,7 @@ impl TokenCache {
             info: Arc::clone(info),
             valid_until,
             key: Arc::downgrade(key),
-            weight: entry_weight(token.len()),
+            weight: entry_weight(info),
         };
         self.entries.insert(id(token), entry);
     }
@@ -138,7 +153,7 @@ mod tests {
     fn a_verified_token_is_remembered() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        let cache = TokenCache::new(100 * entry_weight(16), Duration::from_secs(60));
+        let cache = TokenCache::new(100 * 1024, Duration::from_secs(60));
         assert!(cache.get("t1").is_none());
         cache.insert("t1", &info(300), &key, None);
         assert_eq!(cache.get("t1").unwrap().subject.as_deref(), Some("alice"));
@@ -149,12 +164,12 @@ mod tests {
     fn an_entry_never_outlives_the_ttl_or_the_token() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        let short_ttl = TokenCache::new(100 * entry_weight(16), Duration::from_millis(30));
+        let short_ttl = TokenCache::new(100 * 1024, Duration::from_millis(30));
         short_ttl.insert("t", &info(300), &key, None);
         std::thread::sleep(Duration::from_millis(60));
         assert!(short_ttl.get("t").is_none());
 
-        let cache = TokenCache::new(100 * entry_weight(16), Duration::from_secs(60));
+        let cache = TokenCache::new(100 * 1024, Duration::from_secs(60));
         cache.insert("expiring", &info(0), &key, None);
         assert!(cache.get("expiring").is_none());
         cache.insert("no exp", &Arc::new(AuthInfo::default()), &key, None);
@@ -163,7 +178,7 @@ mod tests {
 
     #[test]
     fn an_entry_dies_with_the_key_that_verified_it() {
-        let cache = TokenCache::new(100 * entry_weight(16), Duration::from_secs(60));
+        let cache = TokenCache::new(100 * 1024, Duration::from_secs(60));
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
         cache.insert("t", &info(300), &key, None);
@@ -195,7 +210,7 @@ mod tests {
     fn an_entry_never_outlives_the_keys_usable_time() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        let cache = TokenCache::new(100 * entry_weight(16), Duration::from_secs(60));
+        let cache = TokenCache::new(100 * 1024, Duration::from_secs(60));
         let soon = Instant::now() + Duration::from_millis(30);
         cache.insert("t", &info(300), &key, Some(soon));
         assert!(cache.get("t").is_some());
@@ -204,25 +219,58 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_is_bounded_in_bytes_whatever_the_token_size() {
+    fn the_cache_is_bounded_in_bytes_whatever_the_entries_hold() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
         let budget = 1024 * 1024;
-        for token_len in [64, 16 * 1024] {
+        let claims = |value: serde_json::Value| {
+            serde_json::json!({ "data": value })
+                .as_object()
+                .unwrap()
+                .clone()
+        };
+        let shapes = [
+            (64, claims(serde_json::json!("x"))),
+            (16 * 1024, claims(serde_json::json!("x".repeat(12 * 1024)))),
+            // Many small values: short on the wire, large in memory.
+            (2 * 1024, claims(serde_json::json!(vec![0; 700]))),
+        ];
+        for (token_len, claims) in shapes {
             let cache = TokenCache::new(budget, Duration::from_secs(60));
             let token = |i: usize| format!("{i:0>token_len$}");
+            let entry = |i: usize| {
+                Arc::new(AuthInfo {
+                    token: token(i),
+                    claims: claims.clone(),
+                    ..AuthInfo::clone(&info(300))
+                })
+            };
             for i in 0..5_000 {
-                cache.insert(&token(i), &info(300), &key, None);
+                cache.insert(&token(i), &entry(i), &key, None);
             }
             let kept = (0..5_000)
                 .filter(|i| cache.get(&token(*i)).is_some())
                 .count();
-            let weight = kept as u64 * entry_weight(token_len);
+            let weight = kept as u64 * entry_weight(&entry(0));
             assert!(
                 weight <= budget,
-                "{kept} tokens of {token_len} bytes kept: {weight} > {budget}"
+                "{kept} entries of {token_len}-byte tokens: {weight} > {budget}"
             );
             assert!(kept > 0, "tokens of {token_len} bytes");
         }
+        // 700 small values weigh as they do in memory, far above their 1.4 KiB on the wire.
+        assert!(
+            entry_weight(&AuthInfo {
+                claims: shapes_claims(),
+                ..AuthInfo::default()
+            }) > 20_000
+        );
+    }
+
+    fn shapes_claims() -> serde_json::Map<String, serde_json::Value> {
+        serde_json::json!({ "data": vec![0; 700] })
+            .as_object()
+            .unwrap()
+            .clone()
     }
 }

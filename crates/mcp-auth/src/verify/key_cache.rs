@@ -250,7 +250,12 @@ impl KeyCache {
         if need == Need::UnknownKid {
             state.last_unknown_kid_fetch = Some(now);
         }
-        match self.fetch(now).await {
+        let started = Instant::now();
+        let outcome = self.fetch(now).await;
+        // The backoff counts from the end of the attempt: one that hung until the fetch timeout
+        // must not be retried at once.
+        state.last_attempt = now.checked_add(started.elapsed()).or(Some(now));
+        match outcome {
             Ok(snapshot) => {
                 self.store(snapshot);
                 state.consecutive_failures = 0;
@@ -686,7 +691,8 @@ mod tests {
             // Discovery tries two URLs per attempt; the backoff allowed a single attempt.
             assert_eq!((issuer.metadata_fetches(), issuer.jwks_fetches()), (2, 0));
             issuer.set_down(false);
-            found(&cache, t0 + SECOND).await;
+            // The 1 s backoff counts from the end of the failed attempt.
+            found(&cache, t0 + 2 * SECOND).await;
             assert_eq!(issuer.jwks_fetches(), 1);
         }
 

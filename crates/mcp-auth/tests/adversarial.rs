@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD as B64};
+use common::forge::{
+    BAD_SIGNATURE, NO_KEY, UNTRUSTED, WRONG_AUDIENCE, app, assert_named_key_refuses, claims,
+    header, sign_as, signed_raw, signed_with_raw_header, with_part,
+};
 use common::jwt::JwtApp;
 use common::{Challenge, parse_challenge};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -19,11 +23,6 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, COOKIE, HeaderValue, WWW_AUTHENTICATE};
 use serde_json::{Value, json};
 
-const NO_KEY: &str = "no key of the issuer's key set matches the token's kid and alg";
-const BAD_SIGNATURE: &str = "the token's signature does not verify";
-const KID_ALG_MISMATCH: &str = "the key named by the token's kid does not accept its alg";
-const UNTRUSTED: &str = "the token's issuer is not trusted by this resource";
-const WRONG_AUDIENCE: &str = "the token's audience does not include this resource";
 const MALFORMED_HEADER: &str = "the token header is malformed";
 const NOT_A_JWT: &str = "the token is not a signed JWT (three dot-separated parts)";
 const CRITICAL: &str = "the token has critical header parameters this server does not understand";
@@ -32,54 +31,12 @@ const REPEATED_HEADER: &str = "the token header repeats a parameter";
 const PAYLOAD_NOT_OBJECT: &str = "the token payload is not a JSON object";
 const NOT_B64TOKEN: &str = "the Bearer credentials are not a single RFC 6750 b64token";
 
-async fn app() -> JwtApp {
-    JwtApp::start(|bearer| bearer).await
-}
-
-fn header(alg: Algorithm, kid: &str) -> Header {
-    let mut header = Header::new(alg);
-    header.kid = Some(kid.to_owned());
-    header
-}
-
-/// Replaces one dot-separated part of a token.
-fn with_part(token: &str, index: usize, part: &str) -> String {
-    let mut parts: Vec<&str> = token.split('.').collect();
-    parts[index] = part;
-    parts.join(".")
-}
-
 fn signature_of(token: &str) -> Vec<u8> {
     B64.decode(token.rsplit('.').next().unwrap()).unwrap()
 }
 
 fn with_signature(token: &str, signature: &[u8]) -> String {
     with_part(token, 2, &B64.encode(signature))
-}
-
-/// Good claims for `app`.
-fn claims(app: &JwtApp) -> Value {
-    json!({ "iss": app.issuer.issuer(), "aud": app.resource, "exp": 4_000_000_000u64 })
-}
-
-/// `raw_header.raw_payload` signed with `key` using `alg`, whatever the header says.
-fn sign_as(key: &TestKey, alg: Algorithm, raw_header: &str, raw_payload: &str) -> String {
-    let message = format!("{}.{}", B64.encode(raw_header), B64.encode(raw_payload));
-    let signature = jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding_key, alg).unwrap();
-    format!("{message}.{signature}")
-}
-
-/// A token with this raw header and payload JSON, signed (RS256) by a published fixture RSA key
-/// `fixture`.
-fn signed_raw(app: &JwtApp, raw_header: &str, raw_payload: &str) -> String {
-    let key = TestKey::new(KeyMaterial::Rsa, "fixture", Algorithm::RS256).unwrap();
-    app.issuer.add_key(key.clone(), true);
-    sign_as(&key, Algorithm::RS256, raw_header, raw_payload)
-}
-
-/// A token with this raw header JSON and good claims, signed by [`signed_raw`]'s key.
-fn signed_with_raw_header(app: &JwtApp, raw_header: &str) -> String {
-    signed_raw(app, raw_header, &claims(app).to_string())
 }
 
 /// A token with the fixture's RS256 header and this raw payload JSON.
@@ -587,18 +544,6 @@ async fn an_empty_header_segment_is_refused() {
 }
 
 // ---- algorithm and key type mismatches ------------------------------------------------------
-
-/// Signs with the key `signer` but names `alg` and the key `named` in the header.
-async fn assert_named_key_refuses(signer: &str, alg: Algorithm, named: &str) {
-    let app = app().await;
-    let token = app
-        .token()
-        .key(signer)
-        .header(header(alg, named))
-        .sign()
-        .unwrap();
-    app.refused(&token, KID_ALG_MISMATCH).await;
-}
 
 #[tokio::test]
 async fn es256_with_an_rsa_key_id_is_refused() {

@@ -10,6 +10,10 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use common::forge::{
+    BAD_SIGNATURE, KID_ALG_MISMATCH, NO_KEY, UNTRUSTED, WRONG_AUDIENCE, app,
+    assert_named_key_refuses, header, signed_raw, signed_with_raw_header, with_part,
+};
 use common::jwt::JwtApp;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use mcp_auth::testing::{KeyMaterial, TestIssuer, TestKey};
@@ -17,32 +21,9 @@ use mcp_auth::verify::JwtOptions;
 use reqwest::StatusCode;
 use serde_json::json;
 
-async fn app() -> JwtApp {
-    JwtApp::start(|bearer| bearer).await
-}
-
-fn header(alg: Algorithm, kid: &str) -> Header {
-    let mut header = Header::new(alg);
-    header.kid = Some(kid.to_owned());
-    header
-}
-
-/// Replaces one dot-separated part of a token.
-fn with_part(token: &str, index: usize, part: &str) -> String {
-    let mut parts: Vec<&str> = token.split('.').collect();
-    parts[index] = part;
-    parts.join(".")
-}
-
 fn encoded(json: &serde_json::Value) -> String {
     B64.encode(json.to_string())
 }
-
-const NO_KEY: &str = "no key of the issuer's key set matches the token's kid and alg";
-const BAD_SIGNATURE: &str = "the token's signature does not verify";
-const KID_ALG_MISMATCH: &str = "the key named by the token's kid does not accept its alg";
-const UNTRUSTED: &str = "the token's issuer is not trusted by this resource";
-const WRONG_AUDIENCE: &str = "the token's audience does not include this resource";
 
 // ---- shape and size -------------------------------------------------------------------------
 
@@ -183,18 +164,6 @@ async fn an_rsa_algorithm_with_an_ec_key_id_is_refused() {
         .token()
         .key("rs256")
         .header(header(Algorithm::RS256, "es256"))
-        .sign()
-        .unwrap();
-    app.refused(&token, KID_ALG_MISMATCH).await;
-}
-
-/// Signs with the key `signer` but names `alg` and the key `named` in the header.
-async fn assert_named_key_refuses(signer: &str, alg: Algorithm, named: &str) {
-    let app = app().await;
-    let token = app
-        .token()
-        .key(signer)
-        .header(header(alg, named))
         .sign()
         .unwrap();
     app.refused(&token, KID_ALG_MISMATCH).await;
@@ -731,28 +700,6 @@ async fn access_token_types_pass_in_any_case_and_an_absent_type_too() {
 }
 
 // ---- JOSE header members --------------------------------------------------------------------
-
-/// A token with this raw header and payload JSON, signed by a published fixture RSA key
-/// `fixture`.
-fn signed_raw(app: &JwtApp, raw_header: &str, raw_payload: &str) -> String {
-    let key = TestKey::new(KeyMaterial::Rsa, "fixture", Algorithm::RS256).unwrap();
-    app.issuer.add_key(key.clone(), true);
-    let message = format!("{}.{}", B64.encode(raw_header), B64.encode(raw_payload));
-    let signature =
-        jsonwebtoken::crypto::sign(message.as_bytes(), &key.encoding_key, Algorithm::RS256)
-            .unwrap();
-    format!("{message}.{signature}")
-}
-
-/// A token for `app` with this raw header JSON and good claims, signed by [`signed_raw`]'s key.
-fn signed_with_raw_header(app: &JwtApp, raw_header: &str) -> String {
-    let payload = json!({
-        "iss": app.issuer.issuer(),
-        "aud": app.resource,
-        "exp": 4_000_000_000u64,
-    });
-    signed_raw(app, raw_header, &payload.to_string())
-}
 
 #[tokio::test]
 async fn a_null_critical_header_is_refused_too() {

@@ -222,4 +222,6 @@ pub fn challenge_params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 }
 
 #[cfg(feature = "testing")]
+pub mod forge;
+#[cfg(feature = "testing")]
 pub mod jwt;

@@ -18,6 +18,9 @@ mod clock;
 mod error;
 mod extract;
 mod fetch;
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
 mod mcp_auth;
 mod resource;
 mod router;

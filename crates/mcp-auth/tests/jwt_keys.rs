@@ -13,8 +13,9 @@ use common::jwt::JwtApp;
 use futures::future::join_all;
 use jsonwebtoken::{Algorithm, Header};
 use mcp_auth::AuthServerType;
+use mcp_auth::discovery::Discovery;
 use mcp_auth::testing::{KeyMaterial, TestIssuer, TestKey};
-use mcp_auth::verify::JwtOptions;
+use mcp_auth::verify::{JwtOptions, KeySetReport, UsableKey};
 use mcp_auth::{AuthServerConfig, ConfigError, McpAuth, ProtectedResource};
 use serde_json::json;
 
@@ -136,6 +137,32 @@ async fn junk_keys_in_a_key_set_do_not_spoil_the_good_ones() {
         "no key of the issuer's key set matches the token's kid and alg",
     )
     .await;
+}
+
+/// Found by fuzzing (`fuzz/fuzz_targets/key_set.rs`): such a key was kept and reported usable,
+/// verifying no algorithm.
+#[tokio::test]
+async fn a_key_whose_alg_contradicts_its_type_is_left_out() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let mut ec_for_rsa = serde_json::to_value(issuer.key("es256").unwrap().jwk).unwrap();
+    ec_for_rsa["alg"] = json!("PS256");
+    ec_for_rsa["kid"] = json!("mislabelled");
+    let good = issuer.key("rs256").unwrap().jwk;
+    issuer.set_jwks_body(Some(json!({ "keys": [ec_for_rsa, good] }).to_string()));
+    let discovery = Discovery::new(issuer.issuer(), AuthServerType::OAuth);
+    let report = KeySetReport::fetch(&discovery, &issuer.jwks_uri())
+        .await
+        .unwrap();
+    assert_eq!(
+        report,
+        KeySetReport {
+            keys: vec![UsableKey {
+                kid: Some("rs256".to_owned()),
+                algorithms: vec![Algorithm::RS256],
+            }],
+            ignored: 1,
+        }
+    );
 }
 
 #[tokio::test]

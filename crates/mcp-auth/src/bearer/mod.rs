@@ -68,6 +68,8 @@ mod token;
 
 pub use body::{RequestBody, ResponseBody};
 pub use builder::{BearerAuthBuilder, DEFAULT_LEEWAY, DEFAULT_VERIFIER_TIMEOUT};
+#[cfg(fuzzing)]
+pub(crate) use challenge::{ChallengeParams, Rejection};
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
 pub use service::BearerAuth;

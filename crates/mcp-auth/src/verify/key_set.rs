@@ -77,6 +77,12 @@ impl VerifyKey {
         };
         kind_fits && self.alg.is_none_or(|own| own == alg)
     }
+
+    /// The JWK as published.
+    #[cfg(fuzzing)]
+    pub(crate) fn published(&self) -> &Value {
+        &self.published
+    }
 }
 
 /// The usable keys of a key set, by `kid`.
@@ -232,6 +238,10 @@ fn usable_key(value: &Value) -> Option<VerifyKey> {
         .into_iter()
         .filter(|alg| key.accepts(*alg))
         .collect();
+    // A key whose own `alg` contradicts its type (an EC key for PS256) verifies nothing.
+    if accepted.is_empty() {
+        return None;
+    }
     for alg in accepted {
         let parsed = prepare(&decoded, alg)?;
         key.prepared.push((alg, parsed));

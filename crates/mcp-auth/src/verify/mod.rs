@@ -42,6 +42,8 @@ mod options;
 pub(crate) mod rules;
 mod token_cache;
 
+#[cfg(fuzzing)]
+pub(crate) use key_set::{ASYMMETRIC, KeySet};
 pub use key_set_report::{KeySetError, KeySetReport, UsableKey};
 pub use options::JwtOptions;
 

@@ -1,8 +1,8 @@
 //! JWT decoding and claims, through the layer: the input is a JOSE header and a payload
 //! (separated by a NUL byte; `$ISS`, `$AUD`, `$EXP`, `$NOW` stand for the issuer, the resource,
-//! an hour from now and now), signed with the issuer's RS256 key whatever the header says. A
+//! an hour from now and now), signed with the issuer's EdDSA key whatever the header says. A
 //! token the layer accepts must be one RFC 7519 / RFC 8725 and the layer's rules accept, read by
-//! any JSON parser: header `alg` RS256, no `crit`, an access token `typ`; no repeated member;
+//! any JSON parser: header `alg` EdDSA, no `crit`, an access token `typ`; no repeated member;
 //! `iss` the issuer, `aud` naming the resource, `exp` not past (leeway aside), `nbf` not ahead,
 //! scope `read` granted; and the handler sees the token's `sub`. A refusal carries the right
 //! challenge; 503 never happens (the issuer is up).
@@ -35,7 +35,7 @@ fuzz_target!(|data: &[u8]| {
     let Ok(signature) = jsonwebtoken::crypto::sign(
         message.as_bytes(),
         &harness.key.encoding_key,
-        Algorithm::RS256,
+        Algorithm::EdDSA,
     ) else {
         return;
     };
@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
     let why = format!("accepted {header:?} . {payload:?}: {answer:?}");
 
     let header = object(header).unwrap_or_else(|| panic!("header not one object: {why}"));
-    assert_eq!(header.get("alg"), Some(&Value::from("RS256")), "{why}");
+    assert_eq!(header.get("alg"), Some(&Value::from("EdDSA")), "{why}");
     assert!(!header.contains_key("crit"), "{why}");
     match header.get("typ") {
         None => {}

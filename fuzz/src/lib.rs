@@ -42,7 +42,7 @@ pub struct Harness {
     app: Router,
     /// The issuer whose keys the layer trusts.
     pub issuer: TestIssuer,
-    /// The issuer's RS256 key.
+    /// The issuer's EdDSA key (signing with it is fast, so the JWT target runs fast).
     pub key: TestKey,
     /// A good token of [`READER`] with scope `read` only.
     pub reader_token: String,
@@ -99,7 +99,7 @@ impl Harness {
             .build()
             .expect("the layer");
         let app = bearer.mount(any(victim));
-        let key = issuer.key("rs256").expect("the RS256 key");
+        let key = issuer.key("eddsa").expect("the EdDSA key");
         let reader_token = issuer
             .token()
             .audience(RESOURCE)

@@ -114,12 +114,46 @@ pub enum ConfigError {
         /// What is wrong with its value.
         reason: String,
     },
-    /// Both a custom verifier and JWT options were given to one bearer layer; a layer verifies
-    /// tokens one way.
+    /// A custom verifier was given with a built-in one (JWT, introspection or API keys) to one
+    /// bearer layer: a custom verifier replaces them.
     #[error(
-        "the bearer layer was given both a custom verifier and JWT options: a custom verifier replaces JWT mode, so drop one of them"
+        "the bearer layer was given both a custom verifier and {built_in}: a custom verifier replaces the built-in ones, so drop one of them"
     )]
-    VerifierAndJwtOptions,
+    VerifierAndBuiltIn {
+        /// The built-in verifier also given: `"JWT options"`, `"introspection"` or `"API keys"`.
+        built_in: &'static str,
+    },
+    /// A setting of introspection mode is not usable.
+    #[error("IntrospectionOptions::{option} is not usable: {reason}")]
+    InvalidIntrospectionOption {
+        /// The setter of [`IntrospectionOptions`](crate::verify::IntrospectionOptions) at fault.
+        option: &'static str,
+        /// What is wrong with its value.
+        reason: &'static str,
+    },
+    /// Introspection names an issuer the resource does not trust.
+    #[error(
+        "IntrospectionOptions::issuer names {0}, which is not an authorization server of this resource: add it, or name one of them"
+    )]
+    UnknownIntrospectionIssuer(String),
+    /// The resource trusts several authorization servers and introspection names none.
+    #[error(
+        "the resource trusts several authorization servers: say which one introspects tokens with IntrospectionOptions::issuer"
+    )]
+    IntrospectionIssuerNotChosen,
+    /// Introspection needs an endpoint and the server's metadata names none.
+    #[error(
+        "authorization server {0} has no introspection_endpoint in its metadata: set IntrospectionOptions::endpoint"
+    )]
+    NoIntrospectionEndpoint(String),
+    /// An API key digest is not 64 hexadecimal digits, or appears twice.
+    #[error("API key {index}: {reason}")]
+    InvalidApiKey {
+        /// The key's position, from 0, in the order keys were added.
+        index: usize,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
     /// An operation rule names an empty tool, prompt, resource or method.
     #[error(
         "an operation rule names an empty tool, prompt, resource or method: name what it guards"
@@ -202,6 +236,8 @@ pub enum UrlKind {
     WellKnownMetadata,
     /// An authorization server's key set (`jwks_uri`).
     JwksUri,
+    /// An authorization server's token introspection endpoint (RFC 7662).
+    IntrospectionEndpoint,
     /// A protected resource's documentation, policy or terms of service page.
     ResourcePage,
 }
@@ -214,6 +250,7 @@ impl UrlKind {
             Self::Issuer => "https://auth.example.com",
             Self::WellKnownMetadata => "https://auth.example.com/.well-known/openid-configuration",
             Self::JwksUri => "https://auth.example.com/jwks",
+            Self::IntrospectionEndpoint => "https://auth.example.com/introspect",
             Self::ResourcePage => "https://api.example.com/docs",
         }
     }
@@ -226,6 +263,7 @@ impl fmt::Display for UrlKind {
             Self::Issuer => "issuer",
             Self::WellKnownMetadata => "well-known metadata URL",
             Self::JwksUri => "jwks_uri",
+            Self::IntrospectionEndpoint => "introspection endpoint",
             Self::ResourcePage => "resource page URL",
         })
     }

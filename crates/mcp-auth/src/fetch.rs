@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use http::header::{ACCEPT, CACHE_CONTROL};
+use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::redirect;
 use url::Url;
 
@@ -98,6 +98,39 @@ pub(crate) struct Fetched {
 
 /// GETs `url` and parses its body as JSON, within `limits`.
 pub(crate) async fn get_json(url: &Url, limits: FetchLimits) -> Result<Fetched, FetchError> {
+    json_answer(url, limits, |client| client.get(url.clone())).await
+}
+
+/// POSTs `form` (`application/x-www-form-urlencoded`) to `url`, with an `Authorization` header
+/// when one is given, and parses the answer as JSON, within `limits`.
+pub(crate) async fn post_form_json(
+    url: &Url,
+    form: &[(&str, &str)],
+    authorization: Option<&str>,
+    limits: FetchLimits,
+) -> Result<Fetched, FetchError> {
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form)
+        .finish();
+    json_answer(url, limits, |client| {
+        let request = client
+            .post(url.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        match authorization {
+            Some(value) => request.header(AUTHORIZATION, value),
+            None => request,
+        }
+    })
+    .await
+}
+
+/// Sends the request `build` makes and parses a 200 answer's body as JSON, within `limits`.
+async fn json_answer(
+    url: &Url,
+    limits: FetchLimits,
+    build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+) -> Result<Fetched, FetchError> {
     let unreachable = |reason: String| FetchError::Unreachable {
         url: url.to_string(),
         reason,
@@ -108,10 +141,9 @@ pub(crate) async fn get_json(url: &Url, limits: FetchLimits) -> Result<Fetched, 
         ));
     }
     let client = client().map_err(|err| unreachable(err.clone()))?;
+    let request = build(client).header(ACCEPT, "application/json");
     let fetch = async {
-        let mut response = client
-            .get(url.clone())
-            .header(ACCEPT, "application/json")
+        let mut response = request
             .send()
             .await
             .map_err(|err| unreachable(error_chain(&err)))?;

@@ -87,25 +87,24 @@ pub(crate) fn parse_issuer(issuer: &str, allow_insecure_http: bool) -> Result<Ur
     Ok(url)
 }
 
-/// A key set URL an issuer may use: `https` (or `http` on loopback, or with
-/// `allow_insecure_http`), and never plain `http` for an `https` issuer (a downgrade would let
-/// anyone on the path swap the keys).
-pub(crate) fn parse_jwks_uri(
+/// A URL of an issuer's own endpoint (its key set, its introspection endpoint): `https` (or
+/// `http` on loopback, or with `allow_insecure_http`), and never plain `http` for an `https`
+/// issuer (a downgrade would let anyone on the path swap the keys or read the tokens).
+pub(crate) fn parse_issuer_endpoint(
+    kind: UrlKind,
     issuer: &str,
     uri: &str,
     allow_insecure_http: bool,
 ) -> Result<Url, ConfigError> {
-    let url = parse_http_url(UrlKind::JwksUri, uri)?;
+    let url = parse_http_url(kind, uri)?;
     if url.scheme() == "http" && issuer.starts_with("https:") {
         return Err(invalid_url(
-            UrlKind::JwksUri,
+            kind,
             uri,
-            format!(
-                "it is plain http while the issuer {issuer} is https: publish the key set over https"
-            ),
+            format!("it is plain http while the issuer {issuer} is https: serve it over https"),
         ));
     }
-    check_transport(UrlKind::JwksUri, uri, &url, allow_insecure_http)?;
+    check_transport(kind, uri, &url, allow_insecure_http)?;
     Ok(url)
 }
 
@@ -221,11 +220,43 @@ mod tests {
                 "{remote} with the opt-in"
             );
         }
-        assert!(parse_jwks_uri("http://as.example", "http://as.example/jwks", false).is_err());
-        assert!(parse_jwks_uri("http://as.example", "http://as.example/jwks", true).is_ok());
+        assert!(
+            parse_issuer_endpoint(
+                UrlKind::JwksUri,
+                "http://as.example",
+                "http://as.example/jwks",
+                false
+            )
+            .is_err()
+        );
+        assert!(
+            parse_issuer_endpoint(
+                UrlKind::JwksUri,
+                "http://as.example",
+                "http://as.example/jwks",
+                true
+            )
+            .is_ok()
+        );
         assert!(parse_metadata_url("http://as.example/.well-known/x", false).is_err());
-        assert!(parse_jwks_uri("https://as.example", "file:///etc/jwks", true).is_err());
+        assert!(
+            parse_issuer_endpoint(
+                UrlKind::JwksUri,
+                "https://as.example",
+                "file:///etc/jwks",
+                true
+            )
+            .is_err()
+        );
         // An https issuer's key set is never downgraded, opt-in or not.
-        assert!(parse_jwks_uri("https://as.example", "http://as.example/jwks", true).is_err());
+        assert!(
+            parse_issuer_endpoint(
+                UrlKind::JwksUri,
+                "https://as.example",
+                "http://as.example/jwks",
+                true
+            )
+            .is_err()
+        );
     }
 }

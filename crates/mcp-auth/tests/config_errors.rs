@@ -351,7 +351,12 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
         .jwt(JwtOptions::default())
         .build()
         .unwrap_err();
-    assert_eq!(custom_and_jwt, ConfigError::VerifierAndJwtOptions);
+    assert_eq!(
+        custom_and_jwt,
+        ConfigError::VerifierAndBuiltIn {
+            built_in: "JWT options"
+        }
+    );
 
     let timeout_without_verifier = good
         .bearer()

@@ -6,15 +6,18 @@ use std::time::Duration;
 use super::challenge::ChallengeParams;
 use super::layer::BearerAuthLayer;
 use super::origin::AllowedOrigins;
-use super::policy::{Policy, Verifier};
+use super::policy::Policy;
+use super::verifier::Verifier;
 use crate::error::ConfigError;
 use crate::operations::{OperationRules, Permissions};
 use crate::resource::ResourceConfig;
 use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
 use crate::sessions::SessionBinding;
+use crate::verify::api_keys::ApiKeyVerifier;
+use crate::verify::introspection::IntrospectionVerifier;
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::rules::TokenRules;
-use crate::verify::{JwtOptions, TokenVerifier};
+use crate::verify::{ApiKeys, IntrospectionOptions, JwtOptions, TokenVerifier};
 
 /// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
 /// otherwise.
@@ -36,6 +39,8 @@ pub struct BearerAuthBuilder {
     verifier: Option<Arc<dyn TokenVerifier>>,
     verifier_timeout: Option<Duration>,
     jwt: Option<JwtOptions>,
+    introspection: Option<IntrospectionOptions>,
+    api_keys: Option<ApiKeys>,
     audiences: Vec<String>,
     required_scopes: Vec<String>,
     scope_relation: SharedScopeRelation,
@@ -54,6 +59,8 @@ impl BearerAuthBuilder {
             verifier: None,
             verifier_timeout: None,
             jwt: None,
+            introspection: None,
+            api_keys: None,
             audiences: Vec::new(),
             required_scopes: Vec::new(),
             scope_relation: SharedScopeRelation::default(),
@@ -71,8 +78,9 @@ impl BearerAuthBuilder {
         self
     }
 
-    /// The verifier that turns a token into an [`AuthInfo`](crate::AuthInfo) (custom mode).
-    /// Without one, the layer is in JWT mode; with one, [`jwt`](Self::jwt) options are a
+    /// The verifier that turns a token into an [`AuthInfo`](crate::AuthInfo) (custom mode). It
+    /// replaces the built-in verifiers: with one, [`jwt`](Self::jwt),
+    /// [`introspection`](Self::introspection) and [`api_keys`](Self::api_keys) are a
     /// [`ConfigError`].
     pub fn verifier(mut self, verifier: impl TokenVerifier) -> Self {
         self.verifier = Some(Arc::new(verifier));
@@ -94,11 +102,63 @@ impl BearerAuthBuilder {
         self
     }
 
-    /// Settings of JWT mode (the default mode: tokens are JWTs signed with a key from their
-    /// issuer's key set). Together with a custom [`verifier`](Self::verifier), `build` refuses
-    /// them: a layer verifies tokens one way.
+    /// Turns JWT mode on with these settings: tokens are JWTs signed with a key from their
+    /// issuer's key set. It is on by default when neither [`introspection`](Self::introspection)
+    /// nor [`api_keys`](Self::api_keys) is set; with them, call this to accept JWTs too.
     pub fn jwt(mut self, options: JwtOptions) -> Self {
         self.jwt = Some(options);
+        self
+    }
+
+    /// Turns introspection mode on (RFC 7662): tokens that are not JWTs (all tokens, when JWT
+    /// mode is off) are posted to the authorization server's introspection endpoint.
+    ///
+    /// ```
+    /// use mcp_auth::verify::{IntrospectionOptions, JwtOptions};
+    /// use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    ///
+    /// # fn main() -> Result<(), mcp_auth::ConfigError> {
+    /// let auth = McpAuth::builder()
+    ///     .protected_resource(ProtectedResource::new("https://mcp.example.com/mcp").authorization_server(
+    ///         AuthServerConfig::lazy("https://auth.example.com", AuthServerType::OAuth),
+    ///     ))
+    ///     .build()?;
+    /// // Opaque tokens by introspection, and JWTs from the key set too:
+    /// let bearer = auth
+    ///     .bearer()
+    ///     .introspection(IntrospectionOptions::new("mcp-server", "secret"))
+    ///     .jwt(JwtOptions::default())
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn introspection(mut self, options: IntrospectionOptions) -> Self {
+        self.introspection = Some(options);
+        self
+    }
+
+    /// Accepts these API keys (static keys for scripts and CI, presented as bearer tokens).
+    /// Their [`AuthInfo`](crate::AuthInfo) has the resource as issuer and audience, no expiry,
+    /// and the key's subject and scopes.
+    ///
+    /// ```
+    /// use mcp_auth::verify::{ApiKey, ApiKeys};
+    /// use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    ///
+    /// # fn main() -> Result<(), mcp_auth::ConfigError> {
+    /// let auth = McpAuth::builder()
+    ///     .protected_resource(ProtectedResource::new("https://mcp.example.com/mcp").authorization_server(
+    ///         AuthServerConfig::lazy("https://auth.example.com", AuthServerType::OAuth),
+    ///     ))
+    ///     .build()?;
+    /// let keys = ApiKeys::new().key(
+    ///     ApiKey::new("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "ci-bot")
+    ///         .scopes(["mcp:tools"]),
+    /// );
+    /// let bearer = auth.bearer().api_keys(keys).required_scopes(["mcp:tools"]).build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn api_keys(mut self, keys: ApiKeys) -> Self {
+        self.api_keys = Some(keys);
         self
     }
 
@@ -180,31 +240,74 @@ impl BearerAuthBuilder {
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::LeewayTooLong(self.leeway));
         }
-        let verifier = match (self.verifier, self.jwt, self.verifier_timeout) {
-            (Some(_), Some(_), _) => return Err(ConfigError::VerifierAndJwtOptions),
-            (None, _, Some(_)) => {
-                return Err(ConfigError::InvalidVerifierTimeout(
-                    "it bounds a custom verifier, and none is set: JWT mode's fetches are bounded by JwtOptions::fetch_timeout",
-                ));
-            }
-            (Some(_), None, Some(timeout)) if timeout.is_zero() => {
-                return Err(ConfigError::InvalidVerifierTimeout(
-                    "it is zero, so no token could ever be verified",
-                ));
-            }
-            (Some(custom), None, timeout) => {
-                Verifier::Custom(custom, timeout.unwrap_or(DEFAULT_VERIFIER_TIMEOUT))
-            }
-            (None, jwt, None) => Verifier::Jwt(Box::new(JwtVerifier::new(
-                &resource.authorization_servers,
-                jwt.unwrap_or_default(),
-                self.scope_relation.clone(),
-            )?)),
-        };
         let audiences = if self.audiences.is_empty() {
             vec![resource.identifier.clone()]
         } else {
             self.audiences
+        };
+        let mut trusted_issuers = resource.issuers.clone();
+        let verifier = match self.verifier {
+            Some(custom) => {
+                let built_in = [
+                    (self.jwt.is_some(), "JWT options"),
+                    (self.introspection.is_some(), "introspection"),
+                    (self.api_keys.is_some(), "API keys"),
+                ];
+                if let Some((_, built_in)) = built_in.iter().find(|(set, _)| *set) {
+                    return Err(ConfigError::VerifierAndBuiltIn { built_in });
+                }
+                let timeout = self.verifier_timeout.unwrap_or(DEFAULT_VERIFIER_TIMEOUT);
+                if timeout.is_zero() {
+                    return Err(ConfigError::InvalidVerifierTimeout(
+                        "it is zero, so no token could ever be verified",
+                    ));
+                }
+                Verifier::Custom(custom, timeout)
+            }
+            None => {
+                if self.verifier_timeout.is_some() {
+                    return Err(ConfigError::InvalidVerifierTimeout(
+                        "it bounds a custom verifier, and none is set: the built-in verifiers are bounded by their own options (fetch_timeout, timeout)",
+                    ));
+                }
+                let servers = &resource.authorization_servers;
+                let jwt_on =
+                    self.jwt.is_some() || (self.introspection.is_none() && self.api_keys.is_none());
+                let jwt = match jwt_on {
+                    true => Some(Box::new(JwtVerifier::new(
+                        servers,
+                        self.jwt.unwrap_or_default(),
+                        self.scope_relation.clone(),
+                    )?)),
+                    false => None,
+                };
+                let introspection = match self.introspection {
+                    Some(options) => Some(Box::new(IntrospectionVerifier::new(
+                        servers,
+                        options,
+                        self.scope_relation.clone(),
+                    )?)),
+                    None => None,
+                };
+                let api_keys = match self.api_keys {
+                    Some(keys) => {
+                        // The resource issues its API keys to itself.
+                        trusted_issuers.push(resource.identifier.clone());
+                        Some(ApiKeyVerifier::new(
+                            keys,
+                            &resource.identifier,
+                            &audiences,
+                            &self.scope_relation,
+                        )?)
+                    }
+                    None => None,
+                };
+                Verifier::BuiltIn {
+                    jwt,
+                    introspection,
+                    api_keys,
+                }
+            }
         };
         let challenge = ChallengeParams::new(
             resource.metadata_url.as_str(),
@@ -226,7 +329,7 @@ impl BearerAuthBuilder {
         let policy = Policy {
             verifier,
             rules: TokenRules {
-                trusted_issuers: resource.issuers.clone(),
+                trusted_issuers,
                 audiences,
                 leeway: self.leeway.as_secs(),
             },

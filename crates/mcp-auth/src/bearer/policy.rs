@@ -3,62 +3,20 @@
 
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::Duration;
 
 use http::{HeaderMap, Method, Uri};
 
 use super::challenge::{ChallengeParams, Rejection};
 use super::origin::AllowedOrigins;
 use super::token::bearer_token;
+use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::error::VerifyError;
 use crate::operations::{Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};
-use crate::verify::TokenVerifier;
-use crate::verify::jwt::JwtVerifier;
 use crate::verify::rules::TokenRules;
-
-/// How a layer verifies tokens.
-pub(crate) enum Verifier {
-    /// JWT mode; its answers are shared with its verified-token cache.
-    Jwt(Box<JwtVerifier>),
-    /// The user's verifier (custom mode), and how long it may take.
-    Custom(Arc<dyn TokenVerifier>, Duration),
-}
-
-impl Verifier {
-    /// What the verifier remembers of `token`, without verifying anything.
-    fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
-        match self {
-            Self::Jwt(jwt) => jwt.remembered(token),
-            Self::Custom(..) => None,
-        }
-    }
-
-    async fn verify(
-        &self,
-        token: &str,
-        scope_relation: &SharedScopeRelation,
-    ) -> Result<Arc<AuthInfo>, VerifyError> {
-        match self {
-            Self::Jwt(jwt) => jwt.verify(token).await,
-            Self::Custom(custom, timeout) => {
-                let mut info = tokio::time::timeout(*timeout, custom.verify(token))
-                    .await
-                    .map_err(|_| {
-                        VerifyError::unavailable(format!(
-                            "the verifier gave no answer within {timeout:?}"
-                        ))
-                    })??;
-                token.clone_into(&mut info.token);
-                info.scope_relation = scope_relation.clone();
-                Ok(Arc::new(info))
-            }
-        }
-    }
-}
 
 /// The checks of one layer, shared by all its services.
 pub(crate) struct Policy {

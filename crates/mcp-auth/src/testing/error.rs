@@ -13,4 +13,7 @@ pub enum TestingError {
     /// The issuer has no key with this `kid`.
     #[error("the test issuer has no key {0:?}")]
     UnknownKey(String),
+    /// The system's random number generator failed while minting an opaque token.
+    #[error("the test issuer could not draw random bytes for an opaque token")]
+    Random,
 }

@@ -1,8 +1,9 @@
 //! A real authorization server for tests (feature `testing`): it listens on 127.0.0.1, publishes
 //! RFC 8414 and OpenID metadata and a key set with RSA, EC and Ed25519 keys, signs tokens with
 //! the claims you choose, issues them to registered clients at a `client_credentials` token
-//! endpoint honouring RFC 8707 `resource`, and lets a test break it (down, rotated keys, broken key set) and count
-//! what was fetched from it.
+//! endpoint honouring RFC 8707 `resource`, mints opaque tokens and answers for them at an
+//! RFC 7662 introspection endpoint, and lets a test break it (down, rotated keys, broken key
+//! set, slow or lying introspection) and count what was fetched from it.
 //!
 //! [`TestIssuer::start`] publishes keys generated in the running process (once per process:
 //! its issuers share them), so no one else can sign tokens it vouches for. Tests that need the
@@ -25,9 +26,42 @@
 //! assert_eq!(token.split('.').count(), 3);
 //! # Ok(()) }
 //! ```
+//!
+//! An opaque token means nothing to its holder: a resource server asks the issuer about it at
+//! the introspection endpoint, authenticating as a registered client. The issuer answers with
+//! the claims it was minted with until it expires or is [revoked](TestIssuer::revoke).
+//!
+//! ```
+//! use mcp_auth::testing::{TestClient, TestIssuer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let issuer = TestIssuer::start().await?;
+//! issuer.register_client(TestClient {
+//!     id: "resource-server".into(),
+//!     secret: "s3cret".into(),
+//!     scopes: vec![],
+//! });
+//! let token = issuer.token().subject("alice").scopes(["read"]).opaque()?;
+//!
+//! let answer: serde_json::Value = reqwest::Client::new()
+//!     .post(issuer.introspection_endpoint())
+//!     .basic_auth("resource-server", Some("s3cret"))
+//!     .form(&[("token", &token)])
+//!     .send()
+//!     .await?
+//!     .json()
+//!     .await?;
+//! assert_eq!(answer["active"], true);
+//! assert_eq!(answer["sub"], "alice");
+//! assert_eq!(answer["scope"], "read");
+//! # Ok(()) }
+//! ```
 
 mod client;
+mod endpoint;
 mod error;
+mod introspection;
 mod keys;
 mod server;
 mod state;

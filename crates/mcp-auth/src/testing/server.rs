@@ -1,6 +1,7 @@
-//! The test issuer's HTTP side: metadata and key set on 127.0.0.1, with switches to break it
-//! and counters of what was fetched.
+//! The test issuer's HTTP side: metadata, key set, token and introspection endpoints on
+//! 127.0.0.1, with switches to break it and counters of what was fetched.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -16,6 +17,7 @@ use tokio::sync::oneshot;
 
 use super::client::TestClient;
 use super::error::TestingError;
+use super::introspection::introspection_response;
 use super::keys::TestKey;
 use super::state::{IssuerState, lock};
 use super::token::TokenBuilder;
@@ -73,6 +75,10 @@ impl TestIssuer {
             metadata_fetches: AtomicUsize::new(0),
             jwks_fetches: AtomicUsize::new(0),
             clients: Mutex::new(Vec::new()),
+            opaque_tokens: Mutex::new(HashMap::new()),
+            introspection_override: Mutex::new(None),
+            introspection_delay: Mutex::new(Duration::ZERO),
+            introspection_calls: AtomicUsize::new(0),
         });
         let app = Router::new().fallback(serve).with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -133,6 +139,42 @@ impl TestIssuer {
         format!("{}/token", self.issuer)
     }
 
+    /// The URL of its introspection endpoint (RFC 7662), which answers registered clients
+    /// about the tokens minted with [`TokenBuilder::opaque`].
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// assert_eq!(
+    ///     issuer.introspection_endpoint(),
+    ///     format!("{}/introspect", issuer.issuer())
+    /// );
+    /// # Ok(()) }
+    /// ```
+    pub fn introspection_endpoint(&self) -> String {
+        format!("{}/introspect", self.issuer)
+    }
+
+    /// Revokes an opaque token: introspection answers `{"active": false}` for it from now on.
+    /// Unknown tokens (and JWTs, which are never active there) are ignored.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// let token = issuer.token().opaque()?;
+    /// issuer.revoke(&token);
+    /// # Ok(()) }
+    /// ```
+    pub fn revoke(&self, token: &str) {
+        lock(&self.shared.opaque_tokens).remove(token);
+    }
+
     /// The signing key under `kid` (published or not), with its public JWK.
     pub fn key(&self, kid: &str) -> Option<TestKey> {
         self.shared.signing_key(kid)
@@ -173,6 +215,43 @@ impl TestIssuer {
         *lock(&self.shared.jwks_delay) = delay;
     }
 
+    /// Delays introspection answers (the real ones, refusals and the one set with
+    /// [`set_introspection_response`](Self::set_introspection_response)), to test timeouts.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_introspection_delay(Duration::from_secs(10));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_introspection_delay(&self, delay: Duration) {
+        *lock(&self.shared.introspection_delay) = delay;
+    }
+
+    /// Answers every introspection request with this content type and raw body, status 200,
+    /// whatever the request (`None`: the real answers again). An empty content type sends no
+    /// `Content-Type` header.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// // An issuer that vouches for any token, whoever asks.
+    /// let lie = r#"{"active":true,"sub":"mallory","scope":"admin"}"#;
+    /// issuer.set_introspection_response(Some(("application/json".into(), lie.into())));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_introspection_response(&self, response: Option<(String, String)>) {
+        *lock(&self.shared.introspection_override) = response;
+    }
+
     /// While down, every request is answered 503.
     pub fn set_down(&self, down: bool) {
         self.shared.down.store(down, Ordering::SeqCst);
@@ -186,6 +265,22 @@ impl TestIssuer {
     /// How many key set requests arrived (served or refused while down).
     pub fn jwks_fetches(&self) -> usize {
         self.shared.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// How many introspection requests (`POST {issuer}/introspect`) arrived, whatever they were
+    /// answered (refused while down included).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// assert_eq!(issuer.introspection_calls(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn introspection_calls(&self) -> usize {
+        self.shared.introspection_calls.load(Ordering::SeqCst)
     }
 }
 
@@ -215,11 +310,15 @@ async fn serve(
     ];
     let is_metadata = metadata_paths.iter().any(|p| p == path);
     let is_jwks = path == format!("{issuer_path}/jwks");
+    let is_introspection = path == format!("{issuer_path}/introspect") && method == Method::POST;
     if is_metadata {
         shared.metadata_fetches.fetch_add(1, Ordering::SeqCst);
     }
     if is_jwks {
         shared.jwks_fetches.fetch_add(1, Ordering::SeqCst);
+    }
+    if is_introspection {
+        shared.introspection_calls.fetch_add(1, Ordering::SeqCst);
     }
     if shared.down.load(Ordering::SeqCst) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
@@ -236,6 +335,9 @@ async fn serve(
     }
     if path == format!("{issuer_path}/token") && method == Method::POST {
         return token_response(&shared, &headers, &body);
+    }
+    if is_introspection {
+        return introspection_response(&shared, &headers, &body).await;
     }
     if is_jwks {
         let delay = *lock(&shared.jwks_delay);

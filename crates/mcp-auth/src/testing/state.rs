@@ -1,10 +1,11 @@
-//! What the test issuer's HTTP side, its token builder and its token endpoint share.
+//! What the test issuer's HTTP side, its token builder and its endpoints share.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::client::TestClient;
 use super::keys::TestKey;
@@ -26,6 +27,12 @@ pub(crate) struct IssuerState {
     pub(crate) metadata_fetches: AtomicUsize,
     pub(crate) jwks_fetches: AtomicUsize,
     pub(crate) clients: Mutex<Vec<TestClient>>,
+    /// Opaque access tokens and their claims; revoking one forgets it.
+    pub(crate) opaque_tokens: Mutex<HashMap<String, Map<String, Value>>>,
+    /// A raw introspection answer (content type, body) served instead of the real one.
+    pub(crate) introspection_override: Mutex<Option<(String, String)>>,
+    pub(crate) introspection_delay: Mutex<Duration>,
+    pub(crate) introspection_calls: AtomicUsize,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -49,13 +56,19 @@ impl IssuerState {
             .cloned()
     }
 
+    /// The claims of the opaque token `token`, unless it is unknown or revoked.
+    pub(crate) fn opaque_claims(&self, token: &str) -> Option<Map<String, Value>> {
+        lock(&self.opaque_tokens).get(token).cloned()
+    }
+
     pub(crate) fn metadata(&self) -> Value {
         if let Some(document) = lock(&self.metadata_override).clone() {
             return document;
         }
-        // Only what this server does: client_credentials at the token endpoint. The
-        // authorization endpoint is listed because clients require the field (RFC 8414 makes
-        // it mandatory); it answers that no browser flow is offered.
+        // Only what this server does: client_credentials at the token endpoint, introspection
+        // (RFC 7662) of its opaque tokens. The authorization endpoint is listed because clients
+        // require the field (RFC 8414 makes it mandatory); it answers that no browser flow is
+        // offered.
         json!({
             "issuer": self.issuer,
             "jwks_uri": format!("{}/jwks", self.issuer),
@@ -63,6 +76,8 @@ impl IssuerState {
             "token_endpoint": format!("{}/token", self.issuer),
             "grant_types_supported": ["client_credentials"],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "introspection_endpoint": format!("{}/introspect", self.issuer),
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
             "response_types_supported": [],
         })
     }

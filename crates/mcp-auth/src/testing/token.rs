@@ -2,18 +2,22 @@
 
 use std::sync::Arc;
 
+use aws_lc_rs::rand;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 use serde_json::{Map, Value, json};
 
 use super::error::TestingError;
-use super::state::IssuerState;
+use super::state::{IssuerState, lock};
 use crate::clock::unix_now;
 
-/// A token being made by a [`TestIssuer`](super::TestIssuer); [`sign`](Self::sign) finishes it.
+/// A token being made by a [`TestIssuer`](super::TestIssuer): [`sign`](Self::sign) finishes it
+/// as a JWT, [`opaque`](Self::opaque) as an opaque token the issuer introspects.
 ///
 /// It starts with `iss` (the issuer), `sub` (`test-user`), `iat` (now), `exp` (in 5 minutes)
 /// and is signed with the RS256 key unless told otherwise.
-#[must_use = "call .sign() to get the token"]
+#[must_use = "call .sign() or .opaque() to get the token"]
 pub struct TokenBuilder {
     issuer: Arc<IssuerState>,
     kid: String,
@@ -113,5 +117,29 @@ impl TokenBuilder {
             &self.claims,
             &key.encoding_key,
         )?)
+    }
+
+    /// An opaque access token: 32 random bytes, base64url without padding (never a JWT's
+    /// three dot-separated parts). The issuer remembers the claims [`sign`](Self::sign) would
+    /// have put in a JWT and answers them at its introspection endpoint (RFC 7662) until the
+    /// token expires or is [revoked](super::TestIssuer::revoke). [`key`](Self::key) and
+    /// [`header`](Self::header) do not apply: nothing is signed.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// let token = issuer.token().subject("alice").scopes(["read"]).opaque()?;
+    /// assert_eq!(token.split('.').count(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn opaque(self) -> Result<String, TestingError> {
+        let mut bytes = [0u8; 32];
+        rand::fill(&mut bytes).map_err(|_| TestingError::Random)?;
+        let token = URL_SAFE_NO_PAD.encode(bytes);
+        lock(&self.issuer.opaque_tokens).insert(token.clone(), self.claims);
+        Ok(token)
     }
 }

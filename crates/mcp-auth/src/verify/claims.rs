@@ -49,23 +49,52 @@ impl<'de> Deserialize<'de> for ParsedClaims {
     }
 }
 
-/// Reads the claims of a token whose signature was verified into an [`AuthInfo`]: `iss`, `exp`
-/// and `aud` must be present (RFC 9068 §2.2), every registered claim must have its JSON type.
-/// Whether they are acceptable (trusted issuer, our audience, times) is for
+/// Where claims come from, which decides what must be present.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ClaimsSource<'a> {
+    /// A JWT access token: `iss`, `exp` and `aud` must be present (RFC 9068 §2.2).
+    Jwt,
+    /// An introspection answer (RFC 7662 §2.2), from the authorization server `answered_by`:
+    /// every claim is optional, a missing `iss` is that server's and any other `iss` refuses
+    /// the token (one server cannot vouch for another's tokens); `scope` may be an array.
+    Introspection {
+        /// The issuer of the server that answered.
+        answered_by: &'a str,
+    },
+}
+
+/// Reads verified claims (a JWT's whose signature verified, or an introspection answer) into an
+/// [`AuthInfo`]: what `source` requires must be present, every registered claim must have its
+/// JSON type. Whether they are acceptable (trusted issuer, our audience, times) is for
 /// [`TokenRules`](super::rules::TokenRules) to say.
 pub(crate) fn auth_info_from_claims(
     token: &str,
     claims: Map<String, Value>,
     read_scopes_claim: bool,
+    source: ClaimsSource<'_>,
 ) -> Result<AuthInfo, VerifyError> {
-    let issuer = string(&claims, "iss")?
-        .ok_or_else(|| VerifyError::invalid_token("the token has no iss claim"))?;
-    let expires_at = number(&claims, "exp")?
-        .ok_or_else(|| VerifyError::invalid_token("the token has no exp claim"))?;
+    let jwt = matches!(source, ClaimsSource::Jwt);
+    let issuer = match (string(&claims, "iss")?, source) {
+        (Some(iss), ClaimsSource::Introspection { answered_by }) if iss != answered_by => {
+            return Err(VerifyError::invalid_token(
+                "the introspection answer names another issuer than the server that answered",
+            ));
+        }
+        (Some(iss), _) => iss,
+        (None, ClaimsSource::Introspection { answered_by }) => answered_by.to_owned(),
+        (None, ClaimsSource::Jwt) => {
+            return Err(VerifyError::invalid_token("the token has no iss claim"));
+        }
+    };
+    let expires_at = number(&claims, "exp")?;
+    if jwt && expires_at.is_none() {
+        return Err(VerifyError::invalid_token("the token has no exp claim"));
+    }
     let not_before = number(&claims, "nbf")?;
     let issued_at = number(&claims, "iat")?;
     let audience = match claims.get("aud") {
-        None => return Err(VerifyError::invalid_token("the token has no aud claim")),
+        None if jwt => return Err(VerifyError::invalid_token("the token has no aud claim")),
+        None => Vec::new(),
         Some(Value::String(aud)) => vec![aud.clone()],
         Some(Value::Array(items)) => items
             .iter()
@@ -85,7 +114,7 @@ pub(crate) fn auth_info_from_claims(
         Some(id) => Some(id),
         None => string(&claims, "azp")?,
     };
-    let scopes = scopes(&claims, read_scopes_claim)?;
+    let scopes = scopes(&claims, read_scopes_claim, !jwt)?;
     Ok(AuthInfo {
         token: token.to_owned(),
         issuer,
@@ -93,7 +122,7 @@ pub(crate) fn auth_info_from_claims(
         client_id,
         scopes,
         audience,
-        expires_at: Some(expires_at),
+        expires_at,
         not_before,
         issued_at,
         claims,
@@ -103,12 +132,14 @@ pub(crate) fn auth_info_from_claims(
 
 /// Scopes from `scope` (space-delimited, RFC 8693 / RFC 9068), else `scp` (array or
 /// space-delimited string, as Azure AD and Okta send), else, when `read_scopes_claim` is on, the
-/// non-standard `scopes`. A scope token outside RFC 6749's character set refuses the token: it
+/// non-standard `scopes`; `scope` may be an array when `scope_array` (introspection answers of
+/// some servers). A scope token outside RFC 6749's character set refuses the token: it
 /// could only come from an issuer that does not follow RFC 6749, and guessing how to split it
 /// could grant what was never granted.
 fn scopes(
     claims: &Map<String, Value>,
     read_scopes_claim: bool,
+    scope_array: bool,
 ) -> Result<Vec<String>, VerifyError> {
     let names: &[&str] = if read_scopes_claim {
         &["scope", "scp", "scopes"]
@@ -128,7 +159,7 @@ fn scopes(
     };
     match value {
         Value::String(list) => split_scopes(list).ok_or_else(invalid),
-        Value::Array(items) if name != "scope" => items
+        Value::Array(items) if name != "scope" || scope_array => items
             .iter()
             .map(|item| match item {
                 Value::String(token) if is_scope_token(token) => Ok(token.clone()),
@@ -184,7 +215,7 @@ mod tests {
         let Value::Object(map) = claims else {
             panic!("claims must be an object")
         };
-        auth_info_from_claims("tok", map, true)
+        auth_info_from_claims("tok", map, true, ClaimsSource::Jwt)
     }
 
     fn base() -> Value {

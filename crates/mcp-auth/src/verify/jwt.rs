@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 use serde_json::{Map, Value};
 
-use super::claims::{ParsedClaims, auth_info_from_claims};
+use super::claims::{ClaimsSource, ParsedClaims, auth_info_from_claims};
 use super::key_cache::{KeyCache, Lookup};
 use super::key_set::VerifyKey;
 use super::options::JwtOptions;
@@ -23,9 +23,9 @@ use super::rules::RuleViolation;
 use super::token_cache::TokenCache;
 use crate::auth_info::AuthInfo;
 use crate::auth_server::AuthServerConfig;
-use crate::error::{ConfigError, VerifyError};
+use crate::error::{ConfigError, UrlKind, VerifyError};
 use crate::scope::SharedScopeRelation;
-use crate::url_rules::parse_jwks_uri;
+use crate::url_rules::parse_issuer_endpoint;
 
 /// Verifies JWT access tokens against the key sets of trusted issuers.
 pub(crate) struct JwtVerifier {
@@ -53,7 +53,12 @@ impl JwtVerifier {
                 .jwks_uri
                 .as_deref()
                 .ok_or_else(|| ConfigError::NoJwksUri(metadata.issuer.clone()))?;
-            parse_jwks_uri(&metadata.issuer, uri, server.allows_insecure_http())?;
+            parse_issuer_endpoint(
+                UrlKind::JwksUri,
+                &metadata.issuer,
+                uri,
+                server.allows_insecure_http(),
+            )?;
         }
         let issuers = servers
             .iter()
@@ -155,7 +160,12 @@ impl JwtVerifier {
             },
         };
 
-        let mut info = auth_info_from_claims(token, claims, self.options.read_scopes_claim)?;
+        let mut info = auth_info_from_claims(
+            token,
+            claims,
+            self.options.read_scopes_claim,
+            ClaimsSource::Jwt,
+        )?;
         info.scope_relation = self.scope_relation.clone();
         let info = Arc::new(info);
         if let Some(cache) = &self.verified {

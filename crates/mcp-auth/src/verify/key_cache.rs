@@ -18,9 +18,9 @@ use url::Url;
 use super::key_set::{KeySet, VerifyKey};
 use super::options::KeyCacheOptions;
 use crate::auth_server::AuthServerConfig;
-use crate::error::VerifyError;
+use crate::error::{UrlKind, VerifyError};
 use crate::fetch::{FetchLimits, get_json};
-use crate::url_rules::parse_jwks_uri;
+use crate::url_rules::parse_issuer_endpoint;
 
 /// What one lookup found.
 pub(crate) enum Lookup {
@@ -336,10 +336,13 @@ impl KeyCache {
                 self.issuer()
             )),
             Ok(found) => match found.metadata.jwks_uri {
-                Some(uri) => {
-                    parse_jwks_uri(self.issuer(), &uri, self.server.allows_insecure_http())
-                        .map_err(|err| err.to_string())
-                }
+                Some(uri) => parse_issuer_endpoint(
+                    UrlKind::JwksUri,
+                    self.issuer(),
+                    &uri,
+                    self.server.allows_insecure_http(),
+                )
+                .map_err(|err| err.to_string()),
                 None => Err(format!(
                     "issuer {} publishes no jwks_uri; JWT mode needs one",
                     self.issuer()

@@ -4,9 +4,9 @@ use jsonwebtoken::Algorithm;
 
 use super::key_set::{ASYMMETRIC, KeySet};
 use crate::discovery::Discovery;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, UrlKind};
 use crate::fetch::{FetchError, FetchLimits, get_json};
-use crate::url_rules::parse_jwks_uri;
+use crate::url_rules::parse_issuer_endpoint;
 
 /// The keys of a key set that JWT mode could verify tokens with, and how many it would leave out.
 ///
@@ -66,7 +66,8 @@ impl KeySetReport {
     /// discovery, under the URL rules JWT mode applies to that issuer) and says which keys JWT
     /// mode could use.
     pub async fn fetch(discovery: &Discovery, jwks_uri: &str) -> Result<Self, KeySetError> {
-        let url = parse_jwks_uri(
+        let url = parse_issuer_endpoint(
+            UrlKind::JwksUri,
             discovery.issuer(),
             jwks_uri,
             discovery.allows_insecure_http(),

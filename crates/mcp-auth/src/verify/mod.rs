@@ -33,7 +33,10 @@
 //! staleness; with no usable key the answer is 503, never a pass. See [`JwtOptions`] for every
 //! bound.
 
+pub(crate) mod api_keys;
 mod claims;
+pub(crate) mod introspection;
+mod introspection_store;
 pub(crate) mod jwt;
 mod key_cache;
 mod key_set;
@@ -42,6 +45,11 @@ mod options;
 pub(crate) mod rules;
 mod token_cache;
 
+pub use api_keys::{ApiKey, ApiKeys};
+pub use introspection::{ClientAuthMethod, IntrospectionOptions};
+pub use introspection_store::{
+    IntrospectionStore, MemoryIntrospectionStore, StoreFuture, StoredAnswer, TokenDigest,
+};
 #[cfg(fuzzing)]
 pub(crate) use key_set::{ASYMMETRIC, KeySet};
 pub use key_set_report::{KeySetError, KeySetReport, UsableKey};

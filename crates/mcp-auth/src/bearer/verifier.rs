@@ -1,0 +1,120 @@
+//! Which verifier a token goes to. A custom verifier takes every token. Otherwise the token's
+//! shape decides, never whichever verifier says yes: a JWT (three base64url parts, the first a
+//! JSON object) goes to JWT mode when it is on, so a JWT of an untrusted issuer is refused, not
+//! introspected; any other token is an API key when its digest is one, else goes to
+//! introspection when it is on, else is refused.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::auth_info::AuthInfo;
+use crate::error::VerifyError;
+use crate::scope::SharedScopeRelation;
+use crate::verify::TokenVerifier;
+use crate::verify::api_keys::ApiKeyVerifier;
+use crate::verify::introspection::IntrospectionVerifier;
+use crate::verify::jwt::JwtVerifier;
+
+/// How a layer verifies tokens.
+pub(crate) enum Verifier {
+    /// The built-in verifiers that are on.
+    BuiltIn {
+        jwt: Option<Box<JwtVerifier>>,
+        introspection: Option<Box<IntrospectionVerifier>>,
+        api_keys: Option<ApiKeyVerifier>,
+    },
+    /// The user's verifier (custom mode), and how long it may take.
+    Custom(Arc<dyn TokenVerifier>, Duration),
+}
+
+impl Verifier {
+    /// What is known of `token` without waiting: a JWT verified before, or an API key.
+    pub(crate) fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
+        match self {
+            Self::BuiltIn {
+                jwt,
+                introspection,
+                api_keys,
+            } => match jwt.as_deref().filter(|_| {
+                (introspection.is_none() && api_keys.is_none()) || looks_like_jwt(token)
+            }) {
+                Some(jwt) => jwt.remembered(token),
+                None => api_keys.as_ref()?.identify(token),
+            },
+            Self::Custom(..) => None,
+        }
+    }
+
+    /// Verifies a token [`remembered`](Self::remembered) knew nothing of.
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+        scope_relation: &SharedScopeRelation,
+    ) -> Result<Arc<AuthInfo>, VerifyError> {
+        match self {
+            Self::BuiltIn {
+                jwt,
+                introspection,
+                api_keys,
+            } => {
+                let only_jwt = introspection.is_none() && api_keys.is_none();
+                match (jwt, introspection) {
+                    (Some(jwt), _) if only_jwt || looks_like_jwt(token) => jwt.verify(token).await,
+                    (_, Some(introspection)) => introspection.verify(token).await,
+                    (Some(_), None) => Err(VerifyError::invalid_token(
+                        "the token is neither a JWT nor a known API key",
+                    )),
+                    (None, None) => Err(VerifyError::invalid_token(
+                        "the token is not a known API key",
+                    )),
+                }
+            }
+            Self::Custom(custom, timeout) => {
+                let mut info = tokio::time::timeout(*timeout, custom.verify(token))
+                    .await
+                    .map_err(|_| {
+                        VerifyError::unavailable(format!(
+                            "the verifier gave no answer within {timeout:?}"
+                        ))
+                    })??;
+                token.clone_into(&mut info.token);
+                info.scope_relation = scope_relation.clone();
+                Ok(Arc::new(info))
+            }
+        }
+    }
+}
+
+/// Whether a token has the shape of a JWS in compact form: three base64url parts, the first a
+/// JSON object (RFC 7515 §7.1). An opaque token or API key has no reason to.
+fn looks_like_jwt(token: &str) -> bool {
+    let mut parts = token.split('.');
+    let (Some(header), Some(_), Some(_), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return false;
+    };
+    URL_SAFE_NO_PAD
+        .decode(header)
+        .is_ok_and(|json| json.trim_ascii_start().first() == Some(&b'{'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_three_parts_with_a_json_header_look_like_a_jwt() {
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"RS256"}"#);
+        assert!(looks_like_jwt(&format!("{header}.e30.c2ln")));
+        assert!(looks_like_jwt(&format!("{header}..")));
+        assert!(!looks_like_jwt(&format!("{header}.e30")));
+        assert!(!looks_like_jwt(&format!("{header}.e30.c2ln.x")));
+        assert!(!looks_like_jwt("bm90IGpzb24.e30.c2ln"));
+        assert!(!looks_like_jwt("Zm9v.YmFy.YmF6"));
+        assert!(!looks_like_jwt("opaque-token-3f9a"));
+    }
+}

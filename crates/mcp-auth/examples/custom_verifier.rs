@@ -8,7 +8,6 @@ use std::error::Error;
 
 use axum::Router;
 use mcp_auth::Auth;
-use mcp_auth::metadata::AuthorizationServerMetadata;
 use mcp_auth::{
     AuthInfo, AuthServerConfig, AuthServerType, McpAuth, ProtectedResource, VerifyError,
 };
@@ -55,12 +54,10 @@ fn verifier(
             _ => return std::future::ready(Err(VerifyError::invalid_token("unknown token"))),
         };
         std::future::ready(Ok(AuthInfo {
-            issuer: ISSUER.into(),
             subject: Some("alice".into()),
             client_id: Some("example-client".into()),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            audience: vec![resource.clone()],
-            ..AuthInfo::default()
+            ..AuthInfo::new(ISSUER, [resource.as_str()])
         }))
     }
 }
@@ -77,10 +74,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let auth = McpAuth::builder()
         .protected_resource(
             ProtectedResource::new(&resource)
-                .authorization_server(AuthServerConfig::new(
-                    AuthorizationServerMetadata::new(ISSUER),
-                    AuthServerType::Oidc,
-                ))
+                // Known by its issuer alone: custom mode never fetches its metadata.
+                .authorization_server(AuthServerConfig::lazy(ISSUER, AuthServerType::Oidc))
                 .scopes_supported(["mcp:tools"])
                 .resource_name("mcp-auth custom verifier example"),
         )

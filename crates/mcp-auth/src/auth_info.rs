@@ -15,17 +15,16 @@ use crate::scope::{ScopeRelation, SharedScopeRelation};
 /// The bearer layer inserts it, shared as `Arc<AuthInfo>`, into the request's extensions after
 /// every check passed; handlers take it with the [`Auth`](crate::Auth) extractor (axum routes
 /// and rmcp tools alike).
-/// A custom verifier builds one from what it learned about the token:
+/// A custom verifier builds one from what it learned about the token, starting from
+/// [`AuthInfo::new`], which asks for the two fields the layer refuses a token without:
 ///
 /// ```
 /// use mcp_auth::AuthInfo;
 ///
 /// let info = AuthInfo {
-///     issuer: "https://auth.example.com".into(),
 ///     subject: Some("user-1".into()),
 ///     scopes: vec!["read".into()],
-///     audience: vec!["https://api.example.com/mcp".into()],
-///     ..AuthInfo::default()
+///     ..AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
 /// };
 /// assert!(info.has_scope("read"));
 /// ```
@@ -64,6 +63,29 @@ pub struct AuthInfo {
 }
 
 impl AuthInfo {
+    /// An identity issued by `issuer` for `audience`: the layer refuses any other issuer than
+    /// the resource's authorization servers, and an audience without the resource identifier
+    /// (RFC 8707), so a verifier must fill both. Everything else starts empty.
+    ///
+    /// ```
+    /// use mcp_auth::AuthInfo;
+    ///
+    /// let info = AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"]);
+    /// assert_eq!(info.audience, ["https://api.example.com/mcp"]);
+    /// assert_eq!(info.subject, None);
+    /// ```
+    pub fn new<A, S>(issuer: impl Into<String>, audience: A) -> Self
+    where
+        A: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self {
+            issuer: issuer.into(),
+            audience: audience.into_iter().map(Into::into).collect(),
+            ..Self::default()
+        }
+    }
+
     /// Whether the token grants this scope, under the layer's scope relation: with
     /// [`PrefixScopes`](crate::scope::PrefixScopes), a token granting `notes` has `notes:read`,
     /// exactly as the layer decides.

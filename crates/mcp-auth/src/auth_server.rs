@@ -60,7 +60,9 @@ impl AuthServerConfig {
     }
 
     /// A server whose metadata is discovered when the first token needs it, retried with
-    /// backoff while it cannot be reached, and refreshed from time to time.
+    /// backoff while it cannot be reached, and refreshed from time to time. Nothing is fetched
+    /// unless JWT mode or introspection needs it: for a custom verifier or API keys, the issuer
+    /// alone is enough.
     pub fn lazy(issuer: impl Into<String>, server_type: AuthServerType) -> Self {
         Self::lazy_with(Discovery::new(issuer, server_type))
     }

@@ -925,3 +925,68 @@ async fn two_mounted_resources_each_refuse_the_other_resources_tokens() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+/// What the layer logs while `run` runs, at the default level (`info` and above).
+async fn logs_of<F: std::future::Future>(run: F) -> (F::Output, String) {
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let output = run.await;
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    (output, logs)
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_verifier_that_leaves_out_issuer_or_audience_is_named_in_the_log() {
+    let forgetful = |token: String| async move {
+        Ok(match token.as_str() {
+            "no-audience" => AuthInfo {
+                subject: Some("alice".into()),
+                ..AuthInfo::new(ISSUER, Vec::<String>::new())
+            },
+            _ => AuthInfo {
+                subject: Some("alice".into()),
+                ..AuthInfo::default()
+            },
+        })
+    };
+    let auth = mcp_auth(RESOURCE);
+    let bearer = auth.bearer().verifier(forgetful).build().unwrap();
+    let router = Router::new()
+        .route("/mcp", any(|| async { "reached" }))
+        .layer(bearer);
+    for (token, missing) in [
+        ("no-audience", "audience"),
+        ("nothing", "issuer and audience"),
+    ] {
+        let request = Request::post("/mcp")
+            .header(AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap();
+        let (response, logs) = logs_of(router.clone().oneshot(request)).await;
+        assert_eq!(response.unwrap().status(), StatusCode::UNAUTHORIZED);
+        assert!(logs.contains("WARN"), "{logs}");
+        assert!(
+            logs.contains(&format!(
+                "returned an AuthInfo without {missing}, so the token is refused"
+            )),
+            "{logs}"
+        );
+        assert!(!logs.contains(token), "the token is never logged: {logs}");
+    }
+}

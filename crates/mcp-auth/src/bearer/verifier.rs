@@ -82,9 +82,29 @@ impl Verifier {
                     })??;
                 token.clone_into(&mut info.token);
                 info.scope_relation = scope_relation.clone();
+                warn_of_missing_fields(&info);
                 Ok(Arc::new(info))
             }
         }
+    }
+}
+
+/// A custom verifier that leaves out the issuer or the audience gets every token refused; the
+/// refusal alone would not say why, so the log does, at the default level.
+fn warn_of_missing_fields(info: &AuthInfo) {
+    let missing: Vec<&str> = [
+        (info.issuer.is_empty(), "issuer"),
+        (info.audience.is_empty(), "audience"),
+    ]
+    .into_iter()
+    .filter_map(|(empty, field)| empty.then_some(field))
+    .collect();
+    if !missing.is_empty() {
+        tracing::warn!(
+            missing = %missing.join(" and "),
+            "the custom verifier returned an AuthInfo without {}, so the token is refused: build it with AuthInfo::new(issuer, audience)",
+            missing.join(" and ")
+        );
     }
 }
 

@@ -1,6 +1,11 @@
 //! Turning an access token into an [`AuthInfo`]: the [`TokenVerifier`] trait, which plain async
-//! functions and closures implement (custom mode), JWT mode's settings ([`JwtOptions`]), and a
-//! report on what a key set offers ([`KeySetReport`]).
+//! functions and closures implement (custom mode), JWT mode's settings ([`JwtOptions`]),
+//! introspection mode's ([`IntrospectionOptions`], RFC 7662, with its [`IntrospectionStore`]),
+//! API keys ([`ApiKeys`]), and a report on what a key set offers ([`KeySetReport`]).
+//!
+//! A layer may run JWT mode, introspection and API keys together: the token's shape decides
+//! which one verifies it (see
+//! [`BearerAuthBuilder::introspection`](crate::bearer::BearerAuthBuilder::introspection)).
 //!
 //! # How JWT mode decides
 //!
@@ -69,8 +74,11 @@ pub type VerifyFuture<'a> =
 ///
 /// The verifier checks the token itself (signature, expiry, revocation...); the bearer layer
 /// then checks the issuer, audience, expiry and required scopes of the [`AuthInfo`] it returns,
-/// so a verifier does not repeat those. An `AuthInfo` without `expires_at` is taken as a token
-/// that does not expire (some opaque tokens): set it whenever the token has an expiry.
+/// so a verifier does not repeat those, but must fill them: start from
+/// [`AuthInfo::new`]`(issuer, audience)`. A token whose `AuthInfo` lacks the issuer or the
+/// audience is refused (401), and the layer logs at `warn` which field the verifier left out.
+/// An `AuthInfo` without `expires_at` is taken as a token that does not expire (some opaque
+/// tokens): set it whenever the token has an expiry.
 ///
 /// Any `async` function or closure taking the token as a `String` is a verifier:
 ///
@@ -80,9 +88,9 @@ pub type VerifyFuture<'a> =
 /// async fn lookup(token: String) -> Result<AuthInfo, VerifyError> {
 ///     match token.as_str() {
 ///         "alice-token" => Ok(AuthInfo {
-///             issuer: "https://auth.example.com".into(),
 ///             subject: Some("alice".into()),
-///             ..AuthInfo::default()
+///             scopes: vec!["read".into()],
+///             ..AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
 ///         }),
 ///         _ => Err(VerifyError::invalid_token("unknown token")),
 ///     }

@@ -55,6 +55,8 @@ pub struct Discovery {
 pub struct Discovered {
     /// The metadata, after the transpile hook.
     pub metadata: AuthorizationServerMetadata,
+    /// The document as received (after the transpile hook), every member kept as it was.
+    pub document: serde_json::Value,
     /// The URL that answered.
     pub url: Url,
 }
@@ -260,7 +262,7 @@ impl Discovery {
             if let Some(transpile) = &self.transpile {
                 transpile(&mut raw);
             }
-            let metadata: AuthorizationServerMetadata = match serde_json::from_value(raw) {
+            let metadata: AuthorizationServerMetadata = match serde_json::from_value(raw.clone()) {
                 Ok(metadata) => metadata,
                 Err(err) => {
                     tried.push(format!("{url} is not authorization server metadata: {err}"));
@@ -274,7 +276,11 @@ impl Discovery {
                     url: url.to_string(),
                 });
             }
-            return Ok(Discovered { metadata, url });
+            return Ok(Discovered {
+                metadata,
+                document: raw,
+                url,
+            });
         }
         Err(DiscoveryError::NotFound {
             issuer: self.issuer.clone(),

@@ -146,6 +146,11 @@ pub enum ConfigError {
         "authorization server {0} has no introspection_endpoint in its metadata: set IntrospectionOptions::endpoint"
     )]
     NoIntrospectionEndpoint(String),
+    /// The legacy authorization server metadata mirror needs exactly one authorization server.
+    #[error(
+        "the legacy /.well-known/oauth-authorization-server mirror needs exactly one authorization server across the configuration; it cannot stand for several"
+    )]
+    LegacyMetadataNeedsOneServer,
     /// An API key digest is not 64 hexadecimal digits, or appears twice.
     #[error("API key {index}: {reason}")]
     InvalidApiKey {

@@ -21,6 +21,7 @@ mod fetch;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+mod legacy_metadata;
 mod mcp_auth;
 mod resource;
 mod router;

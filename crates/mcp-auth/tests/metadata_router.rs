@@ -173,3 +173,83 @@ async fn the_router_is_public_when_merged_beside_a_protected_route() {
         .unwrap();
     assert_eq!(protected.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The deprecated mirror of the authorization server's metadata (2025-03-26 clients).
+#[cfg(feature = "testing")]
+mod legacy_mirror {
+    use super::*;
+    use mcp_auth::ConfigError;
+    use mcp_auth::testing::TestIssuer;
+
+    const LEGACY: &str = "/.well-known/oauth-authorization-server";
+
+    async fn mirrored(issuer: &TestIssuer) -> common::TestServer {
+        let config = issuer.lazy_config();
+        serve(move |addr| {
+            let auth = McpAuth::builder()
+                .protected_resource(
+                    ProtectedResource::new(format!("http://{addr}/mcp"))
+                        .authorization_server(config),
+                )
+                .build()
+                .unwrap();
+            Router::new()
+                .merge(auth.metadata_router())
+                .merge(auth.legacy_authorization_server_metadata_router().unwrap())
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn serves_the_discovered_document_unchanged() {
+        let issuer = TestIssuer::start().await.unwrap();
+        let document = json!({
+            "issuer": issuer.issuer(),
+            "jwks_uri": issuer.jwks_uri(),
+            "response_types_supported": [],
+            "registration_endpoint": null,
+            "x-vendor-extension": { "nested": [1, 2.5, "three"] },
+        });
+        issuer.set_metadata(Some(document.clone()));
+        let server = mirrored(&issuer).await;
+        for _ in 0..3 {
+            let response = reqwest::get(server.url(LEGACY)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(response.headers()["access-control-allow-origin"], "*");
+            assert_eq!(response.json::<Value>().await.unwrap(), document);
+        }
+        assert_eq!(
+            issuer.metadata_fetches(),
+            1,
+            "kept, not fetched per request"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_issuer_down_gives_503_and_is_not_asked_again_at_once() {
+        let issuer = TestIssuer::start().await.unwrap();
+        issuer.set_down(true);
+        let server = mirrored(&issuer).await;
+        let response = reqwest::get(server.url(LEGACY)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let fetches = issuer.metadata_fetches();
+        // A failure is not retried at once: a flood of requests waits on no fetch.
+        for _ in 0..5 {
+            let response = reqwest::get(server.url(LEGACY)).await.unwrap();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        assert_eq!(issuer.metadata_fetches(), fetches);
+    }
+
+    #[tokio::test]
+    async fn absent_unless_asked_and_refused_for_several_servers() {
+        let server = serve(|addr| mcp_auth(&format!("http://{addr}/mcp")).metadata_router()).await;
+        let response = reqwest::get(server.url(LEGACY)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+        let several = mcp_auth("https://api.example.com/mcp")
+            .legacy_authorization_server_metadata_router::<()>()
+            .err();
+        assert_eq!(several, Some(ConfigError::LegacyMetadataNeedsOneServer));
+    }
+}

@@ -14,8 +14,8 @@ use http_body_util::{Empty, Full};
 use jsonwebtoken::{DecodingKey, Validation};
 use mcp_auth::bearer::RequestBody;
 use mcp_auth::operations::OperationRules;
-use mcp_auth::testing::TestIssuer;
-use mcp_auth::verify::JwtOptions;
+use mcp_auth::testing::{TestClient, TestIssuer};
+use mcp_auth::verify::{ApiKey, ApiKeys, IntrospectionOptions, JwtOptions};
 use mcp_auth::{McpAuth, ProtectedResource};
 use tokio::runtime::Runtime;
 use tower::{Service, ServiceBuilder, ServiceExt};
@@ -46,6 +46,41 @@ fn protected(issuer: &TestIssuer, options: JwtOptions) -> mcp_auth::bearer::Bear
         .bearer()
         .required_scopes(["read"])
         .jwt(options)
+        .build()
+        .unwrap();
+    ServiceBuilder::new()
+        .layer(bearer)
+        .service(tower::service_fn(ok as fn(_) -> _))
+}
+
+/// The API key of [`mixed`].
+const API_KEY: &str = "bench-api-key";
+
+/// The layer with JWT mode, introspection at `issuer` and one API key.
+fn mixed(issuer: &TestIssuer) -> mcp_auth::bearer::BearerAuth<Inner> {
+    issuer.register_client(TestClient {
+        id: "bench".to_owned(),
+        secret: "bench-secret".to_owned(),
+        scopes: Vec::new(),
+    });
+    let auth = McpAuth::builder()
+        .protected_resource(
+            ProtectedResource::new(RESOURCE).authorization_server(issuer.inline_config()),
+        )
+        .build()
+        .unwrap();
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, API_KEY.as_bytes());
+    let hex: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+    let bearer = auth
+        .bearer()
+        .required_scopes(["read"])
+        .jwt(JwtOptions::default())
+        .introspection(
+            IntrospectionOptions::new("bench", "bench-secret")
+                .endpoint(issuer.introspection_endpoint())
+                .cache_ttl(std::time::Duration::from_secs(3600)),
+        )
+        .api_keys(ApiKeys::new().key(ApiKey::new(hex, "bench-bot").scopes(["read"])))
         .build()
         .unwrap();
     ServiceBuilder::new()
@@ -134,6 +169,33 @@ fn benches(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| {
                 let mut service = cached.clone();
                 async move { assert_eq!(call(&mut service, token).await, status) }
+            })
+        });
+    }
+    group.finish();
+
+    // A repeated opaque token (an introspection answer in the store) and an API key, against a
+    // repeated JWT, all through one layer running the three verifiers.
+    let mut group = c.benchmark_group("opaque");
+    let mut mixed = mixed(&issuer);
+    let opaque = issuer
+        .token()
+        .audience(RESOURCE)
+        .scopes(["read"])
+        .expires_in(3600)
+        .opaque()
+        .unwrap();
+    let cases: [(&str, &str); 3] = [
+        ("jwt_seen_before", &rs256),
+        ("opaque_seen_before", &opaque),
+        ("api_key", API_KEY),
+    ];
+    for (name, token) in cases {
+        assert_eq!(runtime.block_on(call(&mut mixed, Some(token))), 200);
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| {
+                let mut service = mixed.clone();
+                async move { assert_eq!(call(&mut service, Some(token)).await, 200) }
             })
         });
     }

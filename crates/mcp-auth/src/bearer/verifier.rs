@@ -31,7 +31,8 @@ pub(crate) enum Verifier {
 }
 
 impl Verifier {
-    /// What is known of `token` without waiting: a JWT verified before, or an API key.
+    /// What is known of `token` without waiting: a JWT or opaque token verified before, or an
+    /// API key.
     pub(crate) fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
         match self {
             Self::BuiltIn {
@@ -42,7 +43,10 @@ impl Verifier {
                 (introspection.is_none() && api_keys.is_none()) || looks_like_jwt(token)
             }) {
                 Some(jwt) => jwt.remembered(token),
-                None => api_keys.as_ref()?.identify(token),
+                None => api_keys
+                    .as_ref()
+                    .and_then(|keys| keys.identify(token))
+                    .or_else(|| introspection.as_ref()?.remembered(token)),
             },
             Self::Custom(..) => None,
         }

@@ -164,7 +164,8 @@ impl IntrospectionOptions {
         self
     }
 
-    /// How many answers the default in-memory store keeps.
+    /// How many answers the default in-memory store keeps (and how many identities of active
+    /// tokens are kept in process, whatever the store).
     pub fn cache_capacity(mut self, answers: usize) -> Self {
         self.cache_capacity = answers;
         self
@@ -242,6 +243,9 @@ pub(crate) struct IntrospectionVerifier {
     /// The last failed discovery of the endpoint: none is tried again for a while.
     discovery_failed_at: Mutex<Option<Instant>>,
     store: Arc<dyn IntrospectionStore>,
+    /// The identities of active tokens, in process, until their answer expires: a repeated
+    /// token costs a hash and a lookup, as in JWT mode, whatever the store.
+    verified: quick_cache::sync::Cache<TokenDigest, (Arc<AuthInfo>, u64)>,
     /// Calls under way, so that concurrent requests with one new token share one.
     in_flight: Calls,
     scope_relation: SharedScopeRelation,
@@ -298,6 +302,7 @@ impl IntrospectionVerifier {
             None => Arc::new(MemoryIntrospectionStore::new(options.cache_capacity)),
         };
         Ok(Self {
+            verified: quick_cache::sync::Cache::new(options.cache_capacity.max(1)),
             server,
             options,
             endpoint: tokio::sync::Mutex::new(endpoint),
@@ -308,6 +313,15 @@ impl IntrospectionVerifier {
         })
     }
 
+    /// The identity of an active token seen before, while its answer holds.
+    pub(crate) fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
+        if token.len() > self.options.max_token_bytes {
+            return None;
+        }
+        let (info, until) = self.verified.get(&token_digest(token))?;
+        (until > unix_now()).then_some(info)
+    }
+
     /// The identity behind `token`, from a stored answer or the endpoint.
     pub(crate) async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
         if token.len() > self.options.max_token_bytes {
@@ -316,10 +330,7 @@ impl IntrospectionVerifier {
                 self.options.max_token_bytes
             )));
         }
-        let key: TokenDigest = digest(&SHA256, token.as_bytes())
-            .as_ref()
-            .try_into()
-            .map_err(|_| VerifyError::unavailable("SHA-256 gave no 32-byte digest"))?;
+        let key = token_digest(token);
         let stored = self
             .store
             .get(&key)
@@ -329,7 +340,9 @@ impl IntrospectionVerifier {
             Some(answer) => answer,
             None => self.introspect_once(key, token).await?,
         };
-        self.auth_info(token, &answer)
+        let info = self.auth_info(token, &answer)?;
+        self.verified.insert(key, (info.clone(), answer.expires_at));
+        Ok(info)
     }
 
     /// One call for all concurrent requests with this token; its outcome is stored.
@@ -537,6 +550,13 @@ fn known_endpoint(
         .unwrap_or(ClientAuthMethod::ClientSecretBasic)
     });
     Ok(Some(Endpoint { url, method }))
+}
+
+/// The SHA-256 of a token: how stores and caches know it, never by the token itself.
+fn token_digest(token: &str) -> TokenDigest {
+    let mut key = [0; 32];
+    key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
+    key
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).

@@ -1,6 +1,7 @@
 // A certified OpenID provider (panva/oidc-provider) set up as an MCP authorization server for
-// the end-to-end tests: client_credentials, resource indicators (RFC 8707) and JWT access
-// tokens (RFC 9068). Listens on 127.0.0.1 (port 0) and prints `ISSUER=<url>` once ready.
+// the end-to-end tests: client_credentials, resource indicators (RFC 8707), JWT access tokens
+// (RFC 9068), and opaque access tokens with introspection (RFC 7662) for one client. Listens on
+// 127.0.0.1 (port 0) and prints `ISSUER=<url>` once ready.
 import { createServer } from 'node:http';
 import { generateKeyPairSync } from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
@@ -20,6 +21,22 @@ const client = (id, scope) => ({
   scope,
 });
 
+// The resource server's own client: `mcp-auth serve --introspection` authenticates as it at the
+// introspection endpoint (client_secret_basic: oidc-provider authenticates a client there with
+// its token_endpoint_auth_method). It gets no tokens, and only it may introspect.
+const RESOURCE_SERVER = {
+  client_id: 'mcp-e2e-resource-server',
+  client_secret: 'mcp-e2e-resource-server-secret',
+  grant_types: [],
+  response_types: [],
+  redirect_uris: [],
+  token_endpoint_auth_method: 'client_secret_basic',
+};
+
+// Clients whose access tokens are opaque: the resource server learns what they stand for only by
+// introspection. Every other client gets JWTs.
+const OPAQUE_TOKEN_CLIENTS = new Set(['mcp-e2e-opaque']);
+
 const server = createServer();
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const issuer = `http://127.0.0.1:${server.address().port}`;
@@ -33,30 +50,38 @@ const provider = new Provider(issuer, {
     client('mcp-e2e', SCOPES),
     // mcp-e2e-limited / mcp-e2e-limited-secret: mcp:tools only, so a step-up to mcp:admin fails.
     client('mcp-e2e-limited', 'mcp:tools'),
+    // mcp-e2e-opaque / mcp-e2e-opaque-secret: every scope, in opaque access tokens.
+    client('mcp-e2e-opaque', SCOPES),
+    RESOURCE_SERVER,
   ],
   scopes: ['openid', ...SCOPES.split(' ')],
   jwks: { keys: [signingKey] },
   features: {
     devInteractions: { enabled: false },
     clientCredentials: { enabled: true },
+    introspection: {
+      enabled: true,
+      // Only the resource server learns what a token stands for; anyone else hears
+      // `{"active": false}`.
+      allowedPolicy: (ctx, caller) => caller.clientId === RESOURCE_SERVER.client_id,
+    },
     resourceIndicators: {
       enabled: true,
       defaultResource: () => undefined,
       useGrantedResource: () => true,
-      // Any http(s) resource on this machine is a resource server of ours; tokens for it are
-      // JWTs whose audience is exactly the requested resource.
-      getResourceServerInfo: (ctx, resourceIndicator) => {
+      // Any http(s) resource on this machine is a resource server of ours; tokens for it have
+      // exactly the requested resource as audience, and are JWTs unless the client is one of
+      // OPAQUE_TOKEN_CLIENTS.
+      getResourceServerInfo: (ctx, resourceIndicator, client) => {
         const url = new URL(resourceIndicator);
         if (url.hostname !== '127.0.0.1' && url.hostname !== 'localhost') {
           throw new errors.InvalidTarget();
         }
-        return {
-          scope: SCOPES,
-          audience: resourceIndicator,
-          accessTokenTTL: 3600,
-          accessTokenFormat: 'jwt',
-          jwt: { sign: { alg: 'RS256' } },
-        };
+        const info = { scope: SCOPES, audience: resourceIndicator, accessTokenTTL: 3600 };
+        if (OPAQUE_TOKEN_CLIENTS.has(client?.clientId)) {
+          return { ...info, accessTokenFormat: 'opaque' };
+        }
+        return { ...info, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
       },
     },
   },

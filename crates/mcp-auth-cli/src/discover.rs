@@ -60,6 +60,8 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
         None => None,
     };
     let keys_usable = matches!(&key_set, Some(Ok(summary)) if !summary.keys.is_empty());
+    let introspection = found.metadata.introspection_endpoint.as_deref();
+    let introspection_methods = introspection_auth_methods(&found.metadata.other);
     let passed = report.is_valid() && keys_usable;
 
     if args.json {
@@ -78,6 +80,8 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
             "metadata_url": found.url.as_str(),
             "issuer_matches": true,
             "checks": checks,
+            "introspection_endpoint": introspection,
+            "introspection_endpoint_auth_methods_supported": introspection_methods,
             "key_set": keys,
             "passed": passed,
         });
@@ -97,6 +101,14 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
                 check.message
             );
         }
+        // Informative: introspection is optional, for servers handing out opaque tokens.
+        println!("introspection     {}", introspection.unwrap_or("none"));
+        println!(
+            "  auth methods    {}",
+            introspection_methods
+                .filter(|methods| !methods.is_empty())
+                .map_or("none".to_owned(), |methods| methods.join(" "))
+        );
         match &key_set {
             Some(Ok(summary)) => {
                 let mark = if summary.keys.is_empty() {
@@ -145,6 +157,20 @@ fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
         }
         println!("FAIL");
     }
+}
+
+/// `introspection_endpoint_auth_methods_supported` (RFC 8414 §2), if the metadata has it; the
+/// members that are not strings are left out.
+fn introspection_auth_methods(other: &serde_json::Map<String, Value>) -> Option<Vec<String>> {
+    let listed = other.get("introspection_endpoint_auth_methods_supported")?;
+    Some(
+        listed
+            .as_array()?
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+    )
 }
 
 fn algorithm_names(algorithms: &[impl std::fmt::Debug]) -> Vec<String> {

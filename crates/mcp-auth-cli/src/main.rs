@@ -7,6 +7,7 @@
 mod demo;
 mod discover;
 mod mcp_server;
+mod opaque_tokens;
 mod serve;
 mod server_args;
 
@@ -41,7 +42,7 @@ enum Command {
     /// A protected MCP server with its own test authorization server: nothing else needed.
     Demo(demo::DemoArgs),
     /// A protected MCP server trusting the authorization servers you name.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Discovers an authorization server and checks it for MCP clients and JWT mode.
     Discover(discover::DiscoverArgs),
 }
@@ -58,11 +59,7 @@ async fn main() -> ExitCode {
         Err(err) => {
             let message = err.to_string();
             let first = message.lines().next().unwrap_or_default();
-            eprintln!(
-                "mcp-auth: {} (see mcp-auth --help)",
-                first.trim_start_matches("error: ")
-            );
-            return ExitCode::from(2);
+            return usage(first.trim_start_matches("error: "));
         }
     };
     let filter = match log_filter(&cli.log_level) {
@@ -75,14 +72,30 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let outcome = match cli.command {
-        Command::Demo(args) => demo::run(args).await.map(|()| true),
-        Command::Serve(args) => serve::run(args).await.map(|()| true),
-        Command::Discover(args) => discover::run(args).await,
+        Command::Demo(args) => demo::run(args).await.map(|()| true).map_err(Failure::from),
+        Command::Serve(args) => serve::run(*args).await.map(|()| true),
+        Command::Discover(args) => discover::run(args).await.map_err(Failure::from),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(message) => fail(&message),
+        Err(Failure::Usage(message)) => usage(&message),
+        Err(Failure::Failed(message)) => fail(&message),
+    }
+}
+
+/// Why a command stopped.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Flags that do not fit together: nothing was started (exit 2, like clap's own errors).
+    Usage(String),
+    /// Something went wrong while starting or running (exit 1).
+    Failed(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self::Failed(message)
     }
 }
 
@@ -97,6 +110,15 @@ fn log_filter(level: &str) -> Result<EnvFilter, String> {
     }
     EnvFilter::try_new(level)
         .map_err(|err| format!("--log-level {level:?} is not a log filter: {err}"))
+}
+
+/// A usage error: one line on stderr, exit 2.
+fn usage(message: &str) -> ExitCode {
+    eprintln!(
+        "mcp-auth: {} (see mcp-auth --help)",
+        message.replace('\n', " ")
+    );
+    ExitCode::from(2)
 }
 
 /// One line on stderr, never a backtrace.

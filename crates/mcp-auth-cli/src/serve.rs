@@ -4,10 +4,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+use mcp_auth::verify::JwtOptions;
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 use tokio::net::TcpListener;
 
+use crate::Failure;
 use crate::mcp_server;
+use crate::opaque_tokens::{self, OpaqueTokenArgs};
 use crate::server_args::{ServerArgs, ToolRules};
 
 /// Flags of `serve`; each can also come from its environment variable.
@@ -56,6 +59,13 @@ pub(crate) struct ServeArgs {
     /// and sign any token: for test networks only, never in production.
     #[arg(long, env = "MCP_AUTH_INSECURE_HTTP_ISSUERS")]
     insecure_http_issuers: bool,
+    /// Deprecated protocol support: also serve the (single) issuer's metadata at
+    /// /.well-known/oauth-authorization-server on this server's origin, for MCP clients of the
+    /// 2025-03-26 protocol that look for it there.
+    #[arg(long, env = "MCP_AUTH_LEGACY_AS_METADATA")]
+    legacy_as_metadata: bool,
+    #[command(flatten)]
+    tokens: OpaqueTokenArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -75,7 +85,16 @@ impl From<IssuerType> for AuthServerType {
     }
 }
 
-pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
+pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
+    // The first issuer introspects: one server must answer for a token, and the order given
+    // is the only preference there is.
+    let first_issuer = args.issuers.first().map(String::as_str);
+    let introspection = args
+        .tokens
+        .introspection(first_issuer)
+        .map_err(Failure::Usage)?;
+    let api_keys = args.tokens.api_key_entries().map_err(Failure::Usage)?;
+
     let listener = TcpListener::bind(args.bind)
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", args.bind))?;
@@ -112,25 +131,41 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
         .protected_resource(protected)
         .build()
         .map_err(|err| err.to_string())?;
+    // JWT mode stays on next to introspection and API keys: the token's shape picks the
+    // verifier.
     let mut bearer = auth
         .bearer()
+        .jwt(JwtOptions::default())
         .required_scopes(args.scopes.clone())
         .leeway(Duration::from_secs(args.leeway))
         .operations(rules.operations());
     if let Some(audience) = &args.audience {
         bearer = bearer.audience(audience.clone());
     }
+    if let Some(options) = introspection {
+        bearer = bearer.introspection(options);
+    }
+    if let Some(keys) = opaque_tokens::api_keys(&api_keys) {
+        bearer = bearer.api_keys(keys);
+    }
     let bearer = bearer.build().map_err(|err| err.to_string())?;
 
     if args.allowed_hosts.iter().any(String::is_empty) {
-        return Err("--allowed-host is empty: name a host such as api.example.com".to_owned());
+        let message = "--allowed-host is empty: name a host such as api.example.com";
+        return Err(Failure::Failed(message.to_owned()));
     }
     let allowed_hosts = if args.allowed_hosts.is_empty() {
         mcp_server::default_allowed_hosts(bearer.resource_url(), bound)
     } else {
         args.allowed_hosts
     };
-    let app = mcp_server::app(&auth, &bearer, allowed_hosts, args.server.stateful);
+    let mut app = mcp_server::app(&auth, &bearer, allowed_hosts, args.server.stateful);
+    if args.legacy_as_metadata {
+        let mirror = auth
+            .legacy_authorization_server_metadata_router()
+            .map_err(|err| err.to_string())?;
+        app = app.merge(mirror);
+    }
 
     println!("mcp-auth serve: listening on http://{bound}");
     println!("  MCP endpoint      {resource}");
@@ -141,11 +176,28 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     for (tool, scopes) in rules.iter() {
         println!("  tool scopes       {tool}={}", scopes.join(" "));
     }
+    if let Some(introspection) = args.tokens.introspection_summary(first_issuer) {
+        println!("  introspection     {introspection}");
+    }
+    for key in &api_keys {
+        println!(
+            "  API key           {}{}",
+            key.subject,
+            if key.scopes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", key.scopes.join(" "))
+            }
+        );
+    }
     if args.server.stateful {
         println!("  sessions          on (Mcp-Session-Id, SSE responses)");
+    }
+    if args.legacy_as_metadata {
+        println!("  legacy metadata   /.well-known/oauth-authorization-server (deprecated)");
     }
     axum::serve(listener, app)
         .with_graceful_shutdown(crate::shutdown_signal())
         .await
-        .map_err(|err| format!("server stopped: {err}"))
+        .map_err(|err| format!("server stopped: {err}").into())
 }

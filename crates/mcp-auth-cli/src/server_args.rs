@@ -77,7 +77,7 @@ fn parse_tool_scope(entry: &str) -> Result<ToolScope, String> {
 }
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-fn is_scope_char(byte: u8) -> bool {
+pub(crate) fn is_scope_char(byte: u8) -> bool {
     matches!(byte, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
 }
 

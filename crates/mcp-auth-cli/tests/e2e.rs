@@ -17,6 +17,12 @@ const CLIENT_SECRET: &str = "mcp-e2e-secret";
 /// The provider's client that may ask for `mcp:tools` only.
 const LIMITED_CLIENT_ID: &str = "mcp-e2e-limited";
 const LIMITED_CLIENT_SECRET: &str = "mcp-e2e-limited-secret";
+/// The provider's client whose access tokens are opaque: only introspection tells what they are.
+const OPAQUE_CLIENT_ID: &str = "mcp-e2e-opaque";
+const OPAQUE_CLIENT_SECRET: &str = "mcp-e2e-opaque-secret";
+/// The resource server's own client at the provider, the only one it answers introspection for.
+const RESOURCE_SERVER_ID: &str = "mcp-e2e-resource-server";
+const RESOURCE_SERVER_SECRET: &str = "mcp-e2e-resource-server-secret";
 
 fn e2e_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../e2e");
@@ -110,7 +116,13 @@ async fn mcp_auth(args: &[&str], ready_prefix: &str) -> (Running, String) {
         Command::new(env!("CARGO_BIN_EXE_mcp-auth"))
             .args(args)
             .env_remove("MCP_AUTH_TOOL_SCOPE")
-            .env_remove("MCP_AUTH_STATEFUL"),
+            .env_remove("MCP_AUTH_STATEFUL")
+            .env_remove("MCP_AUTH_INTROSPECTION")
+            .env_remove("MCP_AUTH_INTROSPECTION_ENDPOINT")
+            .env_remove("MCP_AUTH_CLIENT_ID")
+            .env_remove("MCP_AUTH_CLIENT_SECRET")
+            .env_remove("MCP_AUTH_CLIENT_SECRET_FILE")
+            .env_remove("MCP_AUTH_API_KEY_SHA256"),
     );
     let value = server.value_after(ready_prefix).await;
     (server, value)
@@ -226,9 +238,20 @@ async fn serve_with_admin_rule(issuer: &str, stateful: bool) -> (Running, String
 
 /// A token from `oidc-provider`'s token endpoint (client_credentials, RFC 8707 resource).
 async fn token_from(issuer: &str, resource: &str, scope: &str) -> String {
+    token_of((CLIENT_ID, CLIENT_SECRET), issuer, resource, scope).await
+}
+
+/// A token for `client` from `oidc-provider`'s token endpoint (client_credentials, RFC 8707
+/// resource).
+async fn token_of(
+    (client_id, secret): (&str, &str),
+    issuer: &str,
+    resource: &str,
+    scope: &str,
+) -> String {
     let response = reqwest::Client::new()
         .post(format!("{issuer}/token"))
-        .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
+        .basic_auth(client_id, Some(secret))
         .form(&[
             ("grant_type", "client_credentials"),
             ("resource", resource),
@@ -683,5 +706,166 @@ async fn a_misconfiguration_exits_with_one_line() {
     assert!(
         stderr.contains("fragment") && stderr.lines().count() == 1,
         "{stderr}"
+    );
+}
+
+/// `mcp-auth serve` trusting `issuer` for JWTs and introspecting opaque tokens at its endpoint as
+/// the provider's resource-server client, the secret in a file; every request needs
+/// `mcp:tools`. Returns it and its MCP endpoint.
+async fn serve_with_introspection(issuer: &str) -> (Running, String) {
+    let secret_file = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("e2e-resource-server-{}.secret", std::process::id()));
+    std::fs::write(&secret_file, format!("{RESOURCE_SERVER_SECRET}\n")).unwrap();
+    mcp_auth(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--issuer",
+            issuer,
+            "--scope",
+            "mcp:tools",
+            "--introspection",
+            "--client-id",
+            RESOURCE_SERVER_ID,
+            "--client-secret-file",
+            secret_file.to_str().unwrap(),
+        ],
+        "  MCP endpoint",
+    )
+    .await
+}
+
+#[tokio::test]
+#[ignore = "needs the Node peers: npm ci in e2e/ (scripts/test.sh runs it)"]
+async fn the_typescript_client_calls_tools_with_an_opaque_token_through_introspection() {
+    let (_provider, issuer) = oidc_provider().await;
+    let (_server, url) = serve_with_introspection(&issuer).await;
+
+    let opaque = typescript_client(
+        &url,
+        OPAQUE_CLIENT_ID,
+        OPAQUE_CLIENT_SECRET,
+        "mcp:tools mcp:admin",
+        &issuer,
+    )
+    .await;
+    assert_eq!(
+        opaque["tools"],
+        serde_json::json!(["admin_report", "whoami"])
+    );
+    let whoami = &opaque["whoami"];
+    assert_eq!(whoami["issuer"], issuer);
+    assert_eq!(whoami["client_id"], OPAQUE_CLIENT_ID);
+    assert_eq!(whoami["audience"], serde_json::json!([url]));
+    assert_eq!(
+        whoami["scopes"],
+        serde_json::json!(["mcp:tools", "mcp:admin"])
+    );
+    // oidc-provider's answer for a client_credentials token names no subject (it has no
+    // account); its JWTs carry the client id as `sub`.
+    assert_eq!(whoami["subject"], Value::Null);
+    assert_eq!(
+        opaque["admin"]["text"],
+        "admin report for an anonymous client: all systems nominal"
+    );
+
+    // JWTs still go to JWT mode on the same server.
+    let jwt = typescript_client(
+        &url,
+        CLIENT_ID,
+        CLIENT_SECRET,
+        "mcp:tools mcp:admin",
+        &issuer,
+    )
+    .await;
+    assert_eq!(jwt["whoami"]["subject"], CLIENT_ID);
+
+    // The answer's audience is checked: an opaque token for another resource is refused, as
+    // is one the provider does not know.
+    let elsewhere = token_of(
+        (OPAQUE_CLIENT_ID, OPAQUE_CLIENT_SECRET),
+        &issuer,
+        "http://127.0.0.1:9/other",
+        "mcp:tools",
+    )
+    .await;
+    for token in [elsewhere.as_str(), "no-such-opaque-token"] {
+        let refused = call_whoami(&url, token).await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{token}");
+        let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+        assert!(
+            challenge.starts_with("Bearer error=\"invalid_token\""),
+            "{challenge}"
+        );
+    }
+}
+
+/// What mcp-auth relies on in oidc-provider's introspection answer (RFC 7662 §2.2): `aud` is
+/// the resource (RFC 8707), `iss` the issuer exactly, `token_type` `Bearer`. Its metadata
+/// names the endpoint but no `introspection_endpoint_auth_methods_supported`, so mcp-auth
+/// uses client_secret_basic, the resource server client's method.
+#[tokio::test]
+#[ignore = "needs the Node peers: npm ci in e2e/ (scripts/test.sh runs it)"]
+async fn oidc_provider_answers_introspection_as_mcp_auth_expects() {
+    let (_provider, issuer) = oidc_provider().await;
+    let resource = "http://127.0.0.1:9/mcp";
+    let token = token_of(
+        (OPAQUE_CLIENT_ID, OPAQUE_CLIENT_SECRET),
+        &issuer,
+        resource,
+        "mcp:tools",
+    )
+    .await;
+    assert!(!token.contains('.'), "not an opaque token: {token}");
+
+    let introspect = |(id, secret): (&'static str, &'static str)| {
+        reqwest::Client::new()
+            .post(format!("{issuer}/token/introspection"))
+            .basic_auth(id, Some(secret))
+            .form(&[
+                ("token", token.as_str()),
+                ("token_type_hint", "access_token"),
+            ])
+            .send()
+    };
+    let response = introspect((RESOURCE_SERVER_ID, RESOURCE_SERVER_SECRET))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(answer["active"], true, "{answer}");
+    assert_eq!(answer["aud"], resource, "{answer}");
+    assert_eq!(answer["iss"], issuer, "{answer}");
+    assert_eq!(answer["token_type"], "Bearer", "{answer}");
+    assert_eq!(answer["scope"], "mcp:tools", "{answer}");
+    assert_eq!(answer["client_id"], OPAQUE_CLIENT_ID, "{answer}");
+    assert!(
+        answer["exp"].is_u64() && answer.get("sub").is_none(),
+        "{answer}"
+    );
+
+    // Only the resource server's client hears about tokens.
+    let answer: Value = introspect((OPAQUE_CLIENT_ID, OPAQUE_CLIENT_SECRET))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer, serde_json::json!({ "active": false }));
+
+    let output = Command::new(env!("CARGO_BIN_EXE_mcp-auth"))
+        .args(["discover", &issuer, "--json"])
+        .output()
+        .with_deadline()
+        .await;
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(
+        report["introspection_endpoint"],
+        format!("{issuer}/token/introspection")
+    );
+    assert_eq!(
+        report["introspection_endpoint_auth_methods_supported"],
+        Value::Null
     );
 }

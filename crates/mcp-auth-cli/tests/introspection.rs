@@ -297,6 +297,9 @@ async fn opaque_tokens_jwts_and_api_keys_work_side_by_side_and_the_secret_never_
         "stderr was not captured: {printed}"
     );
     assert_secret_absent(&printed);
+    for key in [CI_BOT_KEY, DEPLOY_KEY] {
+        assert!(!printed.contains(key), "an API key was printed: {printed}");
+    }
 }
 
 #[tokio::test]

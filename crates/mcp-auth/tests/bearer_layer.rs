@@ -22,7 +22,9 @@ use axum::http::header::{
 use axum::http::{Request, Response, StatusCode};
 use axum::routing::any;
 use axum::{Json, Router};
-use common::{ISSUER, OTHER_ISSUER, challenge_params, fixed_tokens, mcp_auth, one_challenge};
+use common::{
+    ISSUER, OTHER_ISSUER, challenge_params, fixed_tokens, logs_of, mcp_auth, one_challenge,
+};
 use http_body_util::BodyExt;
 use mcp_auth::bearer::{BearerAuthBuilder, BearerAuthLayer};
 use mcp_auth::metadata::AuthorizationServerMetadata;
@@ -924,31 +926,6 @@ async fn two_mounted_resources_each_refuse_the_other_resources_tokens() {
         .await;
     }
     assert_eq!(calls.load(Ordering::SeqCst), 2);
-}
-
-/// What the layer logs while `run` runs, at the default level (`info` and above).
-async fn logs_of<F: std::future::Future>(run: F) -> (F::Output, String) {
-    #[derive(Clone, Default)]
-    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    let output = run.await;
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    (output, logs)
 }
 
 #[tokio::test(flavor = "current_thread")]

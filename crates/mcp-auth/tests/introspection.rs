@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use aws_lc_rs::digest::{SHA256, digest};
 use common::jwt::JwtApp;
+use common::logs_of;
 use futures::future::join_all;
 use mcp_auth::bearer::BearerAuthBuilder;
 use mcp_auth::metadata::AuthorizationServerMetadata;
@@ -208,8 +209,16 @@ async fn wrong_client_credentials_give_503() {
         )
         .await;
         let token = app.token().opaque().unwrap();
-        app.unavailable(&token).await;
+        let ((), logs) = logs_of(app.unavailable(&token)).await;
         assert_eq!(app.issuer.introspection_calls(), 1);
+        assert!(logs.contains("ERROR"), "{logs}");
+        assert!(
+            logs.contains(
+                "the introspection endpoint refused the resource server's client credentials"
+            ),
+            "{logs}"
+        );
+        assert!(!logs.contains(&token), "{logs}");
     }
 }
 

@@ -225,3 +225,28 @@ pub fn challenge_params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 pub mod forge;
 #[cfg(feature = "testing")]
 pub mod jwt;
+
+/// What is logged while `run` runs on this thread, at the default level (`info` and above).
+pub async fn logs_of<F: std::future::Future>(run: F) -> (F::Output, String) {
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let output = run.await;
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    (output, logs)
+}

@@ -8,8 +8,9 @@ use mcp_auth::testing::{TestClient, TestIssuer};
 use mcp_auth::{McpAuth, ProtectedResource};
 use tokio::net::TcpListener;
 
+use crate::Failure;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
-use crate::server_args::{ServerArgs, ToolRules};
+use crate::server_args::{ServerArgs, ToolRules, ToolScopeArgs};
 
 /// The scope every request needs.
 const TOOLS_SCOPE: &str = "mcp:tools";
@@ -28,23 +29,27 @@ pub(crate) struct DemoArgs {
     #[arg(long, env = "MCP_AUTH_DEMO_INSECURE_PUBLIC_BIND")]
     insecure_public_bind: bool,
     #[command(flatten)]
+    tools: ToolScopeArgs,
+    #[command(flatten)]
     server: ServerArgs,
 }
 
-pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
+pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
+    args.tools.check_builtin_tools()?;
     let loopback = args.bind.ip().to_canonical().is_loopback();
     if !loopback && !args.insecure_public_bind {
         return Err(format!(
             "--bind {} is not a loopback address and the demo hands out admin tokens to whoever asks: \
              use --bind 127.0.0.1:PORT, or add --insecure-public-bind to expose it anyway",
             args.bind
-        ));
+        )
+        .into());
     }
     // admin_report needs the admin scope, decided in the bearer layer: a token without it gets
     // the 403 step-up challenge. --tool-scope adds rules; the demo client may ask for any scope
     // a rule names.
     let base = vec![TOOLS_SCOPE.to_owned()];
-    let rules = ToolRules::new(&[(ADMIN_TOOL, ADMIN_SCOPE)], &args.server.tool_scopes);
+    let rules = ToolRules::new(&[(ADMIN_TOOL, ADMIN_SCOPE)], &args.tools.tool_scopes);
     let supported = rules.published(&base);
     let issuer = TestIssuer::start()
         .await
@@ -116,7 +121,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), String> {
     axum::serve(listener, app)
         .with_graceful_shutdown(crate::shutdown_signal())
         .await
-        .map_err(|err| format!("server stopped: {err}"))
+        .map_err(|err| format!("server stopped: {err}").into())
 }
 
 /// What the welcome text shows.

@@ -6,7 +6,7 @@ use mcp_auth::metadata::{Check, CheckCode, Severity};
 use mcp_auth::verify::KeySetReport;
 use serde_json::{Value, json};
 
-use crate::serve::IssuerType;
+use crate::auth_args::IssuerType;
 
 /// Flags of `discover`.
 #[derive(Debug, Args)]

@@ -2,12 +2,16 @@
 //!
 //! - `mcp-auth demo`: a protected MCP server and a test authorization server, offline;
 //! - `mcp-auth serve --issuer URL`: the same server trusting real authorization servers;
+//! - `mcp-auth proxy --upstream URL --issuer URL`: the same protection in front of any MCP
+//!   server, as a streaming reverse proxy;
 //! - `mcp-auth discover ISSUER`: checks a provider for MCP and JWT mode.
 
+mod auth_args;
 mod demo;
 mod discover;
 mod mcp_server;
 mod opaque_tokens;
+mod proxy;
 mod serve;
 mod server_args;
 
@@ -43,6 +47,8 @@ enum Command {
     Demo(demo::DemoArgs),
     /// A protected MCP server trusting the authorization servers you name.
     Serve(Box<serve::ServeArgs>),
+    /// Protects any MCP server: a streaming reverse proxy checking tokens in front of it.
+    Proxy(Box<proxy::ProxyArgs>),
     /// Discovers an authorization server and checks it for MCP clients and JWT mode.
     Discover(discover::DiscoverArgs),
 }
@@ -72,8 +78,9 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let outcome = match cli.command {
-        Command::Demo(args) => demo::run(args).await.map(|()| true).map_err(Failure::from),
+        Command::Demo(args) => demo::run(args).await.map(|()| true),
         Command::Serve(args) => serve::run(*args).await.map(|()| true),
+        Command::Proxy(args) => proxy::run(*args).await.map(|()| true),
         Command::Discover(args) => discover::run(args).await.map_err(Failure::from),
     };
     match outcome {

@@ -1,4 +1,4 @@
-//! The flags of `serve` for tokens that are not JWTs: opaque tokens introspected at the
+//! The flags of `serve` and `proxy` for tokens that are not JWTs: opaque tokens introspected at the
 //! authorization server (RFC 7662) with the resource server's client credentials, and API keys
 //! known by their SHA-256; and what they become: the bearer layer's [`IntrospectionOptions`]
 //! and [`ApiKeys`]. Flags that do not fit together are refused before anything starts.
@@ -11,7 +11,7 @@ use mcp_auth::verify::{ApiKey, ApiKeys, ClientAuthMethod, IntrospectionOptions};
 
 use crate::server_args::is_scope_char;
 
-/// Flags of `serve` for opaque tokens and API keys.
+/// Flags of `serve` and `proxy` for opaque tokens and API keys.
 #[derive(Debug, Args)]
 pub(crate) struct OpaqueTokenArgs {
     /// Introspect opaque tokens (RFC 7662) at the introspection_endpoint of the issuer's

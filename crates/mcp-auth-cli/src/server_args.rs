@@ -1,15 +1,16 @@
-//! The flags `demo` and `serve` share: per-tool scopes (`--tool-scope`) and the session mode
-//! (`--stateful`), and what becomes of them: the bearer layer's [`OperationRules`] and the
-//! scopes the resource publishes.
+//! The flags `demo`, `serve` and `proxy` share about operations: per-tool scopes
+//! (`--tool-scope`), the session mode of the built-in server (`--stateful`), and what becomes of
+//! them: the bearer layer's [`OperationRules`] and the scopes the resource publishes.
 
 use clap::Args;
 use mcp_auth::operations::OperationRules;
 
+use crate::Failure;
 use crate::mcp_server;
 
-/// Flags of the MCP server, shared by `demo` and `serve`.
+/// `--tool-scope`: scopes per tool, for any MCP server (the built-in one or a proxied one).
 #[derive(Debug, Args)]
-pub(crate) struct ServerArgs {
+pub(crate) struct ToolScopeArgs {
     /// Scopes a tool needs on top of the required ones, as TOOL=SCOPE; several scopes are
     /// separated by spaces ('admin_report=mcp:admin audit'). A token lacking them gets 403
     /// insufficient_scope naming every scope the call needs (MCP step-up). Repeatable, the
@@ -22,6 +23,34 @@ pub(crate) struct ServerArgs {
         value_parser = parse_tool_scope
     )]
     pub(crate) tool_scopes: Vec<ToolScope>,
+}
+
+impl ToolScopeArgs {
+    /// Refuses an entry naming a tool the built-in server (`demo`, `serve`) does not have, in
+    /// the words clap uses for a bad value; a proxied server's tools are not known, so `proxy`
+    /// takes any name.
+    pub(crate) fn check_builtin_tools(&self) -> Result<(), Failure> {
+        let tools = mcp_server::tool_names();
+        match self
+            .tool_scopes
+            .iter()
+            .find(|entry| !tools.contains(&entry.tool))
+        {
+            Some(entry) => Err(Failure::Usage(format!(
+                "invalid value '{}={}' for '--tool-scope <TOOL=SCOPE>': the server has no tool {:?}; its tools are {}",
+                entry.tool,
+                entry.scopes.join(" "),
+                entry.tool,
+                tools.join(", ")
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Flags of the built-in MCP server, shared by `demo` and `serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
     /// Sessions: rmcp's session mode (Mcp-Session-Id, SSE responses) instead of stateless JSON
     /// responses, for MCP protocol versions before 2026-07-28.
     #[arg(long, env = "MCP_AUTH_STATEFUL")]
@@ -35,8 +64,9 @@ pub(crate) struct ToolScope {
     scopes: Vec<String>,
 }
 
-/// Parses `TOOL=SCOPE[ SCOPE...]` strictly: a tool the server has, and at least one scope, each
-/// an RFC 6749 scope token. Errors are one line: clap prints them after the value.
+/// Parses `TOOL=SCOPE[ SCOPE...]` strictly: a tool name, and at least one scope, each an RFC
+/// 6749 scope token (whether the tool exists is for the command to say). Errors are one line:
+/// clap prints them after the value.
 fn parse_tool_scope(entry: &str) -> Result<ToolScope, String> {
     let Some((tool, list)) = entry.split_once('=') else {
         return Err("expected TOOL=SCOPE, such as admin_report=mcp:admin".to_owned());
@@ -47,13 +77,6 @@ fn parse_tool_scope(entry: &str) -> Result<ToolScope, String> {
     if tool.trim() != tool {
         return Err(format!(
             "the tool name {tool:?} has spaces around it (no space after a comma in the variable)"
-        ));
-    }
-    let tools = mcp_server::tool_names();
-    if !tools.iter().any(|known| known == tool) {
-        return Err(format!(
-            "the server has no tool {tool:?}; its tools are {}",
-            tools.join(", ")
         ));
     }
     let mut scopes: Vec<String> = Vec::new();
@@ -187,7 +210,6 @@ mod tests {
             "=mcp:admin",
             "admin_report=",
             "admin_report=   ",
-            "admin_reprot=mcp:admin",
             " whoami=mcp:admin",
             "whoami=mcp:\"admin",
             "whoami=a\tb",

@@ -1,0 +1,247 @@
+//! The authorization flags `serve` and `proxy` share (issuers, resource, audience, scopes,
+//! per-tool scopes, leeway, allowed hosts and origins, opaque tokens and API keys), and what
+//! they become: the [`McpAuth`] with its metadata, and the [`BearerAuthLayer`] in front of the
+//! MCP endpoint.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::Router;
+use clap::{Args, ValueEnum};
+use mcp_auth::bearer::BearerAuthLayer;
+use mcp_auth::verify::{IntrospectionOptions, JwtOptions};
+use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+
+use crate::Failure;
+use crate::mcp_server;
+use crate::opaque_tokens::{self, ApiKeyEntry, OpaqueTokenArgs};
+use crate::server_args::{ToolRules, ToolScopeArgs};
+
+/// Authorization flags of `serve` and `proxy`; each can also come from its environment variable.
+#[derive(Debug, Args)]
+pub(crate) struct AuthArgs {
+    /// Issuer of a trusted authorization server (repeatable; comma-separated in the variable).
+    #[arg(
+        long = "issuer",
+        env = "MCP_AUTH_ISSUER",
+        value_delimiter = ',',
+        required = true
+    )]
+    pub(crate) issuers: Vec<String>,
+    /// Which discovery document the issuers publish.
+    #[arg(long, env = "MCP_AUTH_ISSUER_TYPE", value_enum, default_value = "oidc")]
+    issuer_type: IssuerType,
+    /// The resource identifier clients request tokens for [default: http://BIND/mcp].
+    #[arg(long, env = "MCP_AUTH_RESOURCE")]
+    resource: Option<String>,
+    /// Accepted token audience [default: the resource identifier].
+    #[arg(long, env = "MCP_AUTH_AUDIENCE")]
+    audience: Option<String>,
+    /// A scope every request needs (repeatable; comma-separated in the variable).
+    #[arg(long = "scope", env = "MCP_AUTH_SCOPE", value_delimiter = ',')]
+    pub(crate) scopes: Vec<String>,
+    #[command(flatten)]
+    pub(crate) tools: ToolScopeArgs,
+    /// Clock skew tolerated on token times, in seconds.
+    #[arg(long, env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
+    leeway: u64,
+    /// A Host header value the MCP endpoint accepts (repeatable) [default: the resource's host,
+    /// the bound address, localhost].
+    #[arg(
+        long = "allowed-host",
+        env = "MCP_AUTH_ALLOWED_HOST",
+        value_delimiter = ','
+    )]
+    allowed_hosts: Vec<String>,
+    /// A browser origin allowed to call the MCP endpoint, such as https://app.example.com
+    /// (repeatable; comma-separated in the variable). With any given, a request carrying
+    /// another Origin gets 403 before its token is looked at [default: any origin].
+    #[arg(
+        long = "allowed-origin",
+        env = "MCP_AUTH_ALLOWED_ORIGIN",
+        value_delimiter = ','
+    )]
+    allowed_origins: Vec<String>,
+    /// Trust issuers over plain http off loopback too. Anyone on the path could swap their keys
+    /// and sign any token: for test networks only, never in production.
+    #[arg(long, env = "MCP_AUTH_INSECURE_HTTP_ISSUERS")]
+    insecure_http_issuers: bool,
+    /// Deprecated protocol support: also serve the (single) issuer's metadata at
+    /// /.well-known/oauth-authorization-server on this server's origin, for MCP clients of the
+    /// 2025-03-26 protocol that look for it there.
+    #[arg(long, env = "MCP_AUTH_LEGACY_AS_METADATA")]
+    pub(crate) legacy_as_metadata: bool,
+    #[command(flatten)]
+    tokens: OpaqueTokenArgs,
+}
+
+/// `--issuer-type`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub(crate) enum IssuerType {
+    /// RFC 8414 metadata.
+    Oauth,
+    /// OpenID Connect Discovery metadata.
+    Oidc,
+}
+
+impl From<IssuerType> for AuthServerType {
+    fn from(kind: IssuerType) -> Self {
+        match kind {
+            IssuerType::Oauth => AuthServerType::OAuth,
+            IssuerType::Oidc => AuthServerType::Oidc,
+        }
+    }
+}
+
+/// The token settings checked before anything starts: flags that do not fit together are a
+/// usage error (exit 2).
+pub(crate) struct TokenSettings {
+    introspection: Option<IntrospectionOptions>,
+    api_keys: Vec<ApiKeyEntry>,
+}
+
+/// What the flags became: the metadata, the layer and what the start banner shows.
+pub(crate) struct Protection {
+    pub(crate) auth: McpAuth,
+    pub(crate) bearer: BearerAuthLayer,
+    /// The resource identifier, as published.
+    pub(crate) resource: String,
+    pub(crate) rules: ToolRules,
+    /// The Host header values the MCP endpoint accepts.
+    pub(crate) allowed_hosts: Vec<String>,
+    api_keys: Vec<ApiKeyEntry>,
+}
+
+impl AuthArgs {
+    /// The first issuer introspects: one server must answer for a token, and the order given
+    /// is the only preference there is.
+    fn first_issuer(&self) -> Option<&str> {
+        self.issuers.first().map(String::as_str)
+    }
+
+    /// Checks the introspection and API key flags.
+    pub(crate) fn token_settings(&self) -> Result<TokenSettings, Failure> {
+        let introspection = self
+            .tokens
+            .introspection(self.first_issuer())
+            .map_err(Failure::Usage)?;
+        let api_keys = self.tokens.api_key_entries().map_err(Failure::Usage)?;
+        Ok(TokenSettings {
+            introspection,
+            api_keys,
+        })
+    }
+
+    /// The protected resource at `bound` (its identifier `http://BOUND/mcp` unless
+    /// `--resource`), its authorization servers, discovered lazily so that the server starts
+    /// even while one is down, and the layer; `own_rules` are the command's own per-tool scopes,
+    /// before `--tool-scope`.
+    pub(crate) fn protect(
+        &self,
+        bound: SocketAddr,
+        tokens: TokenSettings,
+        own_rules: &[(&str, &str)],
+    ) -> Result<Protection, Failure> {
+        let resource = self
+            .resource
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}/mcp"));
+        if self.insecure_http_issuers {
+            tracing::warn!(
+                "--insecure-http-issuers: issuers, their metadata and key sets may be fetched over plain http; anyone on the path can swap the keys and sign any token"
+            );
+        }
+        let protected = self
+            .issuers
+            .iter()
+            .fold(ProtectedResource::new(&resource), |r, issuer| {
+                let server = AuthServerConfig::lazy(issuer.clone(), self.issuer_type.into());
+                r.authorization_server(if self.insecure_http_issuers {
+                    server.allow_insecure_http()
+                } else {
+                    server
+                })
+            });
+        // Every rule's scopes are published, so clients know what they may ask for.
+        let rules = ToolRules::new(own_rules, &self.tools.tool_scopes);
+        let protected = protected.scopes_supported(rules.published(&self.scopes));
+        let auth = McpAuth::builder()
+            .protected_resource(protected)
+            .build()
+            .map_err(|err| err.to_string())?;
+        // JWT mode stays on next to introspection and API keys: the token's shape picks the
+        // verifier.
+        let mut bearer = auth
+            .bearer()
+            .jwt(JwtOptions::default())
+            .required_scopes(self.scopes.clone())
+            .leeway(Duration::from_secs(self.leeway))
+            .allowed_origins(self.allowed_origins.clone())
+            .operations(rules.operations());
+        if let Some(audience) = &self.audience {
+            bearer = bearer.audience(audience.clone());
+        }
+        if let Some(options) = tokens.introspection {
+            bearer = bearer.introspection(options);
+        }
+        if let Some(keys) = opaque_tokens::api_keys(&tokens.api_keys) {
+            bearer = bearer.api_keys(keys);
+        }
+        let bearer = bearer.build().map_err(|err| err.to_string())?;
+
+        if self.allowed_hosts.iter().any(String::is_empty) {
+            let message = "--allowed-host is empty: name a host such as api.example.com";
+            return Err(Failure::Failed(message.to_owned()));
+        }
+        let allowed_hosts = if self.allowed_hosts.is_empty() {
+            mcp_server::default_allowed_hosts(bearer.resource_url(), bound)
+        } else {
+            self.allowed_hosts.clone()
+        };
+        Ok(Protection {
+            auth,
+            bearer,
+            resource,
+            rules,
+            allowed_hosts,
+            api_keys: tokens.api_keys,
+        })
+    }
+
+    /// The legacy authorization server metadata mirror, when `--legacy-as-metadata` asks for it.
+    pub(crate) fn legacy_mirror(&self, auth: &McpAuth) -> Result<Option<Router>, Failure> {
+        if !self.legacy_as_metadata {
+            return Ok(None);
+        }
+        let mirror = auth
+            .legacy_authorization_server_metadata_router()
+            .map_err(|err| err.to_string())?;
+        Ok(Some(mirror))
+    }
+
+    /// The start banner's lines on authorization: issuers, scopes, tool rules, introspection
+    /// (never the secret) and API keys (never the digests).
+    pub(crate) fn print_summary(&self, protection: &Protection) {
+        println!("  trusted issuers   {}", self.issuers.join(", "));
+        if !self.scopes.is_empty() {
+            println!("  required scopes   {}", self.scopes.join(" "));
+        }
+        for (tool, scopes) in protection.rules.iter() {
+            println!("  tool scopes       {tool}={}", scopes.join(" "));
+        }
+        if let Some(introspection) = self.tokens.introspection_summary(self.first_issuer()) {
+            println!("  introspection     {introspection}");
+        }
+        for key in &protection.api_keys {
+            println!(
+                "  API key           {}{}",
+                key.subject,
+                if key.scopes.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", key.scopes.join(" "))
+                }
+            );
+        }
+    }
+}

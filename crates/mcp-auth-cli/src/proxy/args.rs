@@ -1,0 +1,301 @@
+//! The flags of `proxy`, and the static headers it sends upstream (`--upstream-header`,
+//! `--upstream-headers-file`), checked before anything starts; their values are never shown.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use clap::Args;
+use url::Url;
+
+use super::headers::{IdentityHeaders, is_hop_by_hop};
+use crate::auth_args::AuthArgs;
+
+/// Flags of `proxy`; each can also come from its environment variable.
+#[derive(Debug, Args)]
+pub(crate) struct ProxyArgs {
+    /// Address to listen on.
+    #[arg(long, env = "MCP_AUTH_BIND", default_value = "127.0.0.1:8000")]
+    pub(crate) bind: SocketAddr,
+    /// The MCP server to protect: requests under the resource's path go to this URL (the path
+    /// below the resource's appended to its path, the query kept).
+    #[arg(long, env = "MCP_AUTH_UPSTREAM", value_name = "URL", value_parser = parse_upstream)]
+    pub(crate) upstream: Url,
+    #[command(flatten)]
+    pub(crate) auth: AuthArgs,
+    /// Longest wait for a connection to the upstream, then 504: seconds, or milliseconds with
+    /// an ms suffix (300ms).
+    #[arg(
+        long,
+        env = "MCP_AUTH_UPSTREAM_CONNECT_TIMEOUT",
+        value_name = "SECS",
+        default_value = "5",
+        value_parser = parse_duration
+    )]
+    pub(crate) upstream_connect_timeout: Duration,
+    /// A header sent with every upstream request, as 'Name: value' (its own API key, say),
+    /// replacing any the client sent. Repeatable; newline-separated in the variable. On the
+    /// command line other local users can read it: prefer --upstream-headers-file.
+    #[arg(
+        long = "upstream-header",
+        env = "MCP_AUTH_UPSTREAM_HEADER",
+        value_name = "NAME: VALUE",
+        hide_env_values = true
+    )]
+    upstream_headers: Vec<Hidden>,
+    /// A file of headers for the upstream, one 'Name: value' per line (empty lines and lines
+    /// starting with '#' skipped).
+    #[arg(long, env = "MCP_AUTH_UPSTREAM_HEADERS_FILE", value_name = "PATH")]
+    upstream_headers_file: Option<PathBuf>,
+    /// The header carrying the token's subject to the upstream.
+    #[arg(
+        long,
+        env = "MCP_AUTH_SUBJECT_HEADER",
+        value_name = "NAME",
+        default_value = "X-MCP-Auth-Subject"
+    )]
+    subject_header: HeaderName,
+    /// The header carrying the token's client id to the upstream.
+    #[arg(
+        long,
+        env = "MCP_AUTH_CLIENT_ID_HEADER",
+        value_name = "NAME",
+        default_value = "X-MCP-Auth-Client-Id"
+    )]
+    client_id_header: HeaderName,
+    /// The header carrying the token's scopes (space-separated) to the upstream.
+    #[arg(
+        long,
+        env = "MCP_AUTH_SCOPES_HEADER",
+        value_name = "NAME",
+        default_value = "X-MCP-Auth-Scopes"
+    )]
+    scopes_header: HeaderName,
+    /// The header carrying the token's issuer to the upstream.
+    #[arg(
+        long,
+        env = "MCP_AUTH_ISSUER_HEADER",
+        value_name = "NAME",
+        default_value = "X-MCP-Auth-Issuer"
+    )]
+    issuer_header: HeaderName,
+    /// The largest request body passed on, in bytes; a larger one gets 413.
+    #[arg(long, env = "MCP_AUTH_MAX_REQUEST_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub(crate) max_request_bytes: u64,
+    /// On SIGTERM or Ctrl-C, how long open requests (SSE streams included) may go on before
+    /// the proxy stops anyway: seconds, or milliseconds with an ms suffix.
+    #[arg(
+        long,
+        env = "MCP_AUTH_SHUTDOWN_GRACE",
+        value_name = "SECS",
+        default_value = "10",
+        value_parser = parse_duration
+    )]
+    pub(crate) shutdown_grace: Duration,
+}
+
+/// A flag value never shown, not even in `Debug`: it may be a secret.
+#[derive(Clone)]
+pub(crate) struct Hidden(String);
+
+impl From<String> for Hidden {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl ProxyArgs {
+    /// The names of the identity headers; two flags naming the same header are refused.
+    pub(crate) fn identity_headers(&self) -> Result<IdentityHeaders, String> {
+        let identity = IdentityHeaders {
+            subject: self.subject_header.clone(),
+            client_id: self.client_id_header.clone(),
+            scopes: self.scopes_header.clone(),
+            issuer: self.issuer_header.clone(),
+        };
+        let names = identity.names();
+        for (index, name) in names.iter().enumerate() {
+            if names[..index].contains(name) {
+                return Err(format!(
+                    "the identity headers must differ: {name} is named twice"
+                ));
+            }
+            if is_hop_by_hop(name) || is_reserved(name) {
+                return Err(format!(
+                    "{name} cannot carry the caller's identity: the proxy sets or removes it itself"
+                ));
+            }
+        }
+        Ok(identity)
+    }
+
+    /// The static upstream headers: the flag's (or variable's) entries, then the file's lines.
+    /// An error names the entry by its position or line, never its value.
+    pub(crate) fn static_headers(&self, identity: &IdentityHeaders) -> Result<HeaderMap, String> {
+        let mut headers = HeaderMap::new();
+        let given = self
+            .upstream_headers
+            .iter()
+            .flat_map(|Hidden(value)| value.split('\n'))
+            .map(|line| line.trim_end_matches('\r'))
+            .filter(|line| !line.trim().is_empty());
+        for (index, entry) in given.enumerate() {
+            let (name, value) = parse_header(entry, identity)
+                .map_err(|reason| format!("--upstream-header entry {} {reason}", index + 1))?;
+            headers.append(name, value);
+        }
+        if let Some(path) = &self.upstream_headers_file {
+            let content = std::fs::read_to_string(path)
+                .map_err(|err| format!("cannot read the headers file {}: {err}", path.display()))?;
+            for (index, line) in content.lines().enumerate() {
+                let line = line.trim_end_matches('\r');
+                if line.trim().is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                let (name, value) = parse_header(line, identity).map_err(|reason| {
+                    format!("line {} of {} {reason}", index + 1, path.display())
+                })?;
+                headers.append(name, value);
+            }
+        }
+        Ok(headers)
+    }
+}
+
+/// Headers the proxy always sets or drops itself, which no flag may name.
+fn is_reserved(name: &HeaderName) -> bool {
+    [
+        header::HOST,
+        header::CONTENT_LENGTH,
+        HeaderName::from_static("x-forwarded-for"),
+        HeaderName::from_static("x-forwarded-proto"),
+        HeaderName::from_static("x-forwarded-host"),
+    ]
+    .contains(name)
+}
+
+/// Parses `Name: value`; the error is a reason that repeats nothing of the entry (the value may
+/// be a secret, and a malformed entry may be one pasted whole).
+fn parse_header(
+    entry: &str,
+    identity: &IdentityHeaders,
+) -> Result<(HeaderName, HeaderValue), &'static str> {
+    let (name, value) = entry
+        .split_once(':')
+        .ok_or("is not 'Name: value' (no ':')")?;
+    let name = HeaderName::from_bytes(name.trim().as_bytes())
+        .map_err(|_| "is not 'Name: value': the name is not a header name")?;
+    if is_hop_by_hop(&name) || is_reserved(&name) {
+        return Err(
+            "names a header the proxy sets or drops itself (hop-by-hop, Host, Content-Length, X-Forwarded-*)",
+        );
+    }
+    if identity.names().contains(&&name) {
+        return Err(
+            "names an identity header: those carry the caller's identity, set by the proxy",
+        );
+    }
+    let mut value = HeaderValue::from_str(value.trim())
+        .map_err(|_| "is not 'Name: value': the value has characters a header cannot carry")?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+/// `--upstream`: an absolute http or https URL without a fragment.
+fn parse_upstream(value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|err| format!("not a URL: {err}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("the scheme is {}, not http or https", url.scheme()));
+    }
+    if url.fragment().is_some() {
+        return Err("a URL with a fragment (#...) names no server".to_owned());
+    }
+    Ok(url)
+}
+
+/// Seconds (`5`, `0.5`) or milliseconds with an `ms` suffix (`300ms`); never zero.
+fn parse_duration(value: &str) -> Result<Duration, String> {
+    let parsed = match value.strip_suffix("ms") {
+        Some(millis) => millis.trim().parse::<u64>().map(Duration::from_millis).ok(),
+        None => value
+            .trim_end_matches('s')
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .and_then(|secs| Duration::try_from_secs_f64(secs).ok()),
+    };
+    match parsed {
+        Some(duration) if !duration.is_zero() => Ok(duration),
+        Some(_) => Err("it must be more than zero".to_owned()),
+        None => Err("expected seconds (5, 0.5) or milliseconds (300ms)".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> IdentityHeaders {
+        IdentityHeaders {
+            subject: HeaderName::from_static("x-mcp-auth-subject"),
+            client_id: HeaderName::from_static("x-mcp-auth-client-id"),
+            scopes: HeaderName::from_static("x-mcp-auth-scopes"),
+            issuer: HeaderName::from_static("x-mcp-auth-issuer"),
+        }
+    }
+
+    #[test]
+    fn a_header_entry_is_a_name_and_a_sensitive_value() {
+        let (name, value) = parse_header("X-Api-Key:  s3cret ", &identity()).unwrap();
+        assert_eq!(name, "x-api-key");
+        assert_eq!(value, "s3cret");
+        assert!(value.is_sensitive());
+        let (name, _) = parse_header("Authorization: Bearer upstream", &identity()).unwrap();
+        assert_eq!(name, header::AUTHORIZATION);
+    }
+
+    #[test]
+    fn malformed_or_reserved_entries_are_refused_without_their_value() {
+        for bad in [
+            "s3cret-without-name",
+            "bad name: s3cret",
+            "X-Api-Key: s3cret\u{7}",
+            "Connection: s3cret",
+            "Proxy-Authorization: s3cret",
+            "Host: s3cret",
+            "X-Forwarded-For: s3cret",
+            "x-mcp-auth-SUBJECT: s3cret",
+        ] {
+            let reason = parse_header(bad, &identity()).expect_err(bad);
+            assert!(!reason.contains("s3cret"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn durations_are_seconds_or_milliseconds() {
+        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
+        for bad in ["0", "0ms", "-1", "soon", "1e400", ""] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_upstream_is_an_http_url() {
+        assert!(parse_upstream("http://127.0.0.1:9000/mcp").is_ok());
+        assert!(parse_upstream("https://mcp.internal/").is_ok());
+        for bad in ["ftp://host/", "127.0.0.1:9000", "http://host/#frag"] {
+            assert!(parse_upstream(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,337 @@
+//! What the proxy sends upstream and what it passes back, as pure functions of the headers.
+//!
+//! Upstream: the client's headers minus its `Authorization` (MCP: a server must not pass on the
+//! token it received), minus hop-by-hop headers (RFC 9110 §7.6.1: `Connection` and the headers
+//! it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), minus
+//! `Host` (the client sets it from the upstream URL) and minus every copy of the identity
+//! headers, which are then set from the verified token; `X-Forwarded-*` set; the static
+//! headers last, replacing the client's. Everything else (`Mcp-Session-Id`,
+//! `MCP-Protocol-Version`, `Last-Event-ID`, `Mcp-Method`, `Mcp-Name`, `Accept`,
+//! `Content-Type`...) passes unchanged. Back: the upstream's headers minus hop-by-hop ones.
+
+use std::net::IpAddr;
+
+use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use mcp_auth::AuthInfo;
+
+/// The hop-by-hop headers that are not named by `Connection` (RFC 9110 §7.6.1, RFC 9112).
+const HOP_BY_HOP: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// The names of the headers carrying the caller's identity to the upstream.
+#[derive(Debug, Clone)]
+pub(crate) struct IdentityHeaders {
+    pub(crate) subject: HeaderName,
+    pub(crate) client_id: HeaderName,
+    /// The scopes, space-separated.
+    pub(crate) scopes: HeaderName,
+    pub(crate) issuer: HeaderName,
+}
+
+impl IdentityHeaders {
+    /// The four names.
+    pub(crate) fn names(&self) -> [&HeaderName; 4] {
+        [&self.subject, &self.client_id, &self.scopes, &self.issuer]
+    }
+}
+
+/// Where a request came from, for `X-Forwarded-*`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Origin<'a> {
+    /// The client's address, as the listener saw it.
+    pub(crate) peer: Option<IpAddr>,
+    /// The public scheme: the resource identifier's (`https` behind a TLS terminator).
+    pub(crate) proto: &'a str,
+}
+
+/// Whether `name` is hop-by-hop in itself (not counting those a `Connection` header names).
+pub(crate) fn is_hop_by_hop(name: &HeaderName) -> bool {
+    HOP_BY_HOP.contains(&name.as_str()) || name.as_str().starts_with("proxy-")
+}
+
+/// Removes the hop-by-hop headers: those a `Connection` header names, then the fixed list.
+pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        headers.remove(name);
+    }
+    let fixed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| is_hop_by_hop(name))
+        .cloned()
+        .collect();
+    for name in fixed {
+        headers.remove(name);
+    }
+}
+
+/// The headers of the upstream request for a client request with `client` headers, made by
+/// the caller `info`.
+pub(crate) fn to_upstream(
+    client: &HeaderMap,
+    identity: &IdentityHeaders,
+    info: &AuthInfo,
+    origin: Origin<'_>,
+    fixed: &HeaderMap,
+) -> HeaderMap {
+    let mut headers = client.clone();
+    remove_hop_by_hop(&mut headers);
+    headers.remove(header::AUTHORIZATION);
+    headers.remove(header::HOST);
+    // HeaderMap names are case-insensitive: this removes every copy, however it was spelt.
+    for name in identity.names() {
+        headers.remove(name);
+    }
+
+    let scopes = (!info.scopes.is_empty()).then(|| info.scopes.join(" "));
+    let values = [
+        (&identity.subject, info.subject.as_deref()),
+        (&identity.client_id, info.client_id.as_deref()),
+        (&identity.scopes, scopes.as_deref()),
+        (&identity.issuer, Some(info.issuer.as_str())),
+    ];
+    for (name, value) in values {
+        // A value a header cannot carry (a control character in a subject, say) is left out.
+        if let Some(value) = value.and_then(|value| HeaderValue::from_str(value).ok()) {
+            headers.insert(name.clone(), value);
+        }
+    }
+
+    if let Some(peer) = origin.peer {
+        let before: Vec<&str> = client
+            .get_all(&X_FORWARDED_FOR)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .collect();
+        let chain = match before.is_empty() {
+            true => peer.to_string(),
+            false => format!("{}, {peer}", before.join(", ")),
+        };
+        if let Ok(value) = HeaderValue::from_str(&chain) {
+            headers.insert(X_FORWARDED_FOR, value);
+        }
+    }
+    if let Ok(proto) = HeaderValue::from_str(origin.proto) {
+        headers.insert(X_FORWARDED_PROTO, proto);
+    }
+    match client.get(header::HOST) {
+        Some(host) => headers.insert(X_FORWARDED_HOST, host.clone()),
+        None => headers.remove(X_FORWARDED_HOST),
+    };
+
+    for name in fixed.keys() {
+        headers.remove(name);
+    }
+    for (name, value) in fixed {
+        headers.append(name.clone(), value.clone());
+    }
+    headers
+}
+
+/// Whether the `Host` of a request is one of `allowed` (`host` or `host:port`, as rmcp reads
+/// them: a name without a port allows every port). A protection against DNS rebinding the
+/// upstream cannot give any more, since it sees the upstream's host instead.
+pub(crate) fn host_allowed(host: Option<&HeaderValue>, allowed: &[String]) -> bool {
+    let Some(host) = host
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<axum::http::uri::Authority>().ok())
+    else {
+        return false;
+    };
+    let wanted = normalize(host.host());
+    allowed.iter().any(
+        |entry| match entry.trim().parse::<axum::http::uri::Authority>() {
+            Ok(entry) => {
+                normalize(entry.host()) == wanted
+                    && entry
+                        .port_u16()
+                        .is_none_or(|port| host.port_u16() == Some(port))
+            }
+            Err(_) => normalize(entry) == wanted,
+        },
+    )
+}
+
+/// A host as compared: lowercase, an IPv6 address without its brackets.
+fn normalize(host: &str) -> String {
+    host.trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity() -> IdentityHeaders {
+        IdentityHeaders {
+            subject: HeaderName::from_static("x-mcp-auth-subject"),
+            client_id: HeaderName::from_static("x-mcp-auth-client-id"),
+            scopes: HeaderName::from_static("x-mcp-auth-scopes"),
+            issuer: HeaderName::from_static("x-mcp-auth-issuer"),
+        }
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        headers
+    }
+
+    fn caller() -> AuthInfo {
+        AuthInfo {
+            subject: Some("user-1".to_owned()),
+            client_id: Some("client-1".to_owned()),
+            scopes: vec!["mcp:tools".to_owned(), "files:read".to_owned()],
+            ..AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
+        }
+    }
+
+    const ORIGIN: Origin<'static> = Origin {
+        peer: Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 7))),
+        proto: "https",
+    };
+
+    #[test]
+    fn the_token_hop_by_hop_headers_and_claimed_identities_stay_behind() {
+        let client = map(&[
+            ("authorization", "Bearer secret-token"),
+            ("host", "api.example.com"),
+            ("connection", "keep-alive, X-Custom-Hop"),
+            ("x-custom-hop", "1"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-authorization", "Basic abc"),
+            ("te", "trailers"),
+            ("trailer", "x-checksum"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "websocket"),
+            ("X-MCP-Auth-Subject", "admin"),
+            ("x-mcp-auth-subject", "root"),
+            ("X-Mcp-Auth-Scopes", "everything"),
+            ("mcp-session-id", "s-1"),
+            ("mcp-protocol-version", "2025-11-25"),
+            ("last-event-id", "42"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "whoami"),
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "application/json"),
+        ]);
+        let sent = to_upstream(&client, &identity(), &caller(), ORIGIN, &HeaderMap::new());
+        for gone in [
+            "authorization",
+            "host",
+            "connection",
+            "x-custom-hop",
+            "keep-alive",
+            "proxy-authorization",
+            "te",
+            "trailer",
+            "transfer-encoding",
+            "upgrade",
+        ] {
+            assert!(!sent.contains_key(gone), "{gone} was forwarded");
+        }
+        let all = |name: &str| -> Vec<&str> {
+            sent.get_all(name)
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect()
+        };
+        assert_eq!(all("x-mcp-auth-subject"), ["user-1"]);
+        assert_eq!(all("x-mcp-auth-client-id"), ["client-1"]);
+        assert_eq!(all("x-mcp-auth-scopes"), ["mcp:tools files:read"]);
+        assert_eq!(all("x-mcp-auth-issuer"), ["https://auth.example.com"]);
+        for (name, value) in [
+            ("mcp-session-id", "s-1"),
+            ("mcp-protocol-version", "2025-11-25"),
+            ("last-event-id", "42"),
+            ("mcp-method", "tools/call"),
+            ("mcp-name", "whoami"),
+            ("accept", "application/json, text/event-stream"),
+            ("content-type", "application/json"),
+            ("x-forwarded-for", "10.0.0.7"),
+            ("x-forwarded-proto", "https"),
+            ("x-forwarded-host", "api.example.com"),
+        ] {
+            assert_eq!(all(name), [value], "{name}");
+        }
+    }
+
+    #[test]
+    fn missing_or_unsendable_identity_values_are_left_out() {
+        let info = AuthInfo {
+            subject: Some("line\nbreak".to_owned()),
+            ..AuthInfo::new("https://auth.example.com", ["aud"])
+        };
+        let client = map(&[
+            ("x-mcp-auth-subject", "admin"),
+            ("x-mcp-auth-client-id", "c"),
+        ]);
+        let sent = to_upstream(&client, &identity(), &info, ORIGIN, &HeaderMap::new());
+        assert!(!sent.contains_key("x-mcp-auth-subject"));
+        assert!(!sent.contains_key("x-mcp-auth-client-id"));
+        assert!(!sent.contains_key("x-mcp-auth-scopes"));
+        assert_eq!(sent["x-mcp-auth-issuer"], "https://auth.example.com");
+    }
+
+    #[test]
+    fn forwarded_for_is_appended_and_static_headers_win() {
+        let client = map(&[
+            ("x-forwarded-for", "192.0.2.1"),
+            ("x-forwarded-for", "192.0.2.2"),
+            ("x-forwarded-proto", "gopher"),
+            ("x-api-key", "from-the-client"),
+        ]);
+        let fixed = map(&[
+            ("x-api-key", "upstream-key"),
+            ("authorization", "Bearer upstream"),
+        ]);
+        let sent = to_upstream(&client, &identity(), &caller(), ORIGIN, &fixed);
+        assert_eq!(sent["x-forwarded-for"], "192.0.2.1, 192.0.2.2, 10.0.0.7");
+        assert_eq!(sent["x-forwarded-proto"], "https");
+        assert!(!sent.contains_key("x-forwarded-host"));
+        assert_eq!(sent.get_all("x-api-key").iter().count(), 1);
+        assert_eq!(sent["x-api-key"], "upstream-key");
+        assert_eq!(sent["authorization"], "Bearer upstream");
+    }
+
+    #[test]
+    fn hosts_match_by_name_and_by_port_when_one_is_given() {
+        let allowed = [
+            "localhost".to_owned(),
+            "api.example.com:443".to_owned(),
+            "::1".to_owned(),
+        ];
+        let host =
+            |value: &str| host_allowed(Some(&HeaderValue::from_str(value).unwrap()), &allowed);
+        assert!(host("localhost:8000"));
+        assert!(host("LOCALHOST"));
+        assert!(host("api.example.com:443"));
+        assert!(host("[::1]:8000"));
+        assert!(!host("api.example.com:8443"));
+        assert!(!host("api.example.com"));
+        assert!(!host("evil.example"));
+        assert!(!host_allowed(None, &allowed));
+    }
+}

@@ -1,0 +1,108 @@
+//! The proxy's listener: the bearer layer in front of the forwarding service at the resource's
+//! path, the public metadata, `GET /healthz`, and a graceful stop bounded by
+//! `--shutdown-grace`.
+//!
+//! Request headers are bounded by hyper's HTTP/1 defaults (at most 100 headers, about 400 KB of
+//! head; past them the connection gets 431 or is closed), bodies by `--max-request-bytes`.
+
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::{any, get};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use url::Url;
+
+use super::args::ProxyArgs;
+use super::forward::{self, Upstream, UpstreamSettings};
+use crate::Failure;
+
+/// Runs `mcp-auth proxy` until SIGTERM or Ctrl-C, then lets open requests finish within the
+/// grace period.
+pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
+    let identity = args.identity_headers().map_err(Failure::Usage)?;
+    let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
+    let tokens = args.auth.token_settings()?;
+
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .map_err(|err| format!("cannot listen on {}: {err}", args.bind))?;
+    let bound = listener.local_addr().map_err(|err| err.to_string())?;
+    let protection = args.auth.protect(bound, tokens, &[])?;
+    let upstream = Upstream::new(UpstreamSettings {
+        url: args.upstream.clone(),
+        resource: protection.bearer.resource_url().clone(),
+        identity,
+        fixed: fixed.clone(),
+        allowed_hosts: protection.allowed_hosts.clone(),
+        max_request_bytes: args.max_request_bytes,
+        connect_timeout: args.upstream_connect_timeout,
+    })?;
+    let forwarding = any(forward::forward).with_state(Arc::new(upstream));
+    let mut app = protection
+        .bearer
+        .mount(forwarding)
+        .merge(protection.auth.metadata_router())
+        .route("/healthz", get(|| async { "ok" }));
+    if let Some(mirror) = args.auth.legacy_mirror(&protection.auth)? {
+        app = app.merge(mirror);
+    }
+
+    println!("mcp-auth proxy: listening on http://{bound}");
+    println!("  MCP endpoint      {}", protection.resource);
+    println!("  upstream          {}", shown(&args.upstream));
+    args.auth.print_summary(&protection);
+    let names: Vec<&str> = fixed.keys().map(|name| name.as_str()).collect();
+    if !names.is_empty() {
+        println!("  upstream headers  {} (values hidden)", names.join(", "));
+    }
+    if args.auth.legacy_as_metadata {
+        println!("  legacy metadata   /.well-known/oauth-authorization-server (deprecated)");
+    }
+
+    let (stopping, stopped) = watch::channel(false);
+    let signal = async move {
+        crate::shutdown_signal().await;
+        let _ = stopping.send(true);
+    };
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(signal)
+    .into_future();
+    tokio::select! {
+        result = server => result.map_err(|err| format!("proxy stopped: {err}").into()),
+        () = grace_expired(stopped, args.shutdown_grace) => {
+            tracing::warn!(
+                grace_secs = args.shutdown_grace.as_secs_f64(),
+                "requests still open after the shutdown grace period were cut"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Resolves `grace` after the stop signal; never before it.
+async fn grace_expired(mut stopped: watch::Receiver<bool>, grace: Duration) {
+    if stopped.wait_for(|stopped| *stopped).await.is_err() {
+        // The signal's sender is gone without a signal: nothing to wait for.
+        std::future::pending::<()>().await;
+    }
+    tracing::info!(
+        grace_secs = grace.as_secs_f64(),
+        "stopping: open requests may finish"
+    );
+    tokio::time::sleep(grace).await;
+}
+
+/// The upstream URL as the banner shows it: without a password it may carry.
+fn shown(url: &Url) -> String {
+    let mut url = url.clone();
+    if url.password().is_some() {
+        let _ = url.set_password(Some("[redacted]"));
+    }
+    url.to_string()
+}

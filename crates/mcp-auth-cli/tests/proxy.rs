@@ -1,0 +1,767 @@
+//! `mcp-auth proxy` as a process between a client and an upstream server of this test, both on
+//! 127.0.0.1, with a test issuer: what reaches the upstream (identity headers, never the token
+//! nor hop-by-hop headers), refusals that never reach it, streaming (the first SSE event before
+//! the upstream finished), sessions and DELETE, 413, 502 and 504, `/healthz` and the metadata,
+//! and a graceful stop on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode as AxumStatus};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, get};
+use mcp_auth::testing::TestIssuer;
+use reqwest::StatusCode;
+use serde_json::{Map, Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::net::TcpListener;
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::task::JoinHandle;
+
+/// `mcp-auth ARGS...` with no `MCP_AUTH_*` variable leaking in from the environment.
+fn mcp_auth(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-auth"));
+    command.args(args).stdin(Stdio::null()).kill_on_drop(true);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("MCP_AUTH_") {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
+/// A running `mcp-auth`, killed when dropped: its stdout read line by line, its stderr
+/// collected as it comes.
+struct Running {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    stdout: Vec<String>,
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: JoinHandle<()>,
+}
+
+impl Running {
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut stderr_pipe = child.stderr.take().unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let collected = stderr.clone();
+        let stderr_reader = tokio::spawn(async move {
+            let mut buffer = [0u8; 4096];
+            while let Ok(read @ 1..) = stderr_pipe.read(&mut buffer).await {
+                collected
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
+            }
+        });
+        Self {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            stdout: Vec::new(),
+            stderr,
+            stderr_reader,
+        }
+    }
+
+    /// Reads lines until one starts with `prefix`; returns the rest of it, trimmed.
+    async fn value_after(&mut self, prefix: &str) -> String {
+        let found = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = self.lines.next_line().await.unwrap() {
+                self.stdout.push(line.clone());
+                if let Some(rest) = line.strip_prefix(prefix) {
+                    return Some(rest.trim().to_owned());
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(value)) => value,
+            _ => panic!(
+                "no line starting with {prefix:?} in {:#?}, stderr {}",
+                self.stdout,
+                self.stderr.lock().unwrap()
+            ),
+        }
+    }
+
+    /// What it wrote on stderr so far.
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+}
+
+/// What the upstream saw, and how often it was called.
+#[derive(Clone, Default)]
+struct Seen {
+    calls: Arc<AtomicUsize>,
+}
+
+/// The upstream MCP server stand-in: `/mcp` and `/mcp/echo/...` echo the request as JSON (and
+/// answer with a session id); `/mcp/sse` writes three events 300 ms apart; `/mcp/slow`
+/// answers after a second; `/mcp/refuse` answers 401 with its own challenge.
+async fn upstream() -> (String, Seen) {
+    let seen = Seen::default();
+    let app = Router::new()
+        .route("/mcp", any(echo))
+        .route("/mcp/echo/{*rest}", any(echo))
+        .route("/mcp/sse", get(sse))
+        .route("/mcp/slow", get(slow))
+        .route("/mcp/refuse", any(refuse))
+        .with_state(seen.clone());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{address}/mcp"), seen)
+}
+
+async fn echo(State(seen): State<Seen>, request: Request) -> Response {
+    seen.calls.fetch_add(1, Ordering::SeqCst);
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+    let mut headers = Map::new();
+    for name in parts.headers.keys() {
+        let values: Vec<Value> = parts
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|value| Value::from(value.to_str().unwrap()))
+            .collect();
+        headers.insert(name.as_str().to_owned(), Value::Array(values));
+    }
+    let echoed = json!({
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&body),
+    });
+    (
+        [
+            ("mcp-session-id", "upstream-session-1"),
+            ("content-type", "application/json"),
+        ],
+        echoed.to_string(),
+    )
+        .into_response()
+}
+
+async fn sse(State(seen): State<Seen>) -> Response {
+    seen.calls.fetch_add(1, Ordering::SeqCst);
+    let events = futures_util::stream::unfold(0u32, |n| async move {
+        if n == 3 {
+            return None;
+        }
+        if n > 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        let event = format!("id: {n}\ndata: {{\"event\":{n}}}\n\n");
+        Some((Ok::<_, std::convert::Infallible>(event), n + 1))
+    });
+    (
+        [("content-type", "text/event-stream")],
+        Body::from_stream(events),
+    )
+        .into_response()
+}
+
+async fn slow(State(seen): State<Seen>) -> &'static str {
+    seen.calls.fetch_add(1, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    "slow answer"
+}
+
+async fn refuse(State(seen): State<Seen>) -> Response {
+    seen.calls.fetch_add(1, Ordering::SeqCst);
+    (
+        AxumStatus::UNAUTHORIZED,
+        [("www-authenticate", "Basic realm=\"upstream\"")],
+        "upstream says no",
+    )
+        .into_response()
+}
+
+/// `mcp-auth proxy` to `upstream`, trusting `issuer`, every request needing `mcp:tools`,
+/// with `args` on top; returns it and its MCP endpoint.
+async fn proxy(issuer: &TestIssuer, upstream: &str, args: &[&str]) -> (Running, String) {
+    let mut command = mcp_auth(&[
+        "proxy",
+        "--bind",
+        "127.0.0.1:0",
+        "--upstream",
+        upstream,
+        "--issuer",
+        issuer.issuer(),
+        "--issuer-type",
+        "oauth",
+        "--scope",
+        "mcp:tools",
+    ]);
+    command.args(args);
+    let mut running = Running::spawn(command);
+    let endpoint = running.value_after("  MCP endpoint").await;
+    (running, endpoint)
+}
+
+/// A token for `resource` with `scopes`, for user-1 through client-1.
+fn token(issuer: &TestIssuer, resource: &str, scopes: &[&str]) -> String {
+    issuer
+        .token()
+        .audience(resource)
+        .subject("user-1")
+        .client_id("client-1")
+        .scopes(scopes.iter().copied())
+        .expires_in(600)
+        .sign()
+        .unwrap()
+}
+
+/// The values of `name` the upstream saw.
+fn seen_header<'e>(echoed: &'e Value, name: &str) -> Vec<&'e str> {
+    echoed["headers"][name]
+        .as_array()
+        .map(|values| values.iter().map(|v| v.as_str().unwrap()).collect())
+        .unwrap_or_default()
+}
+
+/// A JSON-RPC `tools/call` of `tool`, as the 2025-11-25 protocol sends it.
+fn tools_call(tool: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": tool, "arguments": {} }
+    })
+}
+
+#[tokio::test]
+async fn an_accepted_request_reaches_the_upstream_with_the_identity_and_without_the_token() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, seen) = upstream().await;
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("proxy-headers-{}.txt", std::process::id()));
+    std::fs::write(
+        &file,
+        "# the upstream's own key\nX-Upstream-Key: from-file\n",
+    )
+    .unwrap();
+    let (_proxy, endpoint) = proxy(
+        &issuer,
+        &upstream,
+        &[
+            "--upstream-header",
+            "X-Static: static-value",
+            "--upstream-headers-file",
+            file.to_str().unwrap(),
+        ],
+    )
+    .await;
+    let token = token(&issuer, &endpoint, &["mcp:tools", "files:read"]);
+
+    let mut sent = HeaderMap::new();
+    for (name, value) in [
+        ("x-mcp-auth-subject", "admin"),
+        ("X-MCP-AUTH-SUBJECT", "root"),
+        ("X-Mcp-Auth-Issuer", "https://evil.example"),
+        ("connection", "x-hop"),
+        ("x-hop", "hop"),
+        ("keep-alive", "timeout=5"),
+        ("proxy-authorization", "Basic abc"),
+        ("x-static", "from-the-client"),
+        ("x-forwarded-for", "192.0.2.1"),
+        ("mcp-protocol-version", "2025-11-25"),
+        ("last-event-id", "7"),
+        ("mcp-method", "tools/list"),
+        ("accept", "application/json, text/event-stream"),
+    ] {
+        sent.append(
+            axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+            value.parse().unwrap(),
+        );
+    }
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"});
+    let response = reqwest::Client::new()
+        .post(format!("{endpoint}/echo/deeper?page=2"))
+        .bearer_auth(&token)
+        .headers(sent)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["mcp-session-id"], "upstream-session-1");
+    let echoed: Value = response.json().await.unwrap();
+
+    assert_eq!(echoed["method"], "POST");
+    assert_eq!(echoed["path"], "/mcp/echo/deeper");
+    assert_eq!(echoed["query"], "page=2");
+    assert_eq!(echoed["body"], body.to_string());
+    for gone in [
+        "authorization",
+        "connection",
+        "x-hop",
+        "keep-alive",
+        "proxy-authorization",
+    ] {
+        assert!(seen_header(&echoed, gone).is_empty(), "{gone}: {echoed}");
+    }
+    assert_eq!(seen_header(&echoed, "x-mcp-auth-subject"), ["user-1"]);
+    assert_eq!(seen_header(&echoed, "x-mcp-auth-client-id"), ["client-1"]);
+    assert_eq!(
+        seen_header(&echoed, "x-mcp-auth-scopes"),
+        ["mcp:tools files:read"]
+    );
+    assert_eq!(seen_header(&echoed, "x-mcp-auth-issuer"), [issuer.issuer()]);
+    let host = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp");
+    for (name, value) in [
+        ("x-static", "static-value"),
+        ("x-upstream-key", "from-file"),
+        ("x-forwarded-for", "192.0.2.1, 127.0.0.1"),
+        ("x-forwarded-proto", "http"),
+        ("x-forwarded-host", host),
+        ("mcp-protocol-version", "2025-11-25"),
+        ("last-event-id", "7"),
+        ("mcp-method", "tools/list"),
+        ("accept", "application/json, text/event-stream"),
+        ("content-type", "application/json"),
+    ] {
+        assert_eq!(seen_header(&echoed, name), [value], "{name}: {echoed}");
+    }
+    let upstream_host = upstream
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp");
+    assert_eq!(seen_header(&echoed, "host"), [upstream_host]);
+
+    // The session the upstream made (the layer binds it to user-1), named by the client and
+    // ended by DELETE.
+    let response = reqwest::Client::new()
+        .delete(&endpoint)
+        .bearer_auth(&token)
+        .header("mcp-session-id", "upstream-session-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let echoed: Value = response.json().await.unwrap();
+    assert_eq!(echoed["method"], "DELETE");
+    assert_eq!(echoed["path"], "/mcp");
+    assert_eq!(
+        seen_header(&echoed, "mcp-session-id"),
+        ["upstream-session-1"]
+    );
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 2);
+
+    // Another user naming that session is refused by the layer (session binding).
+    let stranger = issuer
+        .token()
+        .audience(&endpoint)
+        .subject("user-2")
+        .scopes(["mcp:tools"])
+        .expires_in(600)
+        .sign()
+        .unwrap();
+    let response = reqwest::Client::new()
+        .get(&endpoint)
+        .bearer_auth(&stranger)
+        .header("mcp-session-id", "upstream-session-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test]
+async fn refusals_are_the_proxys_and_never_reach_the_upstream() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(
+        &issuer,
+        &upstream,
+        &[
+            "--tool-scope",
+            "delete=admin",
+            "--allowed-origin",
+            "https://app.example.com",
+        ],
+    )
+    .await;
+    let client = reqwest::Client::new();
+
+    let response = client
+        .post(&endpoint)
+        .json(&tools_call("delete"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.contains("resource_metadata=\"") && !challenge.contains("error="),
+        "{challenge}"
+    );
+
+    // The per-tool rule reads the tool's name from the JSON-RPC body, through the proxy.
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+    let response = client
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .header("accept", "application/json, text/event-stream")
+        .json(&tools_call("delete"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with("Bearer error=\"insufficient_scope\"")
+            && challenge.contains("scope=\"mcp:tools admin\"")
+            && challenge.contains("resource_metadata=\""),
+        "{challenge}"
+    );
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+
+    // Any other tool passes, its body intact.
+    let response = client
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .json(&tools_call("search"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let echoed: Value = response.json().await.unwrap();
+    assert_eq!(echoed["body"], tools_call("search").to_string());
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 1);
+
+    // The upstream's own refusal is passed on unchanged: its challenge, not ours.
+    let response = client
+        .get(format!("{endpoint}/refuse"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        "Basic realm=\"upstream\""
+    );
+    assert_eq!(response.text().await.unwrap(), "upstream says no");
+
+    // A Host the proxy does not answer to (DNS rebinding) is refused before the upstream.
+    let response = client
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .header("host", "evil.example")
+        .json(&tools_call("search"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 2);
+
+    // An Origin not allowed is refused before the token is looked at; an allowed one passes.
+    for (origin, status, calls) in [
+        ("https://evil.example", StatusCode::FORBIDDEN, 2),
+        ("https://app.example.com", StatusCode::OK, 3),
+    ] {
+        let response = client
+            .post(&endpoint)
+            .bearer_auth(&token)
+            .header("origin", origin)
+            .json(&tools_call("search"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{origin}");
+        assert_eq!(seen.calls.load(Ordering::SeqCst), calls, "{origin}");
+    }
+}
+
+#[tokio::test]
+async fn sse_events_reach_the_client_as_the_upstream_writes_them() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, _seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(&issuer, &upstream, &[]).await;
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+
+    let started = Instant::now();
+    let mut response = reqwest::Client::new()
+        .get(format!("{endpoint}/sse"))
+        .bearer_auth(&token)
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let mut received = String::new();
+    let mut first_at = None;
+    while let Some(chunk) = response.chunk().await.unwrap() {
+        first_at.get_or_insert_with(|| started.elapsed());
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let total = started.elapsed();
+    let first_at = first_at.unwrap();
+    assert_eq!(received.matches("data: ").count(), 3, "{received}");
+    // The upstream takes 600 ms for its three events: a buffering proxy would deliver the
+    // first one only at the end.
+    assert!(total >= Duration::from_millis(600), "{total:?}");
+    assert!(
+        first_at + Duration::from_millis(400) < total,
+        "first event after {first_at:?}, all after {total:?}"
+    );
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413_without_reaching_the_upstream() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(&issuer, &upstream, &["--max-request-bytes", "1000"]).await;
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+    let client = reqwest::Client::new();
+
+    let response = client
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .body(vec![b'x'; 1001])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "content_too_large");
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+
+    // Without a length, the body is counted as it streams.
+    let chunks =
+        futures_util::stream::iter((0..20).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 100])));
+    let response = client
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let response = client
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .body(vec![b'x'; 1000])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+/// Asserts a JSON failure of the proxy's own.
+async fn assert_failure(response: reqwest::Response, status: StatusCode, error: &str) {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], error, "{body}");
+    assert!(body["error_description"].is_string(), "{body}");
+}
+
+#[tokio::test]
+async fn an_upstream_that_is_down_gives_502_and_a_log_line() {
+    let issuer = TestIssuer::start().await.unwrap();
+    // A port that was just free: nothing listens there.
+    let closed = TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (proxy, endpoint) = proxy(&issuer, &format!("http://{closed}/mcp"), &[]).await;
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .json(&tools_call("search"))
+        .send()
+        .await
+        .unwrap();
+    assert_failure(response, StatusCode::BAD_GATEWAY, "bad_gateway").await;
+    let stderr = proxy.stderr();
+    assert!(
+        stderr.contains("WARN") && stderr.contains("the upstream could not be reached"),
+        "{stderr}"
+    );
+}
+
+/// A listener that never accepts, its backlog filled: further connections hang in SYN.
+async fn black_hole() -> (SocketAddr, Vec<std::net::TcpStream>) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let address = socket.local_addr().unwrap();
+    let listener = socket.listen(0).unwrap();
+    let mut held = Vec::new();
+    for _ in 0..16 {
+        match std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)) {
+            Ok(stream) => held.push(stream),
+            Err(_) => {
+                // Full: keep the listener open for as long as the test runs.
+                std::mem::forget(listener);
+                return (address, held);
+            }
+        }
+    }
+    panic!("the backlog of a listener that never accepts did not fill up");
+}
+
+#[tokio::test]
+async fn an_upstream_that_does_not_accept_in_time_gives_504() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (address, _held) = black_hole().await;
+    let (proxy, endpoint) = proxy(
+        &issuer,
+        &format!("http://{address}/mcp"),
+        &["--upstream-connect-timeout", "300ms"],
+    )
+    .await;
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+    let started = Instant::now();
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .json(&tools_call("search"))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_failure(response, StatusCode::GATEWAY_TIMEOUT, "gateway_timeout").await;
+    assert!(proxy.stderr().contains("in time"), "{}", proxy.stderr());
+}
+
+#[tokio::test]
+async fn health_and_metadata_need_no_token() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(&issuer, &upstream, &["--tool-scope", "delete=admin"]).await;
+    let origin = endpoint.trim_end_matches("/mcp");
+
+    let response = reqwest::get(format!("{origin}/healthz")).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "ok");
+
+    let metadata: Value =
+        reqwest::get(format!("{origin}/.well-known/oauth-protected-resource/mcp"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(metadata["resource"], endpoint);
+    assert_eq!(metadata["authorization_servers"], json!([issuer.issuer()]));
+    assert_eq!(metadata["scopes_supported"], json!(["mcp:tools", "admin"]));
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_lets_an_open_request_finish_then_the_proxy_exits_0() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, _seen) = upstream().await;
+    let (mut proxy, endpoint) = proxy(&issuer, &upstream, &["--shutdown-grace", "5"]).await;
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+
+    let slow = tokio::spawn(
+        reqwest::Client::new()
+            .get(format!("{endpoint}/slow"))
+            .bearer_auth(&token)
+            .send(),
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = proxy.child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+
+    let response = slow.await.unwrap().unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.text().await.unwrap(), "slow answer");
+    let status = tokio::time::timeout(Duration::from_secs(10), proxy.child.wait())
+        .await
+        .expect("the proxy did not stop")
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{}", proxy.stderr());
+    proxy.stderr_reader.await.unwrap();
+}
+
+#[tokio::test]
+async fn malformed_upstream_headers_exit_2_naming_the_entry_but_not_its_value() {
+    let file = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("proxy-bad-headers-{}.txt", std::process::id()));
+    std::fs::write(&file, "X-Good: fine\n\nno-colon-s3cret-file\n").unwrap();
+    let base = [
+        "proxy",
+        "--upstream",
+        "http://127.0.0.1:9/mcp",
+        "--issuer",
+        "https://auth.example.com",
+    ];
+    // Flags, variables, and what stderr must name.
+    type Case<'a> = (Vec<&'a str>, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: [Case; 4] = [
+        (
+            vec![
+                "--upstream-header",
+                "X-Good: fine",
+                "--upstream-header",
+                "s3cret",
+            ],
+            vec![],
+            "--upstream-header entry 2 ",
+        ),
+        (
+            vec![],
+            vec![(
+                "MCP_AUTH_UPSTREAM_HEADER",
+                "X-Good: fine\nX-Bad: s3cret\u{1}",
+            )],
+            "--upstream-header entry 2 ",
+        ),
+        (
+            vec!["--upstream-headers-file", file.to_str().unwrap()],
+            vec![],
+            "line 3 of ",
+        ),
+        (
+            vec!["--upstream-header", "X-MCP-Auth-Subject: s3cret"],
+            vec![],
+            "--upstream-header entry 1 ",
+        ),
+    ];
+    for (args, env, expected) in cases {
+        let output = mcp_auth(&base)
+            .args(&args)
+            .envs(env.iter().copied())
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!stderr.contains("s3cret"), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(output.stdout.is_empty(), "{args:?}: it started");
+    }
+}

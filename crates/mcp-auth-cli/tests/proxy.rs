@@ -144,6 +144,7 @@ async fn echo(State(seen): State<Seen>, request: Request) -> Response {
         headers.insert(name.as_str().to_owned(), Value::Array(values));
     }
     let echoed = json!({
+        "version": format!("{:?}", parts.version),
         "method": parts.method.as_str(),
         "path": parts.uri.path(),
         "query": parts.uri.query(),
@@ -670,6 +671,25 @@ async fn health_and_metadata_need_no_token() {
     assert_eq!(metadata["authorization_servers"], json!([issuer.issuer()]));
     assert_eq!(metadata["scopes_supported"], json!(["mcp:tools", "admin"]));
     assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn h2c_is_spoken_to_an_upstream_only_when_asked() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, _seen) = upstream().await;
+    for (args, version) in [(&[][..], "HTTP/1.1"), (&["--upstream-h2c"][..], "HTTP/2.0")] {
+        let (_proxy, endpoint) = proxy(&issuer, &upstream, args).await;
+        let token = token(&issuer, &endpoint, &["mcp:tools"]);
+        let response = reqwest::Client::new()
+            .get(&endpoint)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let echoed: Value = response.json().await.unwrap();
+        assert_eq!(echoed["version"], version);
+    }
 }
 
 #[cfg(unix)]

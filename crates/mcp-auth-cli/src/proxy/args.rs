@@ -35,6 +35,11 @@ pub(crate) struct ProxyArgs {
         value_parser = parse_duration
     )]
     pub(crate) upstream_connect_timeout: Duration,
+    /// Speak HTTP/2 without TLS (h2c, prior knowledge) to an http:// upstream that supports it:
+    /// one connection carries every request. An upstream that speaks only HTTP/1.1 then fails
+    /// (502), so this is off by default; an https:// upstream may choose HTTP/2 by ALPN anyway.
+    #[arg(long, env = "MCP_AUTH_UPSTREAM_H2C")]
+    pub(crate) upstream_h2c: bool,
     /// A header sent with every upstream request, as 'Name: value' (its own API key, say),
     /// replacing any the client sent. Repeatable; newline-separated in the variable. On the
     /// command line other local users can read it: prefer --upstream-headers-file.

@@ -59,17 +59,25 @@ pub(crate) struct UpstreamSettings {
     pub(crate) allowed_hosts: Vec<String>,
     pub(crate) max_request_bytes: u64,
     pub(crate) connect_timeout: Duration,
+    /// HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1.
+    pub(crate) h2c: bool,
 }
 
 impl Upstream {
     /// The client (one pool for the process, no redirects followed: a redirect is the
     /// upstream's answer to pass on, not to act on) and the settings.
     pub(crate) fn new(settings: UpstreamSettings) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .pool_max_idle_per_host(POOL_MAX_IDLE)
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
+            .no_proxy();
+        // Otherwise HTTP/1.1 to an http:// upstream; an https:// one may choose HTTP/2 by ALPN.
+        let builder = match settings.h2c {
+            true => builder.http2_prior_knowledge(),
+            false => builder,
+        };
+        let client = builder
             .build()
             .map_err(|err| format!("the upstream client could not be made: {err}"))?;
         Ok(Self {
@@ -277,6 +285,7 @@ mod tests {
             allowed_hosts: Vec::new(),
             max_request_bytes: 10,
             connect_timeout: Duration::from_secs(1),
+            h2c: false,
         })
         .unwrap()
     }

@@ -39,6 +39,7 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
         allowed_hosts: protection.allowed_hosts.clone(),
         max_request_bytes: args.max_request_bytes,
         connect_timeout: args.upstream_connect_timeout,
+        h2c: args.upstream_h2c,
     })?;
     let forwarding = any(forward::forward).with_state(Arc::new(upstream));
     let mut app = protection

@@ -1,6 +1,7 @@
 //! End to end, with real peers on 127.0.0.1: the certified OpenID provider `oidc-provider` as
 //! the authorization server, the official MCP TypeScript SDK as the client, and the `mcp-auth`
-//! binary between them. `scripts/test.sh` installs the Node peers (`npm ci` in `e2e/`).
+//! binary between them; for `mcp-auth proxy`, the same SDK also as the unprotected server behind
+//! it. `scripts/test.sh` installs the Node peers (`npm ci` in `e2e/`).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -36,7 +37,7 @@ fn e2e_dir() -> PathBuf {
 
 /// A child process killed when dropped, with its stdout read line by line.
 struct Running {
-    _child: Child,
+    child: Child,
     _stdin: Option<ChildStdin>,
     lines: Lines<BufReader<ChildStdout>>,
     output: Vec<String>,
@@ -57,7 +58,7 @@ impl Running {
         let stdin = child.stdin.take();
         Self {
             _stdin: stdin,
-            _child: child,
+            child,
             lines: BufReader::new(stdout).lines(),
             output: Vec::new(),
         }
@@ -82,6 +83,11 @@ impl Running {
                 self.output
             ),
         }
+    }
+
+    /// Kills it and waits until it is gone, its sockets closed.
+    async fn stop(mut self) {
+        self.child.kill().await.unwrap();
     }
 }
 
@@ -868,4 +874,193 @@ async fn oidc_provider_answers_introspection_as_mcp_auth_expects() {
         report["introspection_endpoint_auth_methods_supported"],
         Value::Null
     );
+}
+
+/// e2e/mcp-upstream-server.mjs, an MCP server of the TypeScript SDK with no authorization
+/// (stateful sessions, tools `progress`, `echo_headers` and `delete`); returns it and its MCP
+/// endpoint.
+async fn unprotected_upstream() -> (Running, String) {
+    let mut upstream = Running::spawn(
+        Command::new("node")
+            .arg("mcp-upstream-server.mjs")
+            .current_dir(e2e_dir()),
+    );
+    let url = upstream.value_after("URL=").await;
+    (upstream, url)
+}
+
+/// `mcp-auth proxy` in front of `upstream`, trusting `issuer`, every request needing
+/// `mcp:tools` and the upstream's `delete` tool `mcp:admin` too; returns it and its MCP
+/// endpoint.
+async fn proxy_with_admin_rule(upstream: &str, issuer: &str) -> (Running, String) {
+    mcp_auth(
+        &[
+            "proxy",
+            "--bind",
+            "127.0.0.1:0",
+            "--upstream",
+            upstream,
+            "--issuer",
+            issuer,
+            "--scope",
+            "mcp:tools",
+            "--tool-scope",
+            "delete=mcp:admin",
+        ],
+        "  MCP endpoint",
+    )
+    .await
+}
+
+/// e2e/mcp-proxy-client.mjs with the full-scope client asking for `scope`; it must succeed.
+async fn proxy_client(url: &str, scope: &str, issuer: &str) -> Value {
+    let (result, ok) = node_client(
+        "mcp-proxy-client.mjs",
+        &[url, CLIENT_ID, CLIENT_SECRET, scope, issuer],
+    )
+    .await;
+    assert!(ok && result["ok"] == true, "client failed: {result}");
+    result
+}
+
+/// Milliseconds from each progress notification to the tool's result, as the client saw them.
+fn progress_lead_times(result: &Value) -> Vec<f64> {
+    let progress = &result["progress"];
+    let done = progress["resultAt"].as_f64().unwrap();
+    progress["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|notification| done - notification["at"].as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the Node peers: npm ci in e2e/ (scripts/test.sh runs it)"]
+async fn the_typescript_client_calls_an_unprotected_typescript_server_through_the_proxy() {
+    let (_provider, issuer) = oidc_provider().await;
+    let (mut upstream, upstream_url) = unprotected_upstream().await;
+    let (_proxy, url) = proxy_with_admin_rule(&upstream_url, &issuer).await;
+
+    // Straight to the upstream, the client's own X-MCP-Auth-Subject arrives (and no token is
+    // asked for): below, it is the proxy that keeps it out.
+    let direct = proxy_client(&upstream_url, "mcp:tools", &issuer).await;
+    assert_eq!(direct["echoHeaders"]["x-mcp-auth-subject"], "attacker");
+    assert_eq!(direct["delete"]["text"], "deleted", "{direct}");
+    assert_eq!(
+        upstream.value_after("SESSION_CLOSED=").await,
+        direct["sessionId"].as_str().unwrap()
+    );
+
+    let result = proxy_client(&url, "mcp:tools", &issuer).await;
+
+    // The dance through the proxy: 401, its metadata, the provider's metadata and token
+    // endpoint, then the retried initialize accepted.
+    let exchanges = exchanges(&result);
+    let metadata_url = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
+    assert_eq!(exchanges[0], ("POST".into(), url.clone(), 401));
+    assert_eq!(exchanges[1], ("GET".into(), metadata_url, 200));
+    assert!(
+        exchanges[2]
+            .1
+            .starts_with(&format!("{issuer}/.well-known/"))
+            && exchanges[2].2 == 200,
+        "{exchanges:?}"
+    );
+    assert_eq!(
+        exchanges[3],
+        ("POST".into(), format!("{issuer}/token"), 200)
+    );
+    assert_eq!(exchanges[4], ("POST".into(), url.clone(), 200));
+    // The standalone GET stream of the session was opened through the proxy too.
+    assert!(
+        exchanges.contains(&("GET".into(), url.clone(), 200)),
+        "{exchanges:?}"
+    );
+
+    // Streaming: each notification reached the client as the upstream sent it, 400 ms apart,
+    // the first well before the result (buffered, all would come with it).
+    assert_eq!(result["progress"]["text"], "done", "{result}");
+    let progress: Vec<u64> = result["progress"]["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|notification| notification["progress"].as_u64().unwrap())
+        .collect();
+    assert_eq!(progress, [1, 2, 3], "{result}");
+    let lead = progress_lead_times(&result);
+    assert!(
+        lead[0] >= 800.0 && lead[1] >= 400.0 && lead[2] >= 300.0,
+        "milliseconds from each notification to the result: {lead:?}"
+    );
+
+    // What the upstream received: no token, the verified identity only (the client's own
+    // X-MCP-Auth-Subject removed), the session the upstream issued, X-Forwarded-*.
+    let headers = &result["echoHeaders"];
+    assert_eq!(headers["authorization"], Value::Null, "{headers}");
+    assert_eq!(headers["x-mcp-auth-subject"], CLIENT_ID, "{headers}");
+    assert_eq!(headers["x-mcp-auth-client-id"], CLIENT_ID, "{headers}");
+    assert_eq!(headers["x-mcp-auth-scopes"], "mcp:tools", "{headers}");
+    assert_eq!(headers["x-mcp-auth-issuer"], issuer.as_str(), "{headers}");
+    let session = result["sessionId"].as_str().unwrap();
+    assert_eq!(headers["mcp-session-id"], session, "{headers}");
+    assert_eq!(headers["x-forwarded-for"], "127.0.0.1", "{headers}");
+    assert_eq!(headers["x-forwarded-proto"], "http", "{headers}");
+    assert_eq!(
+        headers["x-forwarded-host"],
+        url.trim_start_matches("http://").trim_end_matches("/mcp"),
+        "{headers}"
+    );
+    assert_eq!(
+        headers["host"],
+        upstream_url
+            .trim_start_matches("http://")
+            .trim_end_matches("/mcp"),
+        "{headers}"
+    );
+
+    // `delete` needs mcp:admin: the proxy's 403, which SDK 1.32 cannot step up from with a
+    // client_credentials provider (see without_the_shim_the_sdk_gives_up_after_trying_upscoping_once).
+    assert_eq!(result["delete"]["ok"], false, "{result}");
+    assert_eq!(result["delete"]["error"]["name"], "StreamableHTTPError");
+    assert_eq!(result["delete"]["error"]["code"], 403, "{result}");
+
+    // The session's DELETE went through to the upstream, which closed the session.
+    assert_eq!(result["terminated"], true, "{result}");
+    assert!(
+        exchanges.contains(&("DELETE".into(), url.clone(), 200)),
+        "{exchanges:?}"
+    );
+    assert_eq!(upstream.value_after("SESSION_CLOSED=").await, session);
+
+    // With mcp:admin the same call reaches the upstream's tool.
+    let admin = proxy_client(&url, "mcp:tools mcp:admin", &issuer).await;
+    assert_eq!(
+        admin["delete"],
+        serde_json::json!({ "ok": true, "text": "deleted" })
+    );
+    assert_eq!(
+        admin["echoHeaders"]["x-mcp-auth-scopes"],
+        "mcp:tools mcp:admin"
+    );
+
+    // The 403 is the proxy's own step-up challenge, naming every scope the call needs.
+    let tools_only = token_from(&issuer, &url, "mcp:tools").await;
+    let refused = call_tool(&url, &tools_only, "delete").await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let challenge = refused.headers()["www-authenticate"].to_str().unwrap();
+    assert!(
+        challenge.starts_with(r#"Bearer error="insufficient_scope""#)
+            && challenge.contains(r#"scope="mcp:tools mcp:admin""#)
+            && challenge.contains("resource_metadata="),
+        "{challenge}"
+    );
+
+    // Upstream gone: 502 with the proxy's JSON body.
+    upstream.stop().await;
+    let response = call_tool(&url, &tools_only, "echo_headers").await;
+    assert_eq!(response.status(), StatusCode::BAD_GATEWAY);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "bad_gateway", "{body}");
 }

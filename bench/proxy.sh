@@ -24,7 +24,8 @@ cargo build --quiet --release -p mcp-auth --example bench_server --features test
 cargo build --quiet --release -p mcp-auth-cli
 target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 upstream_bin=$target_dir/release/examples/bench_server
-mcp_auth_bin=$target_dir/release/mcp-auth
+# PROXY_BIN: another build of the command to measure (an A/B of two versions).
+mcp_auth_bin=${PROXY_BIN:-$target_dir/release/mcp-auth}
 tick=$(getconf CLK_TCK)
 results=$(mktemp)
 logs=$(mktemp -d)

@@ -5,17 +5,17 @@
 //! introspection.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::PathBuf;
-use std::process::{Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Output;
 use std::time::Duration;
 
+use common::{Running, mcp_auth};
 use mcp_auth::testing::{TestClient, TestIssuer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
-use tokio::process::{Child, ChildStdout, Command};
-use tokio::task::JoinHandle;
+use tokio::process::Command;
 
 /// The resource server's client at the test issuer.
 const CLIENT_ID: &str = "mcp-server";
@@ -30,18 +30,6 @@ const DEPLOY_KEY: &str = "mcp-auth-cli-test-api-key-deploy";
 const DEPLOY_SHA256: &str = "975bbb7ba4a7481854a374204e02a73bb7c7bdbf9d23fb7bfec215a676117db9";
 const OPS_KEY: &str = "mcp-auth-cli-test-api-key-ops";
 const OPS_SHA256: &str = "6fe253ce19a311cfca7d2ca24ef5c9e920e349d0aadfbf36c44adb150408fd34";
-
-/// `mcp-auth ARGS...` with no `MCP_AUTH_*` variable leaking in from the environment.
-fn mcp_auth(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-auth"));
-    command.args(args).stdin(Stdio::null()).kill_on_drop(true);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("MCP_AUTH_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
 
 /// Runs a command that must stop by itself.
 async fn output(mut command: Command) -> Output {
@@ -68,80 +56,6 @@ async fn issuer() -> TestIssuer {
         scopes: Vec::new(),
     });
     issuer
-}
-
-/// A running `mcp-auth`, killed when dropped: its stdout read line by line, its stderr
-/// collected as it comes (so that the pipe never fills).
-struct Running {
-    child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
-    stdout: Vec<String>,
-    stderr: Arc<Mutex<String>>,
-    stderr_reader: JoinHandle<()>,
-}
-
-impl Running {
-    fn spawn(mut command: Command) -> Self {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr_pipe = child.stderr.take().unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let collected = stderr.clone();
-        let stderr_reader = tokio::spawn(async move {
-            let mut buffer = [0u8; 4096];
-            while let Ok(read @ 1..) = stderr_pipe.read(&mut buffer).await {
-                collected
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
-            }
-        });
-        Self {
-            child,
-            lines: BufReader::new(stdout).lines(),
-            stdout: Vec::new(),
-            stderr,
-            stderr_reader,
-        }
-    }
-
-    /// Reads lines until one starts with `prefix`; returns the rest of it, trimmed.
-    async fn value_after(&mut self, prefix: &str) -> String {
-        let found = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = self.lines.next_line().await.unwrap() {
-                self.stdout.push(line.clone());
-                if let Some(rest) = line.strip_prefix(prefix) {
-                    return Some(rest.trim().to_owned());
-                }
-            }
-            None
-        })
-        .await;
-        match found {
-            Ok(Some(value)) => value,
-            _ => panic!(
-                "no line starting with {prefix:?} in {:#?}, stderr {}",
-                self.stdout,
-                self.stderr.lock().unwrap()
-            ),
-        }
-    }
-
-    /// Stops the server; returns everything it printed, stdout then stderr.
-    async fn stop(mut self) -> String {
-        self.child.start_kill().unwrap();
-        self.child.wait().await.unwrap();
-        while let Some(line) = self.lines.next_line().await.unwrap() {
-            self.stdout.push(line);
-        }
-        self.stderr_reader.await.unwrap();
-        let stderr = self.stderr.lock().unwrap().clone();
-        format!("{}\n{stderr}", self.stdout.join("\n"))
-    }
 }
 
 /// `mcp-auth serve` trusting `issuers` (RFC 8414 metadata), every request needing `mcp:tools`,

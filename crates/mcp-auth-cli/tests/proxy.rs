@@ -5,11 +5,12 @@
 //! and a graceful stop on SIGTERM.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -18,92 +19,12 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
+use common::{Running, mcp_auth};
 use mcp_auth::testing::TestIssuer;
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::net::TcpListener;
-use tokio::process::{Child, ChildStdout, Command};
-use tokio::task::JoinHandle;
-
-/// `mcp-auth ARGS...` with no `MCP_AUTH_*` variable leaking in from the environment.
-fn mcp_auth(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-auth"));
-    command.args(args).stdin(Stdio::null()).kill_on_drop(true);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("MCP_AUTH_") {
-            command.env_remove(name);
-        }
-    }
-    command
-}
-
-/// A running `mcp-auth`, killed when dropped: its stdout read line by line, its stderr
-/// collected as it comes.
-struct Running {
-    child: Child,
-    lines: Lines<BufReader<ChildStdout>>,
-    stdout: Vec<String>,
-    stderr: Arc<Mutex<String>>,
-    stderr_reader: JoinHandle<()>,
-}
-
-impl Running {
-    fn spawn(mut command: Command) -> Self {
-        let mut child = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr_pipe = child.stderr.take().unwrap();
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let collected = stderr.clone();
-        let stderr_reader = tokio::spawn(async move {
-            let mut buffer = [0u8; 4096];
-            while let Ok(read @ 1..) = stderr_pipe.read(&mut buffer).await {
-                collected
-                    .lock()
-                    .unwrap()
-                    .push_str(&String::from_utf8_lossy(&buffer[..read]));
-            }
-        });
-        Self {
-            child,
-            lines: BufReader::new(stdout).lines(),
-            stdout: Vec::new(),
-            stderr,
-            stderr_reader,
-        }
-    }
-
-    /// Reads lines until one starts with `prefix`; returns the rest of it, trimmed.
-    async fn value_after(&mut self, prefix: &str) -> String {
-        let found = tokio::time::timeout(Duration::from_secs(30), async {
-            while let Some(line) = self.lines.next_line().await.unwrap() {
-                self.stdout.push(line.clone());
-                if let Some(rest) = line.strip_prefix(prefix) {
-                    return Some(rest.trim().to_owned());
-                }
-            }
-            None
-        })
-        .await;
-        match found {
-            Ok(Some(value)) => value,
-            _ => panic!(
-                "no line starting with {prefix:?} in {:#?}, stderr {}",
-                self.stdout,
-                self.stderr.lock().unwrap()
-            ),
-        }
-    }
-
-    /// What it wrote on stderr so far.
-    fn stderr(&self) -> String {
-        self.stderr.lock().unwrap().clone()
-    }
-}
+use tokio::process::Command;
 
 /// What the upstream saw, and how often it was called.
 #[derive(Clone, Default)]

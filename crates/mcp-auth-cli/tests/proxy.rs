@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, StatusCode as AxumStatus};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
 use common::{Running, mcp_auth};
+use futures_util::StreamExt;
 use mcp_auth::testing::TestIssuer;
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
@@ -34,7 +35,8 @@ struct Seen {
 
 /// The upstream MCP server stand-in: `/mcp` and `/mcp/echo/...` echo the request as JSON (and
 /// answer with a session id); `/mcp/sse` writes three events 300 ms apart; `/mcp/slow`
-/// answers after a second; `/mcp/refuse` answers 401 with its own challenge.
+/// answers after a second; `/mcp/forever` writes one event and never ends; `/mcp/refuse`
+/// answers 401 with its own challenge.
 async fn upstream() -> (String, Seen) {
     let seen = Seen::default();
     let app = Router::new()
@@ -42,6 +44,7 @@ async fn upstream() -> (String, Seen) {
         .route("/mcp/echo/{*rest}", any(echo))
         .route("/mcp/sse", get(sse))
         .route("/mcp/slow", get(slow))
+        .route("/mcp/forever", get(forever))
         .route("/mcp/refuse", any(refuse))
         .with_state(seen.clone());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -105,6 +108,17 @@ async fn slow(State(seen): State<Seen>) -> &'static str {
     seen.calls.fetch_add(1, Ordering::SeqCst);
     tokio::time::sleep(Duration::from_secs(1)).await;
     "slow answer"
+}
+
+async fn forever() -> Response {
+    let first =
+        futures_util::stream::once(async { Ok::<_, std::convert::Infallible>("data: {}\n\n") });
+    let events = first.chain(futures_util::stream::pending());
+    (
+        [("content-type", "text/event-stream")],
+        Body::from_stream(events),
+    )
+        .into_response()
 }
 
 async fn refuse(State(seen): State<Seen>) -> Response {
@@ -645,6 +659,51 @@ async fn sigterm_lets_an_open_request_finish_then_the_proxy_exits_0() {
         .unwrap();
     assert_eq!(status.code(), Some(0), "{}", proxy.stderr());
     proxy.stderr_reader.await.unwrap();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_cuts_a_stream_still_open_after_the_grace_period() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, _seen) = upstream().await;
+    let (mut proxy, endpoint) = proxy(&issuer, &upstream, &["--shutdown-grace", "300ms"]).await;
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+    let mut stream = reqwest::Client::new()
+        .get(format!("{endpoint}/forever"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.chunk().await.unwrap().unwrap(), "data: {}\n\n");
+
+    let pid = proxy.child.id().unwrap().to_string();
+    let signalled = Instant::now();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(5), proxy.child.wait())
+        .await
+        .expect("the proxy kept a stream open past its grace period")
+        .unwrap();
+    let waited = signalled.elapsed();
+    assert_eq!(status.code(), Some(0), "{}", proxy.stderr());
+    assert!(
+        waited >= Duration::from_millis(300),
+        "stopped after {waited:?}"
+    );
+    // The client sees its stream end: the connection is gone with the process.
+    let rest = tokio::time::timeout(Duration::from_secs(2), stream.chunk()).await;
+    assert!(matches!(rest, Ok(Err(_)) | Ok(Ok(None))), "{rest:?}");
+    let stderr_done = proxy.stderr_reader;
+    stderr_done.await.unwrap();
+    let stderr = proxy.stderr.lock().unwrap().clone();
+    assert!(
+        stderr.contains("cut"),
+        "no log line about the cut: {stderr}"
+    );
 }
 
 #[tokio::test]

@@ -214,7 +214,7 @@ fn parse_header(
     Ok((name, value))
 }
 
-/// `--upstream`: an absolute http or https URL without a fragment.
+/// `--upstream`: an absolute http or https URL without credentials or a fragment.
 fn parse_upstream(value: &str) -> Result<Url, String> {
     let url = Url::parse(value).map_err(|err| format!("not a URL: {err}"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -222,6 +222,13 @@ fn parse_upstream(value: &str) -> Result<Url, String> {
     }
     if url.fragment().is_some() {
         return Err("a URL with a fragment (#...) names no server".to_owned());
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "credentials in the URL are not sent and would show in the process list: \
+             give them as --upstream-headers-file (Authorization: Basic ...)"
+                .to_owned(),
+        );
     }
     Ok(url)
 }
@@ -299,7 +306,13 @@ mod tests {
     fn the_upstream_is_an_http_url() {
         assert!(parse_upstream("http://127.0.0.1:9000/mcp").is_ok());
         assert!(parse_upstream("https://mcp.internal/").is_ok());
-        for bad in ["ftp://host/", "127.0.0.1:9000", "http://host/#frag"] {
+        for bad in [
+            "ftp://host/",
+            "127.0.0.1:9000",
+            "http://host/#frag",
+            "http://user:secret@host/",
+            "http://user@host/",
+        ] {
             assert!(parse_upstream(bad).is_err(), "{bad}");
         }
     }

@@ -18,36 +18,49 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use http_body_util::{LengthLimitError, Limited};
+use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use mcp_auth::AuthInfo;
 use url::Url;
 
-use super::headers::{self, IdentityHeaders, Origin};
+use super::headers::{self, AllowedHosts, IdentityHeaders, Origin};
 
 /// Idle keep-alive connections kept to the upstream: enough for a busy sidecar, bounded so an
 /// idle proxy holds few sockets.
 const POOL_MAX_IDLE: usize = 32;
 
+/// An idle upstream connection is closed after this long.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// The connection pool to the upstream: HTTP/1.1 keep-alive, h2c when asked, TLS by rustls for
+/// an https:// upstream. No redirects are followed and no proxy is used: a redirect is the
+/// upstream's answer to pass on, not to act on.
+type UpstreamClient = Client<HttpsConnector<HttpConnector>, Limited<Body>>;
+
 /// The forwarding service's settings and its connection pool, shared by every request.
 #[derive(Debug)]
 pub(crate) struct Upstream {
-    client: reqwest::Client,
+    client: UpstreamClient,
     url: Url,
+    /// `scheme://authority` of `url`, to which each request's path and query are appended.
+    origin: String,
     /// The path of the resource identifier: what is below it is appended to `url`'s path.
     resource_path: String,
     /// The public scheme, for `X-Forwarded-Proto`.
     proto: String,
     identity: IdentityHeaders,
     fixed: axum::http::HeaderMap,
-    allowed_hosts: Vec<String>,
-    max_request_bytes: u64,
+    allowed_hosts: AllowedHosts,
+    max_request_bytes: usize,
 }
 
 /// What the proxy needs to know to build an [`Upstream`].
@@ -64,65 +77,92 @@ pub(crate) struct UpstreamSettings {
 }
 
 impl Upstream {
-    /// The client (one pool for the process, no redirects followed: a redirect is the
-    /// upstream's answer to pass on, not to act on) and the settings.
+    /// The connection pool (one for the process) and the settings.
     pub(crate) fn new(settings: UpstreamSettings) -> Result<Self, String> {
-        let builder = reqwest::Client::builder()
-            .connect_timeout(settings.connect_timeout)
-            .pool_max_idle_per_host(POOL_MAX_IDLE)
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy();
+        let mut tcp = HttpConnector::new();
+        tcp.enforce_http(false);
+        tcp.set_nodelay(true);
+        tcp.set_connect_timeout(Some(settings.connect_timeout));
+        let provider = rustls::crypto::aws_lc_rs::default_provider();
         // Otherwise HTTP/1.1 to an http:// upstream; an https:// one may choose HTTP/2 by ALPN.
-        let builder = match settings.h2c {
-            true => builder.http2_prior_knowledge(),
-            false => builder,
-        };
-        let client = builder
-            .build()
-            .map_err(|err| format!("the upstream client could not be made: {err}"))?;
+        let connector = HttpsConnectorBuilder::new()
+            .with_provider_and_platform_verifier(provider)
+            .map_err(|err| format!("the upstream's TLS settings could not be made: {err}"))?
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(tcp);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(POOL_MAX_IDLE)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+            .pool_timer(TokioTimer::new())
+            .timer(TokioTimer::new())
+            .http2_only(settings.h2c)
+            .build(connector);
+        let url = settings.url;
+        let origin = url[..url::Position::BeforePath].to_owned();
         Ok(Self {
             client,
-            url: settings.url,
+            origin,
+            url,
             resource_path: settings.resource.path().trim_end_matches('/').to_owned(),
             proto: settings.resource.scheme().to_owned(),
             identity: settings.identity,
             fixed: settings.fixed,
-            allowed_hosts: settings.allowed_hosts,
-            max_request_bytes: settings.max_request_bytes,
+            allowed_hosts: AllowedHosts::new(&settings.allowed_hosts),
+            max_request_bytes: usize::try_from(settings.max_request_bytes).unwrap_or(usize::MAX),
         })
     }
 
-    /// The upstream URL for a request to `path` and `query` on the proxy; `None` when the path
+    /// The upstream URI for a request to `path` and `query` on the proxy; `None` when the path
     /// would leave the upstream's base path once normalised (`/mcp/../admin`, `%2e%2e`): a
     /// caller of the resource reaches what is below it, nothing beside it.
-    fn target(&self, path: &str, query: Option<&str>) -> Option<Url> {
-        let mut url = self.url.clone();
+    fn target(&self, path: &str, query: Option<&str>) -> Option<Uri> {
         let below = path.strip_prefix(&self.resource_path).unwrap_or(path);
-        let base = self.url.path().trim_end_matches('/');
-        if !below.is_empty() {
-            url.set_path(&format!("{base}{below}"));
-            let inside = url.path() == base
-                || url
-                    .path()
-                    .strip_prefix(base)
-                    .is_some_and(|rest| rest.starts_with('/'));
-            if !inside {
-                return None;
-            }
+        let path = self.path_below(below)?;
+        let mut target = format!("{}{path}", self.origin);
+        match (self.url.query(), query) {
+            (Some(own), Some(given)) => target.extend(["?", own, "&", given]),
+            (Some(one), None) | (None, Some(one)) => target.extend(["?", one]),
+            (None, None) => {}
         }
-        let query = match (self.url.query(), query) {
-            (Some(own), Some(given)) => Some(format!("{own}&{given}")),
-            (own, given) => own.or(given).map(str::to_owned),
-        };
-        url.set_query(query.as_deref());
-        Some(url)
+        Uri::try_from(target).ok()
+    }
+
+    /// The upstream path for `below`, the request's path below the resource's.
+    fn path_below(&self, below: &str) -> Option<String> {
+        if below.is_empty() {
+            return Some(self.url.path().to_owned());
+        }
+        let base = self.url.path().trim_end_matches('/');
+        let joined = format!("{base}{below}");
+        // Only dot segments (`..`, `%2e%2e`, `\` read as `/`) lead out of the base: a path
+        // below it without '.', '%' or '\\' is passed as it is; any other is normalised first.
+        let plain = below.starts_with('/')
+            && !below
+                .bytes()
+                .any(|byte| matches!(byte, b'.' | b'%' | b'\\'));
+        if plain {
+            return Some(joined);
+        }
+        let mut url = self.url.clone();
+        url.set_path(&joined);
+        let path = url.path();
+        let inside = path == base
+            || path
+                .strip_prefix(base)
+                .is_some_and(|rest| rest.starts_with('/'));
+        inside.then(|| path.to_owned())
     }
 }
 
 /// The handler: checks the host and the body's size, forwards, streams the answer back.
 pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Response {
-    let (parts, body) = request.into_parts();
-    if !headers::host_allowed(parts.headers.get(header::HOST), &upstream.allowed_hosts) {
+    let (mut parts, body) = request.into_parts();
+    if !upstream
+        .allowed_hosts
+        .allow(parts.headers.get(header::HOST))
+    {
         tracing::warn!("refused a request whose Host header is not allowed (DNS rebinding?)");
         return failure(
             StatusCode::FORBIDDEN,
@@ -130,7 +170,7 @@ pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Requ
             "the Host header is not one this server answers to",
         );
     }
-    if body.size_hint().lower() > upstream.max_request_bytes {
+    if body.size_hint().lower() > upstream.max_request_bytes as u64 {
         return too_large(upstream.max_request_bytes);
     }
     // The layer always inserts the caller's identity; without it nothing is forwarded.
@@ -145,7 +185,7 @@ pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Requ
         .extensions
         .get::<OriginalUri>()
         .map_or(&parts.uri, |original| &original.0);
-    let Some(url) = upstream.target(original.path(), original.query()) else {
+    let Some(uri) = upstream.target(original.path(), original.query()) else {
         return failure(
             StatusCode::BAD_REQUEST,
             "invalid_request",
@@ -161,63 +201,47 @@ pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Requ
         proto: &upstream.proto,
     };
     let sent = headers::to_upstream(
-        &parts.headers,
+        std::mem::take(&mut parts.headers),
         &upstream.identity,
         info,
         origin,
         &upstream.fixed,
     );
 
-    let mut outgoing = upstream
-        .client
-        .request(parts.method.clone(), url)
-        .headers(sent);
-    let overflow = Arc::new(AtomicBool::new(false));
-    // A body that is known to be empty (GET, DELETE) is sent as none, not as an empty stream.
-    if body.size_hint().exact() != Some(0) {
-        outgoing = outgoing.body(limited(body, upstream.max_request_bytes, overflow.clone()));
-    }
-    match outgoing.send().await {
-        Ok(response) => passed_back(response, &parts.method),
-        Err(_) if overflow.load(Ordering::Relaxed) => too_large(upstream.max_request_bytes),
+    let mut outgoing = axum::http::Request::new(Limited::new(body, upstream.max_request_bytes));
+    *outgoing.method_mut() = parts.method.clone();
+    *outgoing.uri_mut() = uri;
+    *outgoing.headers_mut() = sent;
+    match upstream.client.request(outgoing).await {
+        Ok(response) => passed_back(response.map(Body::new), &parts.method),
+        Err(err) if caused_by::<LengthLimitError>(&err) => too_large(upstream.max_request_bytes),
         Err(err) => unreachable_upstream(&err),
     }
 }
 
-/// The request body as a stream that fails once more than `max` bytes have come, and says so
-/// in `overflow`.
-fn limited(body: Body, max: u64, overflow: Arc<AtomicBool>) -> reqwest::Body {
-    let mut seen: u64 = 0;
-    let stream = body.into_data_stream().map(move |chunk| {
-        let chunk = chunk?;
-        seen = seen.saturating_add(chunk.len() as u64);
-        if seen > max {
-            overflow.store(true, Ordering::Relaxed);
-            return Err(axum::Error::new("the request body is larger than allowed"));
-        }
-        Ok(chunk)
-    });
-    reqwest::Body::wrap_stream(stream)
-}
-
 /// The upstream's response, hop-by-hop headers removed, its body streamed as it comes.
-fn passed_back(response: reqwest::Response, method: &axum::http::Method) -> Response {
+fn passed_back(mut response: Response, method: &Method) -> Response {
     let status = response.status();
     if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
         // Not ours: the layer let the request through; the upstream refused it on its own.
         tracing::info!(%status, %method, "the upstream refused an authorized request");
     }
-    let response: axum::http::Response<reqwest::Body> = response.into();
-    let (mut parts, body) = response.into_parts();
-    headers::remove_hop_by_hop(&mut parts.headers);
-    Response::from_parts(parts, Body::new(body))
+    headers::remove_hop_by_hop(response.headers_mut());
+    response
 }
 
 /// 502 or 504 for a request the upstream did not answer, with a log line (without the URL's
-/// credentials, if it has any).
-fn unreachable_upstream(err: &reqwest::Error) -> Response {
+/// query, which the error does not carry).
+fn unreachable_upstream(err: &hyper_util::client::legacy::Error) -> Response {
     let cause = error_chain(err);
-    if err.is_connect() && err.is_timeout() {
+    let timed_out = || {
+        causes(err).any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        })
+    };
+    if err.is_connect() && timed_out() {
         tracing::warn!(error = %cause, "the upstream did not accept a connection in time");
         return failure(
             StatusCode::GATEWAY_TIMEOUT,
@@ -233,20 +257,28 @@ fn unreachable_upstream(err: &reqwest::Error) -> Response {
     )
 }
 
-/// An error and its causes, on one line, without the URL.
-fn error_chain(err: &reqwest::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
+/// An error and the errors that caused it, outermost first.
+fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |err| err.source())
+}
+
+/// Whether an `E` is among the causes of `err`.
+fn caused_by<E: std::error::Error + 'static>(err: &hyper_util::client::legacy::Error) -> bool {
+    causes(err).any(|cause| cause.is::<E>())
+}
+
+/// An error and its causes, on one line.
+fn error_chain(err: &hyper_util::client::legacy::Error) -> String {
+    causes(err)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
 }
 
 /// 413 for a body over the limit.
-fn too_large(max: u64) -> Response {
+fn too_large(max: usize) -> Response {
     failure(
         StatusCode::PAYLOAD_TOO_LARGE,
         "content_too_large",
@@ -317,6 +349,8 @@ mod tests {
             "/mcp/%2e%2e/admin",
             "/mcp/x/../../admin",
             "/mcp/.%2E/a",
+            "/mcpx",
+            "/mcp\\..\\admin",
         ] {
             assert_eq!(proxy.target(path, None), None, "{path}");
         }

@@ -3,9 +3,9 @@
 //! Upstream: the client's headers minus its `Authorization` (MCP: a server must not pass on the
 //! token it received), minus hop-by-hop headers (RFC 9110 §7.6.1: `Connection` and the headers
 //! it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), minus
-//! `Host` (the client sets it from the upstream URL) and minus every copy of the identity
-//! headers, which are then set from the verified token; `X-Forwarded-*` set; the static
-//! headers last, replacing the client's. Everything else (`Mcp-Session-Id`,
+//! `Host` (set from the upstream URL; the client's goes in `X-Forwarded-Host`) and minus every
+//! copy of the identity headers, which are then set from the verified token; `X-Forwarded-*`
+//! set; the static headers last, replacing the client's. Everything else (`Mcp-Session-Id`,
 //! `MCP-Protocol-Version`, `Last-Event-ID`, `Mcp-Method`, `Mcp-Name`, `Accept`,
 //! `Content-Type`...) passes unchanged. Back: the upstream's headers minus hop-by-hop ones.
 
@@ -81,19 +81,19 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// The headers of the upstream request for a client request with `client` headers, made by
-/// the caller `info`.
+/// The headers of the upstream request made from the client request's `headers` (taken, not
+/// copied), sent by the caller `info`.
 pub(crate) fn to_upstream(
-    client: &HeaderMap,
+    mut headers: HeaderMap,
     identity: &IdentityHeaders,
     info: &AuthInfo,
     origin: Origin<'_>,
     fixed: &HeaderMap,
 ) -> HeaderMap {
-    let mut headers = client.clone();
+    let forwarded_for = origin.peer.map(|peer| forwarded_for(&headers, peer));
+    let host = headers.remove(header::HOST);
     remove_hop_by_hop(&mut headers);
     headers.remove(header::AUTHORIZATION);
-    headers.remove(header::HOST);
     // HeaderMap names are case-insensitive: this removes every copy, however it was spelt.
     for name in identity.names() {
         headers.remove(name);
@@ -113,25 +113,14 @@ pub(crate) fn to_upstream(
         }
     }
 
-    if let Some(peer) = origin.peer {
-        let before: Vec<&str> = client
-            .get_all(&X_FORWARDED_FOR)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .collect();
-        let chain = match before.is_empty() {
-            true => peer.to_string(),
-            false => format!("{}, {peer}", before.join(", ")),
-        };
-        if let Ok(value) = HeaderValue::from_str(&chain) {
-            headers.insert(X_FORWARDED_FOR, value);
-        }
+    if let Some(Ok(chain)) = forwarded_for {
+        headers.insert(X_FORWARDED_FOR, chain);
     }
     if let Ok(proto) = HeaderValue::from_str(origin.proto) {
         headers.insert(X_FORWARDED_PROTO, proto);
     }
-    match client.get(header::HOST) {
-        Some(host) => headers.insert(X_FORWARDED_HOST, host.clone()),
+    match host {
+        Some(host) => headers.insert(X_FORWARDED_HOST, host),
         None => headers.remove(X_FORWARDED_HOST),
     };
 
@@ -144,35 +133,60 @@ pub(crate) fn to_upstream(
     headers
 }
 
-/// Whether the `Host` of a request is one of `allowed` (`host` or `host:port`, as rmcp reads
-/// them: a name without a port allows every port). A protection against DNS rebinding the
-/// upstream cannot give any more, since it sees the upstream's host instead.
-pub(crate) fn host_allowed(host: Option<&HeaderValue>, allowed: &[String]) -> bool {
-    let Some(host) = host
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<axum::http::uri::Authority>().ok())
-    else {
-        return false;
-    };
-    let wanted = normalize(host.host());
-    allowed.iter().any(
-        |entry| match entry.trim().parse::<axum::http::uri::Authority>() {
-            Ok(entry) => {
-                normalize(entry.host()) == wanted
-                    && entry
-                        .port_u16()
-                        .is_none_or(|port| host.port_u16() == Some(port))
-            }
-            Err(_) => normalize(entry) == wanted,
-        },
-    )
+/// `X-Forwarded-For`: the chain the client sent, if any, then `peer`.
+fn forwarded_for(
+    client: &HeaderMap,
+    peer: IpAddr,
+) -> Result<HeaderValue, axum::http::header::InvalidHeaderValue> {
+    let before: Vec<&str> = client
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .collect();
+    match before.is_empty() {
+        true => HeaderValue::from_str(&peer.to_string()),
+        false => HeaderValue::from_str(&format!("{}, {peer}", before.join(", "))),
+    }
 }
 
-/// A host as compared: lowercase, an IPv6 address without its brackets.
-fn normalize(host: &str) -> String {
-    host.trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase()
+/// The `Host` values a request may carry (`host` or `host:port`, as rmcp reads them: a name
+/// without a port allows every port), read once. A protection against DNS rebinding the
+/// upstream cannot give any more, since it sees the upstream's host instead.
+#[derive(Debug, Clone)]
+pub(crate) struct AllowedHosts(Vec<(String, Option<u16>)>);
+
+impl AllowedHosts {
+    /// Reads `allowed` entries; one that is not an authority is compared as a whole name.
+    pub(crate) fn new(allowed: &[String]) -> Self {
+        let entries =
+            allowed.iter().map(
+                |entry| match entry.trim().parse::<axum::http::uri::Authority>() {
+                    Ok(entry) => (bare(entry.host()).to_owned(), entry.port_u16()),
+                    Err(_) => (bare(entry).to_owned(), None),
+                },
+            );
+        Self(entries.collect())
+    }
+
+    /// Whether a request's `Host` header is allowed (names compared without case).
+    pub(crate) fn allow(&self, host: Option<&HeaderValue>) -> bool {
+        let Some(host) = host
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<axum::http::uri::Authority>().ok())
+        else {
+            return false;
+        };
+        let wanted = bare(host.host());
+        self.0.iter().any(|(name, port)| {
+            name.eq_ignore_ascii_case(wanted)
+                && port.is_none_or(|port| host.port_u16() == Some(port))
+        })
+    }
+}
+
+/// A host as compared: an IPv6 address without its brackets.
+fn bare(host: &str) -> &str {
+    host.trim_start_matches('[').trim_end_matches(']')
 }
 
 #[cfg(test)]
@@ -237,7 +251,13 @@ mod tests {
             ("accept", "application/json, text/event-stream"),
             ("content-type", "application/json"),
         ]);
-        let sent = to_upstream(&client, &identity(), &caller(), ORIGIN, &HeaderMap::new());
+        let sent = to_upstream(
+            client.clone(),
+            &identity(),
+            &caller(),
+            ORIGIN,
+            &HeaderMap::new(),
+        );
         for gone in [
             "authorization",
             "host",
@@ -288,7 +308,13 @@ mod tests {
             ("x-mcp-auth-subject", "admin"),
             ("x-mcp-auth-client-id", "c"),
         ]);
-        let sent = to_upstream(&client, &identity(), &info, ORIGIN, &HeaderMap::new());
+        let sent = to_upstream(
+            client.clone(),
+            &identity(),
+            &info,
+            ORIGIN,
+            &HeaderMap::new(),
+        );
         assert!(!sent.contains_key("x-mcp-auth-subject"));
         assert!(!sent.contains_key("x-mcp-auth-client-id"));
         assert!(!sent.contains_key("x-mcp-auth-scopes"));
@@ -307,7 +333,7 @@ mod tests {
             ("x-api-key", "upstream-key"),
             ("authorization", "Bearer upstream"),
         ]);
-        let sent = to_upstream(&client, &identity(), &caller(), ORIGIN, &fixed);
+        let sent = to_upstream(client.clone(), &identity(), &caller(), ORIGIN, &fixed);
         assert_eq!(sent["x-forwarded-for"], "192.0.2.1, 192.0.2.2, 10.0.0.7");
         assert_eq!(sent["x-forwarded-proto"], "https");
         assert!(!sent.contains_key("x-forwarded-host"));
@@ -323,8 +349,8 @@ mod tests {
             "api.example.com:443".to_owned(),
             "::1".to_owned(),
         ];
-        let host =
-            |value: &str| host_allowed(Some(&HeaderValue::from_str(value).unwrap()), &allowed);
+        let allowed = AllowedHosts::new(&allowed);
+        let host = |value: &str| allowed.allow(Some(&HeaderValue::from_str(value).unwrap()));
         assert!(host("localhost:8000"));
         assert!(host("LOCALHOST"));
         assert!(host("api.example.com:443"));
@@ -332,6 +358,6 @@ mod tests {
         assert!(!host("api.example.com:8443"));
         assert!(!host("api.example.com"));
         assert!(!host("evil.example"));
-        assert!(!host_allowed(None, &allowed));
+        assert!(!allowed.allow(None));
     }
 }

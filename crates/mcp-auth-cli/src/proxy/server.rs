@@ -13,7 +13,6 @@ use std::time::Duration;
 use axum::routing::{any, get};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use url::Url;
 
 use super::args::ProxyArgs;
 use super::forward::{self, Upstream, UpstreamSettings};
@@ -53,7 +52,7 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
 
     println!("mcp-auth proxy: listening on http://{bound}");
     println!("  MCP endpoint      {}", protection.resource);
-    println!("  upstream          {}", shown(&args.upstream));
+    println!("  upstream          {}", args.upstream);
     args.auth.print_summary(&protection);
     let names: Vec<&str> = fixed.keys().map(|name| name.as_str()).collect();
     if !names.is_empty() {
@@ -97,13 +96,4 @@ async fn grace_expired(mut stopped: watch::Receiver<bool>, grace: Duration) {
         "stopping: open requests may finish"
     );
     tokio::time::sleep(grace).await;
-}
-
-/// The upstream URL as the banner shows it: without a password it may carry.
-fn shown(url: &Url) -> String {
-    let mut url = url.clone();
-    if url.password().is_some() {
-        let _ = url.set_password(Some("[redacted]"));
-    }
-    url.to_string()
 }

@@ -4,6 +4,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::observe::Reason;
+
 /// A configuration mistake found when building [`McpAuth`](crate::McpAuth) or a bearer layer.
 ///
 /// Every message names the value at fault and what to change.
@@ -192,7 +194,9 @@ pub enum ConfigError {
     },
 }
 
-/// Why a [`TokenVerifier`](crate::TokenVerifier) did not accept a token.
+/// Why a [`TokenVerifier`](crate::TokenVerifier) did not accept a token: a refusal (401
+/// `invalid_token`) or verification impossible for now (503, never accepted), with a
+/// [`Reason`] code for logs, metrics and audit events and a description.
 ///
 /// The description is shown to clients only when
 /// [`show_error_details`](crate::bearer::BearerAuthBuilder::show_error_details) is on, and never
@@ -200,34 +204,83 @@ pub enum ConfigError {
 ///
 /// ```
 /// use mcp_auth::VerifyError;
+/// use mcp_auth::observe::Reason;
 ///
 /// let err = VerifyError::invalid_token("token revoked");
 /// assert_eq!(err.to_string(), "invalid token: token revoked");
+/// assert_eq!(err.reason(), Reason::InvalidToken);
+///
+/// let err = VerifyError::invalid_token("revoked by an administrator").with_reason(Reason::Inactive);
+/// assert_eq!(err.reason(), Reason::Inactive);
+/// assert!(!err.is_unavailable());
+///
+/// let err = VerifyError::unavailable("the user directory is down");
+/// assert_eq!(err.reason(), Reason::IssuerUnavailable);
+/// assert!(err.is_unavailable());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum VerifyError {
-    /// The token is not valid (bad signature, expired, revoked, unknown...): answered with 401
-    /// `invalid_token`.
-    #[error("invalid token: {0}")]
-    InvalidToken(Cow<'static, str>),
-    /// The verifier could not decide because what it depends on (key set, introspection endpoint)
-    /// is unreachable: answered with 503, never accepted.
-    #[error("token verification unavailable: {0}")]
-    Unavailable(Cow<'static, str>),
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyError {
+    reason: Reason,
+    detail: Cow<'static, str>,
 }
 
 impl VerifyError {
-    /// A token that is not valid, with a reason for logs and for detailed error responses.
-    pub fn invalid_token(reason: impl Into<Cow<'static, str>>) -> Self {
-        Self::InvalidToken(reason.into())
+    /// A token that is not valid, with a description for logs and for detailed error responses;
+    /// its code is [`Reason::InvalidToken`] until [`with_reason`](Self::with_reason) says more.
+    pub fn invalid_token(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            reason: Reason::InvalidToken,
+            detail: detail.into(),
+        }
     }
 
-    /// Verification impossible for now (the key source is down), with a reason for logs.
-    pub fn unavailable(reason: impl Into<Cow<'static, str>>) -> Self {
-        Self::Unavailable(reason.into())
+    /// Verification impossible for now (the key source is down), with a description for logs;
+    /// its code is [`Reason::IssuerUnavailable`].
+    pub fn unavailable(detail: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            reason: Reason::IssuerUnavailable,
+            detail: detail.into(),
+        }
+    }
+
+    /// The same error with a more precise code: [`Reason::Expired`], [`Reason::Inactive`],
+    /// [`Reason::BadSignature`]... The code only names the cause in logs, metrics and audit
+    /// events, except [`Reason::IssuerUnavailable`], which makes the error a 503.
+    pub fn with_reason(self, reason: Reason) -> Self {
+        Self { reason, ..self }
+    }
+
+    /// The code of the cause.
+    pub fn reason(&self) -> Reason {
+        self.reason
+    }
+
+    /// The description.
+    pub fn detail(&self) -> &str {
+        &self.detail
+    }
+
+    /// Whether verification was impossible (503) rather than the token refused (401).
+    pub fn is_unavailable(&self) -> bool {
+        self.reason == Reason::IssuerUnavailable
+    }
+
+    /// The code and the description, taken apart.
+    pub(crate) fn into_parts(self) -> (Reason, Cow<'static, str>) {
+        (self.reason, self.detail)
     }
 }
+
+impl fmt::Display for VerifyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.is_unavailable() {
+            true => write!(f, "token verification unavailable: {}", self.detail),
+            false => write!(f, "invalid token: {}", self.detail),
+        }
+    }
+}
+
+impl std::error::Error for VerifyError {}
 
 /// What a URL is for: it decides the rules it must follow and the example an error suggests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,6 +7,7 @@ use jsonwebtoken::Algorithm;
 use serde_json::Value;
 
 use crate::bearer::{ChallengeParams, Rejection};
+use crate::observe::Reason;
 use crate::verify::{ASYMMETRIC, KeySet};
 
 /// A key the key set parser kept: its `kid`, the JWK as published, and the algorithms it
@@ -67,12 +68,12 @@ pub fn challenge(
     let params = ChallengeParams::new(metadata_url, required_scopes, show_error_details);
     let rejection = match refusal {
         Refusal::NoCredentials => Rejection::NoCredentials,
-        Refusal::InvalidToken(detail) => Rejection::InvalidToken(detail.into()),
+        Refusal::InvalidToken(detail) => Rejection::InvalidToken(Reason::InvalidToken, detail.into()),
         Refusal::InsufficientScope { missing, needed } => {
             Rejection::InsufficientScope { missing, needed }
         }
     };
-    let response = rejection.into_response(&params);
+    let response = rejection.to_response(&params);
     let value = response
         .headers()
         .get(WWW_AUTHENTICATE)

@@ -3,6 +3,7 @@
 pub mod bearer;
 pub mod discovery;
 pub mod metadata;
+pub mod observe;
 pub mod operations;
 #[cfg(feature = "rmcp")]
 pub mod rmcp;

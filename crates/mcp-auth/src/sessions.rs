@@ -12,6 +12,7 @@ use quick_cache::sync::Cache;
 
 use crate::auth_info::AuthInfo;
 use crate::error::ConfigError;
+use crate::observe::metrics;
 
 /// The header carrying a session id (MCP Streamable HTTP, protocol versions before 2026-07-28).
 pub(crate) const SESSION_ID: &str = "mcp-session-id";
@@ -219,6 +220,7 @@ impl SessionBindings {
             last_used_ms: AtomicU64::new(self.millis(now)),
         };
         self.sessions.insert(id.to_owned(), Arc::new(binding));
+        metrics::cache_entries("sessions", self.sessions.len());
     }
 
     /// Forgets session `id` (it was deleted).

@@ -9,6 +9,7 @@ use super::origin::AllowedOrigins;
 use super::policy::Policy;
 use super::verifier::Verifier;
 use crate::error::ConfigError;
+use crate::observe::{AuditEvent, AuditHook, Observer};
 use crate::operations::{OperationRules, Permissions};
 use crate::resource::ResourceConfig;
 use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
@@ -49,6 +50,7 @@ pub struct BearerAuthBuilder {
     show_error_details: bool,
     operations: Option<OperationRules>,
     session_binding: SessionBinding,
+    audit: Option<AuditHook>,
 }
 
 impl BearerAuthBuilder {
@@ -69,6 +71,7 @@ impl BearerAuthBuilder {
             show_error_details: false,
             operations: None,
             session_binding: SessionBinding::default(),
+            audit: None,
         }
     }
 
@@ -228,6 +231,15 @@ impl BearerAuthBuilder {
         self
     }
 
+    /// Hands every decision of the layer (allowed, refused, unavailable) to `hook` as an
+    /// [`AuditEvent`](crate::observe::AuditEvent), whose JSON form is stable: route it to a
+    /// file, a queue, a SIEM. The hook runs on the request's path, so it should only hand the
+    /// event on (a channel, a buffered writer), not wait. See [`observe`](crate::observe).
+    pub fn audit(mut self, hook: impl Fn(&AuditEvent<'_>) + Send + Sync + 'static) -> Self {
+        self.audit = Some(Arc::new(hook));
+        self
+    }
+
     /// Checks the settings and makes the layer.
     pub fn build(self) -> Result<BearerAuthLayer, ConfigError> {
         let resource = chosen_resource(&self.resources, self.resource.as_deref())?;
@@ -340,6 +352,10 @@ impl BearerAuthBuilder {
             operations,
             permissions,
             sessions: self.session_binding.build(),
+            observer: Observer {
+                resource: resource.url.to_string(),
+                audit: self.audit,
+            },
         };
         Ok(BearerAuthLayer::new(policy, resource.url.clone()))
     }

@@ -10,6 +10,8 @@ use http::header::{
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
+use crate::observe::Reason;
+
 /// Why the layer refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Rejection {
@@ -17,8 +19,8 @@ pub(crate) enum Rejection {
     NoCredentials,
     /// The credentials are malformed: 400 `invalid_request`.
     InvalidRequest(&'static str),
-    /// The token is not acceptable: 401 `invalid_token`.
-    InvalidToken(Cow<'static, str>),
+    /// The token is not acceptable: 401 `invalid_token`, for this reason.
+    InvalidToken(Reason, Cow<'static, str>),
     /// The token lacks scopes: 403 `insufficient_scope`.
     InsufficientScope {
         /// The required scopes the token does not satisfy.
@@ -71,67 +73,82 @@ impl ChallengeParams {
 }
 
 impl Rejection {
+    /// The code of this refusal.
+    pub(crate) fn reason(&self) -> Reason {
+        match self {
+            Self::NoCredentials => Reason::NoCredentials,
+            Self::InvalidRequest(_) => Reason::InvalidRequest,
+            Self::InvalidToken(reason, _) => *reason,
+            Self::InsufficientScope { .. } => Reason::InsufficientScope,
+            Self::HeaderMismatch { .. } => Reason::HeaderMismatch,
+            Self::Unavailable(_) => Reason::IssuerUnavailable,
+            Self::ForbiddenOrigin => Reason::ForbiddenOrigin,
+            Self::SessionNotFound => Reason::SessionNotFound,
+        }
+    }
+
+    /// What went wrong, for logs and detailed responses (a verifier's message has had the token
+    /// cut out already).
+    pub(crate) fn detail(&self) -> Cow<'_, str> {
+        match self {
+            Self::NoCredentials => Cow::Borrowed("an access token is required"),
+            Self::InvalidRequest(reason) => Cow::Borrowed(reason),
+            Self::InvalidToken(_, reason) | Self::Unavailable(reason) => {
+                Cow::Borrowed(reason.as_ref())
+            }
+            Self::InsufficientScope { missing, .. } => Cow::Owned(format!(
+                "the access token lacks the scopes: {}",
+                missing.join(" ")
+            )),
+            Self::HeaderMismatch { reason, .. } => Cow::Borrowed(reason),
+            Self::ForbiddenOrigin => Cow::Borrowed("requests from this origin are not allowed"),
+            Self::SessionNotFound => Cow::Borrowed("no such session"),
+        }
+    }
+
     /// The response for this refusal.
-    pub(crate) fn into_response(self, params: &ChallengeParams) -> Response<Full<Bytes>> {
-        let (status, error, generic, detail): (StatusCode, Option<&str>, &str, Cow<'_, str>) =
-            match &self {
-                Self::NoCredentials => (
-                    StatusCode::UNAUTHORIZED,
-                    None,
-                    "an access token is required",
-                    Cow::Borrowed("an access token is required"),
-                ),
-                Self::InvalidRequest(reason) => (
-                    StatusCode::BAD_REQUEST,
-                    Some("invalid_request"),
-                    reason,
-                    Cow::Borrowed(*reason),
-                ),
-                Self::InvalidToken(reason) => (
-                    StatusCode::UNAUTHORIZED,
-                    Some("invalid_token"),
-                    "the access token is invalid",
-                    Cow::Borrowed(reason.as_ref()),
-                ),
-                Self::InsufficientScope { missing, .. } => (
-                    StatusCode::FORBIDDEN,
-                    Some("insufficient_scope"),
-                    "the access token lacks a required scope",
-                    Cow::Owned(format!(
-                        "the access token lacks the scopes: {}",
-                        missing.join(" ")
-                    )),
-                ),
-                // Not a credentials problem: a JSON-RPC error, as MCP asks.
-                Self::HeaderMismatch { id, reason } => {
-                    return header_mismatch(id, reason, params.show_error_details);
-                }
-                Self::Unavailable(reason) => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    None,
-                    "token verification is temporarily unavailable",
-                    Cow::Borrowed(reason.as_ref()),
-                ),
-                Self::ForbiddenOrigin => (
-                    StatusCode::FORBIDDEN,
-                    None,
-                    "requests from this origin are not allowed",
-                    Cow::Borrowed("requests from this origin are not allowed"),
-                ),
-                Self::SessionNotFound => (
-                    StatusCode::NOT_FOUND,
-                    None,
-                    "no such session",
-                    Cow::Borrowed("no such session"),
-                ),
-            };
+    pub(crate) fn to_response(&self, params: &ChallengeParams) -> Response<Full<Bytes>> {
+        let (status, error, generic): (StatusCode, Option<&str>, &str) = match self {
+            Self::NoCredentials => (
+                StatusCode::UNAUTHORIZED,
+                None,
+                "an access token is required",
+            ),
+            Self::InvalidRequest(reason) => (StatusCode::BAD_REQUEST, Some("invalid_request"), reason),
+            Self::InvalidToken(..) => (
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_token"),
+                "the access token is invalid",
+            ),
+            Self::InsufficientScope { .. } => (
+                StatusCode::FORBIDDEN,
+                Some("insufficient_scope"),
+                "the access token lacks a required scope",
+            ),
+            // Not a credentials problem: a JSON-RPC error, as MCP asks.
+            Self::HeaderMismatch { id, reason } => {
+                return header_mismatch(id, reason, params.show_error_details);
+            }
+            Self::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                None,
+                "token verification is temporarily unavailable",
+            ),
+            Self::ForbiddenOrigin => (
+                StatusCode::FORBIDDEN,
+                None,
+                "requests from this origin are not allowed",
+            ),
+            Self::SessionNotFound => (StatusCode::NOT_FOUND, None, "no such session"),
+        };
+        let detail = self.detail();
         let description = if params.show_error_details {
             to_quoted_text(&detail.chars().take(MAX_DESCRIPTION_LEN).collect::<String>())
         } else {
             generic.to_owned()
         };
 
-        let challenge = match &self {
+        let challenge = match self {
             Self::Unavailable(_)
             | Self::ForbiddenOrigin
             | Self::HeaderMismatch { .. }
@@ -150,7 +167,7 @@ impl Rejection {
                 params.scope.as_deref(),
             )),
         };
-        let body_error = match &self {
+        let body_error = match self {
             Self::NoCredentials => "unauthorized",
             Self::Unavailable(_) => "temporarily_unavailable",
             Self::ForbiddenOrigin => "forbidden_origin",
@@ -274,7 +291,7 @@ mod tests {
         );
         let scopes: Vec<String> = (0..40).map(|i| format!("scope{i}")).collect();
         let params = ChallengeParams::new(&long_path, &scopes, true);
-        let response = Rejection::InvalidToken("x".repeat(10_000).into()).into_response(&params);
+        let response = Rejection::InvalidToken(Reason::InvalidToken, "x".repeat(10_000).into()).to_response(&params);
         let value = header(&response);
         assert!(
             value.contains(&format!("resource_metadata=\"{long_path}\"")),
@@ -292,7 +309,7 @@ mod tests {
     fn a_hostile_verifier_message_still_yields_one_valid_challenge() {
         let reason = "bad\", error=\"other\", scope=\"admin\r\nX-Injected: 1";
         let response =
-            Rejection::InvalidToken(reason.to_owned().into()).into_response(&params(true));
+            Rejection::InvalidToken(Reason::InvalidToken, reason.to_owned().into()).to_response(&params(true));
         assert_eq!(
             header(&response),
             "Bearer error=\"invalid_token\", error_description=\"bad', error='other', scope='admin??X-Injected: 1\", \

@@ -70,7 +70,8 @@ mod verifier;
 pub use body::{RequestBody, ResponseBody};
 pub use builder::{BearerAuthBuilder, DEFAULT_LEEWAY, DEFAULT_VERIFIER_TIMEOUT};
 #[cfg(fuzzing)]
-pub(crate) use challenge::{ChallengeParams, Rejection};
+pub(crate) use challenge::ChallengeParams;
+pub(crate) use challenge::Rejection;
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
 pub use service::BearerAuth;

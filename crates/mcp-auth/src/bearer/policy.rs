@@ -12,7 +12,7 @@ use super::token::bearer_token;
 use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
-use crate::error::VerifyError;
+use crate::observe::{Observer, Reason};
 use crate::operations::{Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};
@@ -32,6 +32,8 @@ pub(crate) struct Policy {
     pub(crate) permissions: Option<Arc<Permissions>>,
     /// Which principal created each session; `None` when session binding is off.
     pub(crate) sessions: Option<Arc<SessionBindings>>,
+    /// Traces, counts and audits each decision.
+    pub(crate) observer: Observer,
 }
 
 /// What [`Policy::decide`] found, owning all it carries.
@@ -72,13 +74,11 @@ impl Policy {
             .verifier
             .verify(token, &self.scope_relation)
             .await
-            .map_err(|err| match err {
-                VerifyError::InvalidToken(reason) => {
-                    Rejection::InvalidToken(without_token(reason, token))
+            .map_err(|err| match err.into_parts() {
+                (Reason::IssuerUnavailable, detail) => {
+                    Rejection::Unavailable(without_token(detail, token))
                 }
-                VerifyError::Unavailable(reason) => {
-                    Rejection::Unavailable(without_token(reason, token))
-                }
+                (reason, detail) => Rejection::InvalidToken(reason, without_token(detail, token)),
             })?;
         self.check(&info)?;
         Ok(info)
@@ -88,7 +88,9 @@ impl Policy {
     fn check(&self, info: &AuthInfo) -> Result<(), Rejection> {
         self.rules
             .check(info, unix_now())
-            .map_err(|violation| Rejection::InvalidToken(violation.to_string().into()))?;
+            .map_err(|violation| {
+                Rejection::InvalidToken(violation.reason(), violation.to_string().into())
+            })?;
         let missing = missing_scopes(&self.scope_relation, &info.scopes, &self.required_scopes);
         if missing.is_empty() {
             Ok(())

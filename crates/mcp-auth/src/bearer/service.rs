@@ -2,17 +2,20 @@
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Instant;
 
 use bytes::Bytes;
-use http::{Request, Response, Uri};
+use http::{Request, Response};
 use http_body::Body;
 use tower_service::Service;
+use tracing::Instrument;
 
 use super::body::{RequestBody, ResponseBody, peek};
 use super::challenge::Rejection;
 use super::future::ResponseFuture;
 use super::policy::{Decision, Policy};
 use crate::auth_info::AuthInfo;
+use crate::observe::{Seen, decision_span};
 
 /// The service [`BearerAuthLayer`](super::BearerAuthLayer) wraps around an inner service.
 ///
@@ -73,14 +76,19 @@ where
     }
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
+        let started = Instant::now();
         let body_to_read = self.policy.body_to_read(request.method());
-        match self.policy.decide(request.headers(), request.uri()) {
+        let span = decision_span(request.headers());
+        let decision = span.in_scope(|| self.policy.decide(request.headers(), request.uri()));
+        let seen = |request| seen_request(request, started);
+        match decision {
             // Refused, or a token verified before with no body to read: no future to
             // allocate, nothing to wait for.
-            Decision::Refuse(rejection) => {
-                ResponseFuture::refused(refuse(&self.policy, rejection, request.uri()))
-            }
+            Decision::Refuse(rejection) => span.in_scope(|| {
+                ResponseFuture::refused(refuse(&self.policy, &rejection, &seen(&request)))
+            }),
             Decision::Allow(info) if body_to_read.is_none() => {
+                let _entered = span.enter();
                 let watch =
                     match self
                         .policy
@@ -90,11 +98,12 @@ where
                         Err(rejection) => {
                             return ResponseFuture::refused(refuse(
                                 &self.policy,
-                                rejection,
-                                request.uri(),
+                                &rejection,
+                                &seen(&request),
                             ));
                         }
                     };
+                self.policy.observer.allowed(&seen(&request), &info);
                 let mut request = request.map(RequestBody::untouched);
                 request.extensions_mut().insert(info);
                 if let Some(permissions) = &self.policy.permissions {
@@ -114,6 +123,8 @@ where
                     request,
                     decision,
                     body_to_read,
+                    started,
+                    span,
                 )))
             }
         }
@@ -121,64 +132,106 @@ where
 }
 
 /// The slow path: verifies the token unless `decision` already allows it, reads the body's
-/// operations when there are rules (`body_to_read`), then calls `inner` or refuses.
+/// operations when there are rules (`body_to_read`), then calls `inner` or refuses. The
+/// decision runs in `span`; the inner service's work does not.
 async fn authorize_then_call<S, ReqBody, ResBody>(
     policy: Arc<Policy>,
     mut inner: S,
     request: Request<ReqBody>,
     decision: Decision,
     body_to_read: Option<usize>,
+    started: Instant,
+    span: tracing::Span,
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
 where
     S: Service<Request<RequestBody<ReqBody>>, Response = Response<ResBody>>,
     ReqBody: Body<Data = Bytes> + Unpin,
 {
-    let info = match decision {
-        Decision::Allow(info) => info,
-        Decision::Verify(token) => match policy.verify(&token).await {
-            Ok(info) => info,
-            Err(rejection) => return Ok(refuse(&policy, rejection, request.uri())),
-        },
-        Decision::Refuse(rejection) => return Ok(refuse(&policy, rejection, request.uri())),
+    let (request, watch) = match authorize(&policy, request, decision, body_to_read, started)
+        .instrument(span)
+        .await
+    {
+        Ok(authorized) => authorized,
+        Err(refusal) => return Ok(refusal),
     };
-    let (mut parts, body) = request.into_parts();
-    let watch = match policy.watch_session(&parts.method, &parts.headers, &info) {
-        Ok(watch) => watch,
-        Err(rejection) => return Ok(refuse(&policy, rejection, &parts.uri)),
-    };
-    let body = match body_to_read {
-        None => RequestBody::untouched(body),
-        Some(limit) => {
-            let Ok(peeked) = peek(body, limit).await else {
-                let unreadable = Rejection::InvalidRequest("the request body could not be read");
-                return Ok(refuse(&policy, unreadable, &parts.uri));
-            };
-            let whole = peeked.complete.then(|| peeked.bytes());
-            if let Err(rejection) = policy.check_operations(&info, &parts.headers, whole) {
-                return Ok(refuse(&policy, rejection, &parts.uri));
-            }
-            peeked.body
-        }
-    };
-    parts.extensions.insert::<Arc<AuthInfo>>(info);
-    if let Some(permissions) = &policy.permissions {
-        parts.extensions.insert(permissions.clone());
-    }
-    let response = inner.call(Request::from_parts(parts, body)).await?;
+    let response = inner.call(request).await?;
     if let Some(watch) = watch {
         watch.after(&response);
     }
     Ok(response.map(ResponseBody::inner))
 }
 
-/// The refusal's response, logged without the token or the query.
-fn refuse<B>(policy: &Policy, rejection: Rejection, uri: &Uri) -> Response<ResponseBody<B>> {
-    tracing::debug!(
-        ?rejection,
-        path = uri.path(),
-        "bearer authorization refused"
-    );
-    rejection
-        .into_response(&policy.challenge)
-        .map(ResponseBody::refusal)
+/// The request as the inner service gets it (identity inserted, body peeked when needed) and
+/// its session to watch, or the refusal.
+async fn authorize<ReqBody, ResBody>(
+    policy: &Policy,
+    request: Request<ReqBody>,
+    decision: Decision,
+    body_to_read: Option<usize>,
+    started: Instant,
+) -> Result<
+    (Request<RequestBody<ReqBody>>, Option<crate::sessions::SessionWatch>),
+    Response<ResponseBody<ResBody>>,
+>
+where
+    ReqBody: Body<Data = Bytes> + Unpin,
+{
+    let (mut parts, body) = request.into_parts();
+    let seen = |parts| seen(parts, started);
+    let info = match decision {
+        Decision::Allow(info) => info,
+        Decision::Verify(token) => match policy.verify(&token).await {
+            Ok(info) => info,
+            Err(rejection) => return Err(refuse(policy, &rejection, &seen(&parts))),
+        },
+        Decision::Refuse(rejection) => return Err(refuse(policy, &rejection, &seen(&parts))),
+    };
+    let watch = policy
+        .watch_session(&parts.method, &parts.headers, &info)
+        .map_err(|rejection| refuse(policy, &rejection, &seen(&parts)))?;
+    let body = match body_to_read {
+        None => RequestBody::untouched(body),
+        Some(limit) => {
+            let Ok(peeked) = peek(body, limit).await else {
+                let unreadable = Rejection::InvalidRequest("the request body could not be read");
+                return Err(refuse(policy, &unreadable, &seen(&parts)));
+            };
+            let whole = peeked.complete.then(|| peeked.bytes());
+            if let Err(rejection) = policy.check_operations(&info, &parts.headers, whole) {
+                return Err(refuse(policy, &rejection, &seen(&parts)));
+            }
+            peeked.body
+        }
+    };
+    policy.observer.allowed(&seen(&parts), &info);
+    parts.extensions.insert::<Arc<AuthInfo>>(info);
+    if let Some(permissions) = &policy.permissions {
+        parts.extensions.insert(permissions.clone());
+    }
+    Ok((Request::from_parts(parts, body), watch))
+}
+
+/// The request a decision is about, for the observer.
+fn seen_request<B>(request: &Request<B>, started: Instant) -> Seen<'_> {
+    Seen {
+        headers: request.headers(),
+        extensions: request.extensions(),
+        started,
+    }
+}
+
+/// The same, of a request taken apart.
+fn seen(parts: &http::request::Parts, started: Instant) -> Seen<'_> {
+    Seen {
+        headers: &parts.headers,
+        extensions: &parts.extensions,
+        started,
+    }
+}
+
+/// The refusal's response, traced, counted and audited (without the token or the query).
+fn refuse<B>(policy: &Policy, rejection: &Rejection, request: &Seen<'_>) -> Response<ResponseBody<B>> {
+    let response = rejection.to_response(&policy.challenge);
+    policy.observer.refused(request, rejection, response.status());
+    response.map(ResponseBody::refusal)
 }

@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
+use crate::observe::Reason;
 use crate::scope::SharedScopeRelation;
 use crate::verify::TokenVerifier;
 use crate::verify::api_keys::ApiKeyVerifier;
@@ -70,10 +71,12 @@ impl Verifier {
                     (_, Some(introspection)) => introspection.verify(token).await,
                     (Some(_), None) => Err(VerifyError::invalid_token(
                         "the token is neither a JWT nor a known API key",
-                    )),
+                    )
+                    .with_reason(Reason::UnknownToken)),
                     (None, None) => Err(VerifyError::invalid_token(
                         "the token is not a known API key",
-                    )),
+                    )
+                    .with_reason(Reason::UnknownToken)),
                 }
             }
             Self::Custom(custom, timeout) => {

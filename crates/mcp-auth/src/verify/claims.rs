@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
+use crate::observe::Reason;
 use crate::scope::{SharedScopeRelation, is_scope_token, split_scopes};
 
 /// A token's claims, and the first name that appears twice, if any: a repeated claim
@@ -78,22 +79,23 @@ pub(crate) fn auth_info_from_claims(
         (Some(iss), ClaimsSource::Introspection { answered_by }) if iss != answered_by => {
             return Err(VerifyError::invalid_token(
                 "the introspection answer names another issuer than the server that answered",
-            ));
+            )
+            .with_reason(Reason::UntrustedIssuer));
         }
         (Some(iss), _) => iss,
         (None, ClaimsSource::Introspection { answered_by }) => answered_by.to_owned(),
         (None, ClaimsSource::Jwt) => {
-            return Err(VerifyError::invalid_token("the token has no iss claim"));
+            return Err(malformed("the token has no iss claim"));
         }
     };
     let expires_at = number(&claims, "exp")?;
     if jwt && expires_at.is_none() {
-        return Err(VerifyError::invalid_token("the token has no exp claim"));
+        return Err(malformed("the token has no exp claim"));
     }
     let not_before = number(&claims, "nbf")?;
     let issued_at = number(&claims, "iat")?;
     let audience = match claims.get("aud") {
-        None if jwt => return Err(VerifyError::invalid_token("the token has no aud claim")),
+        None if jwt => return Err(malformed("the token has no aud claim")),
         None => Vec::new(),
         Some(Value::String(aud)) => vec![aud.clone()],
         Some(Value::Array(items)) => items
@@ -101,10 +103,10 @@ pub(crate) fn auth_info_from_claims(
             .map(|item| item.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| {
-                VerifyError::invalid_token("the aud claim has a member that is not a string")
+                malformed("the aud claim has a member that is not a string")
             })?,
         Some(_) => {
-            return Err(VerifyError::invalid_token(
+            return Err(malformed(
                 "the aud claim is neither a string nor an array",
             ));
         }
@@ -153,7 +155,7 @@ fn scopes(
         return Ok(Vec::new());
     };
     let invalid = || {
-        VerifyError::invalid_token(format!(
+        malformed(format!(
             "the {name} claim has a scope outside RFC 6749's character set"
         ))
     };
@@ -164,12 +166,12 @@ fn scopes(
             .map(|item| match item {
                 Value::String(token) if is_scope_token(token) => Ok(token.clone()),
                 Value::String(_) => Err(invalid()),
-                _ => Err(VerifyError::invalid_token(format!(
+                _ => Err(malformed(format!(
                     "the {name} claim has a member that is not a string"
                 ))),
             })
             .collect(),
-        _ => Err(VerifyError::invalid_token(format!(
+        _ => Err(malformed(format!(
             "the {name} claim has the wrong type"
         ))),
     }
@@ -179,7 +181,7 @@ fn string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, Ver
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(value)) => Ok(Some(value.clone())),
-        Some(_) => Err(VerifyError::invalid_token(format!(
+        Some(_) => Err(malformed(format!(
             "the {name} claim is not a string"
         ))),
     }
@@ -194,14 +196,19 @@ fn number(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, Verify
             (None, Some(seconds)) if seconds >= 0.0 && seconds.is_finite() => {
                 Ok(Some(seconds as u64))
             }
-            _ => Err(VerifyError::invalid_token(format!(
+            _ => Err(malformed(format!(
                 "the {name} claim is not a valid NumericDate"
             ))),
         },
-        Some(_) => Err(VerifyError::invalid_token(format!(
+        Some(_) => Err(malformed(format!(
             "the {name} claim is not a number"
         ))),
     }
+}
+
+/// A token (or introspection answer) whose claims cannot be read.
+fn malformed(detail: impl Into<std::borrow::Cow<'static, str>>) -> VerifyError {
+    VerifyError::invalid_token(detail).with_reason(Reason::MalformedToken)
 }
 
 #[cfg(test)]
@@ -230,7 +237,7 @@ mod tests {
 
     fn refusal(claims: Value) -> String {
         match read(claims) {
-            Err(VerifyError::InvalidToken(reason)) => reason.into_owned(),
+            Err(err) if !err.is_unavailable() => err.detail().to_owned(),
             other => panic!("expected a refusal, got {other:?}"),
         }
     }

@@ -34,9 +34,11 @@ use crate::auth_info::AuthInfo;
 use crate::auth_server::AuthServerConfig;
 use crate::clock::unix_now;
 use crate::error::{ConfigError, UrlKind, VerifyError};
+use crate::observe::Reason;
 use crate::fetch::{FetchError, FetchLimits, post_form_json};
 use crate::scope::SharedScopeRelation;
 use crate::url_rules::parse_issuer_endpoint;
+use crate::observe::metrics;
 
 /// How the resource server authenticates to the introspection endpoint (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -328,7 +330,8 @@ impl IntrospectionVerifier {
             return Err(VerifyError::invalid_token(format!(
                 "the token is larger than {} bytes",
                 self.options.max_token_bytes
-            )));
+            ))
+            .with_reason(Reason::MalformedToken));
         }
         let key = token_digest(token);
         let stored = self
@@ -342,6 +345,7 @@ impl IntrospectionVerifier {
         };
         let info = self.auth_info(token, &answer)?;
         self.verified.insert(key, (info.clone(), answer.expires_at));
+        metrics::cache_entries("introspection", self.verified.len());
         Ok(info)
     }
 
@@ -484,7 +488,9 @@ impl IntrospectionVerifier {
     /// The `AuthInfo` of an answer, or the refusal it calls for.
     fn auth_info(&self, token: &str, answer: &StoredAnswer) -> Result<Arc<AuthInfo>, VerifyError> {
         let Some(members) = &answer.active else {
-            return Err(VerifyError::invalid_token("the token is not active"));
+            return Err(
+                VerifyError::invalid_token("the token is not active").with_reason(Reason::Inactive),
+            );
         };
         if let Some(token_type) = members.get("token_type") {
             let is_access_token = token_type.as_str().is_some_and(|kind| {
@@ -499,7 +505,8 @@ impl IntrospectionVerifier {
             if !is_access_token {
                 return Err(VerifyError::invalid_token(
                     "the introspection answer says the token is not a bearer access token",
-                ));
+                )
+                .with_reason(Reason::Inactive));
             }
         }
         let mut info = auth_info_from_claims(

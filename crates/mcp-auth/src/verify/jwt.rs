@@ -24,6 +24,7 @@ use super::token_cache::TokenCache;
 use crate::auth_info::AuthInfo;
 use crate::auth_server::AuthServerConfig;
 use crate::error::{ConfigError, UrlKind, VerifyError};
+use crate::observe::Reason;
 use crate::scope::SharedScopeRelation;
 use crate::url_rules::parse_issuer_endpoint;
 
@@ -89,7 +90,7 @@ impl JwtVerifier {
     /// The identity behind `token`, remembered for the next time it is presented.
     pub(crate) async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
         if token.len() > self.options.max_token_bytes {
-            return Err(VerifyError::invalid_token(format!(
+            return Err(malformed(format!(
                 "the token is larger than {} bytes",
                 self.options.max_token_bytes
             )));
@@ -102,9 +103,10 @@ impl JwtVerifier {
         let header = header(header_part)?;
         let alg = header.alg;
         if !self.options.algorithms.contains(&alg) {
-            return Err(VerifyError::invalid_token(format!(
-                "the algorithm {alg:?} is not allowed"
-            )));
+            return Err(
+                VerifyError::invalid_token(format!("the algorithm {alg:?} is not allowed"))
+                    .with_reason(Reason::DisallowedAlgorithm),
+            );
         }
         if !type_accepted(
             header.typ.as_deref(),
@@ -116,25 +118,33 @@ impl JwtVerifier {
                 } else {
                     "the token's typ is not that of an access token (JWT or at+jwt, RFC 8725 section 3.11)"
                 },
-            ));
+            )
+            .with_reason(Reason::WrongTokenType));
         }
 
         // Read, not trusted: only used to choose which trusted issuer's keys to try.
         let claims = payload(message)?;
         let keys = match claims.get("iss") {
             Some(Value::String(iss)) => self.issuers.iter().find(|cache| cache.issuer() == iss),
-            Some(_) => return Err(VerifyError::invalid_token("the iss claim is not a string")),
-            None => return Err(VerifyError::invalid_token("the token has no iss claim")),
+            Some(_) => return Err(malformed("the iss claim is not a string")),
+            None => return Err(malformed("the token has no iss claim")),
         }
-        .ok_or_else(|| VerifyError::invalid_token(RuleViolation::UntrustedIssuer.to_string()))?;
+        .ok_or_else(|| {
+            let violation = RuleViolation::UntrustedIssuer;
+            VerifyError::invalid_token(violation.to_string()).with_reason(violation.reason())
+        })?;
 
         let kid = header.kid.as_deref();
+        tracing::Span::current().record("kid", kid);
         let (candidates, mut keys_usable_until) = match keys.lookup(kid, alg).await? {
             Lookup::Keys(keys, usable_until) => (keys, usable_until),
-            Lookup::NoKey(reason) => return Err(VerifyError::invalid_token(reason)),
+            Lookup::NoKey(reason) => return Err(unknown_key(reason)),
         };
         // Several keys may share a kid (or the token has none): the first that verifies wins.
-        let bad_signature = || VerifyError::invalid_token("the token's signature does not verify");
+        let bad_signature = || {
+            VerifyError::invalid_token("the token's signature does not verify")
+                .with_reason(Reason::BadSignature)
+        };
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| bad_signature())?;
@@ -155,7 +165,7 @@ impl JwtVerifier {
                     keys_usable_until = usable_until;
                     verifying(&fresh).ok_or_else(bad_signature)?
                 }
-                Some(Lookup::NoKey(reason)) => return Err(VerifyError::invalid_token(reason)),
+                Some(Lookup::NoKey(reason)) => return Err(unknown_key(reason)),
                 None => return Err(bad_signature()),
             },
         };
@@ -175,8 +185,18 @@ impl JwtVerifier {
     }
 }
 
+/// A token that cannot be read.
+fn malformed(detail: impl Into<std::borrow::Cow<'static, str>>) -> VerifyError {
+    VerifyError::invalid_token(detail).with_reason(Reason::MalformedToken)
+}
+
+/// A token whose key the issuer's key set does not hold.
+fn unknown_key(detail: impl Into<std::borrow::Cow<'static, str>>) -> VerifyError {
+    VerifyError::invalid_token(detail).with_reason(Reason::UnknownKey)
+}
+
 fn not_a_jwt() -> VerifyError {
-    VerifyError::invalid_token("the token is not a signed JWT (three dot-separated parts)")
+    malformed("the token is not a signed JWT (three dot-separated parts)")
 }
 
 /// The JOSE header, decoded once: a JSON object whose members each appear once, without `crit`
@@ -184,12 +204,12 @@ fn not_a_jwt() -> VerifyError {
 fn header(encoded: &str) -> Result<Header, VerifyError> {
     let members = json_object(encoded, "header", "the token header repeats a parameter")?;
     if members.contains_key("crit") {
-        return Err(VerifyError::invalid_token(
+        return Err(malformed(
             "the token has critical header parameters this server does not understand",
         ));
     }
     serde_json::from_value(Value::Object(members))
-        .map_err(|err| VerifyError::invalid_token(format!("the token header is malformed: {err}")))
+        .map_err(|err| malformed(format!("the token header is malformed: {err}")))
 }
 
 /// The claims of `header.payload`, decoded once.
@@ -207,13 +227,13 @@ fn json_object(
 ) -> Result<Map<String, Value>, VerifyError> {
     let json = URL_SAFE_NO_PAD
         .decode(encoded)
-        .map_err(|_| VerifyError::invalid_token(format!("the token {part} is not base64url")))?;
+        .map_err(|_| malformed(format!("the token {part} is not base64url")))?;
     match serde_json::from_slice::<ParsedClaims>(&json) {
         Ok(ParsedClaims {
             repeated: Some(_), ..
-        }) => Err(VerifyError::invalid_token(repeated)),
+        }) => Err(malformed(repeated)),
         Ok(ParsedClaims { claims, .. }) => Ok(claims),
-        Err(_) => Err(VerifyError::invalid_token(format!(
+        Err(_) => Err(malformed(format!(
             "the token {part} is not a JSON object"
         ))),
     }

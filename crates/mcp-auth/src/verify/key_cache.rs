@@ -20,6 +20,7 @@ use super::options::KeyCacheOptions;
 use crate::auth_server::AuthServerConfig;
 use crate::error::{UrlKind, VerifyError};
 use crate::fetch::{FetchLimits, get_json};
+use crate::observe::metrics;
 use crate::url_rules::parse_issuer_endpoint;
 
 /// What one lookup found.
@@ -250,19 +251,33 @@ impl KeyCache {
         if need == Need::UnknownKid {
             state.last_unknown_kid_fetch = Some(now);
         }
+        let why = match (need, state.consecutive_failures, self.snapshot().keys.is_some()) {
+            (Need::UnknownKid, ..) => "unknown_kid",
+            (Need::Refresh, 1.., _) => "retry",
+            (Need::Refresh, 0, true) => "ttl",
+            (Need::Refresh, 0, false) => "first",
+        };
         let started = Instant::now();
         let outcome = self.fetch(now).await;
+        let took = started.elapsed();
         // The backoff counts from the end of the attempt: one that hung until the fetch timeout
         // must not be retried at once.
-        state.last_attempt = now.checked_add(started.elapsed()).or(Some(now));
+        state.last_attempt = now.checked_add(took).or(Some(now));
+        let issuer = self.server.issuer();
+        let duration_ms = took.as_secs_f64() * 1000.0;
         match outcome {
             Ok(snapshot) => {
+                let keys = snapshot.keys.as_ref().map_or(0, |keys| keys.len());
+                let url = snapshot.jwks_uri.as_ref().map(Url::as_str);
+                tracing::info!(issuer, url, why, keys, duration_ms, "key set fetched");
+                metrics::key_set_fetched(issuer, true);
                 self.store(snapshot);
                 state.consecutive_failures = 0;
                 state.last_error = None;
             }
             Err(error) => {
-                tracing::warn!(issuer = %self.server.issuer(), %error, "key set refresh failed");
+                tracing::warn!(issuer, why, %error, duration_ms, "key set refresh failed");
+                metrics::key_set_fetched(issuer, false);
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
                 state.last_error = Some(error);
             }
@@ -572,7 +587,7 @@ mod tests {
 
         async fn unavailable(cache: &Arc<KeyCache>, now: Instant) {
             match rs256(cache, now).await {
-                Err(VerifyError::Unavailable(_)) => {}
+                Err(err) if err.is_unavailable() => {}
                 Err(other) => panic!("expected unavailable, got {other}"),
                 Ok(_) => panic!("expected unavailable, got keys"),
             }

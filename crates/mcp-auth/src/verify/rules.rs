@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::auth_info::AuthInfo;
+use crate::observe::Reason;
 
 /// What a layer requires of every token's issuer, audience and times.
 #[derive(Debug, Clone)]
@@ -42,6 +43,18 @@ impl fmt::Display for RuleViolation {
             Self::NotYetValid => "the token is not valid yet (nbf)",
             Self::IssuedInTheFuture => "the token was issued in the future (iat)",
         })
+    }
+}
+
+impl RuleViolation {
+    /// The code of the violation.
+    pub(crate) fn reason(self) -> Reason {
+        match self {
+            Self::UntrustedIssuer => Reason::UntrustedIssuer,
+            Self::WrongAudience => Reason::WrongAudience,
+            Self::Expired => Reason::Expired,
+            Self::NotYetValid | Self::IssuedInTheFuture => Reason::NotYetValid,
+        }
     }
 }
 

@@ -14,6 +14,7 @@ use quick_cache::sync::Cache;
 use super::key_set::VerifyKey;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
+use crate::observe::metrics;
 use serde_json::Value;
 
 /// The cache of one JWT verifier.
@@ -117,6 +118,7 @@ impl TokenCache {
             weight: entry_weight(info),
         };
         self.entries.insert(id(token), entry);
+        metrics::cache_entries("verified_tokens", self.entries.len());
     }
 }
 

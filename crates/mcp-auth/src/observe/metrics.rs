@@ -1,0 +1,57 @@
+//! Metrics through the [`metrics`](https://docs.rs/metrics) facade (feature `metrics`): the
+//! application installs the recorder (a Prometheus exporter, say); the library only counts.
+//! Without the feature, or without a recorder, these do nothing.
+//!
+//! | name | kind | labels | |
+//! |---|---|---|---|
+//! | `mcp_auth_decisions_total` | counter | `outcome`, `reason` | decisions; `reason` is a [`Reason`](super::Reason) code, `none` when allowed |
+//! | `mcp_auth_decision_seconds` | histogram | `outcome` | time each decision took, verification included |
+//! | `mcp_auth_key_set_fetches_total` | counter | `issuer`, `result` (`ok`, `error`) | key-set fetches |
+//! | `mcp_auth_key_set_fetched_timestamp_seconds` | gauge | `issuer` | Unix time of the last good fetch: `time() - ` it is the key set's age |
+//! | `mcp_auth_cache_entries` | gauge | `cache` (`verified_tokens`, `introspection`, `sessions`) | entries held |
+//!
+//! Labels are bounded: outcomes and reasons are fixed sets, issuers those configured; no
+//! subject, client or token is ever a label.
+
+use std::time::Duration;
+
+use super::{Outcome, Reason};
+
+/// Counts one decision and how long it took.
+pub(crate) fn decision(outcome: Outcome, reason: Option<Reason>, took: Duration) {
+    #[cfg(feature = "metrics")]
+    {
+        let reason = reason.map_or("none", Reason::as_str);
+        ::metrics::counter!("mcp_auth_decisions_total", "outcome" => outcome.as_str(), "reason" => reason)
+            .increment(1);
+        ::metrics::histogram!("mcp_auth_decision_seconds", "outcome" => outcome.as_str())
+            .record(took.as_secs_f64());
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (outcome, reason, took);
+}
+
+/// Counts one key-set fetch of `issuer`, and when it worked, when.
+pub(crate) fn key_set_fetched(issuer: &str, ok: bool) {
+    #[cfg(feature = "metrics")]
+    {
+        let result = if ok { "ok" } else { "error" };
+        let issuer = issuer.to_owned();
+        ::metrics::counter!("mcp_auth_key_set_fetches_total", "issuer" => issuer.clone(), "result" => result)
+            .increment(1);
+        if ok {
+            ::metrics::gauge!("mcp_auth_key_set_fetched_timestamp_seconds", "issuer" => issuer)
+                .set(crate::clock::unix_now() as f64);
+        }
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (issuer, ok);
+}
+
+/// Sets how many entries the cache `cache` holds.
+pub(crate) fn cache_entries(cache: &'static str, entries: usize) {
+    #[cfg(feature = "metrics")]
+    ::metrics::gauge!("mcp_auth_cache_entries", "cache" => cache).set(entries as f64);
+    #[cfg(not(feature = "metrics"))]
+    let _ = (cache, entries);
+}

@@ -228,6 +228,14 @@ pub mod jwt;
 
 /// What is logged while `run` runs on this thread, at the default level (`info` and above).
 pub async fn logs_of<F: std::future::Future>(run: F) -> (F::Output, String) {
+    logs_at(tracing::Level::INFO, run).await
+}
+
+/// What is logged at `level` and above while `run` runs on this thread.
+pub async fn logs_at<F: std::future::Future>(
+    level: tracing::Level,
+    run: F,
+) -> (F::Output, String) {
     #[derive(Clone, Default)]
     struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl std::io::Write for Captured {
@@ -242,7 +250,8 @@ pub async fn logs_of<F: std::future::Future>(run: F) -> (F::Output, String) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(level)
+        .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);

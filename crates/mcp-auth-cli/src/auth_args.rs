@@ -14,6 +14,7 @@ use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 
 use crate::Failure;
 use crate::mcp_server;
+use crate::observability::Observing;
 use crate::opaque_tokens::{self, ApiKeyEntry, OpaqueTokenArgs};
 use crate::server_args::{ToolRules, ToolScopeArgs};
 
@@ -141,6 +142,7 @@ impl AuthArgs {
         bound: SocketAddr,
         tokens: TokenSettings,
         own_rules: &[(&str, &str)],
+        observing: &Observing,
     ) -> Result<Protection, Failure> {
         let resource = self
             .resource
@@ -187,7 +189,10 @@ impl AuthArgs {
         if let Some(keys) = opaque_tokens::api_keys(&tokens.api_keys) {
             bearer = bearer.api_keys(keys);
         }
-        let bearer = bearer.build().map_err(|err| err.to_string())?;
+        let bearer = observing
+            .apply(bearer)
+            .build()
+            .map_err(|err| err.to_string())?;
 
         if self.allowed_hosts.iter().any(String::is_empty) {
             let message = "--allowed-host is empty: name a host such as api.example.com";

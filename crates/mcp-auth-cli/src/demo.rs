@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::Failure;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
+use crate::observability::ObserveArgs;
 use crate::server_args::{ServerArgs, ToolRules, ToolScopeArgs};
 
 /// The scope every request needs.
@@ -32,6 +33,8 @@ pub(crate) struct DemoArgs {
     tools: ToolScopeArgs,
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    observe: ObserveArgs,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
@@ -85,8 +88,9 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         )
         .build()
         .map_err(|err| err.to_string())?;
-    let bearer = auth
-        .bearer()
+    let observing = args.observe.start().await?;
+    let bearer = observing
+        .apply(auth.bearer())
         .required_scopes(base.clone())
         .operations(rules.operations())
         .show_error_details(true)
@@ -118,10 +122,14 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         supported: &supported,
         stateful: args.server.stateful,
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(crate::shutdown_signal())
-        .await
-        .map_err(|err| format!("server stopped: {err}").into())
+    observing.print_summary();
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(crate::shutdown_signal())
+    .await
+    .map_err(|err| format!("server stopped: {err}").into())
 }
 
 /// What the welcome text shows.

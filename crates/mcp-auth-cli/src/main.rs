@@ -10,6 +10,7 @@ mod auth_args;
 mod demo;
 mod discover;
 mod mcp_server;
+mod observability;
 mod opaque_tokens;
 mod proxy;
 mod serve;
@@ -37,8 +38,24 @@ struct Cli {
         default_value = "warn"
     )]
     log_level: String,
+    /// Log lines as text or as JSON objects (one per line, for log collectors).
+    #[arg(
+        long,
+        global = true,
+        env = "MCP_AUTH_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,11 +89,13 @@ async fn main() -> ExitCode {
         Ok(filter) => filter,
         Err(message) => return fail(&message),
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
     let outcome = match cli.command {
         Command::Demo(args) => demo::run(args).await.map(|()| true),
         Command::Serve(args) => serve::run(*args).await.map(|()| true),

@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use crate::Failure;
 use crate::auth_args::AuthArgs;
 use crate::mcp_server;
+use crate::observability::ObserveArgs;
 use crate::server_args::ServerArgs;
 
 /// Flags of `serve`; each can also come from its environment variable.
@@ -23,6 +24,8 @@ pub(crate) struct ServeArgs {
     admin_scope: String,
     #[command(flatten)]
     server: ServerArgs,
+    #[command(flatten)]
+    observe: ObserveArgs,
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
@@ -35,7 +38,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     let bound = listener.local_addr().map_err(|err| err.to_string())?;
     // The admin scope guards admin_report in the layer, like any --tool-scope rule.
     let own_rules = [(mcp_server::ADMIN_TOOL, args.admin_scope.as_str())];
-    let protection = args.auth.protect(bound, tokens, &own_rules)?;
+    let observing = args.observe.start().await?;
+    let protection = args.auth.protect(bound, tokens, &own_rules, &observing)?;
     let mut app = mcp_server::app(
         &protection.auth,
         &protection.bearer,
@@ -49,14 +53,18 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     println!("mcp-auth serve: listening on http://{bound}");
     println!("  MCP endpoint      {}", protection.resource);
     args.auth.print_summary(&protection);
+    observing.print_summary();
     if args.server.stateful {
         println!("  sessions          on (Mcp-Session-Id, SSE responses)");
     }
     if args.auth.legacy_as_metadata {
         println!("  legacy metadata   /.well-known/oauth-authorization-server (deprecated)");
     }
-    axum::serve(listener, app)
-        .with_graceful_shutdown(crate::shutdown_signal())
-        .await
-        .map_err(|err| format!("server stopped: {err}").into())
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(crate::shutdown_signal())
+    .await
+    .map_err(|err| format!("server stopped: {err}").into())
 }

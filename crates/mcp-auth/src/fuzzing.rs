@@ -68,7 +68,9 @@ pub fn challenge(
     let params = ChallengeParams::new(metadata_url, required_scopes, show_error_details);
     let rejection = match refusal {
         Refusal::NoCredentials => Rejection::NoCredentials,
-        Refusal::InvalidToken(detail) => Rejection::InvalidToken(Reason::InvalidToken, detail.into()),
+        Refusal::InvalidToken(detail) => {
+            Rejection::InvalidToken(Reason::InvalidToken, detail.into())
+        }
         Refusal::InsufficientScope { missing, needed } => {
             Rejection::InsufficientScope { missing, needed }
         }

@@ -176,18 +176,63 @@ async fn each_decision_is_traced_and_audited_with_its_reason_and_no_secret() {
             outcome: "refused",
             reason: Some("invalid_request"),
         },
-        case("unreadable claims", &malformed, StatusCode::UNAUTHORIZED, "malformed_token"),
-        case("HMAC", &hmac, StatusCode::UNAUTHORIZED, "disallowed_algorithm"),
-        case("an unpublished key", &unknown_key, StatusCode::UNAUTHORIZED, "unknown_key"),
-        case("a bad signature", &bad_signature, StatusCode::UNAUTHORIZED, "bad_signature"),
+        case(
+            "unreadable claims",
+            &malformed,
+            StatusCode::UNAUTHORIZED,
+            "malformed_token",
+        ),
+        case(
+            "HMAC",
+            &hmac,
+            StatusCode::UNAUTHORIZED,
+            "disallowed_algorithm",
+        ),
+        case(
+            "an unpublished key",
+            &unknown_key,
+            StatusCode::UNAUTHORIZED,
+            "unknown_key",
+        ),
+        case(
+            "a bad signature",
+            &bad_signature,
+            StatusCode::UNAUTHORIZED,
+            "bad_signature",
+        ),
         case("expired", &expired, StatusCode::UNAUTHORIZED, "expired"),
-        case("another audience", &wrong_audience, StatusCode::UNAUTHORIZED, "wrong_audience"),
-        case("an untrusted issuer", &untrusted, StatusCode::UNAUTHORIZED, "untrusted_issuer"),
-        case("no scope", &no_scope, StatusCode::FORBIDDEN, "insufficient_scope"),
-        case("an unknown opaque token", unknown_opaque, StatusCode::UNAUTHORIZED, "inactive"),
+        case(
+            "another audience",
+            &wrong_audience,
+            StatusCode::UNAUTHORIZED,
+            "wrong_audience",
+        ),
+        case(
+            "an untrusted issuer",
+            &untrusted,
+            StatusCode::UNAUTHORIZED,
+            "untrusted_issuer",
+        ),
+        case(
+            "no scope",
+            &no_scope,
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+        ),
+        case(
+            "an unknown opaque token",
+            unknown_opaque,
+            StatusCode::UNAUTHORIZED,
+            "inactive",
+        ),
         Case {
             origin: Some("https://evil.example"),
-            ..case("a foreign origin", &good, StatusCode::FORBIDDEN, "forbidden_origin")
+            ..case(
+                "a foreign origin",
+                &good,
+                StatusCode::FORBIDDEN,
+                "forbidden_origin",
+            )
         },
     ];
 
@@ -272,13 +317,12 @@ async fn each_decision_is_traced_and_audited_with_its_reason_and_no_secret() {
         if let Some(reason) = reason {
             assert!(line.contains(&format!("reason=\"{reason}\"")), "{line}");
         }
-        assert!(line.contains("mcp_auth.authorize"), "in the decision span: {line}");
+        assert!(
+            line.contains("mcp_auth.authorize"),
+            "in the decision span: {line}"
+        );
     }
-    assert!(
-        decided[0].contains("subject=\"alice\""),
-        "{}",
-        decided[0]
-    );
+    assert!(decided[0].contains("subject=\"alice\""), "{}", decided[0]);
     assert!(logs.contains("key set fetched"), "{logs}");
     assert!(logs.contains("kid="), "the span names the key: {logs}");
 

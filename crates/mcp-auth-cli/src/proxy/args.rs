@@ -12,6 +12,7 @@ use url::Url;
 
 use super::headers::{IdentityHeaders, is_hop_by_hop};
 use crate::auth_args::AuthArgs;
+use crate::observability::ObserveArgs;
 
 /// Flags of `proxy`; each can also come from its environment variable.
 #[derive(Debug, Args)]
@@ -25,6 +26,8 @@ pub(crate) struct ProxyArgs {
     pub(crate) upstream: Url,
     #[command(flatten)]
     pub(crate) auth: AuthArgs,
+    #[command(flatten)]
+    pub(crate) observe: ObserveArgs,
     /// Longest wait for a connection to the upstream, then 504: seconds, or milliseconds with
     /// an ms suffix (300ms).
     #[arg(

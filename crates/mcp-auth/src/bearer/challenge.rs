@@ -114,7 +114,9 @@ impl Rejection {
                 None,
                 "an access token is required",
             ),
-            Self::InvalidRequest(reason) => (StatusCode::BAD_REQUEST, Some("invalid_request"), reason),
+            Self::InvalidRequest(reason) => {
+                (StatusCode::BAD_REQUEST, Some("invalid_request"), reason)
+            }
             Self::InvalidToken(..) => (
                 StatusCode::UNAUTHORIZED,
                 Some("invalid_token"),
@@ -291,7 +293,8 @@ mod tests {
         );
         let scopes: Vec<String> = (0..40).map(|i| format!("scope{i}")).collect();
         let params = ChallengeParams::new(&long_path, &scopes, true);
-        let response = Rejection::InvalidToken(Reason::InvalidToken, "x".repeat(10_000).into()).to_response(&params);
+        let response = Rejection::InvalidToken(Reason::InvalidToken, "x".repeat(10_000).into())
+            .to_response(&params);
         let value = header(&response);
         assert!(
             value.contains(&format!("resource_metadata=\"{long_path}\"")),
@@ -308,8 +311,8 @@ mod tests {
     #[test]
     fn a_hostile_verifier_message_still_yields_one_valid_challenge() {
         let reason = "bad\", error=\"other\", scope=\"admin\r\nX-Injected: 1";
-        let response =
-            Rejection::InvalidToken(Reason::InvalidToken, reason.to_owned().into()).to_response(&params(true));
+        let response = Rejection::InvalidToken(Reason::InvalidToken, reason.to_owned().into())
+            .to_response(&params(true));
         assert_eq!(
             header(&response),
             "Bearer error=\"invalid_token\", error_description=\"bad', error='other', scope='admin??X-Injected: 1\", \

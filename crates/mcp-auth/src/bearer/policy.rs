@@ -86,11 +86,9 @@ impl Policy {
 
     /// The token rules, then the scopes this layer requires.
     fn check(&self, info: &AuthInfo) -> Result<(), Rejection> {
-        self.rules
-            .check(info, unix_now())
-            .map_err(|violation| {
-                Rejection::InvalidToken(violation.reason(), violation.to_string().into())
-            })?;
+        self.rules.check(info, unix_now()).map_err(|violation| {
+            Rejection::InvalidToken(violation.reason(), violation.to_string().into())
+        })?;
         let missing = missing_scopes(&self.scope_relation, &info.scopes, &self.required_scopes);
         if missing.is_empty() {
             Ok(())

@@ -170,7 +170,10 @@ async fn authorize<ReqBody, ResBody>(
     body_to_read: Option<usize>,
     started: Instant,
 ) -> Result<
-    (Request<RequestBody<ReqBody>>, Option<crate::sessions::SessionWatch>),
+    (
+        Request<RequestBody<ReqBody>>,
+        Option<crate::sessions::SessionWatch>,
+    ),
     Response<ResponseBody<ResBody>>,
 >
 where
@@ -230,8 +233,14 @@ fn seen(parts: &http::request::Parts, started: Instant) -> Seen<'_> {
 }
 
 /// The refusal's response, traced, counted and audited (without the token or the query).
-fn refuse<B>(policy: &Policy, rejection: &Rejection, request: &Seen<'_>) -> Response<ResponseBody<B>> {
+fn refuse<B>(
+    policy: &Policy,
+    rejection: &Rejection,
+    request: &Seen<'_>,
+) -> Response<ResponseBody<B>> {
     let response = rejection.to_response(&policy.challenge);
-    policy.observer.refused(request, rejection, response.status());
+    policy
+        .observer
+        .refused(request, rejection, response.status());
     response.map(ResponseBody::refusal)
 }

@@ -55,8 +55,8 @@ use axum::extract::ConnectInfo;
 use http::{Extensions, HeaderMap, StatusCode};
 use tracing::Level;
 
-pub use audit::{AuditEvent, Outcome};
 pub(crate) use audit::AuditHook;
+pub use audit::{AuditEvent, Outcome};
 pub use reason::Reason;
 
 use crate::auth_info::AuthInfo;
@@ -94,7 +94,14 @@ pub(crate) fn decision_span(headers: &HeaderMap) -> tracing::Span {
 impl Observer {
     /// Records that `info` was let through.
     pub(crate) fn allowed(&self, request: &Seen<'_>, info: &AuthInfo) {
-        self.decided(request, Outcome::Allowed, None, StatusCode::OK, Some(info), None);
+        self.decided(
+            request,
+            Outcome::Allowed,
+            None,
+            StatusCode::OK,
+            Some(info),
+            None,
+        );
     }
 
     /// Records a refusal answered with `status`.
@@ -104,7 +111,14 @@ impl Observer {
             Reason::IssuerUnavailable => Outcome::Unavailable,
             _ => Outcome::Refused,
         };
-        self.decided(request, outcome, Some(reason), status, None, Some(rejection));
+        self.decided(
+            request,
+            outcome,
+            Some(reason),
+            status,
+            None,
+            Some(rejection),
+        );
     }
 
     fn decided(

@@ -102,13 +102,9 @@ pub(crate) fn auth_info_from_claims(
             .iter()
             .map(|item| item.as_str().map(str::to_owned))
             .collect::<Option<Vec<_>>>()
-            .ok_or_else(|| {
-                malformed("the aud claim has a member that is not a string")
-            })?,
+            .ok_or_else(|| malformed("the aud claim has a member that is not a string"))?,
         Some(_) => {
-            return Err(malformed(
-                "the aud claim is neither a string nor an array",
-            ));
+            return Err(malformed("the aud claim is neither a string nor an array"));
         }
     };
     let subject = string(&claims, "sub")?;
@@ -171,9 +167,7 @@ fn scopes(
                 ))),
             })
             .collect(),
-        _ => Err(malformed(format!(
-            "the {name} claim has the wrong type"
-        ))),
+        _ => Err(malformed(format!("the {name} claim has the wrong type"))),
     }
 }
 
@@ -181,9 +175,7 @@ fn string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, Ver
     match claims.get(name) {
         None => Ok(None),
         Some(Value::String(value)) => Ok(Some(value.clone())),
-        Some(_) => Err(malformed(format!(
-            "the {name} claim is not a string"
-        ))),
+        Some(_) => Err(malformed(format!("the {name} claim is not a string"))),
     }
 }
 
@@ -200,9 +192,7 @@ fn number(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, Verify
                 "the {name} claim is not a valid NumericDate"
             ))),
         },
-        Some(_) => Err(malformed(format!(
-            "the {name} claim is not a number"
-        ))),
+        Some(_) => Err(malformed(format!("the {name} claim is not a number"))),
     }
 }
 

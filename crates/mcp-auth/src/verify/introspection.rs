@@ -34,11 +34,11 @@ use crate::auth_info::AuthInfo;
 use crate::auth_server::AuthServerConfig;
 use crate::clock::unix_now;
 use crate::error::{ConfigError, UrlKind, VerifyError};
-use crate::observe::Reason;
 use crate::fetch::{FetchError, FetchLimits, post_form_json};
+use crate::observe::Reason;
+use crate::observe::metrics;
 use crate::scope::SharedScopeRelation;
 use crate::url_rules::parse_issuer_endpoint;
-use crate::observe::metrics;
 
 /// How the resource server authenticates to the introspection endpoint (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -489,7 +489,7 @@ impl IntrospectionVerifier {
     fn auth_info(&self, token: &str, answer: &StoredAnswer) -> Result<Arc<AuthInfo>, VerifyError> {
         let Some(members) = &answer.active else {
             return Err(
-                VerifyError::invalid_token("the token is not active").with_reason(Reason::Inactive),
+                VerifyError::invalid_token("the token is not active").with_reason(Reason::Inactive)
             );
         };
         if let Some(token_type) = members.get("token_type") {

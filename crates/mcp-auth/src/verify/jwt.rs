@@ -103,10 +103,10 @@ impl JwtVerifier {
         let header = header(header_part)?;
         let alg = header.alg;
         if !self.options.algorithms.contains(&alg) {
-            return Err(
-                VerifyError::invalid_token(format!("the algorithm {alg:?} is not allowed"))
-                    .with_reason(Reason::DisallowedAlgorithm),
-            );
+            return Err(VerifyError::invalid_token(format!(
+                "the algorithm {alg:?} is not allowed"
+            ))
+            .with_reason(Reason::DisallowedAlgorithm));
         }
         if !type_accepted(
             header.typ.as_deref(),
@@ -233,9 +233,7 @@ fn json_object(
             repeated: Some(_), ..
         }) => Err(malformed(repeated)),
         Ok(ParsedClaims { claims, .. }) => Ok(claims),
-        Err(_) => Err(malformed(format!(
-            "the token {part} is not a JSON object"
-        ))),
+        Err(_) => Err(malformed(format!("the token {part} is not a JSON object"))),
     }
 }
 

@@ -251,7 +251,11 @@ impl KeyCache {
         if need == Need::UnknownKid {
             state.last_unknown_kid_fetch = Some(now);
         }
-        let why = match (need, state.consecutive_failures, self.snapshot().keys.is_some()) {
+        let why = match (
+            need,
+            state.consecutive_failures,
+            self.snapshot().keys.is_some(),
+        ) {
             (Need::UnknownKid, ..) => "unknown_kid",
             (Need::Refresh, 1.., _) => "retry",
             (Need::Refresh, 0, true) => "ttl",

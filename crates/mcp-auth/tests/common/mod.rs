@@ -232,10 +232,7 @@ pub async fn logs_of<F: std::future::Future>(run: F) -> (F::Output, String) {
 }
 
 /// What is logged at `level` and above while `run` runs on this thread.
-pub async fn logs_at<F: std::future::Future>(
-    level: tracing::Level,
-    run: F,
-) -> (F::Output, String) {
+pub async fn logs_at<F: std::future::Future>(level: tracing::Level, run: F) -> (F::Output, String) {
     #[derive(Clone, Default)]
     struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl std::io::Write for Captured {

@@ -41,9 +41,12 @@ pub(crate) struct ObserveArgs {
     metrics_bind: Option<SocketAddr>,
 }
 
-/// The audit sink and metrics endpoint, once started.
+/// Where audit events go, one JSON line each, flushed per line.
+type AuditSink = Arc<Mutex<LineWriter<Box<dyn Write + Send>>>>;
+
+/// The audit sink (with its name for the banner) and metrics endpoint, once started.
 pub(crate) struct Observing {
-    audit: Option<(String, Arc<Mutex<LineWriter<Box<dyn Write + Send>>>>)>,
+    audit: Option<(String, AuditSink)>,
     metrics_url: Option<String>,
 }
 

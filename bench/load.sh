@@ -15,7 +15,7 @@ export CALL=${CALL-1}
 
 command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 command -v taskset >/dev/null || { echo "taskset (util-linux) is needed"; exit 1; }
-cargo build --quiet --release -p mcp-auth --example bench_server --features testing,rmcp
+cargo build --quiet --release -p mcp-auth --example bench_server --features testing,rmcp,metrics
 target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 server_bin=$target_dir/release/examples/bench_server
 tick=$(getconf CLK_TCK)
@@ -28,6 +28,8 @@ decode_us=$(taskset -c 0 "$server_bin" decode | sed -n 's/^DECODE_US=//p')
 cases=(
   "plain plain none"
   "jwt_seen_before jwt token"
+  "jwt_observed jwt-observed token"
+  "jwt_traced jwt-traced token"
   "jwt_first_seen jwt-nocache token"
   "jwt_with_tool_rule jwt-tool-rule token"
   "refused_no_token jwt none"
@@ -99,6 +101,11 @@ print(f"good token first seen, extra CPU per request:   {extra:.1f} µs = {extra
 for refusal in ("refused_no_token", "refused_bad_signature"):
     print(f"{refusal}, CPU per request vs first-seen success: {med[refusal]['cpu'] / first['cpu']:.2f}  (target <= 1)")
 print(f"peak RSS, protected vs plain:                    {seen['rss'] / plain['rss']:.2f}  (target <= 1.2)")
+observed, traced = med["jwt_observed"], med["jwt_traced"]
+print(f"tracing (WARN, the default) and metrics on, CPU per request vs off: {observed['cpu'] / seen['cpu']:.3f} "
+      f"({observed['cpu'] - seen['cpu']:+.1f} µs; target < 1.05)")
+print(f"the same with mcp_auth at INFO (a span per decision), vs off:         {traced['cpu'] / seen['cpu']:.3f} "
+      f"({traced['cpu'] - seen['cpu']:+.1f} µs)")
 rule = med["jwt_with_tool_rule"]
 print(f"one tool rule (body read), throughput vs no rule: {rule['rps'] / seen['rps']:.3f}, "
       f"extra CPU per request {rule['cpu'] - seen['cpu']:.1f} µs")

@@ -1,7 +1,7 @@
 //! What the bearer layer costs per request, against what it must cost: one `jsonwebtoken`
 //! signature check per algorithm (the floor for a token seen for the first time).
 //!
-//! `cargo bench -p mcp-auth --features testing --bench bearer`
+//! `cargo bench -p mcp-auth --features testing,metrics --bench bearer`
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
 use std::convert::Infallible;
@@ -36,14 +36,22 @@ fn ok(_: Request<RequestBody<Sent>>) -> std::future::Ready<Result<Response<()>, 
 
 /// The layer around a service that answers at once, trusting `issuer` (inline metadata).
 fn protected(issuer: &TestIssuer, options: JwtOptions) -> mcp_auth::bearer::BearerAuth<Inner> {
+    protected_with(issuer, options, |bearer| bearer)
+}
+
+/// [`protected`], its settings passed through `configure` first.
+fn protected_with(
+    issuer: &TestIssuer,
+    options: JwtOptions,
+    configure: impl FnOnce(mcp_auth::bearer::BearerAuthBuilder) -> mcp_auth::bearer::BearerAuthBuilder,
+) -> mcp_auth::bearer::BearerAuth<Inner> {
     let auth = McpAuth::builder()
         .protected_resource(
             ProtectedResource::new(RESOURCE).authorization_server(issuer.inline_config()),
         )
         .build()
         .unwrap();
-    let bearer = auth
-        .bearer()
+    let bearer = configure(auth.bearer())
         .required_scopes(["read"])
         .jwt(options)
         .build()
@@ -217,6 +225,43 @@ fn benches(c: &mut Criterion) {
                 .iter(|| async { assert_eq!(call().await, 200) })
         });
     }
+    group.finish();
+
+    // What observing costs a token seen before: the layer with nobody listening, then with a
+    // tracing subscriber at the default level (INFO) and a metrics recorder installed, then
+    // with an audit hook writing each event as JSON too. Last, since the recorder stays.
+    let mut group = c.benchmark_group("observed");
+    let quiet = protected(&issuer, JwtOptions::default());
+    let audited = protected_with(&issuer, JwtOptions::default(), |bearer| {
+        bearer.audit(|event| {
+            let mut sink = std::io::sink();
+            serde_json::to_writer(&mut sink, event).unwrap();
+        })
+    });
+    let bench = |group: &mut criterion::BenchmarkGroup<'_, _>,
+                 name,
+                 service: &mcp_auth::bearer::BearerAuth<Inner>| {
+        let mut warm = service.clone();
+        assert_eq!(runtime.block_on(call(&mut warm, Some(&rs256))), 200);
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| {
+                let mut service = service.clone();
+                let token = rs256.as_str();
+                async move { assert_eq!(call(&mut service, Some(token)).await, 200) }
+            })
+        });
+    };
+    bench(&mut group, "quiet", &quiet);
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::sink)
+        .finish();
+    let _traced = tracing::subscriber::set_default(subscriber);
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .unwrap();
+    bench(&mut group, "tracing_and_metrics", &quiet);
+    bench(&mut group, "tracing_metrics_and_audit", &audited);
     group.finish();
 }
 

@@ -8,6 +8,10 @@
 //!   seen for the first time does);
 //! - `jwt-tool-rule`: `jwt` with one per-tool rule (`admin` for the tool `delete`), so every
 //!   POST body is read to find its operation;
+//! - `jwt-observed`: `jwt` with a tracing subscriber at the command's default level (WARN, to
+//!   stderr) and a Prometheus metrics recorder installed (needs the `metrics` feature);
+//! - `jwt-traced`: `jwt-observed` with `mcp_auth` at INFO, so every decision opens its span
+//!   (other crates stay at WARN: rmcp logs three INFO lines per stateless request);
 //! - `decode`: no server; prints the time of one jsonwebtoken RS256 decode on this core.
 //!
 //! It prints `URL=...`, `TOKEN=...` (RS256, scope `read`) and `BAD_TOKEN=...` (bad signature).
@@ -65,7 +69,12 @@ async fn main() -> Result<(), Box<dyn Error>> {
     );
     let app = match mode.as_str() {
         "plain" => Router::new().nest_service("/mcp", mcp),
-        "jwt" | "jwt-nocache" | "jwt-tool-rule" => {
+        "jwt" | "jwt-nocache" | "jwt-tool-rule" | "jwt-observed" | "jwt-traced" => {
+            match mode.as_str() {
+                "jwt-observed" => observe(tracing::Level::WARN)?,
+                "jwt-traced" => observe(tracing::Level::INFO)?,
+                _ => {}
+            }
             let auth = McpAuth::builder()
                 .protected_resource(
                     ProtectedResource::new(&url).authorization_server(issuer.inline_config()),
@@ -84,7 +93,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         other => {
             return Err(format!(
-                "unknown mode {other}: plain, jwt, jwt-nocache, jwt-tool-rule or decode"
+                "unknown mode {other}: plain, jwt, jwt-nocache, jwt-tool-rule, jwt-observed, jwt-traced or decode"
             )
             .into());
         }
@@ -101,6 +110,35 @@ async fn main() -> Result<(), Box<dyn Error>> {
     println!("BAD_TOKEN={bad_token}");
     axum::serve(listener, app).await?;
     Ok(())
+}
+
+/// Traces (`mcp_auth` at `level`, the rest at WARN) and counts into a Prometheus recorder, as
+/// a server with both on does.
+#[cfg(feature = "metrics")]
+fn observe(level: tracing::Level) -> Result<(), Box<dyn Error>> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::filter::Targets::new()
+        .with_default(tracing::Level::WARN)
+        .with_target("mcp_auth", level);
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .init();
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new().install_recorder()?;
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            handle.run_upkeep();
+        }
+    });
+    Ok(())
+}
+
+#[cfg(not(feature = "metrics"))]
+fn observe(_: tracing::Level) -> Result<(), Box<dyn Error>> {
+    Err("jwt-observed needs the metrics feature".into())
 }
 
 /// Prints the mean time of one RS256 `jsonwebtoken::decode`, key parsed beforehand.

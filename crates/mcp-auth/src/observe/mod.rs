@@ -8,7 +8,9 @@
 //!   `outcome`, `reason` (a [`Reason`] code), `status`, `issuer`, `subject`, `client_id`,
 //!   `remote_addr`, `duration_us`, and for refusals `detail` (the description, token cut out).
 //!   Key-set fetches log `key set fetched` (INFO: `issuer`, `url`, `why` = `first`, `ttl`,
-//!   `unknown_kid` or `retry`, `keys`, `duration_ms`) or `key set refresh failed` (WARN).
+//!   `unknown_kid` or `retry`, `keys`, `duration_ms`) or `key set refresh failed` (WARN), and the
+//!   metadata discovery before them `metadata fetched` (INFO: `issuer`, `url`, `duration_ms`) or
+//!   `metadata fetch failed` (WARN).
 //! - **Metrics** with the `metrics` feature: see [`metrics`](self::metrics) for names and
 //!   labels.
 //! - **Audit events.** [`BearerAuthBuilder::audit`](crate::bearer::BearerAuthBuilder::audit)

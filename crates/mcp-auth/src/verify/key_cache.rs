@@ -348,7 +348,18 @@ impl KeyCache {
                 )
             });
         };
-        let discovered = match discovery.fetch_within(self.options.fetch_timeout).await {
+        let started = Instant::now();
+        let fetched = discovery.fetch_within(self.options.fetch_timeout).await;
+        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &fetched {
+            Ok(found) => {
+                tracing::info!(issuer = self.issuer(), url = %found.url, duration_ms, "metadata fetched");
+            }
+            Err(error) => {
+                tracing::warn!(issuer = self.issuer(), %error, duration_ms, "metadata fetch failed");
+            }
+        }
+        let discovered = match fetched {
             Ok(found) if found.metadata.issuer != self.issuer() => Err(format!(
                 "discovery found metadata for {} but {} is the trusted issuer",
                 found.metadata.issuer,

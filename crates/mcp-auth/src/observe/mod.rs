@@ -11,7 +11,7 @@
 //!   `unknown_kid` or `retry`, `keys`, `duration_ms`) or `key set refresh failed` (WARN), and the
 //!   metadata discovery before them `metadata fetched` (INFO: `issuer`, `url`, `duration_ms`) or
 //!   `metadata fetch failed` (WARN).
-//! - **Metrics** with the `metrics` feature: see [`metrics`](self::metrics) for names and
+//! - **Metrics** with the `metrics` feature: see [`metrics`] for names and
 //!   labels.
 //! - **Audit events.** [`BearerAuthBuilder::audit`](crate::bearer::BearerAuthBuilder::audit)
 //!   hands every decision to a hook as an [`AuditEvent`], whose JSON form is stable.

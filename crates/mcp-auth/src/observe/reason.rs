@@ -68,6 +68,30 @@ pub enum Reason {
 }
 
 impl Reason {
+    /// Every code, in the order of their declaration (metric handles are indexed by it).
+    #[cfg(any(test, feature = "metrics"))]
+    pub(crate) const ALL: [Self; 19] = [
+        Self::NoCredentials,
+        Self::InvalidRequest,
+        Self::MalformedToken,
+        Self::DisallowedAlgorithm,
+        Self::WrongTokenType,
+        Self::UnknownKey,
+        Self::BadSignature,
+        Self::Expired,
+        Self::NotYetValid,
+        Self::WrongAudience,
+        Self::UntrustedIssuer,
+        Self::Inactive,
+        Self::UnknownToken,
+        Self::InvalidToken,
+        Self::InsufficientScope,
+        Self::ForbiddenOrigin,
+        Self::SessionNotFound,
+        Self::HeaderMismatch,
+        Self::IssuerUnavailable,
+    ];
+
     /// The code, as logs, metrics and audit events carry it.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -105,29 +129,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_code_is_the_serialized_name() {
-        let all = [
-            Reason::NoCredentials,
-            Reason::InvalidRequest,
-            Reason::MalformedToken,
-            Reason::DisallowedAlgorithm,
-            Reason::WrongTokenType,
-            Reason::UnknownKey,
-            Reason::BadSignature,
-            Reason::Expired,
-            Reason::NotYetValid,
-            Reason::WrongAudience,
-            Reason::UntrustedIssuer,
-            Reason::Inactive,
-            Reason::UnknownToken,
-            Reason::InvalidToken,
-            Reason::InsufficientScope,
-            Reason::ForbiddenOrigin,
-            Reason::SessionNotFound,
-            Reason::HeaderMismatch,
-            Reason::IssuerUnavailable,
-        ];
-        for reason in all {
+    fn the_code_is_the_serialized_name_and_all_are_listed_in_order() {
+        for (index, reason) in Reason::ALL.into_iter().enumerate() {
+            assert_eq!(reason as usize, index, "{reason}");
             assert_eq!(
                 serde_json::to_value(reason).unwrap(),
                 serde_json::Value::from(reason.as_str())

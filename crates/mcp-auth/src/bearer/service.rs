@@ -88,22 +88,21 @@ where
                 ResponseFuture::refused(refuse(&self.policy, &rejection, &seen(&request)))
             }),
             Decision::Allow(info) if body_to_read.is_none() => {
-                let _entered = span.enter();
-                let watch =
-                    match self
-                        .policy
-                        .watch_session(request.method(), request.headers(), &info)
-                    {
-                        Ok(watch) => watch,
-                        Err(rejection) => {
-                            return ResponseFuture::refused(refuse(
-                                &self.policy,
-                                &rejection,
-                                &seen(&request),
-                            ));
+                // The decision's span ends here: the inner service's work is not part of it.
+                let watched = span.in_scope(|| {
+                    let policy = &self.policy;
+                    match policy.watch_session(request.method(), request.headers(), &info) {
+                        Ok(watch) => {
+                            policy.observer.allowed(&seen(&request), &info);
+                            Ok(watch)
                         }
-                    };
-                self.policy.observer.allowed(&seen(&request), &info);
+                        Err(rejection) => Err(refuse(policy, &rejection, &seen(&request))),
+                    }
+                });
+                let watch = match watched {
+                    Ok(watch) => watch,
+                    Err(refusal) => return ResponseFuture::refused(refusal),
+                };
                 let mut request = request.map(RequestBody::untouched);
                 request.extensions_mut().insert(info);
                 if let Some(permissions) = &self.policy.permissions {

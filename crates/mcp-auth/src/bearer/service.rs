@@ -88,21 +88,24 @@ where
                 ResponseFuture::refused(refuse(&self.policy, &rejection, &seen(&request)))
             }),
             Decision::Allow(info) if body_to_read.is_none() => {
-                // The decision's span ends here: the inner service's work is not part of it.
-                let watched = span.in_scope(|| {
-                    let policy = &self.policy;
-                    match policy.watch_session(request.method(), request.headers(), &info) {
-                        Ok(watch) => {
-                            policy.observer.allowed(&seen(&request), &info);
-                            Ok(watch)
+                let entered = span.enter();
+                let watch =
+                    match self
+                        .policy
+                        .watch_session(request.method(), request.headers(), &info)
+                    {
+                        Ok(watch) => watch,
+                        Err(rejection) => {
+                            return ResponseFuture::refused(refuse(
+                                &self.policy,
+                                &rejection,
+                                &seen(&request),
+                            ));
                         }
-                        Err(rejection) => Err(refuse(policy, &rejection, &seen(&request))),
-                    }
-                });
-                let watch = match watched {
-                    Ok(watch) => watch,
-                    Err(refusal) => return ResponseFuture::refused(refusal),
-                };
+                    };
+                self.policy.observer.allowed(&seen(&request), &info);
+                // The decision ends here: the inner service's work is not part of its span.
+                drop(entered);
                 let mut request = request.map(RequestBody::untouched);
                 request.extensions_mut().insert(info);
                 if let Some(permissions) = &self.policy.permissions {

@@ -627,6 +627,18 @@ async fn h2c_is_spoken_to_an_upstream_only_when_asked() {
     }
 }
 
+/// Sends SIGTERM to the proxy.
+#[cfg(unix)]
+async fn sigterm(proxy: &Running) {
+    let pid = proxy.child.id().unwrap().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .unwrap();
+    assert!(killed.success());
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn sigterm_lets_an_open_request_finish_then_the_proxy_exits_0() {
@@ -642,13 +654,7 @@ async fn sigterm_lets_an_open_request_finish_then_the_proxy_exits_0() {
             .send(),
     );
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let pid = proxy.child.id().unwrap().to_string();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&proxy).await;
 
     let response = slow.await.unwrap().unwrap();
     assert_eq!(response.status(), StatusCode::OK);
@@ -676,14 +682,8 @@ async fn sigterm_cuts_a_stream_still_open_after_the_grace_period() {
         .unwrap();
     assert_eq!(stream.chunk().await.unwrap().unwrap(), "data: {}\n\n");
 
-    let pid = proxy.child.id().unwrap().to_string();
     let signalled = Instant::now();
-    let killed = Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .await
-        .unwrap();
-    assert!(killed.success());
+    sigterm(&proxy).await;
     let status = tokio::time::timeout(Duration::from_secs(5), proxy.child.wait())
         .await
         .expect("the proxy kept a stream open past its grace period")

@@ -5,11 +5,12 @@ use std::time::Duration;
 
 use super::challenge::ChallengeParams;
 use super::layer::BearerAuthLayer;
+use super::observer::Observer;
 use super::origin::AllowedOrigins;
 use super::policy::Policy;
 use super::verifier::Verifier;
 use crate::error::ConfigError;
-use crate::observe::{AuditEvent, AuditHook, Observer};
+use crate::observe::{AuditEvent, AuditHook};
 use crate::operations::{OperationRules, Permissions};
 use crate::resource::ResourceConfig;
 use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};

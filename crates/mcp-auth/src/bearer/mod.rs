@@ -61,6 +61,7 @@ mod builder;
 mod challenge;
 mod future;
 mod layer;
+mod observer;
 mod origin;
 mod policy;
 mod service;
@@ -70,8 +71,7 @@ mod verifier;
 pub use body::{RequestBody, ResponseBody};
 pub use builder::{BearerAuthBuilder, DEFAULT_LEEWAY, DEFAULT_VERIFIER_TIMEOUT};
 #[cfg(fuzzing)]
-pub(crate) use challenge::ChallengeParams;
-pub(crate) use challenge::Rejection;
+pub(crate) use challenge::{ChallengeParams, Rejection};
 pub use future::ResponseFuture;
 pub use layer::BearerAuthLayer;
 pub use service::BearerAuth;

@@ -7,12 +7,13 @@ use std::sync::Arc;
 use http::{HeaderMap, Method, Uri};
 
 use super::challenge::{ChallengeParams, Rejection};
+use super::observer::Observer;
 use super::origin::AllowedOrigins;
 use super::token::bearer_token;
 use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
-use crate::observe::{Observer, Reason};
+use crate::observe::Reason;
 use crate::operations::{Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};

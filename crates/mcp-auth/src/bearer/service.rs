@@ -13,9 +13,9 @@ use tracing::Instrument;
 use super::body::{RequestBody, ResponseBody, peek};
 use super::challenge::Rejection;
 use super::future::ResponseFuture;
+use super::observer::{Seen, decision_span};
 use super::policy::{Decision, Policy};
 use crate::auth_info::AuthInfo;
-use crate::observe::{Seen, decision_span};
 
 /// The service [`BearerAuthLayer`](super::BearerAuthLayer) wraps around an inner service.
 ///

@@ -107,6 +107,10 @@ impl TokenCache {
             return;
         };
         let lifetime = Duration::from_secs(exp.saturating_sub(now_unix)).min(self.ttl);
+        if lifetime.is_zero() {
+            // Expired already: remembering it would only push out entries that can pass.
+            return;
+        }
         let Some(valid_until) = Instant::now().checked_add(lifetime) else {
             return;
         };
@@ -174,6 +178,7 @@ mod tests {
         let cache = TokenCache::new(100 * 1024, Duration::from_secs(60));
         cache.insert("expiring", &info(0), &key, None);
         assert!(cache.get("expiring").is_none());
+        assert_eq!(cache.entries.len(), 0, "an expired token takes no room");
         cache.insert("no exp", &Arc::new(AuthInfo::default()), &key, None);
         assert!(cache.get("no exp").is_none());
     }

@@ -133,6 +133,14 @@ pub enum ConfigError {
         /// What is wrong with its value.
         reason: &'static str,
     },
+    /// A DPoP setting is not usable.
+    #[error("DpopOptions::{option} is not usable: {reason}")]
+    InvalidDpopOption {
+        /// The setter of [`DpopOptions`](crate::dpop::DpopOptions) at fault.
+        option: &'static str,
+        /// What is wrong with its value.
+        reason: &'static str,
+    },
     /// Introspection names an issuer the resource does not trust.
     #[error(
         "IntrospectionOptions::issuer names {0}, which is not an authorization server of this resource: add it, or name one of them"

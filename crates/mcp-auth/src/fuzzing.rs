@@ -65,7 +65,7 @@ pub fn challenge(
     show_error_details: bool,
     refusal: Refusal,
 ) -> (u16, Option<String>) {
-    let params = ChallengeParams::new(metadata_url, required_scopes, show_error_details);
+    let params = ChallengeParams::new(metadata_url, required_scopes, show_error_details, None);
     let rejection = match refusal {
         Refusal::NoCredentials => Rejection::NoCredentials,
         Refusal::InvalidToken(detail) => {
@@ -75,7 +75,7 @@ pub fn challenge(
             Rejection::InsufficientScope { missing, needed }
         }
     };
-    let response = rejection.to_response(&params);
+    let response = rejection.to_response(&params, false);
     let value = response
         .headers()
         .get(WWW_AUTHENTICATE)

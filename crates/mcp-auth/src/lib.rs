@@ -2,6 +2,7 @@
 
 pub mod bearer;
 pub mod discovery;
+pub mod dpop;
 pub mod metadata;
 pub mod observe;
 pub mod operations;

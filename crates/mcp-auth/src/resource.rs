@@ -1,15 +1,19 @@
 //! A protected resource: its identifier, the authorization servers it trusts and the metadata it
 //! publishes (RFC 9728).
 
+use std::time::Duration;
+
 use url::Url;
 
 use crate::auth_server::AuthServerConfig;
 use crate::discovery::Discovery;
+use crate::dpop::{DpopMode, DpopOptions};
 use crate::error::ConfigError;
 use crate::error::UrlKind;
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
 use crate::scope::check_scope_token;
 use crate::url_rules::{parse_http_url, parse_issuer, parse_resource_identifier};
+use crate::verify::ASYMMETRIC;
 
 /// The description of one protected resource (an MCP endpoint), checked when
 /// [`McpAuth`](crate::McpAuth) is built.
@@ -31,6 +35,7 @@ pub struct ProtectedResource {
     identifier: String,
     authorization_servers: Vec<AuthServerConfig>,
     document: ProtectedResourceMetadata,
+    dpop: Option<DpopOptions>,
 }
 
 impl ProtectedResource {
@@ -47,6 +52,7 @@ impl ProtectedResource {
                 bearer_methods_supported: vec!["header".to_owned()],
                 ..ProtectedResourceMetadata::default()
             },
+            dpop: None,
         }
     }
 
@@ -54,6 +60,13 @@ impl ProtectedResource {
     /// the one most clients use.
     pub fn authorization_server(mut self, server: AuthServerConfig) -> Self {
         self.authorization_servers.push(server);
+        self
+    }
+
+    /// Sender-constrained tokens (DPoP, RFC 9449): its bearer layers accept DPoP tokens with
+    /// their proofs, or only those, and the metadata says so. See [`dpop`](crate::dpop).
+    pub fn dpop(mut self, options: DpopOptions) -> Self {
+        self.dpop = Some(options);
         self
     }
 
@@ -135,11 +148,16 @@ impl ProtectedResource {
             parse_http_url(UrlKind::ResourcePage, page)?;
         }
         let metadata_url = well_known_url(&url);
-        let document = ProtectedResourceMetadata {
+        let mut document = ProtectedResourceMetadata {
             resource: self.identifier.clone(),
             authorization_servers: issuers.clone(),
             ..self.document
         };
+        if let Some(dpop) = &self.dpop {
+            check_dpop(dpop)?;
+            document.dpop_signing_alg_values_supported = dpop.algorithm_names();
+            document.dpop_bound_access_tokens_required = dpop.mode == DpopMode::Required;
+        }
         Ok(ResourceConfig {
             identifier: self.identifier,
             url,
@@ -147,8 +165,30 @@ impl ProtectedResource {
             issuers,
             authorization_servers: self.authorization_servers,
             document,
+            dpop: self.dpop,
         })
     }
+}
+
+/// DPoP settings a layer can enforce: asymmetric proof algorithms, a window of a second or more.
+fn check_dpop(dpop: &DpopOptions) -> Result<(), ConfigError> {
+    let invalid = |option, reason| Err(ConfigError::InvalidDpopOption { option, reason });
+    if dpop.algorithms.is_empty() {
+        return invalid(
+            "algorithms",
+            "it is empty: name at least one, such as ES256",
+        );
+    }
+    if dpop.algorithms.iter().any(|alg| !ASYMMETRIC.contains(alg)) {
+        return invalid(
+            "algorithms",
+            "proofs are signed with the client's public key: use asymmetric algorithms only (ES256, EdDSA, PS256, RS256...)",
+        );
+    }
+    if dpop.window < Duration::from_secs(1) || dpop.window > Duration::from_secs(3600) {
+        return invalid("proof_window", "use between one second and one hour");
+    }
+    Ok(())
 }
 
 /// A protected resource whose configuration passed every check.
@@ -160,4 +200,5 @@ pub(crate) struct ResourceConfig {
     pub(crate) issuers: Vec<String>,
     pub(crate) authorization_servers: Vec<AuthServerConfig>,
     pub(crate) document: ProtectedResourceMetadata,
+    pub(crate) dpop: Option<DpopOptions>,
 }

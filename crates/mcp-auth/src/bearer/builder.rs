@@ -326,6 +326,7 @@ impl BearerAuthBuilder {
             resource.metadata_url.as_str(),
             &self.required_scopes,
             self.show_error_details,
+            resource.dpop.as_ref(),
         );
         if let Some(rules) = &self.operations {
             rules.check()?;
@@ -357,6 +358,8 @@ impl BearerAuthBuilder {
                 resource: resource.url.to_string(),
                 audit: self.audit,
             },
+            dpop: resource.dpop.clone(),
+            public_url: resource.url.clone(),
         };
         Ok(BearerAuthLayer::new(policy, resource.url.clone()))
     }

@@ -10,6 +10,7 @@ use http::header::{
 use http::{Response, StatusCode};
 use http_body_util::Full;
 
+use crate::dpop::{DpopMode, DpopOptions};
 use crate::observe::Reason;
 
 /// Why the layer refused a request.
@@ -44,6 +45,9 @@ pub(crate) enum Rejection {
     /// The request names a session that is not the caller's (or is unknown, or expired): 404,
     /// as if it did not exist, so the client starts a new one.
     SessionNotFound,
+    /// The DPoP proof fails a check, or was used before: 401 `invalid_dpop_proof` in the `DPoP`
+    /// challenge.
+    InvalidDpopProof(Reason, &'static str),
 }
 
 /// What every challenge of one layer shares, formatted once when the layer is built.
@@ -54,6 +58,17 @@ pub(crate) struct ChallengeParams {
     /// `scope="..."` when the layer requires scopes.
     scope: Option<String>,
     show_error_details: bool,
+    /// The `DPoP` challenge, when the layer takes DPoP tokens.
+    dpop: Option<DpopChallenge>,
+}
+
+/// How a layer that takes DPoP tokens challenges (RFC 9449 §7.1).
+#[derive(Debug, Clone)]
+struct DpopChallenge {
+    /// `algs="ES256 ..."`
+    algs: String,
+    /// Only DPoP: no `Bearer` challenge at all.
+    required: bool,
 }
 
 impl ChallengeParams {
@@ -61,6 +76,7 @@ impl ChallengeParams {
         metadata_url: &str,
         required_scopes: &[String],
         show_error_details: bool,
+        dpop: Option<&DpopOptions>,
     ) -> Self {
         let scope = (!required_scopes.is_empty())
             .then(|| format!("scope=\"{}\"", to_quoted_text(&required_scopes.join(" "))));
@@ -68,6 +84,10 @@ impl ChallengeParams {
             resource_metadata: format!("resource_metadata=\"{}\"", to_quoted_text(metadata_url)),
             scope,
             show_error_details,
+            dpop: dpop.map(|dpop| DpopChallenge {
+                algs: format!("algs=\"{}\"", dpop.algorithm_names().join(" ")),
+                required: dpop.mode == DpopMode::Required,
+            }),
         }
     }
 }
@@ -84,6 +104,7 @@ impl Rejection {
             Self::Unavailable(_) => Reason::IssuerUnavailable,
             Self::ForbiddenOrigin => Reason::ForbiddenOrigin,
             Self::SessionNotFound => Reason::SessionNotFound,
+            Self::InvalidDpopProof(reason, _) => *reason,
         }
     }
 
@@ -103,11 +124,17 @@ impl Rejection {
             Self::HeaderMismatch { reason, .. } => Cow::Borrowed(reason),
             Self::ForbiddenOrigin => Cow::Borrowed("requests from this origin are not allowed"),
             Self::SessionNotFound => Cow::Borrowed("no such session"),
+            Self::InvalidDpopProof(_, reason) => Cow::Borrowed(reason),
         }
     }
 
-    /// The response for this refusal.
-    pub(crate) fn to_response(&self, params: &ChallengeParams) -> Response<Full<Bytes>> {
+    /// The response for this refusal to a request that used the `DPoP` scheme (`used_dpop`)
+    /// or `Bearer`.
+    pub(crate) fn to_response(
+        &self,
+        params: &ChallengeParams,
+        used_dpop: bool,
+    ) -> Response<Full<Bytes>> {
         let (status, error, generic): (StatusCode, Option<&str>, &str) = match self {
             Self::NoCredentials => (
                 StatusCode::UNAUTHORIZED,
@@ -142,6 +169,11 @@ impl Rejection {
                 "requests from this origin are not allowed",
             ),
             Self::SessionNotFound => (StatusCode::NOT_FOUND, None, "no such session"),
+            Self::InvalidDpopProof(..) => (
+                StatusCode::UNAUTHORIZED,
+                Some("invalid_dpop_proof"),
+                "the DPoP proof is invalid",
+            ),
         };
         let detail = self.detail();
         let description = if params.show_error_details {
@@ -150,25 +182,45 @@ impl Rejection {
             generic.to_owned()
         };
 
-        let challenge = match self {
-            Self::Unavailable(_)
-            | Self::ForbiddenOrigin
-            | Self::HeaderMismatch { .. }
-            | Self::SessionNotFound => None,
+        let scope = match self {
             Self::InsufficientScope {
                 needed: Some(needed),
                 ..
-            } => {
-                let scope = format!("scope=\"{}\"", to_quoted_text(&needed.join(" ")));
-                Some(challenge(params, error, &description, Some(&scope)))
-            }
-            _ => Some(challenge(
-                params,
-                error,
-                &description,
-                params.scope.as_deref(),
-            )),
+            } => Some(format!("scope=\"{}\"", to_quoted_text(&needed.join(" ")))),
+            _ => params.scope.clone(),
         };
+        let challenged = !matches!(
+            self,
+            Self::Unavailable(_)
+                | Self::ForbiddenOrigin
+                | Self::HeaderMismatch { .. }
+                | Self::SessionNotFound
+        );
+        let mut challenges = Vec::new();
+        if challenged {
+            let error = error.map(|error| (error, description.as_str()));
+            match &params.dpop {
+                None => challenges.push(challenge("Bearer", params, error, scope.as_deref())),
+                Some(dpop) => {
+                    // The error goes with the scheme the request used; both schemes are named
+                    // when both are accepted, Bearer first (RFC 9449 §7.2).
+                    let on_dpop =
+                        dpop.required || used_dpop || matches!(self, Self::InvalidDpopProof(..));
+                    if !dpop.required {
+                        let bearer_error = error.filter(|_| !on_dpop);
+                        challenges.push(challenge(
+                            "Bearer",
+                            params,
+                            bearer_error,
+                            scope.as_deref(),
+                        ));
+                    }
+                    let dpop_error = error.filter(|_| on_dpop);
+                    let scheme = format!("DPoP {},", dpop.algs);
+                    challenges.push(challenge(&scheme, params, dpop_error, scope.as_deref()));
+                }
+            }
+        }
         let body_error = match self {
             Self::NoCredentials => "unauthorized",
             Self::Unavailable(_) => "temporarily_unavailable",
@@ -187,23 +239,24 @@ impl Rejection {
             ACCESS_CONTROL_EXPOSE_HEADERS,
             HeaderValue::from_static("WWW-Authenticate"),
         );
-        if let Some(challenge) = challenge {
-            headers.insert(WWW_AUTHENTICATE, challenge);
+        for challenge in challenges {
+            headers.append(WWW_AUTHENTICATE, challenge);
         }
         response
     }
 }
 
-/// `Bearer error="...", error_description="...", scope="...", resource_metadata="..."`; the
-/// `error` parameters only when there is an error (RFC 6750 §3.1: none without credentials).
+/// `SCHEME error="...", error_description="...", scope="...", resource_metadata="..."` (the
+/// scheme `Bearer`, or `DPoP algs="...",`); the `error` parameters only when there is an error
+/// (RFC 6750 §3.1: none without credentials).
 fn challenge(
+    scheme: &str,
     params: &ChallengeParams,
-    error: Option<&str>,
-    description: &str,
+    error: Option<(&str, &str)>,
     scope: Option<&str>,
 ) -> HeaderValue {
-    let mut value = String::from("Bearer ");
-    if let Some(error) = error {
+    let mut value = format!("{scheme} ");
+    if let Some((error, description)) = error {
         value.push_str(&format!(
             "error=\"{error}\", error_description=\"{description}\", "
         ));
@@ -267,6 +320,7 @@ mod tests {
             "https://h.example/.well-known/oauth-protected-resource/mcp",
             &["read".to_owned(), "write".to_owned()],
             details,
+            None,
         )
     }
 
@@ -292,9 +346,9 @@ mod tests {
             "p".repeat(300)
         );
         let scopes: Vec<String> = (0..40).map(|i| format!("scope{i}")).collect();
-        let params = ChallengeParams::new(&long_path, &scopes, true);
+        let params = ChallengeParams::new(&long_path, &scopes, true, None);
         let response = Rejection::InvalidToken(Reason::InvalidToken, "x".repeat(10_000).into())
-            .to_response(&params);
+            .to_response(&params, false);
         let value = header(&response);
         assert!(
             value.contains(&format!("resource_metadata=\"{long_path}\"")),
@@ -312,7 +366,7 @@ mod tests {
     fn a_hostile_verifier_message_still_yields_one_valid_challenge() {
         let reason = "bad\", error=\"other\", scope=\"admin\r\nX-Injected: 1";
         let response = Rejection::InvalidToken(Reason::InvalidToken, reason.to_owned().into())
-            .to_response(&params(true));
+            .to_response(&params(true), false);
         assert_eq!(
             header(&response),
             "Bearer error=\"invalid_token\", error_description=\"bad', error='other', scope='admin??X-Injected: 1\", \

@@ -5,14 +5,16 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, Uri};
+use url::Url;
 
 use super::challenge::{ChallengeParams, Rejection};
 use super::observer::Observer;
 use super::origin::AllowedOrigins;
-use super::token::bearer_token;
+use super::token::{Scheme, access_token};
 use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
+use crate::dpop::{self, DpopMode, DpopOptions, ProofRequest};
 use crate::observe::Reason;
 use crate::operations::{Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
@@ -35,6 +37,11 @@ pub(crate) struct Policy {
     pub(crate) sessions: Option<Arc<SessionBindings>>,
     /// Traces, counts and audits each decision.
     pub(crate) observer: Observer,
+    /// DPoP settings, when the resource takes DPoP tokens.
+    pub(crate) dpop: Option<DpopOptions>,
+    /// The resource identifier: its scheme, host and port make the public URL a DPoP proof
+    /// names (`htu`).
+    pub(crate) public_url: Url,
 }
 
 /// What [`Policy::decide`] found, owning all it carries.
@@ -45,6 +52,8 @@ pub(crate) enum Decision {
     Refuse(Rejection),
     /// This token must be verified first (a signature check, perhaps a key fetch).
     Verify(String),
+    /// This DPoP token must be verified (or found remembered), then its proof checked.
+    Prove(String),
 }
 
 impl Policy {
@@ -54,13 +63,23 @@ impl Policy {
         if !self.allowed_origins.permit(headers) {
             return Decision::Refuse(Rejection::ForbiddenOrigin);
         }
-        let token = match bearer_token(headers, uri) {
-            Ok(Some(token)) => token,
+        let (scheme, token) = match access_token(headers, uri, self.dpop.is_some()) {
+            Ok(Some(credentials)) => credentials,
             Ok(None) => return Decision::Refuse(Rejection::NoCredentials),
             Err(rejection) => return Decision::Refuse(rejection),
         };
+        match (scheme, &self.dpop) {
+            (Scheme::Dpop, _) => return Decision::Prove(token.to_owned()),
+            (Scheme::Bearer, Some(dpop)) if dpop.mode == DpopMode::Required => {
+                return Decision::Refuse(Rejection::InvalidToken(
+                    Reason::DpopRequired,
+                    "this resource takes DPoP-bound tokens only".into(),
+                ));
+            }
+            (Scheme::Bearer, _) => {}
+        }
         match self.verifier.remembered(token) {
-            Some(info) => match self.check(&info) {
+            Some(info) => match self.check(&info, Scheme::Bearer) {
                 Ok(()) => Decision::Allow(info),
                 Err(rejection) => Decision::Refuse(rejection),
             },
@@ -70,7 +89,11 @@ impl Policy {
 
     /// Verifies a token [`decide`](Self::decide) could not decide, then checks what the
     /// verifier says of it.
-    pub(crate) async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, Rejection> {
+    pub(crate) async fn verify(
+        &self,
+        token: &str,
+        scheme: Scheme,
+    ) -> Result<Arc<AuthInfo>, Rejection> {
         let info = self
             .verifier
             .verify(token, &self.scope_relation)
@@ -81,12 +104,79 @@ impl Policy {
                 }
                 (reason, detail) => Rejection::InvalidToken(reason, without_token(detail, token)),
             })?;
-        self.check(&info)?;
+        self.check(&info, scheme)?;
         Ok(info)
     }
 
-    /// The token rules, then the scopes this layer requires.
-    fn check(&self, info: &AuthInfo) -> Result<(), Rejection> {
+    /// Verifies a DPoP token (or finds it remembered) and checks the request's proof: its
+    /// form, signature and claims, its key against the token's `cnf.jkt`, and that its `jti`
+    /// was never accepted before.
+    pub(crate) async fn prove(
+        &self,
+        token: &str,
+        parts: &http::request::Parts,
+    ) -> Result<Arc<AuthInfo>, Rejection> {
+        let Some(dpop) = &self.dpop else {
+            return Err(Rejection::NoCredentials);
+        };
+        let info = match self.verifier.remembered(token) {
+            Some(info) => {
+                self.check(&info, Scheme::Dpop)?;
+                info
+            }
+            None => self.verify(token, Scheme::Dpop).await?,
+        };
+        let invalid = |reason| Rejection::InvalidDpopProof(Reason::InvalidDpopProof, reason);
+        let mut proofs = parts.headers.get_all(DPOP).iter();
+        let proof = match (proofs.next(), proofs.next()) {
+            (Some(proof), None) => proof
+                .to_str()
+                .map_err(|_| invalid("the DPoP header is not printable ASCII"))?,
+            (None, _) => return Err(invalid("the request has no DPoP proof")),
+            (Some(_), Some(_)) => return Err(invalid("the request has more than one DPoP header")),
+        };
+        let path = parts
+            .extensions
+            .get::<axum::extract::OriginalUri>()
+            .map_or(parts.uri.path(), |original| original.0.path());
+        let mut url = self.public_url.clone();
+        url.set_path(path);
+        url.set_query(None);
+        url.set_fragment(None);
+        let request = ProofRequest {
+            method: &parts.method,
+            url: &url,
+            token,
+            now: unix_now(),
+        };
+        let checked = dpop::check(proof, &dpop.algorithms, dpop.window.as_secs(), &request)
+            .map_err(invalid)?;
+        if bound_key(&info) != Some(checked.jkt.as_str()) {
+            return Err(Rejection::InvalidToken(
+                Reason::DpopKeyMismatch,
+                "the token is not bound to the DPoP proof's key".into(),
+            ));
+        }
+        let id = format!("{} {}", checked.jkt, checked.jti);
+        match dpop.store.first_use(&id, dpop.window * 2).await {
+            Ok(true) => Ok(info),
+            Ok(false) => Err(Rejection::InvalidDpopProof(
+                Reason::ReplayedDpopProof,
+                "the DPoP proof was used before",
+            )),
+            Err(err) => Err(Rejection::Unavailable(err.to_string().into())),
+        }
+    }
+
+    /// The token rules, whether the token may come with `scheme`, then the scopes this layer
+    /// requires.
+    fn check(&self, info: &AuthInfo, scheme: Scheme) -> Result<(), Rejection> {
+        if scheme == Scheme::Bearer && is_bound(info) {
+            return Err(Rejection::InvalidToken(
+                Reason::DpopRequired,
+                "the token is DPoP-bound: send it with the DPoP scheme and a proof".into(),
+            ));
+        }
         self.rules.check(info, unix_now()).map_err(|violation| {
             Rejection::InvalidToken(violation.reason(), violation.to_string().into())
         })?;
@@ -164,6 +254,26 @@ impl Policy {
             })
         }
     }
+}
+
+/// The `DPoP` request header.
+const DPOP: &str = "dpop";
+
+/// The thumbprint of the key a token is bound to: its `cnf.jkt` (a JWT claim or an
+/// introspection member, RFC 9449 §6).
+fn bound_key(info: &AuthInfo) -> Option<&str> {
+    info.claims.get("cnf")?.get("jkt")?.as_str()
+}
+
+/// Whether a token is DPoP-bound: it names a key (`cnf.jkt`), or introspection says its type
+/// is `DPoP`. Such a token is refused as `Bearer` whatever the layer's DPoP setting.
+fn is_bound(info: &AuthInfo) -> bool {
+    bound_key(info).is_some()
+        || info
+            .claims
+            .get("token_type")
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("dpop"))
 }
 
 /// A verifier's message with the token cut out, so no response or log line repeats it.

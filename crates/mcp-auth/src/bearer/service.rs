@@ -15,6 +15,7 @@ use super::challenge::Rejection;
 use super::future::ResponseFuture;
 use super::observer::{Seen, decision_span};
 use super::policy::{Decision, Policy};
+use super::token::{Scheme, uses_dpop};
 use crate::auth_info::AuthInfo;
 
 /// The service [`BearerAuthLayer`](super::BearerAuthLayer) wraps around an inner service.
@@ -185,7 +186,11 @@ where
     let seen = |parts| seen(parts, started);
     let info = match decision {
         Decision::Allow(info) => info,
-        Decision::Verify(token) => match policy.verify(&token).await {
+        Decision::Verify(token) => match policy.verify(&token, Scheme::Bearer).await {
+            Ok(info) => info,
+            Err(rejection) => return Err(refuse(policy, &rejection, &seen(&parts))),
+        },
+        Decision::Prove(token) => match policy.prove(&token, &parts).await {
             Ok(info) => info,
             Err(rejection) => return Err(refuse(policy, &rejection, &seen(&parts))),
         },
@@ -240,7 +245,7 @@ fn refuse<B>(
     rejection: &Rejection,
     request: &Seen<'_>,
 ) -> Response<ResponseBody<B>> {
-    let response = rejection.to_response(&policy.challenge);
+    let response = rejection.to_response(&policy.challenge, uses_dpop(request.headers));
     policy
         .observer
         .refused(request, rejection, response.status());

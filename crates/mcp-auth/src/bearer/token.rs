@@ -6,18 +6,37 @@ use http::{HeaderMap, Uri};
 
 use super::challenge::Rejection;
 
-/// The bearer token of a request, `Ok(None)` when it sent no bearer credentials at all.
+/// How a request presents its token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// `Authorization: Bearer` (RFC 6750).
+    Bearer,
+    /// `Authorization: DPoP`, with a proof in the `DPoP` header (RFC 9449).
+    Dpop,
+}
+
+/// Whether a request presents its token with the `DPoP` scheme (for the challenge of a refusal).
+pub(crate) fn uses_dpop(headers: &HeaderMap) -> bool {
+    headers
+        .get(AUTHORIZATION)
+        .and_then(|value| value.as_bytes().get(..5))
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"dpop "))
+}
+
+/// The access token of a request and its scheme (`DPoP` only when `dpop` is on), `Ok(None)`
+/// when it sent no such credentials at all.
 ///
 /// A token is never read from the query string (the MCP authorization spec forbids it): one
 /// sent only there counts as no credentials, so the client gets the discovery challenge and can
 /// start its flow. Refused with `invalid_request`: a token in the header *and* the query string
 /// (RFC 6750 §2: one method per request), more than one `Authorization` header, and a `Bearer`
 /// header whose token is not RFC 6750's `b64token`.
-pub(crate) fn bearer_token<'r>(
+pub(crate) fn access_token<'r>(
     headers: &'r HeaderMap,
     uri: &Uri,
-) -> Result<Option<&'r str>, Rejection> {
-    let token = header_token(headers)?;
+    dpop: bool,
+) -> Result<Option<(Scheme, &'r str)>, Rejection> {
+    let token = header_token(headers, dpop)?;
     if token.is_some() && query_has_access_token(uri) {
         return Err(Rejection::InvalidRequest(
             "the token is sent in the query string too; send it in the Authorization header only",
@@ -26,8 +45,8 @@ pub(crate) fn bearer_token<'r>(
     Ok(token)
 }
 
-/// The token of the `Authorization: Bearer` header, `Ok(None)` without one.
-fn header_token(headers: &HeaderMap) -> Result<Option<&str>, Rejection> {
+/// The token of the `Authorization: Bearer` (or `DPoP`) header, `Ok(None)` without one.
+fn header_token(headers: &HeaderMap, dpop: bool) -> Result<Option<(Scheme, &str)>, Rejection> {
     let mut values = headers.get_all(AUTHORIZATION).iter();
     let Some(value) = values.next() else {
         return Ok(None);
@@ -48,21 +67,27 @@ fn header_token(headers: &HeaderMap) -> Result<Option<&str>, Rejection> {
     }
     let scheme_end = value.find([' ', '\t']).unwrap_or(value.len());
     let (scheme, rest) = value.split_at(scheme_end);
-    if !scheme.eq_ignore_ascii_case("bearer") {
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if dpop && scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::Dpop
+    } else {
         return Ok(None);
-    }
+    };
     let token = rest.trim_start_matches(' ');
     if token.len() == rest.len() && !rest.is_empty() {
-        return Err(Rejection::InvalidRequest(
-            "the Bearer scheme and the token must be separated by spaces",
-        ));
+        return Err(Rejection::InvalidRequest(match scheme {
+            Scheme::Bearer => "the Bearer scheme and the token must be separated by spaces",
+            Scheme::Dpop => "the DPoP scheme and the token must be separated by spaces",
+        }));
     }
     if !is_b64token(token) {
-        return Err(Rejection::InvalidRequest(
-            "the Bearer credentials are not a single RFC 6750 b64token",
-        ));
+        return Err(Rejection::InvalidRequest(match scheme {
+            Scheme::Bearer => "the Bearer credentials are not a single RFC 6750 b64token",
+            Scheme::Dpop => "the DPoP credentials are not a single token68",
+        }));
     }
-    Ok(Some(token))
+    Ok(Some((scheme, token)))
 }
 
 /// `b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`
@@ -102,7 +127,7 @@ mod tests {
             headers.append(AUTHORIZATION, HeaderValue::from_bytes(value).unwrap());
         }
         let uri: Uri = uri.parse().unwrap();
-        bearer_token(&headers, &uri).map(|token| token.map(str::to_owned))
+        access_token(&headers, &uri, false).map(|token| token.map(|(_, token)| token.to_owned()))
     }
 
     fn is_invalid_request(result: Result<Option<String>, Rejection>) -> bool {

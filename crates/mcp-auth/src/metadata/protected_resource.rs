@@ -53,6 +53,12 @@ pub struct ProtectedResourceMetadata {
     /// URL of the resource's terms of service.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_tos_uri: Option<String>,
+    /// JWS algorithms the resource accepts for DPoP proofs (RFC 9449 §5.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dpop_signing_alg_values_supported: Vec<String>,
+    /// Whether the resource accepts only DPoP-bound access tokens (RFC 9728 §2).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop_bound_access_tokens_required: bool,
 }
 
 /// The URL where the metadata of `resource` is published (RFC 9728 §3.1).

@@ -9,6 +9,7 @@ use serde::Serialize;
 ///
 /// The codes never change meaning; new ones may be added. The HTTP answer follows from the
 /// code: `no_credentials` and the token codes 401, `invalid_request` and `header_mismatch` 400,
+/// `invalid_dpop_proof` and `replayed_dpop_proof` 401 with a `DPoP` challenge,
 /// `insufficient_scope` and `forbidden_origin` 403, `session_not_found` 404,
 /// `issuer_unavailable` 503.
 ///
@@ -62,15 +63,23 @@ pub enum Reason {
     SessionNotFound,
     /// `Mcp-Method` / `Mcp-Name` disagree with the body (400, JSON-RPC error -32020).
     HeaderMismatch,
-    /// What verification depends on (key set, introspection endpoint, a custom verifier) is
-    /// unreachable or too slow: 503, never accepted.
+    /// What verification depends on (key set, introspection endpoint, a custom verifier, the
+    /// DPoP replay store) is unreachable or too slow: 503, never accepted.
     IssuerUnavailable,
+    /// A DPoP proof that fails a check of RFC 9449 §4.3 (401 `invalid_dpop_proof`).
+    InvalidDpopProof,
+    /// A DPoP proof whose `jti` was accepted before (401 `invalid_dpop_proof`).
+    ReplayedDpopProof,
+    /// A DPoP-bound token sent as `Bearer`, or a `Bearer` token where DPoP is required.
+    DpopRequired,
+    /// A DPoP token whose `cnf.jkt` is not the proof's key.
+    DpopKeyMismatch,
 }
 
 impl Reason {
     /// Every code, in the order of their declaration (metric handles are indexed by it).
     #[cfg(any(test, feature = "metrics"))]
-    pub(crate) const ALL: [Self; 19] = [
+    pub(crate) const ALL: [Self; 23] = [
         Self::NoCredentials,
         Self::InvalidRequest,
         Self::MalformedToken,
@@ -90,6 +99,10 @@ impl Reason {
         Self::SessionNotFound,
         Self::HeaderMismatch,
         Self::IssuerUnavailable,
+        Self::InvalidDpopProof,
+        Self::ReplayedDpopProof,
+        Self::DpopRequired,
+        Self::DpopKeyMismatch,
     ];
 
     /// The code, as logs, metrics and audit events carry it.
@@ -114,6 +127,10 @@ impl Reason {
             Self::SessionNotFound => "session_not_found",
             Self::HeaderMismatch => "header_mismatch",
             Self::IssuerUnavailable => "issuer_unavailable",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::ReplayedDpopProof => "replayed_dpop_proof",
+            Self::DpopRequired => "dpop_required",
+            Self::DpopKeyMismatch => "dpop_key_mismatch",
         }
     }
 }

@@ -59,6 +59,7 @@
 //! ```
 
 mod client;
+mod dpop;
 mod endpoint;
 mod error;
 mod introspection;
@@ -69,6 +70,7 @@ mod token;
 mod token_endpoint;
 
 pub use client::TestClient;
+pub use dpop::DpopKey;
 pub use error::TestingError;
 pub use keys::{KeyMaterial, TestKey};
 pub use server::TestIssuer;

@@ -82,6 +82,12 @@ impl TokenBuilder {
         self
     }
 
+    /// Binds the token to a client's DPoP key: `cnf.jkt` is its thumbprint (RFC 9449 §6), so
+    /// the token is only accepted with a proof signed by that key.
+    pub fn dpop_bound(self, key: &super::DpopKey) -> Self {
+        self.claim("cnf", json!({ "jkt": key.thumbprint() }))
+    }
+
     /// Leaves a claim out.
     pub fn without(mut self, name: &str) -> Self {
         self.claims.remove(name);

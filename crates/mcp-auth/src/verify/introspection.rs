@@ -494,8 +494,11 @@ impl IntrospectionVerifier {
         };
         if let Some(token_type) = members.get("token_type") {
             let is_access_token = token_type.as_str().is_some_and(|kind| {
+                // A DPoP token is an access token too: the layer requires its proof and its
+                // binding (`cnf.jkt`), and refuses it as Bearer.
                 [
                     "bearer",
+                    "dpop",
                     "access_token",
                     "urn:ietf:params:oauth:token-type:access_token",
                 ]

@@ -186,13 +186,15 @@ impl KeySet {
 
 /// Whether a published JWK carries private (RSA `d`, `p`, `q`, `dp`, `dq`, `qi`, `oth`; EC and
 /// OKP `d`) or secret (`k`) members (RFC 7518 §6).
-fn has_private_members(jwk: &Value) -> bool {
+pub(crate) fn has_private_members(jwk: &Value) -> bool {
     const PRIVATE: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
     jwk.as_object()
         .is_some_and(|members| PRIVATE.iter().any(|name| members.contains_key(*name)))
 }
 
-fn usable_key(value: &Value) -> Option<VerifyKey> {
+/// The key a public JWK describes, when it can verify signatures here: an asymmetric key of a
+/// supported type and curve, for signing, whose own `alg` fits its type.
+pub(crate) fn usable_key(value: &Value) -> Option<VerifyKey> {
     let jwk: Jwk = serde_json::from_value(value.clone()).ok()?;
     let common = &jwk.common;
     if common

@@ -44,7 +44,7 @@ pub(crate) mod introspection;
 mod introspection_store;
 pub(crate) mod jwt;
 mod key_cache;
-mod key_set;
+pub(crate) mod key_set;
 mod key_set_report;
 mod options;
 pub(crate) mod rules;
@@ -55,8 +55,9 @@ pub use introspection::{ClientAuthMethod, IntrospectionOptions};
 pub use introspection_store::{
     IntrospectionStore, MemoryIntrospectionStore, StoreFuture, StoredAnswer, TokenDigest,
 };
+pub(crate) use key_set::ASYMMETRIC;
 #[cfg(fuzzing)]
-pub(crate) use key_set::{ASYMMETRIC, KeySet};
+pub(crate) use key_set::KeySet;
 pub use key_set_report::{KeySetError, KeySetReport, UsableKey};
 pub use options::JwtOptions;
 

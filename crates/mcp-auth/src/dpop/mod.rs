@@ -1,0 +1,144 @@
+//! Sender-constrained tokens (DPoP, RFC 9449): a token bound to a key the client holds, and a
+//! fresh proof signed with that key on every request, so a stolen token is useless alone.
+//!
+//! [`ProtectedResource::dpop`](crate::ProtectedResource::dpop) turns it on for the resource's
+//! bearer layers and its metadata: [`DpopOptions::allowed`] takes Bearer and DPoP tokens (a
+//! DPoP-bound token still needs its proof), [`DpopOptions::required`] only DPoP. A request then sends `Authorization: DPoP
+//! <token>` and exactly one `DPoP` header, a JWT that the layer checks (RFC 9449 §4.3):
+//!
+//! - `typ` `dpop+jwt`, an `alg` of [`DpopOptions::algorithms`] (asymmetric only), a public
+//!   `jwk` (no private members) whose signature verifies;
+//! - `htm` the request's method, `htu` its URL without query and fragment — the *public* URL:
+//!   the resource identifier's scheme, host and port with the request's path, so it holds
+//!   behind TLS termination or `mcp-auth proxy`;
+//! - `iat` within [`DpopOptions::proof_window`] of now, a `jti` never accepted before within
+//!   that window ([`ReplayStore`]), `ath` the base64url SHA-256 of the token;
+//! - the token's `cnf.jkt` (JWT claim or introspection member) the RFC 7638 thumbprint of the
+//!   proof's key.
+//!
+//! A DPoP-bound token sent as `Bearer` is refused. Refusals carry `WWW-Authenticate: DPoP
+//! algs="...", error="invalid_dpop_proof"` (or `invalid_token`), after a `Bearer` challenge
+//! when both schemes are accepted; the protected resource metadata lists
+//! `dpop_signing_alg_values_supported` and, when required, `dpop_bound_access_tokens_required`.
+//!
+//! A DPoP-bound token sent as `Bearer` is refused even by a layer without DPoP: its issuer
+//! meant it to be used with proofs only.
+//!
+//! ```
+//! use std::time::Duration;
+//! use mcp_auth::dpop::DpopOptions;
+//! use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+//!
+//! let auth = McpAuth::builder()
+//!     .protected_resource(
+//!         ProtectedResource::new("https://api.example.com/mcp")
+//!             .authorization_server(AuthServerConfig::lazy("https://auth.example.com", AuthServerType::OAuth))
+//!             .dpop(DpopOptions::required().proof_window(Duration::from_secs(30))),
+//!     )
+//!     .build()?;
+//! let layer = auth.bearer().build()?;
+//! # let _ = layer;
+//! # Ok::<(), mcp_auth::ConfigError>(())
+//! ```
+
+mod proof;
+mod replay;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jsonwebtoken::Algorithm;
+
+#[cfg(feature = "testing")]
+pub(crate) use proof::access_token_hash;
+pub(crate) use proof::{ProofRequest, check};
+pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError};
+
+/// The proof window by default: `iat` at most this far from now, either way.
+pub const DEFAULT_PROOF_WINDOW: Duration = Duration::from_secs(60);
+
+/// Proofs remembered by the default in-memory store, at most.
+pub const DEFAULT_REPLAY_ENTRIES: usize = 100_000;
+
+/// Which tokens a layer with DPoP takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DpopMode {
+    /// Bearer and DPoP tokens; a DPoP-bound token only with its proof.
+    Allowed,
+    /// DPoP tokens only.
+    Required,
+}
+
+/// DPoP settings of a bearer layer.
+#[derive(Clone)]
+pub struct DpopOptions {
+    pub(crate) mode: DpopMode,
+    pub(crate) algorithms: Vec<Algorithm>,
+    pub(crate) window: Duration,
+    pub(crate) store: Arc<dyn ReplayStore>,
+}
+
+impl DpopOptions {
+    /// Bearer and DPoP tokens both accepted.
+    pub fn allowed() -> Self {
+        Self::new(DpopMode::Allowed)
+    }
+
+    /// Only DPoP tokens accepted.
+    pub fn required() -> Self {
+        Self::new(DpopMode::Required)
+    }
+
+    fn new(mode: DpopMode) -> Self {
+        Self {
+            mode,
+            algorithms: vec![
+                Algorithm::ES256,
+                Algorithm::EdDSA,
+                Algorithm::PS256,
+                Algorithm::RS256,
+            ],
+            window: DEFAULT_PROOF_WINDOW,
+            store: Arc::new(MemoryReplayStore::new(DEFAULT_REPLAY_ENTRIES)),
+        }
+    }
+
+    /// The proof algorithms accepted (default ES256, EdDSA, PS256, RS256); asymmetric ones
+    /// only, checked when the layer is built.
+    pub fn algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = algorithms.into_iter().collect();
+        self
+    }
+
+    /// How far a proof's `iat` may be from now, either way (default 60 s); each accepted
+    /// proof's `jti` is remembered twice that long.
+    pub fn proof_window(mut self, window: Duration) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Where accepted proofs are remembered (default: this process, at most
+    /// [`DEFAULT_REPLAY_ENTRIES`]). Several replicas need a shared store.
+    pub fn replay_store(mut self, store: impl ReplayStore) -> Self {
+        self.store = Arc::new(store);
+        self
+    }
+
+    /// The `algs` of the `DPoP` challenge and of `dpop_signing_alg_values_supported`.
+    pub(crate) fn algorithm_names(&self) -> Vec<String> {
+        self.algorithms
+            .iter()
+            .map(|alg| format!("{alg:?}"))
+            .collect()
+    }
+}
+
+impl std::fmt::Debug for DpopOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DpopOptions")
+            .field("mode", &self.mode)
+            .field("algorithms", &self.algorithms)
+            .field("window", &self.window)
+            .finish_non_exhaustive()
+    }
+}

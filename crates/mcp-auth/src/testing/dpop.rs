@@ -1,0 +1,94 @@
+//! A client's DPoP key (RFC 9449), to bind test tokens to and to sign proofs with.
+
+use aws_lc_rs::rand;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::Algorithm;
+use jsonwebtoken::jwk::ThumbprintHash;
+use serde_json::{Value, json};
+
+use super::error::TestingError;
+use super::keys::{KeyMaterial, TestKey};
+use crate::clock::unix_now;
+use crate::dpop::access_token_hash;
+
+/// A DPoP key pair, as a client holds it: [`TokenBuilder::dpop_bound`](super::TokenBuilder::dpop_bound)
+/// binds a token to it (`cnf.jkt`) and [`proof`](Self::proof) signs the proof of one request.
+/// Its private half is a fixture published with the crate: for tests only.
+///
+/// ```
+/// use mcp_auth::testing::{DpopKey, TestIssuer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let issuer = TestIssuer::start().await?;
+/// let key = DpopKey::new()?;
+/// let token = issuer.token().audience("https://api.example.com/mcp").dpop_bound(&key).sign()?;
+/// let proof = key.proof("POST", "https://api.example.com/mcp", &token)?;
+/// // Authorization: DPoP {token}, DPoP: {proof}
+/// assert_eq!(proof.split('.').count(), 3);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct DpopKey {
+    key: TestKey,
+    /// The RFC 7638 thumbprint of its public key.
+    jkt: String,
+}
+
+impl DpopKey {
+    /// An EC P-256 key signing ES256 proofs.
+    pub fn new() -> Result<Self, TestingError> {
+        Self::with(KeyMaterial::P256, Algorithm::ES256)
+    }
+
+    /// A key of this material signing proofs with `alg`.
+    pub fn with(material: KeyMaterial, alg: Algorithm) -> Result<Self, TestingError> {
+        let key = TestKey::new(material, "dpop", alg)?;
+        let jkt = key.jwk.thumbprint(ThumbprintHash::SHA256)?;
+        Ok(Self { key, jkt })
+    }
+
+    /// The RFC 7638 SHA-256 thumbprint of the public key: what a bound token's `cnf.jkt` holds.
+    pub fn thumbprint(&self) -> &str {
+        &self.jkt
+    }
+
+    /// The public key as a proof's header carries it.
+    pub fn public_jwk(&self) -> Value {
+        json!(self.key.jwk)
+    }
+
+    /// A fresh proof for one request: `method` and `url` (`htm`, `htu`), bound to `token`
+    /// (`ath`), issued now with a random `jti`.
+    pub fn proof(&self, method: &str, url: &str, token: &str) -> Result<String, TestingError> {
+        let mut jti = [0u8; 16];
+        rand::fill(&mut jti).map_err(|_| TestingError::Random)?;
+        let claims = json!({
+            "jti": URL_SAFE_NO_PAD.encode(jti),
+            "htm": method,
+            "htu": url,
+            "iat": unix_now(),
+            "ath": access_token_hash(token),
+        });
+        self.proof_with(&self.header(), &claims)
+    }
+
+    /// The header [`proof`](Self::proof) uses: `typ` `dpop+jwt`, the key's `alg` and public
+    /// `jwk`; change it and sign with [`proof_with`](Self::proof_with) to test refusals.
+    pub fn header(&self) -> Value {
+        json!({ "typ": "dpop+jwt", "alg": self.key.alg, "jwk": self.public_jwk() })
+    }
+
+    /// `header` and `claims` signed with this key, whatever they say.
+    pub fn proof_with(&self, header: &Value, claims: &Value) -> Result<String, TestingError> {
+        let message = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature =
+            jsonwebtoken::crypto::sign(message.as_bytes(), &self.key.encoding_key, self.key.alg)?;
+        Ok(format!("{message}.{signature}"))
+    }
+}

@@ -13,6 +13,7 @@ use mcp_auth::verify::{IntrospectionOptions, JwtOptions};
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 
 use crate::Failure;
+use crate::dpop_args::DpopArgs;
 use crate::mcp_server;
 use crate::observability::Observing;
 use crate::opaque_tokens::{self, ApiKeyEntry, OpaqueTokenArgs};
@@ -72,6 +73,8 @@ pub(crate) struct AuthArgs {
     /// 2025-03-26 protocol that look for it there.
     #[arg(long, env = "MCP_AUTH_LEGACY_AS_METADATA")]
     pub(crate) legacy_as_metadata: bool,
+    #[command(flatten)]
+    dpop: DpopArgs,
     #[command(flatten)]
     tokens: OpaqueTokenArgs,
 }
@@ -166,7 +169,9 @@ impl AuthArgs {
             });
         // Every rule's scopes are published, so clients know what they may ask for.
         let rules = ToolRules::new(own_rules, &self.tools.tool_scopes);
-        let protected = protected.scopes_supported(rules.published(&self.scopes));
+        let protected = self
+            .dpop
+            .apply(protected.scopes_supported(rules.published(&self.scopes)));
         let auth = McpAuth::builder()
             .protected_resource(protected)
             .build()
@@ -228,6 +233,7 @@ impl AuthArgs {
     /// (never the secret) and API keys (never the digests).
     pub(crate) fn print_summary(&self, protection: &Protection) {
         println!("  trusted issuers   {}", self.issuers.join(", "));
+        self.dpop.print_summary();
         if !self.scopes.is_empty() {
             println!("  required scopes   {}", self.scopes.join(" "));
         }

@@ -9,6 +9,7 @@ use mcp_auth::{McpAuth, ProtectedResource};
 use tokio::net::TcpListener;
 
 use crate::Failure;
+use crate::dpop_args::DpopArgs;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
 use crate::observability::ObserveArgs;
 use crate::server_args::{ServerArgs, ToolRules, ToolScopeArgs};
@@ -35,6 +36,8 @@ pub(crate) struct DemoArgs {
     server: ServerArgs,
     #[command(flatten)]
     observe: ObserveArgs,
+    #[command(flatten)]
+    dpop: DpopArgs,
 }
 
 pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
@@ -81,10 +84,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
 
     let auth = McpAuth::builder()
         .protected_resource(
-            ProtectedResource::new(&resource)
-                .authorization_server(issuer.lazy_config())
-                .scopes_supported(supported.clone())
-                .resource_name("mcp-auth demo"),
+            args.dpop.apply(
+                ProtectedResource::new(&resource)
+                    .authorization_server(issuer.lazy_config())
+                    .scopes_supported(supported.clone())
+                    .resource_name("mcp-auth demo"),
+            ),
         )
         .build()
         .map_err(|err| err.to_string())?;
@@ -123,6 +128,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         stateful: args.server.stateful,
     });
     observing.print_summary();
+    args.dpop.print_summary();
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

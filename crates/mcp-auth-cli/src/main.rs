@@ -9,6 +9,7 @@
 mod auth_args;
 mod demo;
 mod discover;
+mod dpop_args;
 mod mcp_server;
 mod observability;
 mod opaque_tokens;

@@ -1,0 +1,95 @@
+//! `mcp-auth serve --dpop required`: a DPoP-bound token with a fresh proof calls a tool, the
+//! same token as Bearer or with a replayed proof is refused with the `DPoP` challenge, and the
+//! metadata says DPoP is required.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::{Running, mcp_auth};
+use mcp_auth::testing::{DpopKey, TestIssuer};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// A stateless `tools/call` of `whoami` with `Authorization: SCHEME token` and `proof`.
+async fn whoami(url: &str, scheme: &str, token: &str, proof: Option<&str>) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .post(url)
+        .header("authorization", format!("{scheme} {token}"))
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .json(&json!({
+            "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": { "name": "whoami", "arguments": {} }
+        }));
+    if let Some(proof) = proof {
+        request = request.header("dpop", proof);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn serve_with_dpop_required_takes_bound_tokens_with_fresh_proofs_only() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let mut server = Running::spawn(mcp_auth(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--issuer",
+        issuer.issuer(),
+        "--issuer-type",
+        "oauth",
+        "--scope",
+        "mcp:tools",
+        "--dpop",
+        "required",
+    ]));
+    let url = server.value_after("  MCP endpoint").await;
+    assert_eq!(
+        server.value_after("  DPoP").await,
+        "required (DPoP tokens only)"
+    );
+
+    let key = DpopKey::new().unwrap();
+    let token = issuer
+        .token()
+        .audience(&url)
+        .subject("alice")
+        .scopes(["mcp:tools"])
+        .dpop_bound(&key)
+        .sign()
+        .unwrap();
+    let proof = key.proof("POST", &url, &token).unwrap();
+    let response = whoami(&url, "DPoP", &token, Some(&proof)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let reply: Value = response.json().await.unwrap();
+    assert!(
+        reply["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("alice"),
+        "{reply}"
+    );
+
+    for (scheme, proof) in [("DPoP", Some(proof.as_str())), ("Bearer", None)] {
+        let response = whoami(&url, scheme, &token, proof).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{scheme}");
+        let challenge = response.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(challenge.starts_with("DPoP algs="), "{challenge}");
+    }
+
+    let metadata_url = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp");
+    let metadata: Value = reqwest::get(metadata_url)
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        metadata["dpop_bound_access_tokens_required"], true,
+        "{metadata}"
+    );
+    server.stop().await;
+}

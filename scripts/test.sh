@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI). Installs the end-to-end peers (the certified OpenID
-# provider `oidc-provider` and the official MCP TypeScript SDK, pinned by e2e/package-lock.json),
+# provider `oidc-provider` and the official MCP TypeScript SDK, pinned by e2e/package-lock.json,
+# and Debian's redis-server when missing),
 # runs every Rust test (unit, integration, end-to-end, doc), then the seed-page twins, then the
 # README's custom-verifier example driven with curl exactly as it tells a newcomer to.
 set -euo pipefail
@@ -10,6 +11,11 @@ for tool in node npm curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is needed by the tests (Node.js 20+ with npm, curl, python3)"; exit 1; }
 done
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
+# DPoP across replicas is tested against a real Redis (crates/mcp-auth/tests/dpop_redis.rs).
+command -v redis-server >/dev/null || {
+  echo "installing redis-server (Debian) for the DPoP replay store tests"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+}
 
 # The end-to-end tests are #[ignore]d so that a plain `cargo test --workspace` passes without Node;
 # the peers are installed above, so run them too.

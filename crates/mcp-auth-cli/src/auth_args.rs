@@ -13,7 +13,7 @@ use mcp_auth::verify::{IntrospectionOptions, JwtOptions};
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 
 use crate::Failure;
-use crate::dpop_args::DpopArgs;
+use crate::dpop_args::{Dpop, DpopArgs};
 use crate::mcp_server;
 use crate::observability::Observing;
 use crate::opaque_tokens::{self, ApiKeyEntry, OpaqueTokenArgs};
@@ -74,7 +74,7 @@ pub(crate) struct AuthArgs {
     #[arg(long, env = "MCP_AUTH_LEGACY_AS_METADATA")]
     pub(crate) legacy_as_metadata: bool,
     #[command(flatten)]
-    dpop: DpopArgs,
+    pub(crate) dpop: DpopArgs,
     #[command(flatten)]
     tokens: OpaqueTokenArgs,
 }
@@ -146,6 +146,7 @@ impl AuthArgs {
         tokens: TokenSettings,
         own_rules: &[(&str, &str)],
         observing: &Observing,
+        dpop: &Dpop,
     ) -> Result<Protection, Failure> {
         let resource = self
             .resource
@@ -169,9 +170,7 @@ impl AuthArgs {
             });
         // Every rule's scopes are published, so clients know what they may ask for.
         let rules = ToolRules::new(own_rules, &self.tools.tool_scopes);
-        let protected = self
-            .dpop
-            .apply(protected.scopes_supported(rules.published(&self.scopes)));
+        let protected = dpop.apply(protected.scopes_supported(rules.published(&self.scopes)));
         let auth = McpAuth::builder()
             .protected_resource(protected)
             .build()
@@ -231,9 +230,9 @@ impl AuthArgs {
 
     /// The start banner's lines on authorization: issuers, scopes, tool rules, introspection
     /// (never the secret) and API keys (never the digests).
-    pub(crate) fn print_summary(&self, protection: &Protection) {
+    pub(crate) fn print_summary(&self, protection: &Protection, dpop: &Dpop) {
         println!("  trusted issuers   {}", self.issuers.join(", "));
-        self.dpop.print_summary();
+        dpop.print_summary();
         if !self.scopes.is_empty() {
             println!("  required scopes   {}", self.scopes.join(" "));
         }

@@ -82,9 +82,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         );
     }
 
+    let dpop = args.dpop.start().await?;
     let auth = McpAuth::builder()
         .protected_resource(
-            args.dpop.apply(
+            dpop.apply(
                 ProtectedResource::new(&resource)
                     .authorization_server(issuer.lazy_config())
                     .scopes_supported(supported.clone())
@@ -128,7 +129,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         stateful: args.server.stateful,
     });
     observing.print_summary();
-    args.dpop.print_summary();
+    dpop.print_summary();
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

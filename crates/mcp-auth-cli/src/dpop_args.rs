@@ -1,10 +1,13 @@
-//! `--dpop`: whether `demo`, `serve` and `proxy` take sender-constrained (DPoP, RFC 9449) tokens.
+//! `--dpop` and `--replay-store`: whether `demo`, `serve` and `proxy` take sender-constrained
+//! (DPoP, RFC 9449) tokens, and where accepted proofs are remembered.
 
 use clap::{Args, ValueEnum};
 use mcp_auth::ProtectedResource;
-use mcp_auth::dpop::DpopOptions;
+use mcp_auth::dpop::{DpopOptions, RedisReplayStore};
 
-/// The `--dpop` flag.
+use crate::Failure;
+
+/// The DPoP flags.
 #[derive(Debug, Args)]
 pub(crate) struct DpopArgs {
     /// Sender-constrained tokens (DPoP, RFC 9449): off (Bearer only; a DPoP-bound token is
@@ -12,6 +15,15 @@ pub(crate) struct DpopArgs {
     /// only). Proofs are checked against the resource's public URL; each is accepted once.
     #[arg(long, env = "MCP_AUTH_DPOP", value_enum, default_value_t = DpopSetting::Off)]
     dpop: DpopSetting,
+    /// Where accepted DPoP proofs are remembered: this process by default, or a Redis every
+    /// replica shares (redis://host:port/db), so a proof replayed to another replica is
+    /// refused too. While Redis is unreachable, DPoP requests get 503.
+    #[arg(
+        long,
+        env = "MCP_AUTH_REPLAY_STORE",
+        value_name = "redis://HOST:PORT/DB"
+    )]
+    replay_store: Option<String>,
 }
 
 /// The values of `--dpop`.
@@ -22,24 +34,62 @@ enum DpopSetting {
     Required,
 }
 
+/// What the DPoP flags became.
+pub(crate) struct Dpop {
+    options: Option<DpopOptions>,
+    summary: Option<String>,
+}
+
 impl DpopArgs {
+    /// The DPoP settings, connected to the replay store when it is Redis.
+    pub(crate) async fn start(&self) -> Result<Dpop, Failure> {
+        let mut options = match self.dpop {
+            DpopSetting::Off if self.replay_store.is_some() => {
+                return Err(Failure::Usage(
+                    "--replay-store keeps DPoP proofs: it needs --dpop allowed or required"
+                        .to_owned(),
+                ));
+            }
+            DpopSetting::Off => {
+                return Ok(Dpop {
+                    options: None,
+                    summary: None,
+                });
+            }
+            DpopSetting::Allowed => DpopOptions::allowed(),
+            DpopSetting::Required => DpopOptions::required(),
+        };
+        let mut summary = match self.dpop {
+            DpopSetting::Required => "required (DPoP tokens only)".to_owned(),
+            _ => "allowed (Bearer and DPoP tokens)".to_owned(),
+        };
+        if let Some(url) = &self.replay_store {
+            let store = RedisReplayStore::connect(url)
+                .await
+                .map_err(|err| format!("--replay-store: {err}"))?;
+            options = options.replay_store(store);
+            summary.push_str(", proofs remembered in Redis");
+        }
+        Ok(Dpop {
+            options: Some(options),
+            summary: Some(summary),
+        })
+    }
+}
+
+impl Dpop {
     /// The resource with the DPoP setting, when it is on.
     pub(crate) fn apply(&self, resource: ProtectedResource) -> ProtectedResource {
-        match self.dpop {
-            DpopSetting::Off => resource,
-            DpopSetting::Allowed => resource.dpop(DpopOptions::allowed()),
-            DpopSetting::Required => resource.dpop(DpopOptions::required()),
+        match &self.options {
+            Some(options) => resource.dpop(options.clone()),
+            None => resource,
         }
     }
 
     /// The banner line, when DPoP is on.
     pub(crate) fn print_summary(&self) {
-        match self.dpop {
-            DpopSetting::Off => {}
-            DpopSetting::Allowed => {
-                println!("  DPoP              allowed (Bearer and DPoP tokens)")
-            }
-            DpopSetting::Required => println!("  DPoP              required (DPoP tokens only)"),
+        if let Some(summary) = &self.summary {
+            println!("  DPoP              {summary}");
         }
     }
 }

@@ -39,7 +39,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     // The admin scope guards admin_report in the layer, like any --tool-scope rule.
     let own_rules = [(mcp_server::ADMIN_TOOL, args.admin_scope.as_str())];
     let observing = args.observe.start().await?;
-    let protection = args.auth.protect(bound, tokens, &own_rules, &observing)?;
+    let dpop = args.auth.dpop.start().await?;
+    let protection = args
+        .auth
+        .protect(bound, tokens, &own_rules, &observing, &dpop)?;
     let mut app = mcp_server::app(
         &protection.auth,
         &protection.bearer,
@@ -52,7 +55,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
 
     println!("mcp-auth serve: listening on http://{bound}");
     println!("  MCP endpoint      {}", protection.resource);
-    args.auth.print_summary(&protection);
+    args.auth.print_summary(&protection, &dpop);
     observing.print_summary();
     if args.server.stateful {
         println!("  sessions          on (Mcp-Session-Id, SSE responses)");

@@ -93,3 +93,37 @@ async fn serve_with_dpop_required_takes_bound_tokens_with_fresh_proofs_only() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_replay_store_needs_dpop_and_an_unreachable_redis_stops_the_start() {
+    let run = |args: &[&str]| {
+        let mut command = mcp_auth(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--issuer",
+            "https://auth.example.com",
+        ]);
+        command.args(args);
+        async move { command.output().await.unwrap() }
+    };
+    let output = run(&["--replay-store", "redis://127.0.0.1:1/"]).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--replay-store") && stderr.contains("--dpop"),
+        "{stderr}"
+    );
+
+    let output = run(&[
+        "--dpop",
+        "required",
+        "--replay-store",
+        "redis://127.0.0.1:1/",
+    ])
+    .await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot reach Redis"), "{stderr}");
+    assert!(output.stdout.is_empty(), "it started");
+}

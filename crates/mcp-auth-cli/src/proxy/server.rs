@@ -30,7 +30,8 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
         .map_err(|err| format!("cannot listen on {}: {err}", args.bind))?;
     let bound = listener.local_addr().map_err(|err| err.to_string())?;
     let observing = args.observe.start().await?;
-    let protection = args.auth.protect(bound, tokens, &[], &observing)?;
+    let dpop = args.auth.dpop.start().await?;
+    let protection = args.auth.protect(bound, tokens, &[], &observing, &dpop)?;
     let upstream = Upstream::new(UpstreamSettings {
         url: args.upstream.clone(),
         resource: protection.bearer.resource_url().clone(),
@@ -54,7 +55,7 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
     println!("mcp-auth proxy: listening on http://{bound}");
     println!("  MCP endpoint      {}", protection.resource);
     println!("  upstream          {}", args.upstream);
-    args.auth.print_summary(&protection);
+    args.auth.print_summary(&protection, &dpop);
     observing.print_summary();
     let names: Vec<&str> = fixed.keys().map(|name| name.as_str()).collect();
     if !names.is_empty() {

@@ -42,6 +42,8 @@
 //! ```
 
 mod proof;
+#[cfg(feature = "redis")]
+mod redis_store;
 mod replay;
 
 use std::sync::Arc;
@@ -52,6 +54,8 @@ use jsonwebtoken::Algorithm;
 #[cfg(feature = "testing")]
 pub(crate) use proof::access_token_hash;
 pub(crate) use proof::{ProofRequest, check};
+#[cfg(feature = "redis")]
+pub use redis_store::RedisReplayStore;
 pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError};
 
 /// The proof window by default: `iat` at most this far from now, either way.

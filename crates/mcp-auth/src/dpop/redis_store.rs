@@ -1,0 +1,76 @@
+//! A [`ReplayStore`] in Redis, so that every replica behind a load balancer refuses a proof
+//! another one accepted.
+
+use std::time::Duration;
+
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, ExistenceCheck, SetExpiry, SetOptions};
+
+use super::replay::{ReplayFuture, ReplayStore, ReplayStoreError};
+
+/// Keys start with this, then the base64url SHA-256 of the proof's id: fixed-size keys whatever
+/// the client sent.
+const KEY_PREFIX: &str = "mcp-auth:dpop:";
+
+/// Accepted DPoP proofs remembered in Redis (`SET key 1 NX PX ms`: atomic, expiring). When
+/// Redis cannot answer, requests get 503: a replay is never let through. The connection is
+/// re-established by itself once Redis is back.
+///
+/// ```no_run
+/// use mcp_auth::dpop::{DpopOptions, RedisReplayStore};
+///
+/// # async fn run() -> Result<(), mcp_auth::dpop::ReplayStoreError> {
+/// let store = RedisReplayStore::connect("redis://127.0.0.1:6379/").await?;
+/// let options = DpopOptions::required().replay_store(store);
+/// # let _ = options;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct RedisReplayStore {
+    connection: ConnectionManager,
+}
+
+impl RedisReplayStore {
+    /// Connects to the Redis at `url` (`redis://host:port/db`); fails when it cannot.
+    pub async fn connect(url: &str) -> Result<Self, ReplayStoreError> {
+        let client = redis::Client::open(url)
+            .map_err(|err| ReplayStoreError(format!("{url} is not a Redis URL: {err}")))?;
+        let connection = client
+            .get_connection_manager()
+            .await
+            .map_err(|err| ReplayStoreError(format!("cannot reach Redis: {err}")))?;
+        Ok(Self { connection })
+    }
+
+    async fn record(&self, id: &str, keep: Duration) -> Result<bool, ReplayStoreError> {
+        let key = format!(
+            "{KEY_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(digest(&SHA256, id.as_bytes()))
+        );
+        let millis = u64::try_from(keep.as_millis()).unwrap_or(u64::MAX).max(1);
+        let options = SetOptions::default()
+            .conditional_set(ExistenceCheck::NX)
+            .with_expiration(SetExpiry::PX(millis));
+        let mut connection = self.connection.clone();
+        let set: Option<String> = connection
+            .set_options(key, 1, options)
+            .await
+            .map_err(|err| ReplayStoreError(format!("Redis: {err}")))?;
+        Ok(set.is_some())
+    }
+}
+
+impl ReplayStore for RedisReplayStore {
+    fn first_use<'a>(&'a self, id: &'a str, keep: Duration) -> ReplayFuture<'a> {
+        Box::pin(self.record(id, keep))
+    }
+}
+
+impl std::fmt::Debug for RedisReplayStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisReplayStore").finish_non_exhaustive()
+    }
+}

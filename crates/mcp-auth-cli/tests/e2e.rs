@@ -1064,3 +1064,80 @@ async fn the_typescript_client_calls_an_unprotected_typescript_server_through_th
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "bad_gateway", "{body}");
 }
+
+/// e2e/mcp-dpop-client.mjs with the full-scope client calling `tool` at `url`; it must succeed.
+async fn dpop_client(url: &str, issuer: &str, tool: &str) -> Value {
+    let (result, ok) = node_client(
+        "mcp-dpop-client.mjs",
+        &[url, CLIENT_ID, CLIENT_SECRET, "mcp:tools", issuer, tool],
+    )
+    .await;
+    assert!(ok && result["ok"] == true, "client failed: {result}");
+    assert_eq!(result["tokenType"], "DPoP", "{result}");
+    assert_eq!(result["boundTo"], result["thumbprint"], "{result}");
+    for refusal in ["replay", "bearer"] {
+        assert_eq!(result[refusal]["status"], 401, "{refusal}: {result}");
+        let challenge = result[refusal]["challenge"].as_str().unwrap();
+        assert!(
+            challenge.starts_with("DPoP algs="),
+            "{refusal}: {challenge}"
+        );
+    }
+    let replay = result["replay"]["challenge"].as_str().unwrap();
+    assert!(replay.contains(r#"error="invalid_dpop_proof""#), "{replay}");
+    result
+}
+
+#[tokio::test]
+#[ignore = "needs Node.js and `npm ci` in e2e/"]
+async fn oidc_provider_s_dpop_bound_token_works_with_fresh_proofs_through_serve_and_the_proxy() {
+    let (_provider, issuer) = oidc_provider().await;
+    let (_serve, url) = mcp_auth(
+        &[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--issuer",
+            &issuer,
+            "--scope",
+            "mcp:tools",
+            "--dpop",
+            "required",
+        ],
+        "  MCP endpoint",
+    )
+    .await;
+    let result = dpop_client(&url, &issuer, "whoami").await;
+    let whoami = result["text"].as_str().unwrap();
+    assert!(whoami.contains(CLIENT_ID), "{whoami}");
+
+    let (_upstream, upstream) = unprotected_upstream().await;
+    let (_proxy, proxy_url) = mcp_auth(
+        &[
+            "proxy",
+            "--bind",
+            "127.0.0.1:0",
+            "--upstream",
+            &upstream,
+            "--issuer",
+            &issuer,
+            "--scope",
+            "mcp:tools",
+            "--dpop",
+            "required",
+        ],
+        "  MCP endpoint",
+    )
+    .await;
+    let result = dpop_client(&proxy_url, &issuer, "echo_headers").await;
+    let seen: Value = serde_json::from_str(result["text"].as_str().unwrap()).unwrap();
+    assert!(
+        seen.get("authorization").is_none(),
+        "the token went upstream: {seen}"
+    );
+    assert!(
+        seen.get("dpop").is_none(),
+        "the proof went upstream: {seen}"
+    );
+    assert_eq!(seen["x-mcp-auth-client-id"], CLIENT_ID, "{seen}");
+}

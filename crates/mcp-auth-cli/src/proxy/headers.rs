@@ -1,7 +1,7 @@
 //! What the proxy sends upstream and what it passes back, as pure functions of the headers.
 //!
 //! Upstream: the client's headers minus its `Authorization` (MCP: a server must not pass on the
-//! token it received), minus hop-by-hop headers (RFC 9110 §7.6.1: `Connection` and the headers
+//! token it received) and `DPoP` proof, minus hop-by-hop headers (RFC 9110 §7.6.1: `Connection` and the headers
 //! it names, `Keep-Alive`, `Proxy-*`, `TE`, `Trailer`, `Transfer-Encoding`, `Upgrade`), minus
 //! `Host` (set from the upstream URL; the client's goes in `X-Forwarded-Host`) and minus every
 //! copy of the identity headers, which are then set from the verified token; `X-Forwarded-*`
@@ -24,6 +24,8 @@ const HOP_BY_HOP: [&str; 6] = [
     "upgrade",
 ];
 
+/// The DPoP proof (RFC 9449) that came with the token: checked here, of no use upstream.
+const DPOP: HeaderName = HeaderName::from_static("dpop");
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -94,6 +96,7 @@ pub(crate) fn to_upstream(
     let host = headers.remove(header::HOST);
     remove_hop_by_hop(&mut headers);
     headers.remove(header::AUTHORIZATION);
+    headers.remove(DPOP);
     // HeaderMap names are case-insensitive: this removes every copy, however it was spelt.
     for name in identity.names() {
         headers.remove(name);
@@ -231,6 +234,7 @@ mod tests {
     fn the_token_hop_by_hop_headers_and_claimed_identities_stay_behind() {
         let client = map(&[
             ("authorization", "Bearer secret-token"),
+            ("dpop", "eyJ0eXAiOiJkcG9wK2p3dCJ9.e30.c2ln"),
             ("host", "api.example.com"),
             ("connection", "keep-alive, X-Custom-Hop"),
             ("x-custom-hop", "1"),
@@ -260,6 +264,7 @@ mod tests {
         );
         for gone in [
             "authorization",
+            "dpop",
             "host",
             "connection",
             "x-custom-hop",

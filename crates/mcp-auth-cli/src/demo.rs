@@ -13,6 +13,7 @@ use crate::dpop_args::DpopArgs;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
 use crate::observability::ObserveArgs;
 use crate::server_args::{ServerArgs, ToolRules, ToolScopeArgs};
+use mcp_auth::testing::DpopKey;
 
 /// The scope every request needs.
 const TOOLS_SCOPE: &str = "mcp:tools";
@@ -108,15 +109,18 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         mcp_server::default_allowed_hosts(bearer.resource_url(), bound),
         args.server.stateful,
     );
-    let token = issuer
+    let mut token = issuer
         .token()
         .audience(&resource)
         .subject("demo-user")
         .client_id(CLIENT_ID)
         .scopes([TOOLS_SCOPE])
-        .expires_in(3600)
-        .sign()
-        .map_err(|err| err.to_string())?;
+        .expires_in(3600);
+    if dpop.on() {
+        // Bound to the key `mcp-auth dpop-proof` signs with.
+        token = token.dpop_bound(&DpopKey::new().map_err(|err| err.to_string())?);
+    }
+    let token = token.sign().map_err(|err| err.to_string())?;
 
     print_welcome(&Welcome {
         resource: &resource,
@@ -127,6 +131,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         admin_needs: rules.needed_by(ADMIN_TOOL, &base),
         supported: &supported,
         stateful: args.server.stateful,
+        dpop: dpop.on(),
     });
     observing.print_summary();
     dpop.print_summary();
@@ -152,6 +157,8 @@ struct Welcome<'a> {
     /// Every scope the demo client may ask for.
     supported: &'a [String],
     stateful: bool,
+    /// The printed token is DPoP-bound (`--dpop`).
+    dpop: bool,
 }
 
 fn print_welcome(welcome: &Welcome<'_>) {
@@ -202,7 +209,22 @@ fn print_welcome(welcome: &Welcome<'_>) {
     } else {
         println!("Call the whoami tool with it:");
     }
-    if !welcome.stateful {
+    if welcome.dpop {
+        println!(
+            "DPoP is on: the token is bound to the demo's DPoP key, so every request needs a fresh"
+        );
+        println!(
+            "proof, which `mcp-auth dpop-proof METHOD URL TOKEN` prints (tokens from the token endpoint"
+        );
+        println!("below are Bearer tokens: refused with --dpop required).");
+    }
+    if !welcome.stateful && welcome.dpop {
+        println!(
+            "curl -s -X POST {resource} -H \"Authorization: DPoP $TOKEN\" \
+             -H \"DPoP: $(mcp-auth dpop-proof POST {resource} $TOKEN)\" {headers} -d '{}'",
+            call("whoami")
+        );
+    } else if !welcome.stateful {
         println!(
             "curl -s -X POST {resource} -H \"Authorization: Bearer $TOKEN\" {headers} -d '{}'",
             call("whoami")

@@ -78,6 +78,11 @@ impl DpopArgs {
 }
 
 impl Dpop {
+    /// Whether DPoP is on.
+    pub(crate) fn on(&self) -> bool {
+        self.options.is_some()
+    }
+
     /// The resource with the DPoP setting, when it is on.
     pub(crate) fn apply(&self, resource: ProtectedResource) -> ProtectedResource {
         match &self.options {

@@ -10,6 +10,7 @@ mod auth_args;
 mod demo;
 mod discover;
 mod dpop_args;
+mod dpop_proof;
 mod mcp_server;
 mod observability;
 mod opaque_tokens;
@@ -69,6 +70,9 @@ enum Command {
     Proxy(Box<proxy::ProxyArgs>),
     /// Discovers an authorization server and checks it for MCP clients and JWT mode.
     Discover(discover::DiscoverArgs),
+    /// Prints a fresh DPoP proof for one request, signed with the demo's DPoP key (a published
+    /// test fixture): for `demo --dpop` from curl.
+    DpopProof(dpop_proof::DpopProofArgs),
 }
 
 #[tokio::main]
@@ -102,6 +106,7 @@ async fn main() -> ExitCode {
         Command::Serve(args) => serve::run(*args).await.map(|()| true),
         Command::Proxy(args) => proxy::run(*args).await.map(|()| true),
         Command::Discover(args) => discover::run(args).await.map_err(Failure::from),
+        Command::DpopProof(args) => dpop_proof::run(&args).map(|()| true).map_err(Failure::from),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

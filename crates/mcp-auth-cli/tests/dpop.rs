@@ -127,3 +127,30 @@ async fn a_replay_store_needs_dpop_and_an_unreachable_redis_stops_the_start() {
     assert!(stderr.contains("cannot reach Redis"), "{stderr}");
     assert!(output.stdout.is_empty(), "it started");
 }
+
+#[tokio::test]
+async fn the_demo_with_dpop_prints_a_bound_token_that_dpop_proof_makes_usable() {
+    let mut demo = Running::spawn(mcp_auth(&[
+        "demo",
+        "--bind",
+        "127.0.0.1:0",
+        "--dpop",
+        "required",
+    ]));
+    let url = demo.value_after("MCP endpoint:").await;
+    let token = demo.value_after("TOKEN=").await;
+    let curl = demo.value_after("curl -s -X POST").await;
+    assert!(curl.contains("mcp-auth dpop-proof POST"), "{curl}");
+
+    let proof = mcp_auth(&["dpop-proof", "POST", &url, &token])
+        .output()
+        .await
+        .unwrap();
+    assert!(proof.status.success());
+    let proof = String::from_utf8(proof.stdout).unwrap();
+    let response = whoami(&url, "DPoP", &token, Some(proof.trim())).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response = whoami(&url, "Bearer", &token, None).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    demo.stop().await;
+}

@@ -7,7 +7,7 @@ use url::Url;
 
 use crate::auth_server::AuthServerConfig;
 use crate::discovery::Discovery;
-use crate::dpop::{DpopMode, DpopOptions};
+use crate::dpop::{DpopMode, DpopOptions, MIN_SECRET_LEN};
 use crate::error::ConfigError;
 use crate::error::UrlKind;
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
@@ -187,6 +187,16 @@ fn check_dpop(dpop: &DpopOptions) -> Result<(), ConfigError> {
     }
     if dpop.window < Duration::from_secs(1) || dpop.window > Duration::from_secs(3600) {
         return invalid("proof_window", "use between one second and one hour");
+    }
+    if dpop
+        .nonce_secret
+        .as_ref()
+        .is_some_and(|secret| secret.len() < MIN_SECRET_LEN)
+    {
+        return invalid(
+            "server_nonces",
+            "the secret is shorter than 32 bytes: use 32 random bytes or more",
+        );
     }
     Ok(())
 }

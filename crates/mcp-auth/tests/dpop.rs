@@ -499,3 +499,62 @@ async fn an_opaque_token_bound_by_its_introspection_answer_needs_its_proof() {
         challenges(&response)
     );
 }
+
+#[tokio::test]
+async fn with_server_nonces_a_proof_needs_a_current_one() {
+    let app = App::start(DpopOptions::required().server_nonces([9u8; 32])).await;
+    let key = DpopKey::new().unwrap();
+    let token = app.bound(&key);
+    let without = key.proof("POST", &app.resource, &token).unwrap();
+    let response = app.post("DPoP", &token, &[&without]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let nonce = response.headers()["dpop-nonce"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        response.headers()["access-control-expose-headers"]
+            .to_str()
+            .unwrap()
+            .contains("DPoP-Nonce")
+    );
+    refused_with(response, "use_dpop_nonce", "the server's nonce").await;
+
+    let with = key
+        .proof_with_nonce("POST", &app.resource, &token, &nonce)
+        .unwrap();
+    assert_eq!(
+        app.post("DPoP", &token, &[&with]).await.status(),
+        StatusCode::OK
+    );
+    let wrong = key
+        .proof_with_nonce("POST", &app.resource, &token, "bm90LWEtbm9uY2U")
+        .unwrap();
+    refused_with(
+        app.post("DPoP", &token, &[&wrong]).await,
+        "use_dpop_nonce",
+        "the server's nonce",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_short_nonce_secret_is_a_configuration_error() {
+    let err = McpAuth::builder()
+        .protected_resource(
+            ProtectedResource::new("https://api.example.com/mcp")
+                .authorization_server(mcp_auth::AuthServerConfig::lazy(
+                    "https://auth.example.com",
+                    mcp_auth::AuthServerType::OAuth,
+                ))
+                .dpop(DpopOptions::required().server_nonces(b"short".to_vec())),
+        )
+        .build()
+        .map(|_| ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("server_nonces") && err.contains("32 bytes"),
+        "{err}"
+    );
+}

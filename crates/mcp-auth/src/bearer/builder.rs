@@ -9,6 +9,7 @@ use super::observer::Observer;
 use super::origin::AllowedOrigins;
 use super::policy::Policy;
 use super::verifier::Verifier;
+use crate::dpop::Nonces;
 use crate::error::ConfigError;
 use crate::observe::{AuditEvent, AuditHook};
 use crate::operations::{OperationRules, Permissions};
@@ -360,6 +361,11 @@ impl BearerAuthBuilder {
             },
             dpop: resource.dpop.clone(),
             public_url: resource.url.clone(),
+            dpop_nonces: resource
+                .dpop
+                .as_ref()
+                .and_then(|dpop| dpop.nonce_secret.as_deref())
+                .map(Nonces::new),
         };
         Ok(BearerAuthLayer::new(policy, resource.url.clone()))
     }

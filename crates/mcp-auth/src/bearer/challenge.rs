@@ -48,6 +48,9 @@ pub(crate) enum Rejection {
     /// The DPoP proof fails a check, or was used before: 401 `invalid_dpop_proof` in the `DPoP`
     /// challenge.
     InvalidDpopProof(Reason, &'static str),
+    /// The DPoP proof lacks a current server nonce: 401 `use_dpop_nonce`, this fresh nonce in
+    /// `DPoP-Nonce`.
+    UseDpopNonce(String),
 }
 
 /// What every challenge of one layer shares, formatted once when the layer is built.
@@ -105,6 +108,7 @@ impl Rejection {
             Self::ForbiddenOrigin => Reason::ForbiddenOrigin,
             Self::SessionNotFound => Reason::SessionNotFound,
             Self::InvalidDpopProof(reason, _) => *reason,
+            Self::UseDpopNonce(_) => Reason::UseDpopNonce,
         }
     }
 
@@ -125,6 +129,7 @@ impl Rejection {
             Self::ForbiddenOrigin => Cow::Borrowed("requests from this origin are not allowed"),
             Self::SessionNotFound => Cow::Borrowed("no such session"),
             Self::InvalidDpopProof(_, reason) => Cow::Borrowed(reason),
+            Self::UseDpopNonce(_) => Cow::Borrowed("the DPoP proof must carry the server's nonce"),
         }
     }
 
@@ -174,6 +179,11 @@ impl Rejection {
                 Some("invalid_dpop_proof"),
                 "the DPoP proof is invalid",
             ),
+            Self::UseDpopNonce(_) => (
+                StatusCode::UNAUTHORIZED,
+                Some("use_dpop_nonce"),
+                "the DPoP proof must carry the server's nonce",
+            ),
         };
         let detail = self.detail();
         let description = if params.show_error_details {
@@ -204,8 +214,9 @@ impl Rejection {
                 Some(dpop) => {
                     // The error goes with the scheme the request used; both schemes are named
                     // when both are accepted, Bearer first (RFC 9449 §7.2).
-                    let on_dpop =
-                        dpop.required || used_dpop || matches!(self, Self::InvalidDpopProof(..));
+                    let on_dpop = dpop.required
+                        || used_dpop
+                        || matches!(self, Self::InvalidDpopProof(..) | Self::UseDpopNonce(_));
                     if !dpop.required {
                         let bearer_error = error.filter(|_| !on_dpop);
                         challenges.push(challenge(
@@ -241,6 +252,15 @@ impl Rejection {
         );
         for challenge in challenges {
             headers.append(WWW_AUTHENTICATE, challenge);
+        }
+        if let Self::UseDpopNonce(nonce) = self
+            && let Ok(nonce) = HeaderValue::from_str(nonce)
+        {
+            headers.insert(DPOP_NONCE, nonce);
+            headers.insert(
+                ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("WWW-Authenticate, DPoP-Nonce"),
+            );
         }
         response
     }
@@ -291,6 +311,9 @@ fn header_mismatch(id: &serde_json::Value, reason: &str, details: bool) -> Respo
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
+
+/// The header carrying a server nonce (RFC 9449 §8.1).
+const DPOP_NONCE: &str = "dpop-nonce";
 
 /// The JSON-RPC error code of MCP 2026-07-28 for headers that disagree with the body.
 const HEADER_MISMATCH: i32 = -32020;

@@ -14,7 +14,7 @@ use super::token::{Scheme, access_token};
 use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
-use crate::dpop::{self, DpopMode, DpopOptions, ProofRequest};
+use crate::dpop::{self, DpopMode, DpopOptions, Nonces, ProofRequest};
 use crate::observe::Reason;
 use crate::operations::{Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
@@ -42,6 +42,8 @@ pub(crate) struct Policy {
     /// The resource identifier: its scheme, host and port make the public URL a DPoP proof
     /// names (`htu`).
     pub(crate) public_url: Url,
+    /// Server nonces for DPoP proofs, when they are on.
+    pub(crate) dpop_nonces: Option<Nonces>,
 }
 
 /// What [`Policy::decide`] found, owning all it carries.
@@ -151,6 +153,14 @@ impl Policy {
         };
         let checked = dpop::check(proof, &dpop.algorithms, dpop.window.as_secs(), &request)
             .map_err(invalid)?;
+        if let Some(nonces) = &self.dpop_nonces
+            && !checked
+                .nonce
+                .as_deref()
+                .is_some_and(|nonce| nonces.accepts(nonce))
+        {
+            return Err(Rejection::UseDpopNonce(nonces.current()));
+        }
         if bound_key(&info) != Some(checked.jkt.as_str()) {
             return Err(Rejection::InvalidToken(
                 Reason::DpopKeyMismatch,

@@ -21,6 +21,9 @@
 //! when both schemes are accepted; the protected resource metadata lists
 //! `dpop_signing_alg_values_supported` and, when required, `dpop_bound_access_tokens_required`.
 //!
+//! With [`DpopOptions::server_nonces`], a proof must also carry a current server nonce (401
+//! `use_dpop_nonce` and a `DPoP-Nonce` header otherwise).
+//!
 //! A DPoP-bound token sent as `Bearer` is refused even by a layer without DPoP: its issuer
 //! meant it to be used with proofs only.
 //!
@@ -41,6 +44,7 @@
 //! # Ok::<(), mcp_auth::ConfigError>(())
 //! ```
 
+mod nonce;
 mod proof;
 #[cfg(feature = "redis")]
 mod redis_store;
@@ -51,6 +55,7 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
+pub(crate) use nonce::{MIN_SECRET_LEN, Nonces};
 #[cfg(feature = "testing")]
 pub(crate) use proof::access_token_hash;
 pub(crate) use proof::{ProofRequest, check};
@@ -80,6 +85,8 @@ pub struct DpopOptions {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) window: Duration,
     pub(crate) store: Arc<dyn ReplayStore>,
+    /// The secret server nonces are made with, when they are on.
+    pub(crate) nonce_secret: Option<Arc<[u8]>>,
 }
 
 impl DpopOptions {
@@ -104,6 +111,7 @@ impl DpopOptions {
             ],
             window: DEFAULT_PROOF_WINDOW,
             store: Arc::new(MemoryReplayStore::new(DEFAULT_REPLAY_ENTRIES)),
+            nonce_secret: None,
         }
     }
 
@@ -128,6 +136,15 @@ impl DpopOptions {
         self
     }
 
+    /// Server nonces (RFC 9449 §9): every proof must carry a nonce the server issued within
+    /// the last five to ten minutes, or the request gets 401 `use_dpop_nonce` with a fresh one in
+    /// the `DPoP-Nonce` header. Nonces are made from `secret` (at least 32 random bytes) and the
+    /// time, so replicas sharing the secret accept each other's, and nothing is stored.
+    pub fn server_nonces(mut self, secret: impl Into<Vec<u8>>) -> Self {
+        self.nonce_secret = Some(secret.into().into());
+        self
+    }
+
     /// The `algs` of the `DPoP` challenge and of `dpop_signing_alg_values_supported`.
     pub(crate) fn algorithm_names(&self) -> Vec<String> {
         self.algorithms
@@ -143,6 +160,7 @@ impl std::fmt::Debug for DpopOptions {
             .field("mode", &self.mode)
             .field("algorithms", &self.algorithms)
             .field("window", &self.window)
+            .field("server_nonces", &self.nonce_secret.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -39,6 +39,8 @@ pub(crate) struct CheckedProof {
     pub(crate) jkt: String,
     /// Its unique id, never to be accepted twice.
     pub(crate) jti: String,
+    /// The server nonce it carries, if any (RFC 9449 §9).
+    pub(crate) nonce: Option<String>,
 }
 
 /// Checks `proof` for `request`: its form (`typ` `dpop+jwt`, an allowed asymmetric `alg`, a
@@ -118,6 +120,7 @@ pub(crate) fn check(
     Ok(CheckedProof {
         jkt,
         jti: jti.to_owned(),
+        nonce: text("nonce").map(str::to_owned),
     })
 }
 

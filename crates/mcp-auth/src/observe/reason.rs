@@ -74,12 +74,14 @@ pub enum Reason {
     DpopRequired,
     /// A DPoP token whose `cnf.jkt` is not the proof's key.
     DpopKeyMismatch,
+    /// A DPoP proof without a current server nonce (401 `use_dpop_nonce`, with a fresh one).
+    UseDpopNonce,
 }
 
 impl Reason {
     /// Every code, in the order of their declaration (metric handles are indexed by it).
     #[cfg(any(test, feature = "metrics"))]
-    pub(crate) const ALL: [Self; 23] = [
+    pub(crate) const ALL: [Self; 24] = [
         Self::NoCredentials,
         Self::InvalidRequest,
         Self::MalformedToken,
@@ -103,6 +105,7 @@ impl Reason {
         Self::ReplayedDpopProof,
         Self::DpopRequired,
         Self::DpopKeyMismatch,
+        Self::UseDpopNonce,
     ];
 
     /// The code, as logs, metrics and audit events carry it.
@@ -131,6 +134,7 @@ impl Reason {
             Self::ReplayedDpopProof => "replayed_dpop_proof",
             Self::DpopRequired => "dpop_required",
             Self::DpopKeyMismatch => "dpop_key_mismatch",
+            Self::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

@@ -62,16 +62,32 @@ impl DpopKey {
     /// A fresh proof for one request: `method` and `url` (`htm`, `htu`), bound to `token`
     /// (`ath`), issued now with a random `jti`.
     pub fn proof(&self, method: &str, url: &str, token: &str) -> Result<String, TestingError> {
+        self.proof_with(&self.header(), &Self::claims(method, url, token)?)
+    }
+
+    /// [`proof`](Self::proof) carrying the server's `nonce` (from a `DPoP-Nonce` header).
+    pub fn proof_with_nonce(
+        &self,
+        method: &str,
+        url: &str,
+        token: &str,
+        nonce: &str,
+    ) -> Result<String, TestingError> {
+        let mut claims = Self::claims(method, url, token)?;
+        claims["nonce"] = json!(nonce);
+        self.proof_with(&self.header(), &claims)
+    }
+
+    fn claims(method: &str, url: &str, token: &str) -> Result<Value, TestingError> {
         let mut jti = [0u8; 16];
         rand::fill(&mut jti).map_err(|_| TestingError::Random)?;
-        let claims = json!({
+        Ok(json!({
             "jti": URL_SAFE_NO_PAD.encode(jti),
             "htm": method,
             "htu": url,
             "iat": unix_now(),
             "ath": access_token_hash(token),
-        });
-        self.proof_with(&self.header(), &claims)
+        }))
     }
 
     /// The header [`proof`](Self::proof) uses: `typ` `dpop+jwt`, the key's `alg` and public

@@ -43,7 +43,7 @@ pub(crate) struct OpaqueTokenArgs {
         value_name = "SECRET",
         hide_env_values = true
     )]
-    client_secret: Option<ClientSecret>,
+    client_secret: Option<Hidden>,
     /// A file holding the client secret, instead of --client-secret (a trailing newline is
     /// ignored).
     #[arg(long, env = "MCP_AUTH_CLIENT_SECRET_FILE", value_name = "PATH")]
@@ -80,17 +80,18 @@ impl From<AuthMethod> for ClientAuthMethod {
     }
 }
 
-/// The client secret as given: never shown, not even in `Debug`.
+/// A flag value never shown, not even in `Debug`: a client secret, an upstream header that
+/// may carry one.
 #[derive(Clone)]
-pub(crate) struct ClientSecret(String);
+pub(crate) struct Hidden(pub(crate) String);
 
-impl From<String> for ClientSecret {
-    fn from(secret: String) -> Self {
-        Self(secret)
+impl From<String> for Hidden {
+    fn from(value: String) -> Self {
+        Self(value)
     }
 }
 
-impl fmt::Debug for ClientSecret {
+impl fmt::Debug for Hidden {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
     }
@@ -179,7 +180,7 @@ impl OpaqueTokenArgs {
                     "--introspection needs the server's client secret too: {SECRET_FLAGS}"
                 ));
             }
-            (Some(ClientSecret(secret)), None) => secret.clone(),
+            (Some(Hidden(secret)), None) => secret.clone(),
             (None, Some(path)) => read_secret(path)?,
         };
         if secret.is_empty() {
@@ -376,7 +377,7 @@ mod tests {
     #[test]
     fn the_secret_never_shows_in_debug() {
         let mut args = args(&[]);
-        args.client_secret = Some(ClientSecret("hunter2".to_owned()));
+        args.client_secret = Some(Hidden("hunter2".to_owned()));
         assert!(!format!("{args:?}").contains("hunter2"));
     }
 }

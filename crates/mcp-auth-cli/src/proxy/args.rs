@@ -1,7 +1,6 @@
 //! The flags of `proxy`, and the static headers it sends upstream (`--upstream-header`,
 //! `--upstream-headers-file`), checked before anything starts; their values are never shown.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,6 +12,7 @@ use url::Url;
 use super::headers::{IdentityHeaders, is_hop_by_hop};
 use crate::auth_args::AuthArgs;
 use crate::observability::ObserveArgs;
+use crate::opaque_tokens::Hidden;
 
 /// Flags of `proxy`; each can also come from its environment variable.
 #[derive(Debug, Args)]
@@ -102,22 +102,6 @@ pub(crate) struct ProxyArgs {
         value_parser = parse_duration
     )]
     pub(crate) shutdown_grace: Duration,
-}
-
-/// A flag value never shown, not even in `Debug`: it may be a secret.
-#[derive(Clone)]
-pub(crate) struct Hidden(String);
-
-impl From<String> for Hidden {
-    fn from(value: String) -> Self {
-        Self(value)
-    }
-}
-
-impl fmt::Debug for Hidden {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
 }
 
 impl ProxyArgs {

@@ -55,8 +55,8 @@ pub(crate) struct Upstream {
     origin: String,
     /// The path of the resource identifier: what is below it is appended to `url`'s path.
     resource_path: String,
-    /// The public scheme, for `X-Forwarded-Proto`.
-    proto: String,
+    /// The public scheme, for `X-Forwarded-Proto`, made once.
+    proto: HeaderValue,
     identity: IdentityHeaders,
     fixed: axum::http::HeaderMap,
     allowed_hosts: AllowedHosts,
@@ -106,7 +106,9 @@ impl Upstream {
             origin,
             url,
             resource_path: settings.resource.path().trim_end_matches('/').to_owned(),
-            proto: settings.resource.scheme().to_owned(),
+            // A URL scheme is ASCII letters, digits, `+`, `-` and `.`: always a header value.
+            proto: HeaderValue::from_str(settings.resource.scheme())
+                .map_err(|_| "the resource's scheme cannot be sent as X-Forwarded-Proto")?,
             identity: settings.identity,
             fixed: settings.fixed,
             allowed_hosts: AllowedHosts::new(&settings.allowed_hosts),

@@ -53,7 +53,7 @@ pub(crate) struct Origin<'a> {
     /// The client's address, as the listener saw it.
     pub(crate) peer: Option<IpAddr>,
     /// The public scheme: the resource identifier's (`https` behind a TLS terminator).
-    pub(crate) proto: &'a str,
+    pub(crate) proto: &'a HeaderValue,
 }
 
 /// Whether `name` is hop-by-hop in itself (not counting those a `Connection` header names).
@@ -119,9 +119,7 @@ pub(crate) fn to_upstream(
     if let Some(Ok(chain)) = forwarded_for {
         headers.insert(X_FORWARDED_FOR, chain);
     }
-    if let Ok(proto) = HeaderValue::from_str(origin.proto) {
-        headers.insert(X_FORWARDED_PROTO, proto);
-    }
+    headers.insert(X_FORWARDED_PROTO, origin.proto.clone());
     match host {
         Some(host) => headers.insert(X_FORWARDED_HOST, host),
         None => headers.remove(X_FORWARDED_HOST),
@@ -225,9 +223,10 @@ mod tests {
         }
     }
 
-    const ORIGIN: Origin<'static> = Origin {
+    static HTTPS: HeaderValue = HeaderValue::from_static("https");
+    static ORIGIN: Origin<'static> = Origin {
         peer: Some(IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 0, 7))),
-        proto: "https",
+        proto: &HTTPS,
     };
 
     #[test]

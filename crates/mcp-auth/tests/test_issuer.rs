@@ -173,19 +173,3 @@ async fn an_unknown_client_is_challenged_for_basic_credentials() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
-
-#[tokio::test]
-async fn the_metadata_names_the_token_endpoint_and_no_browser_flow() {
-    let issuer = TestIssuer::start().await.unwrap();
-    let url = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
-    let metadata: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
-    assert_eq!(metadata["token_endpoint"], issuer.token_endpoint());
-    assert_eq!(
-        metadata["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
-    );
-    let authorize = reqwest::get(metadata["authorization_endpoint"].as_str().unwrap())
-        .await
-        .unwrap();
-    assert_eq!(authorize.status(), StatusCode::BAD_REQUEST);
-}

@@ -131,3 +131,8 @@ pub(crate) fn error(status: StatusCode, code: &str, description: &str) -> Respon
     )
         .into_response()
 }
+
+/// Whether `resource` can name a resource (RFC 8707 §2): an absolute URI without fragment.
+pub(crate) fn usable_resource(resource: &str) -> bool {
+    url::Url::parse(resource).is_ok_and(|url| url.fragment().is_none())
+}

@@ -14,6 +14,6 @@ pub enum TestingError {
     #[error("the test issuer has no key {0:?}")]
     UnknownKey(String),
     /// The system's random number generator failed while minting an opaque token.
-    #[error("the test issuer could not draw random bytes for an opaque token")]
+    #[error("the test issuer could not draw random bytes (opaque token, code or client id)")]
     Random,
 }

@@ -58,12 +58,20 @@
 //! # Ok(()) }
 //! ```
 
+mod authorize;
 mod client;
+mod client_document;
 mod dpop;
 mod endpoint;
 mod error;
+mod grants;
 mod introspection;
 mod keys;
+mod pages;
+mod pkce;
+mod public_client;
+mod redirect_uri;
+mod registration;
 mod server;
 mod state;
 mod token;

@@ -11,14 +11,17 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
+use super::authorize::authorization_response;
 use super::client::TestClient;
 use super::error::TestingError;
+use super::grants::Grants;
 use super::introspection::introspection_response;
 use super::keys::TestKey;
+use super::registration::registration_response;
 use super::state::{IssuerState, lock};
 use super::token::TokenBuilder;
 use super::token_endpoint::token_response;
@@ -79,6 +82,13 @@ impl TestIssuer {
             introspection_override: Mutex::new(None),
             introspection_delay: Mutex::new(Duration::ZERO),
             introspection_calls: AtomicUsize::new(0),
+            public_clients: Mutex::new(HashMap::new()),
+            grants: Mutex::new(Grants::default()),
+            auto_approve: AtomicBool::new(false),
+            resource_required: AtomicBool::new(false),
+            resource_owner: Mutex::new("test-user".to_owned()),
+            scopes_supported: Mutex::new(None),
+            access_token_lifetime: Mutex::new(Duration::from_secs(3600)),
         });
         let app = Router::new().fallback(serve).with_state(shared.clone());
         let (stop, stopped) = oneshot::channel::<()>();
@@ -127,7 +137,7 @@ impl TestIssuer {
         TokenBuilder::new(self.shared.clone())
     }
 
-    /// Registers a client for the `client_credentials` grant at `{issuer}/token`.
+    /// Registers a confidential client for the `client_credentials` grant at `{issuer}/token`.
     pub fn register_client(&self, client: TestClient) {
         let mut clients = lock(&self.shared.clients);
         clients.retain(|known| known.id != client.id);
@@ -137,6 +147,93 @@ impl TestIssuer {
     /// The URL of its token endpoint.
     pub fn token_endpoint(&self) -> String {
         format!("{}/token", self.issuer)
+    }
+
+    /// The URL of its authorization endpoint: the authorization code flow with PKCE (`S256`
+    /// only) for public clients, registered at the
+    /// [registration endpoint](Self::registration_endpoint) or named by the URL of their
+    /// client metadata document. It shows a consent page, unless
+    /// [auto-approving](Self::set_auto_approve).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_auto_approve(true);
+    /// let client: serde_json::Value = reqwest::Client::new()
+    ///     .post(issuer.registration_endpoint())
+    ///     .json(&serde_json::json!({"redirect_uris": ["http://127.0.0.1/callback"]}))
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// let mut authorize = reqwest::Url::parse(&issuer.authorization_endpoint())?;
+    /// authorize
+    ///     .query_pairs_mut()
+    ///     .append_pair("response_type", "code")
+    ///     .append_pair("client_id", client["client_id"].as_str().unwrap_or_default())
+    ///     .append_pair("redirect_uri", "http://127.0.0.1:53682/callback")
+    ///     // BASE64URL(SHA256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk")), RFC 7636 appendix B
+    ///     .append_pair("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM")
+    ///     .append_pair("code_challenge_method", "S256")
+    ///     .append_pair("scope", "read");
+    /// let no_redirects = reqwest::Client::builder()
+    ///     .redirect(reqwest::redirect::Policy::none())
+    ///     .build()?;
+    /// let answer = no_redirects.get(authorize).send().await?;
+    /// let location = answer.headers()["location"].to_str()?;
+    /// assert!(location.starts_with("http://127.0.0.1:53682/callback?code="));
+    /// # Ok(()) }
+    /// ```
+    pub fn authorization_endpoint(&self) -> String {
+        format!("{}/authorize", self.issuer)
+    }
+
+    /// The URL of its registration endpoint: dynamic client registration (RFC 7591) of public
+    /// clients (`token_endpoint_auth_method: none`).
+    pub fn registration_endpoint(&self) -> String {
+        format!("{}/register", self.issuer)
+    }
+
+    /// Approves authorization requests at once, redirecting with a code, instead of showing
+    /// the consent page (for programs that follow the redirect themselves).
+    pub fn set_auto_approve(&self, auto_approve: bool) {
+        self.shared
+            .auto_approve
+            .store(auto_approve, Ordering::SeqCst);
+    }
+
+    /// Refuses authorization and token requests that name no `resource` (RFC 8707), with
+    /// `invalid_target`: an MCP client must always say which server the token is for.
+    pub fn set_resource_required(&self, required: bool) {
+        self.shared
+            .resource_required
+            .store(required, Ordering::SeqCst);
+    }
+
+    /// The user who approves at the consent page: the `sub` of the tokens the authorization
+    /// code flow gives (`test-user` until set).
+    pub fn set_resource_owner(&self, subject: &str) {
+        *lock(&self.shared.resource_owner) = subject.to_owned();
+    }
+
+    /// The scopes this issuer grants in the authorization code flow, published as
+    /// `scopes_supported`; a request for another scope is refused with `invalid_scope`.
+    /// Unset, any scope is granted and none published.
+    pub fn set_scopes_supported<I, S>(&self, scopes: I)
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        *lock(&self.shared.scopes_supported) = Some(scopes.into_iter().map(Into::into).collect());
+    }
+
+    /// How long the access tokens of the token endpoint live (one hour until set; whole
+    /// seconds, at least one).
+    pub fn set_access_token_lifetime(&self, lifetime: Duration) {
+        *lock(&self.shared.access_token_lifetime) = lifetime;
     }
 
     /// The URL of its introspection endpoint (RFC 7662), which answers registered clients
@@ -324,17 +421,21 @@ async fn serve(
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
     if is_metadata {
-        return axum::Json(shared.metadata()).into_response();
+        return with_cors(axum::Json(shared.metadata()).into_response());
     }
-    if path == format!("{issuer_path}/authorize") {
-        let refusal = json!({
-            "error": "unsupported_response_type",
-            "error_description": "this test authorization server issues tokens by client_credentials only",
-        });
-        return (StatusCode::BAD_REQUEST, axum::Json(refusal)).into_response();
+    if path == format!("{issuer_path}/authorize")
+        && (method == Method::GET || method == Method::POST)
+    {
+        return authorization_response(&shared, &method, uri.query(), &body).await;
+    }
+    if method == Method::OPTIONS {
+        return cors_preflight();
+    }
+    if path == format!("{issuer_path}/register") && method == Method::POST {
+        return with_cors(registration_response(&shared, &body));
     }
     if path == format!("{issuer_path}/token") && method == Method::POST {
-        return token_response(&shared, &headers, &body);
+        return with_cors(token_response(&shared, &headers, &body));
     }
     if is_introspection {
         return introspection_response(&shared, &headers, &body).await;
@@ -353,7 +454,31 @@ async fn serve(
         if let Some(value) = cache_control.and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(header::CACHE_CONTROL, value);
         }
-        return (headers, shared.jwks()).into_response();
+        return with_cors((headers, shared.jwks()).into_response());
     }
     StatusCode::NOT_FOUND.into_response()
+}
+
+/// Lets a browser-based client (the MCP Inspector's web page) read the answers of the
+/// endpoints it calls with `fetch`: metadata, key set, registration and token.
+fn with_cors(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+/// The answer to a CORS preflight (`OPTIONS`) for those endpoints.
+fn cors_preflight() -> Response {
+    let headers = [
+        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+        (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"),
+        (
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            "authorization, content-type, mcp-protocol-version",
+        ),
+        (header::ACCESS_CONTROL_MAX_AGE, "600"),
+    ];
+    (StatusCode::NO_CONTENT, headers).into_response()
 }

@@ -1,14 +1,16 @@
 //! What the test issuer's HTTP side, its token builder and its endpoints share.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
 use super::client::TestClient;
+use super::grants::Grants;
 use super::keys::TestKey;
+use super::public_client::PublicClient;
 
 /// What the server and the token builder share.
 pub(crate) struct IssuerState {
@@ -33,6 +35,20 @@ pub(crate) struct IssuerState {
     pub(crate) introspection_override: Mutex<Option<(String, String)>>,
     pub(crate) introspection_delay: Mutex<Duration>,
     pub(crate) introspection_calls: AtomicUsize,
+    /// Clients registered at the registration endpoint, by `client_id`.
+    pub(crate) public_clients: Mutex<HashMap<String, PublicClient>>,
+    /// Consents, codes and refresh tokens of the authorization code flow.
+    pub(crate) grants: Mutex<Grants>,
+    /// Approve authorization requests without showing the consent page.
+    pub(crate) auto_approve: AtomicBool,
+    /// Refuse authorization and token requests without `resource` (RFC 8707).
+    pub(crate) resource_required: AtomicBool,
+    /// The `sub` of tokens from the authorization code flow: the user at the consent page.
+    pub(crate) resource_owner: Mutex<String>,
+    /// The scopes this issuer grants (and publishes); `None`: any.
+    pub(crate) scopes_supported: Mutex<Option<Vec<String>>>,
+    /// The lifetime of the access tokens the token endpoint issues.
+    pub(crate) access_token_lifetime: Mutex<Duration>,
 }
 
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -47,6 +63,28 @@ impl IssuerState {
             .iter()
             .find(|client| client.id == id)
             .cloned()
+    }
+
+    pub(crate) fn auto_approve(&self) -> bool {
+        self.auto_approve.load(Ordering::SeqCst)
+    }
+
+    pub(crate) fn resource_required(&self) -> bool {
+        self.resource_required.load(Ordering::SeqCst)
+    }
+
+    /// The access token lifetime in whole seconds (at least one).
+    pub(crate) fn access_token_lifetime_secs(&self) -> i64 {
+        let secs = lock(&self.access_token_lifetime).as_secs().max(1);
+        i64::try_from(secs).unwrap_or(i64::MAX)
+    }
+
+    /// Whether this issuer grants every one of `scopes`.
+    pub(crate) fn scopes_allowed(&self, scopes: &[String]) -> bool {
+        match &*lock(&self.scopes_supported) {
+            Some(supported) => scopes.iter().all(|scope| supported.contains(scope)),
+            None => true,
+        }
     }
 
     pub(crate) fn signing_key(&self, kid: &str) -> Option<TestKey> {
@@ -65,21 +103,30 @@ impl IssuerState {
         if let Some(document) = lock(&self.metadata_override).clone() {
             return document;
         }
-        // Only what this server does: client_credentials at the token endpoint, introspection
-        // (RFC 7662) of its opaque tokens. The authorization endpoint is listed because clients
-        // require the field (RFC 8414 makes it mandatory); it answers that no browser flow is
-        // offered.
-        json!({
+        // Exactly what this server does (RFC 8414 §2): the authorization code flow with PKCE
+        // S256 for public clients (registered, or known by a metadata document), refresh
+        // tokens, client_credentials for registered confidential clients, introspection
+        // (RFC 7662) of its opaque tokens, and `iss` in authorization responses (RFC 9207).
+        let mut document = json!({
             "issuer": self.issuer,
             "jwks_uri": format!("{}/jwks", self.issuer),
             "authorization_endpoint": format!("{}/authorize", self.issuer),
             "token_endpoint": format!("{}/token", self.issuer),
-            "grant_types_supported": ["client_credentials"],
-            "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "registration_endpoint": format!("{}/register", self.issuer),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+            "client_id_metadata_document_supported": true,
+            "authorization_response_iss_parameter_supported": true,
             "introspection_endpoint": format!("{}/introspect", self.issuer),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
-            "response_types_supported": [],
-        })
+        });
+        if let Some(scopes) = &*lock(&self.scopes_supported) {
+            document["scopes_supported"] = json!(scopes);
+        }
+        document
     }
 
     pub(crate) fn jwks(&self) -> String {

@@ -142,10 +142,15 @@ impl TokenBuilder {
     /// # Ok(()) }
     /// ```
     pub fn opaque(self) -> Result<String, TestingError> {
-        let mut bytes = [0u8; 32];
-        rand::fill(&mut bytes).map_err(|_| TestingError::Random)?;
-        let token = URL_SAFE_NO_PAD.encode(bytes);
+        let token = random_token()?;
         lock(&self.issuer.opaque_tokens).insert(token.clone(), self.claims);
         Ok(token)
     }
+}
+
+/// 32 random bytes, base64url without padding: opaque tokens, codes, client ids.
+pub(crate) fn random_token() -> Result<String, TestingError> {
+    let mut bytes = [0u8; 32];
+    rand::fill(&mut bytes).map_err(|_| TestingError::Random)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }

@@ -1,89 +1,259 @@
-//! The test issuer's token endpoint: the `client_credentials` grant (RFC 6749 §4.4) with
-//! resource indicators (RFC 8707), so real OAuth clients can get tokens for a resource.
+//! The test issuer's token endpoint (RFC 6749 §3.2): the authorization code grant with PKCE
+//! (§4.1.3, RFC 7636) and refresh tokens (§6, rotated) for public clients, and
+//! `client_credentials` (§4.4) for registered confidential clients — all with resource
+//! indicators (RFC 8707), so real OAuth clients get tokens for the MCP server they name.
+
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use url::Url;
 
-use super::endpoint::{Form, authenticated_client, error};
-use super::state::IssuerState;
-use super::token::TokenBuilder;
-
-/// How long issued access tokens live.
-const LIFETIME_SECS: i64 = 3600;
+use super::endpoint::{ClientRefusal, Form, authenticated_client, error, usable_resource};
+use super::grants::{Grant, InvalidGrant};
+use super::public_client::is_public;
+use super::state::{IssuerState, lock};
+use super::token::{TokenBuilder, random_token};
 
 /// Answers a token request (form body) per RFC 6749 §5.1 / §5.2.
 pub(crate) fn token_response(
-    shared: &std::sync::Arc<IssuerState>,
+    shared: &Arc<IssuerState>,
     headers: &HeaderMap,
     body: &[u8],
 ) -> Response {
     let form = Form::parse(body);
-    if form.repeats_any(&["grant_type", "scope", "resource"]) {
-        // RFC 8707 allows several resources; this server issues tokens for one.
+    // RFC 8707 allows several resources; this server issues tokens for one.
+    let single = [
+        "grant_type",
+        "scope",
+        "resource",
+        "code",
+        "code_verifier",
+        "redirect_uri",
+        "refresh_token",
+    ];
+    if form.repeats_any(&single) {
         return error(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "a parameter is repeated",
         );
     }
-    let client = match authenticated_client(shared, headers, &form) {
+    let client = match token_client(shared, headers, &form) {
         Ok(client) => client,
         Err(refusal) => return refusal.into_response(),
     };
-    if form.get("grant_type") != Some("client_credentials") {
-        return error(
+    let answer = match form.get("grant_type") {
+        Some("authorization_code") => authorization_code(shared, client.id(), &form),
+        Some("refresh_token") => refresh_token(shared, client.id(), &form),
+        Some("client_credentials") => client_credentials(shared, &client, &form),
+        _ => Err(error(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
-            "only client_credentials is supported",
-        );
-    }
-    let granted: Vec<String> = match form.get("scope") {
-        None | Some("") => client.scopes.clone(),
-        Some(requested) => {
-            let requested: Vec<String> = requested.split_whitespace().map(str::to_owned).collect();
-            if requested.iter().any(|s| !client.scopes.contains(s)) {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_scope",
-                    "a requested scope is not allowed for this client",
-                );
-            }
-            requested
-        }
+            "grant_type must be authorization_code, refresh_token or client_credentials",
+        )),
     };
-    let mut token = TokenBuilder::new(shared.clone())
-        .subject(&client.id)
-        .client_id(&client.id)
-        .scopes(granted.iter().map(String::as_str))
-        .expires_in(LIFETIME_SECS);
-    if let Some(resource) = form.get("resource") {
-        let usable = Url::parse(resource).is_ok_and(|url| url.fragment().is_none());
-        if !usable {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "invalid_target",
-                "resource must be an absolute URI without fragment",
-            );
+    answer.unwrap_or_else(|refusal| refusal)
+}
+
+/// Who is asking: a confidential client with its secret, or a public client by its id.
+enum TokenClient {
+    Confidential(super::client::TestClient),
+    Public(String),
+}
+
+impl TokenClient {
+    fn id(&self) -> &str {
+        match self {
+            Self::Confidential(client) => &client.id,
+            Self::Public(id) => id,
         }
-        token = token.audience(resource);
     }
-    match token.sign() {
-        Ok(access_token) => (
-            [(header::CACHE_CONTROL, "no-store")],
-            axum::Json(json!({
-                "access_token": access_token,
-                "token_type": "Bearer",
-                "expires_in": LIFETIME_SECS,
-                "scope": granted.join(" "),
-            })),
+}
+
+/// A public client sends only its `client_id` (RFC 6749 §3.2.1); anyone sending credentials
+/// is authenticated with them.
+fn token_client(
+    shared: &IssuerState,
+    headers: &HeaderMap,
+    form: &Form,
+) -> Result<TokenClient, ClientRefusal> {
+    let credentials =
+        form.get("client_secret").is_some() || headers.contains_key(header::AUTHORIZATION);
+    match form.get("client_id") {
+        Some(id) if !credentials && !form.repeats_any(&["client_id"]) && is_public(shared, id) => {
+            Ok(TokenClient::Public(id.to_owned()))
+        }
+        _ => authenticated_client(shared, headers, form).map(TokenClient::Confidential),
+    }
+}
+
+/// `grant_type=authorization_code`: a single-use code, for the client, redirect URI and PKCE
+/// verifier it was issued with.
+fn authorization_code(
+    shared: &Arc<IssuerState>,
+    client_id: &str,
+    form: &Form,
+) -> Result<Response, Response> {
+    let (Some(code), Some(verifier)) = (form.get("code"), form.get("code_verifier")) else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "code and code_verifier are required",
+        ));
+    };
+    let grant = lock(&shared.grants)
+        .redeem_code(
+            code,
+            client_id,
+            form.get("redirect_uri"),
+            verifier,
+            Instant::now(),
         )
-            .into_response(),
-        Err(err) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "server_error",
-            &err.to_string(),
-        ),
+        .map_err(invalid_grant)?;
+    let audience = audience(shared, form, grant.resource.as_deref())?;
+    let refresh = random_token().map_err(|err| server_error(&err.to_string()))?;
+    lock(&shared.grants).issue_refresh_token(refresh.clone(), grant.clone());
+    issued(
+        shared,
+        &grant,
+        &grant.scopes,
+        audience.as_deref(),
+        Some(&refresh),
+    )
+}
+
+/// `grant_type=refresh_token`: the token is used up and replaced (rotation); `scope` may
+/// narrow the new access token, never widen it.
+fn refresh_token(
+    shared: &Arc<IssuerState>,
+    client_id: &str,
+    form: &Form,
+) -> Result<Response, Response> {
+    let Some(token) = form.get("refresh_token") else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is required",
+        ));
+    };
+    let next = random_token().map_err(|err| server_error(&err.to_string()))?;
+    let (grant, scopes, audience) = {
+        let mut grants = lock(&shared.grants);
+        let grant = grants
+            .refresh_grant(token, client_id)
+            .map_err(invalid_grant)?;
+        let scopes = narrowed(form, &grant.scopes)?;
+        let audience = audience(shared, form, grant.resource.as_deref())?;
+        grants.rotate(token, next.clone());
+        (grant, scopes, audience)
+    };
+    issued(shared, &grant, &scopes, audience.as_deref(), Some(&next))
+}
+
+/// `grant_type=client_credentials`: a confidential client gets its own scopes.
+fn client_credentials(
+    shared: &Arc<IssuerState>,
+    client: &TokenClient,
+    form: &Form,
+) -> Result<Response, Response> {
+    let TokenClient::Confidential(client) = client else {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            "a public client cannot use client_credentials",
+        ));
+    };
+    let scopes = match form.get("scope") {
+        None | Some("") => client.scopes.clone(),
+        Some(_) => narrowed(form, &client.scopes)?,
+    };
+    let audience = audience(shared, form, None)?;
+    let grant = Grant {
+        client_id: client.id.clone(),
+        subject: client.id.clone(),
+        scopes: client.scopes.clone(),
+        resource: None,
+        family: 0,
+    };
+    issued(shared, &grant, &scopes, audience.as_deref(), None)
+}
+
+/// The requested `scope` if within `allowed`; all of `allowed` if none is requested.
+fn narrowed(form: &Form, allowed: &[String]) -> Result<Vec<String>, Response> {
+    let Some(requested) = form.get("scope") else {
+        return Ok(allowed.to_vec());
+    };
+    let requested: Vec<String> = requested.split_whitespace().map(str::to_owned).collect();
+    if requested.iter().any(|scope| !allowed.contains(scope)) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            "a requested scope is not allowed for this client",
+        ));
     }
+    Ok(requested)
+}
+
+/// The token's audience (RFC 8707 §2.2): the requested `resource`, which must be the one
+/// authorized if any was; else the authorized one.
+fn audience(
+    shared: &IssuerState,
+    form: &Form,
+    authorized: Option<&str>,
+) -> Result<Option<String>, Response> {
+    let refusal = |why| error(StatusCode::BAD_REQUEST, "invalid_target", why);
+    match (form.get("resource"), authorized) {
+        (Some(resource), _) if !usable_resource(resource) => {
+            Err(refusal("resource must be an absolute URI without fragment"))
+        }
+        (Some(resource), Some(authorized)) if resource != authorized => {
+            Err(refusal("resource differs from the one authorized"))
+        }
+        (Some(resource), _) => Ok(Some(resource.to_owned())),
+        (None, Some(authorized)) => Ok(Some(authorized.to_owned())),
+        (None, None) if shared.resource_required() => Err(refusal(
+            "resource is required (RFC 8707): name the MCP server",
+        )),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The token response (RFC 6749 §5.1): a JWT access token for `grant` holding `scopes`.
+fn issued(
+    shared: &Arc<IssuerState>,
+    grant: &Grant,
+    scopes: &[String],
+    audience: Option<&str>,
+    refresh_token: Option<&str>,
+) -> Result<Response, Response> {
+    let lifetime = shared.access_token_lifetime_secs();
+    let mut token = TokenBuilder::new(shared.clone())
+        .subject(&grant.subject)
+        .client_id(&grant.client_id)
+        .scopes(scopes.iter().map(String::as_str))
+        .expires_in(lifetime);
+    if let Some(audience) = audience {
+        token = token.audience(audience);
+    }
+    let access_token = token.sign().map_err(|err| server_error(&err.to_string()))?;
+    let mut answer = json!({
+        "access_token": access_token,
+        "token_type": "Bearer",
+        "expires_in": lifetime,
+        "scope": scopes.join(" "),
+    });
+    if let Some(refresh_token) = refresh_token {
+        answer["refresh_token"] = json!(refresh_token);
+    }
+    Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response())
+}
+
+fn invalid_grant(InvalidGrant(why): InvalidGrant) -> Response {
+    error(StatusCode::BAD_REQUEST, "invalid_grant", why)
+}
+
+fn server_error(why: &str) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", why)
 }

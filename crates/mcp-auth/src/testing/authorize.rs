@@ -1,0 +1,273 @@
+//! The test issuer's authorization endpoint (RFC 6749 §4.1.1, PKCE S256, RFC 8707
+//! `resource`): checks the request, shows the consent page (or approves at once in
+//! auto-approve mode) and sends the browser back with a code, or with an error (§4.1.2.1).
+
+use std::time::Instant;
+
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use url::Url;
+
+use super::endpoint::{Form, usable_resource};
+use super::grants::AuthorizationRequest;
+use super::pages::{consent_page, error_page as refusal_page};
+use super::pkce;
+use super::public_client::public_client;
+use super::state::{IssuerState, lock};
+use super::token::random_token;
+
+/// Answers `GET /authorize` (an authorization request) or `POST /authorize` (the consent
+/// page's answer).
+pub(crate) async fn authorization_response(
+    shared: &IssuerState,
+    method: &Method,
+    query: Option<&str>,
+    body: &[u8],
+) -> Response {
+    if method == Method::POST {
+        return consent_answer(shared, &Form::parse(body));
+    }
+    let form = Form::parse(query.unwrap_or_default().as_bytes());
+    match checked_request(shared, &form).await {
+        Err(Refusal::Page(why)) => error_page(&why),
+        Err(Refusal::Redirect(to, code, why)) => {
+            back_with_error(&to, code, why, shared, StatusCode::FOUND)
+        }
+        Ok(request) => {
+            let user = lock(&shared.resource_owner).clone();
+            if shared.auto_approve() {
+                return approved(shared, request, &user, StatusCode::FOUND);
+            }
+            let Ok(consent_id) = random_token() else {
+                return error_page("no random bytes for the consent page");
+            };
+            let mut grants = lock(&shared.grants);
+            let page = consent_page(
+                &request,
+                &consent_id,
+                &user,
+                &grants.approved(&request.client_id, &user),
+            );
+            grants.wait_for_consent(consent_id, request, Instant::now());
+            let mut response = Html(page).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+            headers.insert(
+                header::CONTENT_SECURITY_POLICY,
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+                ),
+            );
+            response
+        }
+    }
+}
+
+/// Why an authorization request is refused: before the redirect URI is known to be the
+/// client's, on a page of our own (§4.1.2.1: never redirect to an unchecked URI); after, at the
+/// client's redirect URI with an error code.
+enum Refusal {
+    Page(String),
+    Redirect(AuthorizationRequest, &'static str, &'static str),
+}
+
+async fn checked_request(
+    shared: &IssuerState,
+    form: &Form,
+) -> Result<AuthorizationRequest, Refusal> {
+    if form.repeats_any(&["client_id", "redirect_uri"]) {
+        return Err(Refusal::Page(
+            "client_id or redirect_uri is repeated".into(),
+        ));
+    }
+    let Some(client_id) = form.get("client_id") else {
+        return Err(Refusal::Page("client_id is missing".into()));
+    };
+    let client = public_client(shared, client_id)
+        .await
+        .map_err(Refusal::Page)?;
+    let sent = form.get("redirect_uri");
+    let Some(redirect_uri) = client.redirect_uri(sent) else {
+        return Err(Refusal::Page(match sent {
+            Some(uri) => format!("redirect_uri {uri:?} is not registered for this client"),
+            None => "redirect_uri is missing and the client registered more than one".into(),
+        }));
+    };
+    let mut request = AuthorizationRequest {
+        client_id: client.id,
+        client_name: client.name,
+        redirect_uri,
+        redirect_uri_sent: sent.is_some(),
+        state: form.get("state").map(str::to_owned),
+        code_challenge: String::new(),
+        scopes: Vec::new(),
+        resource: None,
+    };
+    let refuse =
+        |request: AuthorizationRequest, code, why| Err(Refusal::Redirect(request, code, why));
+    if form.repeats_any(&[
+        "response_type",
+        "state",
+        "scope",
+        "resource",
+        "code_challenge",
+        "code_challenge_method",
+    ]) {
+        return refuse(request, "invalid_request", "a parameter is repeated");
+    }
+    if form.get("response_type") != Some("code") {
+        return refuse(
+            request,
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        );
+    }
+    let Some(challenge) = form.get("code_challenge").filter(|c| pkce::well_formed(c)) else {
+        return refuse(
+            request,
+            "invalid_request",
+            "a PKCE code_challenge is required (RFC 7636)",
+        );
+    };
+    // RFC 7636 §4.3: no method means plain, which gives the verifier away.
+    if form.get("code_challenge_method") != Some("S256") {
+        return refuse(
+            request,
+            "invalid_request",
+            "code_challenge_method must be S256",
+        );
+    }
+    request.code_challenge = challenge.to_owned();
+    match form.get("resource") {
+        Some(resource) if usable_resource(resource) => request.resource = Some(resource.to_owned()),
+        Some(_) => {
+            return refuse(
+                request,
+                "invalid_target",
+                "resource must be an absolute URI without fragment",
+            );
+        }
+        None if shared.resource_required() => {
+            return refuse(
+                request,
+                "invalid_target",
+                "resource is required (RFC 8707): name the MCP server",
+            );
+        }
+        None => {}
+    }
+    let scopes: Vec<String> = form
+        .get("scope")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    if !shared.scopes_allowed(&scopes) {
+        return refuse(
+            request,
+            "invalid_scope",
+            "a requested scope is not offered by this issuer",
+        );
+    }
+    request.scopes = scopes;
+    Ok(request)
+}
+
+/// The consent page's answer: approve or deny the request waiting under `consent`.
+fn consent_answer(shared: &IssuerState, form: &Form) -> Response {
+    let request = form
+        .get("consent")
+        .and_then(|id| lock(&shared.grants).answer_consent(id, Instant::now()));
+    let Some(request) = request else {
+        return error_page(
+            "this authorization request is unknown, answered or expired: start again from the client",
+        );
+    };
+    match form.get("decision") {
+        Some("approve") => {
+            let user = lock(&shared.resource_owner).clone();
+            approved(shared, request, &user, StatusCode::SEE_OTHER)
+        }
+        _ => back_with_error(
+            &request,
+            "access_denied",
+            "the user denied the request",
+            shared,
+            StatusCode::SEE_OTHER,
+        ),
+    }
+}
+
+/// Issues a code for `request` and sends the browser back with it.
+fn approved(
+    shared: &IssuerState,
+    request: AuthorizationRequest,
+    user: &str,
+    status: StatusCode,
+) -> Response {
+    let Ok(code) = random_token() else {
+        return error_page("no random bytes for an authorization code");
+    };
+    let mut answer = vec![("code", code.clone())];
+    answer.extend(request.state.clone().map(|state| ("state", state)));
+    let location = redirect(&request.redirect_uri, answer, shared);
+    lock(&shared.grants).issue_code(code, request, user, Instant::now());
+    location_response(status, &location)
+}
+
+/// Sends the browser back to the client with an error (RFC 6749 §4.1.2.1).
+fn back_with_error(
+    request: &AuthorizationRequest,
+    code: &str,
+    description: &str,
+    shared: &IssuerState,
+    status: StatusCode,
+) -> Response {
+    let mut answer = vec![
+        ("error", code.to_owned()),
+        ("error_description", description.to_owned()),
+    ];
+    answer.extend(request.state.clone().map(|state| ("state", state)));
+    location_response(status, &redirect(&request.redirect_uri, answer, shared))
+}
+
+/// `redirect_uri` with `answer` and `iss` (RFC 9207, against mix-up attacks) added to its query.
+fn redirect(redirect_uri: &str, answer: Vec<(&str, String)>, shared: &IssuerState) -> String {
+    let Ok(mut url) = Url::parse(redirect_uri) else {
+        return redirect_uri.to_owned();
+    };
+    {
+        let mut query = url.query_pairs_mut();
+        for (name, value) in answer {
+            query.append_pair(name, &value);
+        }
+        query.append_pair("iss", &shared.issuer);
+    }
+    url.into()
+}
+
+fn location_response(status: StatusCode, location: &str) -> Response {
+    match HeaderValue::from_str(location) {
+        Ok(value) => (
+            status,
+            [
+                (header::LOCATION, value),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            ],
+        )
+            .into_response(),
+        Err(_) => error_page("the redirect URI cannot be sent in a header"),
+    }
+}
+
+/// 400 with a page saying what is wrong: the browser stays here.
+fn error_page(why: &str) -> Response {
+    let page = Html(refusal_page(why));
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CACHE_CONTROL, "no-store")],
+        page,
+    )
+        .into_response()
+}

@@ -1,0 +1,230 @@
+//! What the test issuer remembers between the steps of the authorization code flow: requests
+//! waiting at the consent page, authorization codes (single use, RFC 6749 §4.1.2) and refresh
+//! tokens (rotated on use; a reused one revokes its whole family, OAuth 2.1 §4.3.1).
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::{Duration, Instant};
+
+use super::pkce;
+
+/// How long an authorization code can be exchanged.
+const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// How long a request waits at the consent page.
+const CONSENT_LIFETIME: Duration = Duration::from_secs(600);
+
+/// A checked authorization request (RFC 6749 §4.1.1 with PKCE and RFC 8707 `resource`).
+#[derive(Debug, Clone)]
+pub(crate) struct AuthorizationRequest {
+    pub(crate) client_id: String,
+    /// The client's name from its registration or metadata document, for the consent page.
+    pub(crate) client_name: Option<String>,
+    /// Where the answer goes: the request's `redirect_uri`, or the only registered one.
+    pub(crate) redirect_uri: String,
+    /// Whether the request named it (then the token request must name it too).
+    pub(crate) redirect_uri_sent: bool,
+    pub(crate) state: Option<String>,
+    pub(crate) code_challenge: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) resource: Option<String>,
+}
+
+/// A refresh token's grant: what every access token minted from it holds.
+#[derive(Debug, Clone)]
+pub(crate) struct Grant {
+    pub(crate) client_id: String,
+    pub(crate) subject: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) resource: Option<String>,
+    /// Refresh tokens rotated from one code share a family, revoked together.
+    pub(crate) family: u64,
+}
+
+/// Why a code or refresh token is refused: always `invalid_grant` (RFC 6749 §5.2).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct InvalidGrant(pub(crate) &'static str);
+
+struct Code {
+    request: AuthorizationRequest,
+    grant: Grant,
+    expires: Instant,
+    redeemed: bool,
+}
+
+struct RefreshToken {
+    grant: Grant,
+    used: bool,
+}
+
+/// The flow's memory.
+#[derive(Default)]
+pub(crate) struct Grants {
+    pending: HashMap<String, (AuthorizationRequest, Instant)>,
+    codes: HashMap<String, Code>,
+    refresh_tokens: HashMap<String, RefreshToken>,
+    /// Scopes each user approved for each client, so a step-up shows what it adds.
+    approved: HashMap<(String, String), BTreeSet<String>>,
+    families: u64,
+}
+
+impl Grants {
+    /// Keeps `request` under `id` until the user answers the consent page.
+    pub(crate) fn wait_for_consent(
+        &mut self,
+        id: String,
+        request: AuthorizationRequest,
+        now: Instant,
+    ) {
+        self.pending
+            .retain(|_, (_, since)| now.duration_since(*since) < CONSENT_LIFETIME);
+        self.pending.insert(id, (request, now));
+    }
+
+    /// The request waiting under `id`, removed: a consent is answered once.
+    pub(crate) fn answer_consent(
+        &mut self,
+        id: &str,
+        now: Instant,
+    ) -> Option<AuthorizationRequest> {
+        let (request, since) = self.pending.remove(id)?;
+        (now.duration_since(since) < CONSENT_LIFETIME).then_some(request)
+    }
+
+    /// The scopes `subject` approved before for `client_id`.
+    pub(crate) fn approved(&self, client_id: &str, subject: &str) -> BTreeSet<String> {
+        self.approved
+            .get(&(client_id.to_owned(), subject.to_owned()))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Records an approval and keeps `code` for the approved request.
+    pub(crate) fn issue_code(
+        &mut self,
+        code: String,
+        request: AuthorizationRequest,
+        subject: &str,
+        now: Instant,
+    ) {
+        self.codes
+            .retain(|_, code| code.expires > now || code.redeemed);
+        self.approved
+            .entry((request.client_id.clone(), subject.to_owned()))
+            .or_default()
+            .extend(request.scopes.iter().cloned());
+        self.families += 1;
+        let grant = Grant {
+            client_id: request.client_id.clone(),
+            subject: subject.to_owned(),
+            scopes: request.scopes.clone(),
+            resource: request.resource.clone(),
+            family: self.families,
+        };
+        let expires = now + CODE_LIFETIME;
+        self.codes.insert(
+            code,
+            Code {
+                request,
+                grant,
+                expires,
+                redeemed: false,
+            },
+        );
+    }
+
+    /// Exchanges `code` (RFC 6749 §4.1.3, RFC 7636 §4.6). The first attempt uses the code up,
+    /// whatever its outcome, so a verifier cannot be guessed; a second one also revokes the
+    /// refresh tokens the first one got (RFC 6749 §4.1.2).
+    pub(crate) fn redeem_code(
+        &mut self,
+        code: &str,
+        client_id: &str,
+        redirect_uri: Option<&str>,
+        verifier: &str,
+        now: Instant,
+    ) -> Result<Grant, InvalidGrant> {
+        let Some(found) = self.codes.get_mut(code) else {
+            return Err(InvalidGrant("unknown authorization code"));
+        };
+        if found.redeemed {
+            let family = found.grant.family;
+            self.revoke_family(family);
+            return Err(InvalidGrant(
+                "the authorization code was already used; the tokens it gave are revoked",
+            ));
+        }
+        found.redeemed = true;
+        let request = &found.request;
+        if now >= found.expires {
+            return Err(InvalidGrant("the authorization code expired"));
+        }
+        if request.client_id != client_id {
+            return Err(InvalidGrant(
+                "the authorization code was issued to another client",
+            ));
+        }
+        let redirect_ok = match redirect_uri {
+            // RFC 6749 §4.1.3: identical to the authorization request's.
+            Some(sent) => request.redirect_uri_sent && sent == request.redirect_uri,
+            None => !request.redirect_uri_sent,
+        };
+        if !redirect_ok {
+            return Err(InvalidGrant(
+                "redirect_uri differs from the authorization request's",
+            ));
+        }
+        if !pkce::verifier_matches(verifier, &request.code_challenge) {
+            return Err(InvalidGrant(
+                "code_verifier does not match the code_challenge",
+            ));
+        }
+        Ok(found.grant.clone())
+    }
+
+    /// Keeps a refresh token for `grant`.
+    pub(crate) fn issue_refresh_token(&mut self, token: String, grant: Grant) {
+        self.refresh_tokens
+            .insert(token, RefreshToken { grant, used: false });
+    }
+
+    /// The grant of the refresh token `token` held by `client_id`. A token used before
+    /// revokes its family: one of its holders is not the client.
+    pub(crate) fn refresh_grant(
+        &mut self,
+        token: &str,
+        client_id: &str,
+    ) -> Result<Grant, InvalidGrant> {
+        let Some(found) = self.refresh_tokens.get(token) else {
+            return Err(InvalidGrant("unknown or revoked refresh token"));
+        };
+        if found.grant.client_id != client_id {
+            return Err(InvalidGrant(
+                "the refresh token was issued to another client",
+            ));
+        }
+        if found.used {
+            let family = found.grant.family;
+            self.revoke_family(family);
+            return Err(InvalidGrant(
+                "the refresh token was already used; every token of its grant is revoked",
+            ));
+        }
+        Ok(found.grant.clone())
+    }
+
+    /// Uses up `token`; its grant continues in `next` (rotation, OAuth 2.1 §4.3.1).
+    pub(crate) fn rotate(&mut self, token: &str, next: String) {
+        let Some(found) = self.refresh_tokens.get_mut(token) else {
+            return;
+        };
+        found.used = true;
+        let grant = found.grant.clone();
+        self.issue_refresh_token(next, grant);
+    }
+
+    /// Forgets the family's live refresh token; its used ones stay known as used, so trying
+    /// them again is still seen as reuse.
+    fn revoke_family(&mut self, family: u64) {
+        self.refresh_tokens
+            .retain(|_, token| token.grant.family != family || token.used);
+    }
+}

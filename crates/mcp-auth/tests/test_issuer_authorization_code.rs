@@ -1,0 +1,628 @@
+//! The test issuer's authorization code flow as a real public client meets it over HTTP:
+//! dynamic registration (RFC 7591), client metadata documents, `/authorize` with PKCE S256
+//! and its consent page, the code exchange and rotated refresh tokens — and every refusal
+//! the flow owes an attacker. Its tokens are checked by a JWT-mode resource server.
+#![cfg(feature = "testing")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use axum::Json;
+use axum::routing::get;
+use common::jwt::JwtApp;
+use common::serve;
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use serde_json::{Value, json};
+use url::Url;
+
+/// RFC 7636 appendix B: a verifier and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+/// The redirect URI clients register; nothing listens there (redirects are not followed).
+const REDIRECT: &str = "http://127.0.0.1:1/callback";
+
+/// A JWT-mode resource, its issuer auto-approving, and an HTTP client that follows no redirect.
+struct Flow {
+    app: JwtApp,
+    http: reqwest::Client,
+}
+
+impl Flow {
+    async fn start() -> Self {
+        let app = JwtApp::start(|b| b).await;
+        app.issuer.set_auto_approve(true);
+        app.issuer.set_resource_owner("alice");
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        Self { app, http }
+    }
+
+    /// Registers a public client; returns the registration answer.
+    async fn register(&self, metadata: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.app.issuer.registration_endpoint())
+            .json(&metadata)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// A registered public client's id.
+    async fn client(&self) -> String {
+        let (status, body) = self
+            .register(json!({"client_name": "e2e", "redirect_uris": [REDIRECT]}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["client_id"].as_str().unwrap().to_owned()
+    }
+
+    /// The usual authorization request of `client_id`, with `changes` replacing (or, with an
+    /// empty value, removing) parameters.
+    fn authorize_url(&self, client_id: &str, changes: &[(&str, &str)]) -> Url {
+        let resource = self.app.resource.clone();
+        let mut params = vec![
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT),
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+            ("state", "xyz"),
+            ("scope", "read"),
+            ("resource", resource.as_str()),
+        ];
+        for (name, value) in changes {
+            params.retain(|(known, _)| known != name);
+            if !value.is_empty() {
+                params.push((name, value));
+            }
+        }
+        let mut url = Url::parse(&self.app.issuer.authorization_endpoint()).unwrap();
+        url.query_pairs_mut().extend_pairs(params);
+        url
+    }
+
+    async fn authorize(&self, client_id: &str, changes: &[(&str, &str)]) -> reqwest::Response {
+        let url = self.authorize_url(client_id, changes);
+        self.http.get(url).send().await.unwrap()
+    }
+
+    /// The query of the redirect an authorization request answered with.
+    async fn redirected(&self, client_id: &str, changes: &[(&str, &str)]) -> Redirect {
+        let response = self.authorize(client_id, changes).await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        Redirect::of(&response)
+    }
+
+    /// A fresh code for `client_id`'s usual request.
+    async fn code(&self, client_id: &str) -> String {
+        self.redirected(client_id, &[]).await.get("code").unwrap()
+    }
+
+    async fn token(&self, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(self.app.issuer.token_endpoint())
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
+    /// Exchanges `code` as `client_id` with the usual verifier and redirect URI.
+    async fn exchange(&self, client_id: &str, code: &str) -> (StatusCode, Value) {
+        let resource = self.app.resource.clone();
+        self.token(&[
+            ("grant_type", "authorization_code"),
+            ("client_id", client_id),
+            ("code", code),
+            ("code_verifier", VERIFIER),
+            ("redirect_uri", REDIRECT),
+            ("resource", &resource),
+        ])
+        .await
+    }
+
+    async fn refresh(&self, client_id: &str, refresh_token: &str) -> (StatusCode, Value) {
+        let resource = self.app.resource.clone();
+        self.token(&[
+            ("grant_type", "refresh_token"),
+            ("client_id", client_id),
+            ("refresh_token", refresh_token),
+            ("resource", &resource),
+        ])
+        .await
+    }
+}
+
+/// Where a redirect goes and its query parameters.
+struct Redirect(Url);
+
+impl Redirect {
+    fn of(response: &reqwest::Response) -> Self {
+        let location = response.headers()[LOCATION].to_str().unwrap();
+        Self(Url::parse(location).unwrap())
+    }
+
+    fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .query_pairs()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.into_owned())
+    }
+}
+
+fn error_of((status, body): &(StatusCode, Value)) -> (StatusCode, &str) {
+    (*status, body["error"].as_str().unwrap_or_default())
+}
+
+#[tokio::test]
+async fn a_public_client_registers_gets_a_code_exchanges_it_and_refreshes() {
+    let flow = Flow::start().await;
+    let (status, registered) = flow
+        .register(json!({
+            "client_name": "e2e",
+            "redirect_uris": [REDIRECT],
+            "grant_types": ["authorization_code", "refresh_token"],
+            "application_type": "native",
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(registered["redirect_uris"], json!([REDIRECT]));
+    assert_eq!(registered["token_endpoint_auth_method"], "none");
+    assert_eq!(registered["application_type"], "native");
+    let client_id = registered["client_id"].as_str().unwrap();
+
+    let back = flow.redirected(client_id, &[]).await;
+    assert!(back.0.as_str().starts_with(REDIRECT), "{}", back.0);
+    assert_eq!(back.get("state").as_deref(), Some("xyz"));
+    assert_eq!(back.get("iss").as_deref(), Some(flow.app.issuer.issuer()));
+    let code = back.get("code").unwrap();
+
+    let (status, tokens) = flow.exchange(client_id, &code).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    assert_eq!(tokens["token_type"], "Bearer");
+    assert_eq!(tokens["scope"], "read");
+    assert_eq!(tokens["expires_in"], 3600);
+    let seen = flow
+        .app
+        .accepted(tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(seen["subject"], "alice");
+    assert_eq!(seen["client_id"], client_id);
+    assert_eq!(seen["audience"], json!([flow.app.resource]));
+    assert_eq!(seen["scopes"], json!(["read"]));
+
+    let first_refresh = tokens["refresh_token"].as_str().unwrap();
+    let (status, refreshed) = flow.refresh(client_id, first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    let second_refresh = refreshed["refresh_token"].as_str().unwrap();
+    assert_ne!(second_refresh, first_refresh, "rotated");
+    let seen = flow
+        .app
+        .accepted(refreshed["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(seen["scopes"], json!(["read"]));
+    assert_eq!(seen["subject"], "alice");
+
+    // A refresh token works once: its reuse is refused and revokes the token that replaced it.
+    let reuse = flow.refresh(client_id, first_refresh).await;
+    assert_eq!(error_of(&reuse), (StatusCode::BAD_REQUEST, "invalid_grant"));
+    let revoked = flow.refresh(client_id, second_refresh).await;
+    assert_eq!(
+        error_of(&revoked),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+}
+
+#[tokio::test]
+async fn the_code_exchange_refuses_what_the_code_was_not_issued_for() {
+    let flow = Flow::start().await;
+    let client_id = flow.client().await;
+    let other_client = flow.client().await;
+    let resource = flow.app.resource.clone();
+    let exchange = |code: String, changes: Vec<(&'static str, String)>| {
+        let client_id = client_id.clone();
+        let resource = resource.clone();
+        let flow = &flow;
+        async move {
+            let mut form = vec![
+                ("grant_type", "authorization_code".to_owned()),
+                ("client_id", client_id),
+                ("code", code),
+                ("code_verifier", VERIFIER.to_owned()),
+                ("redirect_uri", REDIRECT.to_owned()),
+                ("resource", resource),
+            ];
+            for (name, value) in changes {
+                form.retain(|(known, _)| *known != name);
+                if !value.is_empty() {
+                    form.push((name, value));
+                }
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            flow.token(&form).await
+        }
+    };
+    let other_verifier = "a".repeat(43);
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (
+            vec![("code_verifier", other_verifier.clone())],
+            "invalid_grant",
+        ),
+        (vec![("code_verifier", String::new())], "invalid_request"),
+        (vec![("client_id", other_client.clone())], "invalid_grant"),
+        (
+            vec![("redirect_uri", "http://127.0.0.1:1/other".to_owned())],
+            "invalid_grant",
+        ),
+        (
+            vec![("redirect_uri", "http://127.0.0.1:2/callback".to_owned())],
+            "invalid_grant",
+        ),
+        (vec![("redirect_uri", String::new())], "invalid_grant"),
+        (
+            vec![("resource", "https://other.example/mcp".to_owned())],
+            "invalid_target",
+        ),
+        (vec![("code", "made-up".to_owned())], "invalid_grant"),
+    ];
+    for (changes, expected) in cases {
+        let code = flow.code(&client_id).await;
+        let answer = exchange(code.clone(), changes.clone()).await;
+        assert_eq!(
+            error_of(&answer),
+            (StatusCode::BAD_REQUEST, expected),
+            "{changes:?}"
+        );
+        if expected == "invalid_grant" && changes[0].0 != "code" {
+            // The failed attempt used the code up: the right verifier comes too late.
+            let late = exchange(code, vec![]).await;
+            assert_eq!(
+                error_of(&late),
+                (StatusCode::BAD_REQUEST, "invalid_grant"),
+                "{changes:?}"
+            );
+        }
+    }
+
+    // A code works once; its second use revokes the refresh token the first one gave.
+    let code = flow.code(&client_id).await;
+    let (status, tokens) = exchange(code.clone(), vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    let reused = exchange(code, vec![]).await;
+    assert_eq!(
+        error_of(&reused),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    let refresh = flow
+        .refresh(&client_id, tokens["refresh_token"].as_str().unwrap())
+        .await;
+    assert_eq!(
+        error_of(&refresh),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+}
+
+#[tokio::test]
+async fn refresh_tokens_stay_with_their_client_scope_and_resource() {
+    let flow = Flow::start().await;
+    let client_id = flow.client().await;
+    let other_client = flow.client().await;
+    let code = flow
+        .redirected(&client_id, &[("scope", "read write")])
+        .await
+        .get("code")
+        .unwrap();
+    let (_, tokens) = flow.exchange(&client_id, &code).await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    let stolen = flow.refresh(&other_client, &refresh).await;
+    assert_eq!(
+        error_of(&stolen),
+        (StatusCode::BAD_REQUEST, "invalid_grant")
+    );
+    let resource = flow.app.resource.clone();
+    let base = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client_id.as_str()),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let wider = flow
+        .token(&[&base[..], &[("scope", "read write admin")]].concat())
+        .await;
+    assert_eq!(error_of(&wider), (StatusCode::BAD_REQUEST, "invalid_scope"));
+    let elsewhere = flow
+        .token(&[&base[..], &[("resource", "https://other.example/mcp")]].concat())
+        .await;
+    assert_eq!(
+        error_of(&elsewhere),
+        (StatusCode::BAD_REQUEST, "invalid_target")
+    );
+    // Those refusals did not use the token up; a narrower scope is granted.
+    let narrower = flow
+        .token(
+            &[
+                &base[..],
+                &[("scope", "read"), ("resource", resource.as_str())],
+            ]
+            .concat(),
+        )
+        .await;
+    assert_eq!(narrower.0, StatusCode::OK, "{}", narrower.1);
+    let seen = flow
+        .app
+        .accepted(narrower.1["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(seen["scopes"], json!(["read"]));
+    // The rotated grant keeps the whole original scope.
+    let next = narrower.1["refresh_token"].as_str().unwrap();
+    let (status, again) = flow.refresh(&client_id, next).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again["scope"], "read write");
+}
+
+#[tokio::test]
+async fn authorization_requests_that_cannot_be_trusted_are_refused() {
+    let flow = Flow::start().await;
+    flow.app.issuer.set_resource_required(true);
+    flow.app.issuer.set_scopes_supported(["read", "write"]);
+    let client_id = flow.client().await;
+
+    // Before the redirect URI is known to be the client's: a page here, never a redirect.
+    for changes in [
+        vec![("redirect_uri", "http://127.0.0.1:1/elsewhere")],
+        vec![("redirect_uri", "https://attacker.example/callback")],
+        vec![("client_id", "unknown-client")],
+        vec![("client_id", "")],
+    ] {
+        let response = flow.authorize(&client_id, &changes).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{changes:?}");
+        assert!(response.headers().get(LOCATION).is_none(), "{changes:?}");
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("Authorization refused")
+        );
+    }
+
+    // After: back to the client with the error and its state (RFC 6749 §4.1.2.1).
+    for (changes, expected) in [
+        (vec![("code_challenge_method", "plain")], "invalid_request"),
+        (vec![("code_challenge_method", "")], "invalid_request"),
+        (vec![("code_challenge", "")], "invalid_request"),
+        (vec![("code_challenge", "too-short")], "invalid_request"),
+        (vec![("resource", "")], "invalid_target"),
+        (
+            vec![("resource", "https://api.example/mcp#frag")],
+            "invalid_target",
+        ),
+        (
+            vec![("response_type", "token")],
+            "unsupported_response_type",
+        ),
+        (vec![("scope", "read admin")], "invalid_scope"),
+    ] {
+        let back = flow.redirected(&client_id, &changes).await;
+        assert_eq!(back.get("error").as_deref(), Some(expected), "{changes:?}");
+        assert_eq!(back.get("state").as_deref(), Some("xyz"));
+        assert_eq!(back.get("code"), None);
+    }
+
+    // A native app's loopback port may change between registration and use (RFC 8252 §7.3).
+    let moved = "http://127.0.0.1:53682/callback";
+    let back = flow
+        .redirected(&client_id, &[("redirect_uri", moved)])
+        .await;
+    assert!(back.0.as_str().starts_with(moved), "{}", back.0);
+    let code = back.get("code").unwrap();
+    let resource = flow.app.resource.clone();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id.as_str()),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", moved),
+    ];
+    let missing_resource = flow.token(&form).await;
+    assert_eq!(
+        missing_resource.0,
+        StatusCode::OK,
+        "the authorized resource is used"
+    );
+    let seen = flow
+        .app
+        .accepted(missing_resource.1["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(seen["audience"], json!([resource]));
+}
+
+#[tokio::test]
+async fn registration_accepts_public_clients_with_usable_redirect_uris_only() {
+    let flow = Flow::start().await;
+    for (metadata, expected) in [
+        (
+            json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_basic"}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "grant_types": ["client_credentials"]}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": [REDIRECT], "client_name": 7}),
+            "invalid_client_metadata",
+        ),
+        (
+            json!({"redirect_uris": ["http://app.example.com/callback"]}),
+            "invalid_redirect_uri",
+        ),
+        (
+            json!({"redirect_uris": ["javascript:alert(1)"]}),
+            "invalid_redirect_uri",
+        ),
+        (json!({"redirect_uris": []}), "invalid_redirect_uri"),
+        (
+            json!({"client_name": "no redirect"}),
+            "invalid_redirect_uri",
+        ),
+        (json!(["not", "an", "object"]), "invalid_client_metadata"),
+    ] {
+        let answer = flow.register(metadata.clone()).await;
+        assert_eq!(
+            error_of(&answer),
+            (StatusCode::BAD_REQUEST, expected),
+            "{metadata}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_consent_page_asks_and_a_step_up_shows_what_it_adds() {
+    let flow = Flow::start().await;
+    flow.app.issuer.set_auto_approve(false);
+    let (_, registered) = flow
+        .register(json!({"client_name": "Step <Up> App", "redirect_uris": [REDIRECT]}))
+        .await;
+    let client_id = registered["client_id"].as_str().unwrap();
+
+    let page = flow.authorize(client_id, &[]).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Step &lt;Up&gt; App"), "{page}");
+    assert!(page.contains("<b>alice</b>"), "{page}");
+    assert!(page.contains("<code>read</code> <em>(new)</em>"), "{page}");
+    assert!(page.contains(&flow.app.resource), "{page}");
+    assert!(page.contains("<b>127.0.0.1</b>"), "{page}");
+    let approve = answer(&flow, &page, "approve").await;
+    assert_eq!(approve.status(), StatusCode::SEE_OTHER);
+    let code = Redirect::of(&approve).get("code").unwrap();
+    assert_eq!(flow.exchange(client_id, &code).await.0, StatusCode::OK);
+
+    // The consent was answered: answering it again is refused.
+    let again = answer(&flow, &page, "approve").await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+
+    // Back for more: the page marks only the added scope as new.
+    let step_up = flow.authorize(client_id, &[("scope", "read write")]).await;
+    let step_up = step_up.text().await.unwrap();
+    assert!(step_up.contains("<code>read</code></li>"), "{step_up}");
+    assert!(
+        step_up.contains("<code>write</code> <em>(new)</em>"),
+        "{step_up}"
+    );
+    assert!(step_up.contains("asks for more"), "{step_up}");
+    let denied = answer(&flow, &step_up, "deny").await;
+    let back = Redirect::of(&denied);
+    assert_eq!(back.get("error").as_deref(), Some("access_denied"));
+    assert_eq!(back.get("state").as_deref(), Some("xyz"));
+    assert_eq!(back.get("code"), None);
+}
+
+/// Submits the consent form of `page` with `decision`.
+async fn answer(flow: &Flow, page: &str, decision: &str) -> reqwest::Response {
+    let id = page
+        .split("name=consent value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    flow.http
+        .post(flow.app.issuer.authorization_endpoint())
+        .form(&[("consent", id), ("decision", decision)])
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_client_metadata_document_url_is_a_client_id() {
+    let flow = Flow::start().await;
+    let documents = serve(|addr| {
+        let id = format!("http://{addr}/client.json");
+        let good = json!({"client_id": id, "client_name": "Doc App", "redirect_uris": [REDIRECT]});
+        let liar = json!({"client_id": "https://someone.else/client.json", "client_name": "Liar", "redirect_uris": [REDIRECT]});
+        axum::Router::new()
+            .route("/client.json", get(move || async move { Json(good) }))
+            .route("/liar.json", get(move || async move { Json(liar) }))
+            .route("/huge.json", get(|| async { "x".repeat(64 * 1024) }))
+    })
+    .await;
+    let client_id = documents.url("/client.json");
+    let code = flow.code(&client_id).await;
+    let (status, tokens) = flow.exchange(&client_id, &code).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let seen = flow
+        .app
+        .accepted(tokens["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(seen["client_id"], client_id);
+
+    for (path, why) in [
+        ("/liar.json", "does not name this URL"),
+        ("/huge.json", "could not be used"),
+        ("/missing.json", "could not be used"),
+    ] {
+        let response = flow.authorize(&documents.url(path), &[]).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+        assert!(response.headers().get(LOCATION).is_none());
+        let page = response.text().await.unwrap();
+        assert!(page.contains(why), "{path}: {page}");
+    }
+    // The document's redirect URIs bind the client like registered ones.
+    let response = flow
+        .authorize(
+            &client_id,
+            &[("redirect_uri", "https://attacker.example/cb")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_metadata_lists_exactly_what_the_issuer_does() {
+    let flow = Flow::start().await;
+    let issuer = &flow.app.issuer;
+    issuer.set_scopes_supported(["read", "write"]);
+    let url = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
+    let response = reqwest::get(url).await.unwrap();
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    let metadata: Value = response.json().await.unwrap();
+    let base = issuer.issuer();
+    assert_eq!(
+        metadata,
+        json!({
+            "issuer": base,
+            "jwks_uri": format!("{base}/jwks"),
+            "authorization_endpoint": issuer.authorization_endpoint(),
+            "token_endpoint": issuer.token_endpoint(),
+            "registration_endpoint": issuer.registration_endpoint(),
+            "introspection_endpoint": issuer.introspection_endpoint(),
+            "response_types_supported": ["code"],
+            "response_modes_supported": ["query"],
+            "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none", "client_secret_basic", "client_secret_post"],
+            "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "client_id_metadata_document_supported": true,
+            "authorization_response_iss_parameter_supported": true,
+            "scopes_supported": ["read", "write"],
+        })
+    );
+    // A browser page may call the registration endpoint (CORS preflight answered).
+    let preflight = flow
+        .http
+        .request(reqwest::Method::OPTIONS, issuer.registration_endpoint())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+}

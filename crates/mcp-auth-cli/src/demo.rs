@@ -2,6 +2,7 @@
 //! command.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use clap::Args;
 use mcp_auth::testing::{TestClient, TestIssuer};
@@ -17,6 +18,8 @@ use mcp_auth::testing::DpopKey;
 
 /// The scope every request needs.
 const TOOLS_SCOPE: &str = "mcp:tools";
+/// The user who approves at the consent page: the subject of the printed token too.
+const USER: &str = "demo-user";
 /// The client registered with the demo's authorization server, and its secret.
 const CLIENT_ID: &str = "demo-client";
 const CLIENT_SECRET: &str = "demo-secret";
@@ -31,6 +34,17 @@ pub(crate) struct DemoArgs {
     /// server gives admin tokens to anyone presenting its fixed client secret.
     #[arg(long, env = "MCP_AUTH_DEMO_INSECURE_PUBLIC_BIND")]
     insecure_public_bind: bool,
+    /// Approves authorization requests at once instead of showing the consent page (for
+    /// programs that follow the authorization redirect themselves).
+    #[arg(long, env = "MCP_AUTH_DEMO_AUTO_APPROVE")]
+    auto_approve: bool,
+    /// Lifetime of the access tokens the demo's authorization server issues, in seconds.
+    #[arg(long, env = "MCP_AUTH_DEMO_TOKEN_LIFETIME", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    token_lifetime: u64,
+    /// Clock skew tolerated on token times, in seconds.
+    #[arg(long, env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
+    leeway: u64,
     #[command(flatten)]
     tools: ToolScopeArgs,
     #[command(flatten)]
@@ -66,6 +80,12 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         secret: CLIENT_SECRET.to_owned(),
         scopes: supported.clone(),
     });
+    // Interactive clients: authorization code with PKCE, for this MCP server only.
+    issuer.set_resource_owner(USER);
+    issuer.set_scopes_supported(supported.clone());
+    issuer.set_resource_required(true);
+    issuer.set_auto_approve(args.auto_approve);
+    issuer.set_access_token_lifetime(Duration::from_secs(args.token_lifetime));
     let listener = TcpListener::bind(args.bind).await.map_err(|err| {
         format!(
             "cannot listen on {}: {err} (choose another with --bind)",
@@ -78,8 +98,9 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         eprintln!(
             "warning: --insecure-public-bind: the demo listens on {bound}, off loopback; its signing \
              keys are generated at start, but its authorization server gives tokens with every \
-             scope, admin included, to whoever presents the fixed client secret {CLIENT_SECRET:?}, \
-             and the token printed below is valid for an hour: it protects nothing"
+             scope, admin included, to whoever presents the fixed client secret {CLIENT_SECRET:?} \
+             or clicks Approve on its consent page, and the token printed below is valid for an \
+             hour: it protects nothing"
         );
     }
 
@@ -99,6 +120,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let bearer = observing
         .apply(auth.bearer())
         .required_scopes(base.clone())
+        .leeway(Duration::from_secs(args.leeway))
         .operations(rules.operations())
         .show_error_details(true)
         .build()
@@ -112,7 +134,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let mut token = issuer
         .token()
         .audience(&resource)
-        .subject("demo-user")
+        .subject(USER)
         .client_id(CLIENT_ID)
         .scopes([TOOLS_SCOPE])
         .expires_in(3600);
@@ -132,6 +154,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         supported: &supported,
         stateful: args.server.stateful,
         dpop: dpop.on(),
+        auto_approve: args.auto_approve,
     });
     observing.print_summary();
     dpop.print_summary();
@@ -159,6 +182,8 @@ struct Welcome<'a> {
     stateful: bool,
     /// The printed token is DPoP-bound (`--dpop`).
     dpop: bool,
+    /// Authorization requests are approved without the consent page.
+    auto_approve: bool,
 }
 
 fn print_welcome(welcome: &Welcome<'_>) {
@@ -185,6 +210,18 @@ fn print_welcome(welcome: &Welcome<'_>) {
     println!("MCP endpoint:          {resource}");
     println!("Resource metadata:     http://{bound}/.well-known/oauth-protected-resource/mcp");
     println!("Authorization server:  {}", issuer.issuer());
+    println!(
+        "  authorization code:  PKCE S256, clients register at {} or use a metadata document URL,",
+        issuer.registration_endpoint()
+    );
+    println!(
+        "                       user {USER}, {}",
+        if welcome.auto_approve {
+            "approved without a consent page (--auto-approve)"
+        } else {
+            "who approves on the consent page"
+        }
+    );
     println!(
         "  client_credentials:  client id {CLIENT_ID}, secret {CLIENT_SECRET}, scopes {}",
         welcome.supported.join(" ")
@@ -259,10 +296,17 @@ fn print_welcome(welcome: &Welcome<'_>) {
         call("whoami")
     );
     println!();
+    println!("Connect any MCP client (no token to paste): give it the URL {resource}.");
     println!(
-        "MCP Inspector: run `npx @modelcontextprotocol/inspector`, choose Streamable HTTP, URL"
+        "It finds the authorization server in the resource metadata, registers itself, and opens"
     );
-    println!("{resource}, and under Authentication put the token above as the Bearer token.");
+    println!(
+        "the consent page in your browser; Approve, and it calls tools as {USER}. Calling {ADMIN_TOOL}"
+    );
+    println!("sends it back to the consent page for {admin_scope} (a step-up).");
+    println!(
+        "MCP Inspector (Node >= 22.19): npx @modelcontextprotocol/inspector --server-url {resource} --transport http"
+    );
     println!();
     println!("Press Ctrl-C to stop.");
 }

@@ -635,7 +635,7 @@ async fn without_the_shim_the_sdk_gives_up_after_trying_upscoping_once() {
 
 #[tokio::test]
 #[ignore = "needs the Node peers: npm ci in e2e/ (scripts/test.sh runs it)"]
-async fn discover_checks_oidc_provider_and_fails_a_server_without_browser_flow() {
+async fn discover_passes_oidc_provider_and_the_demo_s_authorization_server() {
     let (_provider, issuer) = oidc_provider().await;
     let output = Command::new(env!("CARGO_BIN_EXE_mcp-auth"))
         .args(["discover", &issuer, "--json"])
@@ -664,10 +664,126 @@ async fn discover_checks_oidc_provider_and_fails_a_server_without_browser_flow()
         .output()
         .with_deadline()
         .await;
-    assert_eq!(output.status.code(), Some(1));
     let printed = String::from_utf8_lossy(&output.stdout);
-    assert!(printed.contains("PKCE              FAIL"), "{printed}");
-    assert!(printed.trim_end().ends_with("FAIL"), "{printed}");
+    assert_eq!(output.status.code(), Some(0), "{printed}");
+    for line in [
+        "response type     ok",
+        "grant type        ok",
+        "PKCE              ok",
+        "registration      ok",
+    ] {
+        assert!(printed.contains(line), "{line}: {printed}");
+    }
+    assert!(printed.trim_end().ends_with("PASS"), "{printed}");
+}
+
+/// What `e2e/mcp-oauth-client.mjs` did, one short line per OAuth exchange: `register 201`,
+/// `authorize 302 SCOPE`, `token GRANT 200`, `mcp 401 ERROR`, `document`.
+fn oauth_exchanges(result: &Value) -> Vec<String> {
+    result["exchanges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let field = |name: &str| match &e[name] {
+                Value::String(text) => text.clone(),
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            let words = match e["kind"].as_str().unwrap() {
+                "authorize" => vec![field("kind"), field("status"), field("scope")],
+                "token" => vec![field("kind"), field("grant_type"), field("status")],
+                "mcp" => vec![field("kind"), field("status"), field("error")],
+                _ => vec![field("kind"), field("status")],
+            };
+            words.join(" ").trim().to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+#[ignore = "needs the Node peers: npm ci in e2e/ (scripts/test.sh runs it)"]
+async fn the_typescript_client_connects_to_the_demo_with_the_authorization_code_flow() {
+    // Tokens live 2 s with no leeway: the client's second whoami, 3.5 s later, meets an
+    // expired token and refreshes it.
+    let (mut demo, url) = mcp_auth(
+        &[
+            "demo",
+            "--bind",
+            "127.0.0.1:0",
+            "--auto-approve",
+            "--token-lifetime",
+            "2",
+            "--leeway",
+            "0",
+        ],
+        "MCP endpoint:",
+    )
+    .await;
+    let issuer = demo.value_after("Authorization server:").await;
+    for registration in ["dcr", "cimd"] {
+        let (result, ok) = node_client("mcp-oauth-client.mjs", &[&url, registration, "3500"]).await;
+        assert!(ok, "{result}");
+        let client_id = result["client_id"].as_str().unwrap();
+        for whoami in [&result["whoami"], &result["after_expiry"]] {
+            assert_eq!(whoami["subject"], "demo-user", "{result}");
+            assert_eq!(whoami["client_id"], client_id, "{result}");
+            assert_eq!(whoami["issuer"], issuer.as_str());
+            assert_eq!(whoami["audience"], serde_json::json!([url]));
+            assert_eq!(whoami["scopes"], serde_json::json!(["mcp:tools"]));
+        }
+        assert!(
+            result["after_expiry"]["expires_at"].as_u64() > result["whoami"]["expires_at"].as_u64()
+        );
+        assert_eq!(result["admin"]["isError"], false, "{result}");
+        assert_eq!(
+            result["admin"]["text"],
+            "admin report for demo-user: all systems nominal"
+        );
+        let registered = if registration == "dcr" {
+            "register 201"
+        } else {
+            "document"
+        };
+        let fetched_again: &[&str] = if registration == "dcr" {
+            &[]
+        } else {
+            &["document"]
+        };
+        let expected: Vec<&str> = [
+            &[
+                "mcp 401",
+                registered,
+                "authorize 302 mcp:tools",
+                "token authorization_code 200",
+            ][..],
+            &["mcp 401 invalid_token", "token refresh_token 200"],
+            &["mcp 403 insufficient_scope"],
+            fetched_again,
+            &[
+                "authorize 302 mcp:tools mcp:admin",
+                "token authorization_code 200",
+            ],
+        ]
+        .concat();
+        assert_eq!(
+            oauth_exchanges(&result),
+            expected,
+            "{registration}: {result}"
+        );
+        for exchange in result["exchanges"].as_array().unwrap() {
+            if exchange["kind"] == "token" || exchange["kind"] == "authorize" {
+                assert_eq!(
+                    exchange["resource"],
+                    url.as_str(),
+                    "RFC 8707 resource: {exchange}"
+                );
+            }
+            if exchange["kind"] == "authorize" {
+                assert_eq!(exchange["iss"], issuer.as_str(), "RFC 9207 iss: {exchange}");
+            }
+        }
+    }
 }
 
 #[tokio::test]

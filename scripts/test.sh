@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI). Installs the end-to-end peers (the certified OpenID
-# provider `oidc-provider` and the official MCP TypeScript SDK, pinned by e2e/package-lock.json,
-# and Debian's redis-server when missing),
+# provider `oidc-provider`, the official MCP TypeScript SDK and playwright-core, pinned by
+# e2e/package-lock.json, and Debian's redis-server and chromium when missing),
 # runs every Rust test (unit, integration, end-to-end, doc), then the seed-page twins, then the
 # README's custom-verifier example driven with curl exactly as it tells a newcomer to.
 set -euo pipefail
@@ -15,6 +15,11 @@ done
 command -v redis-server >/dev/null || {
   echo "installing redis-server (Debian) for the DPoP replay store tests"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+}
+# A real browser clicks Approve on the demo's consent page (crates/mcp-auth-cli/tests/e2e.rs).
+command -v chromium >/dev/null || {
+  echo "installing chromium (Debian) for the consent page test"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
 # The end-to-end tests are #[ignore]d so that a plain `cargo test --workspace` passes without Node;

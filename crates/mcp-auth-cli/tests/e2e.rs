@@ -1,7 +1,8 @@
 //! End to end, with real peers on 127.0.0.1: the certified OpenID provider `oidc-provider` as
 //! the authorization server, the official MCP TypeScript SDK as the client, and the `mcp-auth`
 //! binary between them; for `mcp-auth proxy`, the same SDK also as the unprotected server behind
-//! it. `scripts/test.sh` installs the Node peers (`npm ci` in `e2e/`).
+//! it; headless Chromium at the demo's consent page. `scripts/test.sh` installs the Node peers
+//! (`npm ci` in `e2e/`) and Debian's `chromium`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
@@ -1256,4 +1257,158 @@ async fn oidc_provider_s_dpop_bound_token_works_with_fresh_proofs_through_serve_
         "the proof went upstream: {seen}"
     );
     assert_eq!(seen["x-mcp-auth-client-id"], CLIENT_ID, "{seen}");
+}
+
+/// Opens `authorization_url` in headless Chromium, keeps a screenshot of the page in the
+/// target directory's tmp/ and clicks `button`; returns what `e2e/consent-browser.mjs` saw.
+async fn browser_at_consent_page(
+    authorization_url: &str,
+    redirect_uri: &str,
+    button: &str,
+    screenshot: &str,
+) -> Value {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(screenshot);
+    let _ = std::fs::remove_file(&path);
+    let (result, ok) = node_client(
+        "consent-browser.mjs",
+        &[
+            authorization_url,
+            redirect_uri,
+            button,
+            path.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert!(ok, "{result}");
+    let png = std::fs::read(&path).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG"),
+        "no screenshot at {}",
+        path.display()
+    );
+    eprintln!("consent page screenshot: {}", path.display());
+    result
+}
+
+#[tokio::test]
+#[ignore = "needs the Node peers and Chromium (scripts/test.sh installs them)"]
+async fn a_browser_approves_on_the_demo_s_consent_page_and_the_code_works() {
+    // RFC 7636 appendix B.
+    const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+    const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+    const REDIRECT: &str = "http://127.0.0.1:1/callback";
+    let (mut demo, url) = mcp_auth(&["demo", "--bind", "127.0.0.1:0"], "MCP endpoint:").await;
+    let issuer = demo.value_after("Authorization server:").await;
+    let http = reqwest::Client::new();
+    let registered: Value = http
+        .post(format!("{issuer}/register"))
+        .json(&serde_json::json!({"client_name": "Browser e2e", "redirect_uris": [REDIRECT]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_id = registered["client_id"].as_str().unwrap();
+    let authorization_url = |scope: &str, state: &str| {
+        let mut authorize = url::Url::parse(&format!("{issuer}/authorize")).unwrap();
+        authorize
+            .query_pairs_mut()
+            .append_pair("response_type", "code")
+            .append_pair("client_id", client_id)
+            .append_pair("redirect_uri", REDIRECT)
+            .append_pair("code_challenge", CHALLENGE)
+            .append_pair("code_challenge_method", "S256")
+            .append_pair("state", state)
+            .append_pair("scope", scope)
+            .append_pair("resource", &url);
+        authorize.to_string()
+    };
+    let exchange = |code: String| {
+        let http = http.clone();
+        let token_endpoint = format!("{issuer}/token");
+        let form = [
+            ("grant_type", "authorization_code".to_owned()),
+            ("client_id", client_id.to_owned()),
+            ("code", code),
+            ("code_verifier", VERIFIER.to_owned()),
+            ("redirect_uri", REDIRECT.to_owned()),
+            ("resource", url.clone()),
+        ];
+        async move {
+            let response = http.post(token_endpoint).form(&form).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let tokens: Value = response.json().await.unwrap();
+            tokens["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+
+    let seen = browser_at_consent_page(
+        &authorization_url("mcp:tools", "first"),
+        REDIRECT,
+        "Approve",
+        "consent-page.png",
+    )
+    .await;
+    assert_eq!(seen["status"], 200);
+    assert_eq!(seen["title"], "Authorize Browser e2e");
+    let text = seen["text"].as_str().unwrap();
+    for shown in [
+        "Browser e2e",
+        client_id,
+        "demo-user",
+        "mcp:tools",
+        &url,
+        "The answer goes to 127.0.0.1",
+    ] {
+        assert!(text.contains(shown), "{shown}: {text}");
+    }
+    assert_eq!(seen["redirect"]["state"], "first");
+    assert_eq!(seen["redirect"]["iss"], issuer.as_str());
+    let token = exchange(seen["redirect"]["code"].as_str().unwrap().to_owned()).await;
+    let whoami = call_whoami(&url, &token).await;
+    assert_eq!(whoami.status(), StatusCode::OK);
+    assert!(
+        whoami
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"\"subject\":\"demo-user\""#)
+    );
+    let admin = call_tool(&url, &token, "admin_report").await;
+    assert_eq!(admin.status(), StatusCode::FORBIDDEN);
+
+    // The step-up: the page marks the admin scope as new; approved, admin_report works.
+    let seen = browser_at_consent_page(
+        &authorization_url("mcp:tools mcp:admin", "second"),
+        REDIRECT,
+        "Approve",
+        "consent-page-step-up.png",
+    )
+    .await;
+    let text = seen["text"].as_str().unwrap();
+    assert!(text.contains("mcp:admin (new)"), "{text}");
+    assert!(!text.contains("mcp:tools (new)"), "{text}");
+    let token = exchange(seen["redirect"]["code"].as_str().unwrap().to_owned()).await;
+    let admin = call_tool(&url, &token, "admin_report").await;
+    assert_eq!(admin.status(), StatusCode::OK);
+    assert!(
+        admin
+            .text()
+            .await
+            .unwrap()
+            .contains("admin report for demo-user")
+    );
+
+    // Deny: back at the client with access_denied and no code.
+    let seen = browser_at_consent_page(
+        &authorization_url("mcp:tools", "third"),
+        REDIRECT,
+        "Deny",
+        "consent-page-denied.png",
+    )
+    .await;
+    assert_eq!(seen["redirect"]["error"], "access_denied");
+    assert_eq!(seen["redirect"]["state"], "third");
+    assert_eq!(seen["redirect"].get("code"), None);
 }

@@ -69,7 +69,7 @@ pub(crate) async fn authorization_response(
 /// client's redirect URI with an error code.
 enum Refusal {
     Page(String),
-    Redirect(AuthorizationRequest, &'static str, &'static str),
+    Redirect(Box<AuthorizationRequest>, &'static str, &'static str),
 }
 
 async fn checked_request(
@@ -104,8 +104,9 @@ async fn checked_request(
         scopes: Vec::new(),
         resource: None,
     };
-    let refuse =
-        |request: AuthorizationRequest, code, why| Err(Refusal::Redirect(request, code, why));
+    let refuse = |request: AuthorizationRequest, code, why| {
+        Err(Refusal::Redirect(Box::new(request), code, why))
+    };
     if form.repeats_any(&[
         "response_type",
         "state",

@@ -1,9 +1,13 @@
 //! A real authorization server for tests (feature `testing`): it listens on 127.0.0.1, publishes
 //! RFC 8414 and OpenID metadata and a key set with RSA, EC and Ed25519 keys, signs tokens with
 //! the claims you choose, issues them to registered clients at a `client_credentials` token
-//! endpoint honouring RFC 8707 `resource`, mints opaque tokens and answers for them at an
-//! RFC 7662 introspection endpoint, and lets a test break it (down, rotated keys, broken key
-//! set, slow or lying introspection) and count what was fetched from it.
+//! endpoint honouring RFC 8707 `resource`, runs the authorization code flow of interactive MCP
+//! clients (dynamic registration or client metadata documents, PKCE S256, a consent page or
+//! auto-approval, rotated refresh tokens; see
+//! [`authorization_endpoint`](TestIssuer::authorization_endpoint)), mints opaque tokens and
+//! answers for them at an RFC 7662 introspection endpoint, and lets a test break it (down,
+//! rotated keys, broken key set, slow or lying introspection) and count what was fetched from
+//! it.
 //!
 //! [`TestIssuer::start`] publishes keys generated in the running process (once per process:
 //! its issuers share them), so no one else can sign tokens it vouches for. Tests that need the

@@ -29,11 +29,9 @@ pub(crate) fn consent_page(
         .scopes
         .iter()
         .map(|scope| {
-            let tag = if approved.contains(scope) {
-                ""
-            } else {
-                " <em>(new)</em>"
-            };
+            // On a first consent everything is new: mark only what a step-up adds.
+            let added = !approved.is_empty() && !approved.contains(scope);
+            let tag = if added { " <em>(new)</em>" } else { "" };
             format!("<li><code>{}</code>{tag}</li>", escaped(scope))
         })
         .collect();

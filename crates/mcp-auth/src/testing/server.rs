@@ -193,6 +193,24 @@ impl TestIssuer {
 
     /// The URL of its registration endpoint: dynamic client registration (RFC 7591) of public
     /// clients (`token_endpoint_auth_method: none`).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// let registered: serde_json::Value = reqwest::Client::new()
+    ///     .post(issuer.registration_endpoint())
+    ///     .json(&serde_json::json!({"client_name": "My app", "redirect_uris": ["http://127.0.0.1/cb"]}))
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// assert_eq!(registered["token_endpoint_auth_method"], "none");
+    /// assert!(registered["client_id"].is_string());
+    /// # Ok(()) }
+    /// ```
     pub fn registration_endpoint(&self) -> String {
         format!("{}/register", self.issuer)
     }
@@ -207,6 +225,16 @@ impl TestIssuer {
 
     /// Refuses authorization and token requests that name no `resource` (RFC 8707), with
     /// `invalid_target`: an MCP client must always say which server the token is for.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_resource_required(true);
+    /// # Ok(()) }
+    /// ```
     pub fn set_resource_required(&self, required: bool) {
         self.shared
             .resource_required
@@ -215,6 +243,16 @@ impl TestIssuer {
 
     /// The user who approves at the consent page: the `sub` of the tokens the authorization
     /// code flow gives (`test-user` until set).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_resource_owner("alice");
+    /// # Ok(()) }
+    /// ```
     pub fn set_resource_owner(&self, subject: &str) {
         *lock(&self.shared.resource_owner) = subject.to_owned();
     }
@@ -222,6 +260,16 @@ impl TestIssuer {
     /// The scopes this issuer grants in the authorization code flow, published as
     /// `scopes_supported`; a request for another scope is refused with `invalid_scope`.
     /// Unset, any scope is granted and none published.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_scopes_supported(["mcp:tools", "mcp:admin"]);
+    /// # Ok(()) }
+    /// ```
     pub fn set_scopes_supported<I, S>(&self, scopes: I)
     where
         I: IntoIterator<Item = S>,
@@ -232,6 +280,17 @@ impl TestIssuer {
 
     /// How long the access tokens of the token endpoint live (one hour until set; whole
     /// seconds, at least one).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// // Refresh tokens get used within seconds.
+    /// issuer.set_access_token_lifetime(std::time::Duration::from_secs(2));
+    /// # Ok(()) }
+    /// ```
     pub fn set_access_token_lifetime(&self, lifetime: Duration) {
         *lock(&self.shared.access_token_lifetime) = lifetime;
     }

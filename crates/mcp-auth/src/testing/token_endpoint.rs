@@ -48,13 +48,12 @@ pub(crate) fn token_response(
         Some("authorization_code") => authorization_code(shared, client.id(), &form),
         Some("refresh_token") => refresh_token(shared, client.id(), &form),
         Some("client_credentials") => client_credentials(shared, &client, &form),
-        _ => Err(error(
-            StatusCode::BAD_REQUEST,
+        _ => Err(TokenError::new(
             "unsupported_grant_type",
             "grant_type must be authorization_code, refresh_token or client_credentials",
         )),
     };
-    answer.unwrap_or_else(|refusal| refusal)
+    answer.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// Who is asking: a confidential client with its secret, or a public client by its id.
@@ -95,10 +94,9 @@ fn authorization_code(
     shared: &Arc<IssuerState>,
     client_id: &str,
     form: &Form,
-) -> Result<Response, Response> {
+) -> Result<Response, TokenError> {
     let (Some(code), Some(verifier)) = (form.get("code"), form.get("code_verifier")) else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(TokenError::new(
             "invalid_request",
             "code and code_verifier are required",
         ));
@@ -130,10 +128,9 @@ fn refresh_token(
     shared: &Arc<IssuerState>,
     client_id: &str,
     form: &Form,
-) -> Result<Response, Response> {
+) -> Result<Response, TokenError> {
     let Some(token) = form.get("refresh_token") else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(TokenError::new(
             "invalid_request",
             "refresh_token is required",
         ));
@@ -157,10 +154,9 @@ fn client_credentials(
     shared: &Arc<IssuerState>,
     client: &TokenClient,
     form: &Form,
-) -> Result<Response, Response> {
+) -> Result<Response, TokenError> {
     let TokenClient::Confidential(client) = client else {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(TokenError::new(
             "unauthorized_client",
             "a public client cannot use client_credentials",
         ));
@@ -181,14 +177,13 @@ fn client_credentials(
 }
 
 /// The requested `scope` if within `allowed`; all of `allowed` if none is requested.
-fn narrowed(form: &Form, allowed: &[String]) -> Result<Vec<String>, Response> {
+fn narrowed(form: &Form, allowed: &[String]) -> Result<Vec<String>, TokenError> {
     let Some(requested) = form.get("scope") else {
         return Ok(allowed.to_vec());
     };
     let requested: Vec<String> = requested.split_whitespace().map(str::to_owned).collect();
     if requested.iter().any(|scope| !allowed.contains(scope)) {
-        return Err(error(
-            StatusCode::BAD_REQUEST,
+        return Err(TokenError::new(
             "invalid_scope",
             "a requested scope is not allowed for this client",
         ));
@@ -202,8 +197,8 @@ fn audience(
     shared: &IssuerState,
     form: &Form,
     authorized: Option<&str>,
-) -> Result<Option<String>, Response> {
-    let refusal = |why| error(StatusCode::BAD_REQUEST, "invalid_target", why);
+) -> Result<Option<String>, TokenError> {
+    let refusal = |why| TokenError::new("invalid_target", why);
     match (form.get("resource"), authorized) {
         (Some(resource), _) if !usable_resource(resource) => {
             Err(refusal("resource must be an absolute URI without fragment"))
@@ -227,7 +222,7 @@ fn issued(
     scopes: &[String],
     audience: Option<&str>,
     refresh_token: Option<&str>,
-) -> Result<Response, Response> {
+) -> Result<Response, TokenError> {
     let lifetime = shared.access_token_lifetime_secs();
     let mut token = TokenBuilder::new(shared.clone())
         .subject(&grant.subject)
@@ -250,10 +245,37 @@ fn issued(
     Ok(([(header::CACHE_CONTROL, "no-store")], axum::Json(answer)).into_response())
 }
 
-fn invalid_grant(InvalidGrant(why): InvalidGrant) -> Response {
-    error(StatusCode::BAD_REQUEST, "invalid_grant", why)
+/// A refused token request (RFC 6749 §5.2): 400 with an error code, or 500 `server_error`.
+struct TokenError {
+    status: StatusCode,
+    code: &'static str,
+    description: String,
 }
 
-fn server_error(why: &str) -> Response {
-    error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", why)
+impl TokenError {
+    fn new(code: &'static str, description: &str) -> Self {
+        Self {
+            status: StatusCode::BAD_REQUEST,
+            code,
+            description: description.to_owned(),
+        }
+    }
+}
+
+impl IntoResponse for TokenError {
+    fn into_response(self) -> Response {
+        error(self.status, self.code, &self.description)
+    }
+}
+
+fn invalid_grant(InvalidGrant(why): InvalidGrant) -> TokenError {
+    TokenError::new("invalid_grant", why)
+}
+
+fn server_error(why: &str) -> TokenError {
+    TokenError {
+        status: StatusCode::INTERNAL_SERVER_ERROR,
+        code: "server_error",
+        description: why.to_owned(),
+    }
 }

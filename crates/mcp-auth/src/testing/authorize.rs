@@ -12,7 +12,6 @@ use super::endpoint::{Form, usable_resource};
 use super::grants::AuthorizationRequest;
 use super::pages::{consent_page, error_page as refusal_page};
 use super::pkce;
-use super::public_client::public_client;
 use super::state::{IssuerState, lock};
 use super::token::random_token;
 
@@ -84,7 +83,8 @@ async fn checked_request(
     let Some(client_id) = form.get("client_id") else {
         return Err(Refusal::Page("client_id is missing".into()));
     };
-    let client = public_client(shared, client_id)
+    let client = shared
+        .public_client(client_id)
         .await
         .map_err(Refusal::Page)?;
     let sent = form.get("redirect_uri");

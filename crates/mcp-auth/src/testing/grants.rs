@@ -9,6 +9,8 @@ use super::pkce;
 
 /// How long an authorization code can be exchanged.
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
+/// How long a used code is remembered after it expires, so a reuse is seen as one.
+const USED_CODE_MEMORY: Duration = Duration::from_secs(600);
 /// How long a request waits at the consent page.
 const CONSENT_LIFETIME: Duration = Duration::from_secs(600);
 
@@ -106,7 +108,7 @@ impl Grants {
         now: Instant,
     ) {
         self.codes
-            .retain(|_, code| code.expires > now || code.redeemed);
+            .retain(|_, code| now < code.expires + USED_CODE_MEMORY);
         self.approved
             .entry((request.client_id.clone(), subject.to_owned()))
             .or_default()

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value, json};
 
 use super::client::TestClient;
+use super::client_document;
 use super::grants::Grants;
 use super::keys::TestKey;
 use super::public_client::PublicClient;
@@ -63,6 +64,29 @@ impl IssuerState {
             .iter()
             .find(|client| client.id == id)
             .cloned()
+    }
+
+    /// The public client `client_id` names: a registered one, or the one its metadata
+    /// document describes (fetched now). The error says why there is none.
+    pub(crate) async fn public_client(&self, client_id: &str) -> Result<PublicClient, String> {
+        if let Some(client) = lock(&self.public_clients).get(client_id) {
+            return Ok(client.clone());
+        }
+        if client_document::is_document_url(client_id) {
+            return client_document::fetch(client_id).await;
+        }
+        Err(format!(
+            "unknown client_id {client_id:?}: register at the registration endpoint or use a \
+             client metadata document URL"
+        ))
+    }
+
+    /// Whether `client_id` may use the token endpoint without a secret: a registered public
+    /// client or a metadata document URL (what it may exchange was bound at the authorization
+    /// endpoint).
+    pub(crate) fn is_public(&self, client_id: &str) -> bool {
+        lock(&self.public_clients).contains_key(client_id)
+            || client_document::is_document_url(client_id)
     }
 
     pub(crate) fn auto_approve(&self) -> bool {

@@ -12,7 +12,6 @@ use serde_json::json;
 
 use super::endpoint::{ClientRefusal, Form, authenticated_client, error, usable_resource};
 use super::grants::{Grant, InvalidGrant};
-use super::public_client::is_public;
 use super::state::{IssuerState, lock};
 use super::token::{TokenBuilder, random_token};
 
@@ -81,7 +80,7 @@ fn token_client(
     let credentials =
         form.get("client_secret").is_some() || headers.contains_key(header::AUTHORIZATION);
     match form.get("client_id") {
-        Some(id) if !credentials && !form.repeats_any(&["client_id"]) && is_public(shared, id) => {
+        Some(id) if !credentials && !form.repeats_any(&["client_id"]) && shared.is_public(id) => {
             Ok(TokenClient::Public(id.to_owned()))
         }
         _ => authenticated_client(shared, headers, form).map(TokenClient::Confidential),

@@ -10,7 +10,7 @@ use url::Url;
 
 use super::endpoint::{Form, usable_resource};
 use super::grants::AuthorizationRequest;
-use super::pages::{consent_page, error_page as refusal_page};
+use super::pages::{consent_page, refusal_page};
 use super::pkce;
 use super::state::{IssuerState, lock};
 use super::token::random_token;
@@ -28,39 +28,42 @@ pub(crate) async fn authorization_response(
     }
     let form = Form::parse(query.unwrap_or_default().as_bytes());
     match checked_request(shared, &form).await {
-        Err(Refusal::Page(why)) => error_page(&why),
+        Err(Refusal::Page(why)) => refused(&why),
         Err(Refusal::Redirect(to, code, why)) => {
             back_with_error(&to, code, why, shared, StatusCode::FOUND)
         }
         Ok(request) => {
             let user = lock(&shared.resource_owner).clone();
             if shared.auto_approve() {
-                return approved(shared, request, &user, StatusCode::FOUND);
+                approved(shared, request, &user, StatusCode::FOUND)
+            } else {
+                ask_consent(shared, request, &user)
             }
-            let Ok(consent_id) = random_token() else {
-                return error_page("no random bytes for the consent page");
-            };
-            let mut grants = lock(&shared.grants);
-            let page = consent_page(
-                &request,
-                &consent_id,
-                &user,
-                &grants.approved(&request.client_id, &user),
-            );
-            grants.wait_for_consent(consent_id, request, Instant::now());
-            let mut response = Html(page).into_response();
-            let headers = response.headers_mut();
-            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-            headers.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static(
-                    "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
-                ),
-            );
-            response
         }
     }
+}
+
+/// The consent page for `request`, which waits for the answer.
+fn ask_consent(shared: &IssuerState, request: AuthorizationRequest, user: &str) -> Response {
+    let Ok(consent_id) = random_token() else {
+        return refused("no random bytes for the consent page");
+    };
+    let mut grants = lock(&shared.grants);
+    let approved_before = grants.approved(&request.client_id, user);
+    let page = consent_page(&request, &consent_id, user, &approved_before);
+    grants.wait_for_consent(consent_id, request, Instant::now());
+    let mut response = Html(page).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Not in a frame: a page framing it could trick the user into clicking Approve.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
+    );
+    response
 }
 
 /// Why an authorization request is refused: before the redirect URI is known to be the
@@ -181,7 +184,7 @@ fn consent_answer(shared: &IssuerState, form: &Form) -> Response {
         .get("consent")
         .and_then(|id| lock(&shared.grants).answer_consent(id, Instant::now()));
     let Some(request) = request else {
-        return error_page(
+        return refused(
             "this authorization request is unknown, answered or expired: start again from the client",
         );
     };
@@ -208,7 +211,7 @@ fn approved(
     status: StatusCode,
 ) -> Response {
     let Ok(code) = random_token() else {
-        return error_page("no random bytes for an authorization code");
+        return refused("no random bytes for an authorization code");
     };
     let mut answer = vec![("code", code.clone())];
     answer.extend(request.state.clone().map(|state| ("state", state)));
@@ -258,12 +261,12 @@ fn location_response(status: StatusCode, location: &str) -> Response {
             ],
         )
             .into_response(),
-        Err(_) => error_page("the redirect URI cannot be sent in a header"),
+        Err(_) => refused("the redirect URI cannot be sent in a header"),
     }
 }
 
 /// 400 with a page saying what is wrong: the browser stays here.
-fn error_page(why: &str) -> Response {
+fn refused(why: &str) -> Response {
     let page = Html(refusal_page(why));
     (
         StatusCode::BAD_REQUEST,

@@ -88,7 +88,7 @@ pub(crate) fn consent_page(
 }
 
 /// The page of a request that cannot go back to its client, saying why.
-pub(crate) fn error_page(why: &str) -> String {
+pub(crate) fn refusal_page(why: &str) -> String {
     format!(
         "<!doctype html><html lang=en><meta charset=utf-8><title>Authorization refused</title>\
          <h1>Authorization refused</h1><p>{}</p></html>",

@@ -173,3 +173,42 @@ async fn an_unknown_client_is_challenged_for_basic_credentials() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_required_resource_must_be_named_at_the_token_endpoint_too() {
+    let issuer = TestIssuer::start().await.unwrap();
+    register(&issuer);
+    issuer.set_resource_required(true);
+    let grant = ("grant_type", "client_credentials");
+    let (status, body) = request(&issuer, Some(("robot", "s3cret")), &[grant]).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_target"))
+    );
+    let form = [grant, ("resource", "https://api.example.com/mcp")];
+    let (status, _) = request(&issuer, Some(("robot", "s3cret")), &form).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_public_client_cannot_use_client_credentials() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let registered: Value = reqwest::Client::new()
+        .post(issuer.registration_endpoint())
+        .json(&serde_json::json!({"redirect_uris": ["http://127.0.0.1/cb"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", registered["client_id"].as_str().unwrap()),
+    ];
+    let (status, body) = request(&issuer, None, &form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("unauthorized_client"))
+    );
+}

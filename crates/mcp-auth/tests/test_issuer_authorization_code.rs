@@ -175,7 +175,9 @@ async fn a_public_client_registers_gets_a_code_exchanges_it_and_refreshes() {
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(registered["redirect_uris"], json!([REDIRECT]));
     assert_eq!(registered["token_endpoint_auth_method"], "none");
-    assert_eq!(registered["application_type"], "native");
+    // Only what the issuer keeps is echoed as registered (RFC 7591 §3.2.1).
+    assert_eq!(registered["application_type"], Value::Null);
+    assert_eq!(registered["client_name"], "e2e");
     let client_id = registered["client_id"].as_str().unwrap();
 
     let back = flow.redirected(client_id, &[]).await;
@@ -399,6 +401,11 @@ async fn authorization_requests_that_cannot_be_trusted_are_refused() {
         (vec![("code_challenge_method", "")], "invalid_request"),
         (vec![("code_challenge", "")], "invalid_request"),
         (vec![("code_challenge", "too-short")], "invalid_request"),
+        (
+            vec![("code_challenge", &format!("{CHALLENGE}A"))],
+            "invalid_request",
+        ),
+        (vec![("response_type", "")], "invalid_request"),
         (vec![("resource", "")], "invalid_target"),
         (
             vec![("resource", "https://api.example/mcp#frag")],
@@ -629,4 +636,90 @@ async fn the_metadata_lists_exactly_what_the_issuer_does() {
         .unwrap();
     assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
     assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn a_web_site_that_registered_itself_is_never_redirected_to_without_the_user() {
+    let flow = Flow::start().await;
+    let web = "https://app.example.com/callback";
+    let (_, registered) = flow.register(json!({"redirect_uris": [web]})).await;
+    let client_id = registered["client_id"].as_str().unwrap();
+    // An error before any consent stays on the issuer's page (no open redirector)...
+    let response = flow
+        .authorize(
+            client_id,
+            &[("redirect_uri", web), ("code_challenge_method", "plain")],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(LOCATION).is_none());
+    assert!(response.text().await.unwrap().contains("invalid_request"));
+    // ...and auto-approval does not apply: the user sees the consent page.
+    let response = flow.authorize(client_id, &[("redirect_uri", web)]).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let page = response.text().await.unwrap();
+    assert!(page.contains("<b>app.example.com</b>"), "{page}");
+    assert!(!page.contains("program on this machine"), "{page}");
+    let approved = answer(&flow, &page, "approve").await;
+    let back = Redirect::of(&approved);
+    assert!(back.0.as_str().starts_with(web), "{}", back.0);
+    assert!(back.get("code").is_some());
+}
+
+#[tokio::test]
+async fn a_grant_is_for_the_resource_named_at_authorization_or_first_exchange() {
+    let flow = Flow::start().await;
+    let client_id = flow.client().await;
+    let here = flow.app.resource.clone();
+    let elsewhere = "https://other.example/mcp";
+    // Authorized for no resource: the exchange names one and the grant keeps it.
+    let code = flow
+        .redirected(&client_id, &[("resource", "")])
+        .await
+        .get("code")
+        .unwrap();
+    let (status, tokens) = flow.exchange(&client_id, &code).await;
+    assert_eq!(status, StatusCode::OK);
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let base = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client_id.as_str()),
+        ("refresh_token", refresh),
+    ];
+    let moved = flow
+        .token(&[&base[..], &[("resource", elsewhere)]].concat())
+        .await;
+    assert_eq!(
+        error_of(&moved),
+        (StatusCode::BAD_REQUEST, "invalid_target")
+    );
+    let (status, refreshed) = flow.token(&base).await;
+    assert_eq!(status, StatusCode::OK);
+    let seen = flow
+        .app
+        .accepted(refreshed["access_token"].as_str().unwrap())
+        .await;
+    assert_eq!(seen["audience"], json!([here]));
+
+    // Authorized and exchanged for none: its refresh tokens cannot pick one later.
+    let code = flow
+        .redirected(&client_id, &[("resource", "")])
+        .await
+        .get("code")
+        .unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("client_id", client_id.as_str()),
+        ("code", code.as_str()),
+        ("code_verifier", VERIFIER),
+        ("redirect_uri", REDIRECT),
+    ];
+    let (status, tokens) = flow.token(&form).await;
+    assert_eq!(status, StatusCode::OK);
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let picked = flow.refresh(&client_id, refresh).await;
+    assert_eq!(
+        error_of(&picked),
+        (StatusCode::BAD_REQUEST, "invalid_target")
+    );
 }

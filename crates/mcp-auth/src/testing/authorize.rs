@@ -12,6 +12,7 @@ use super::endpoint::{Form, usable_resource};
 use super::grants::AuthorizationRequest;
 use super::pages::{consent_page, refusal_page};
 use super::pkce;
+use super::redirect_uri::stays_on_this_machine;
 use super::state::{IssuerState, lock};
 use super::token::random_token;
 
@@ -29,12 +30,19 @@ pub(crate) async fn authorization_response(
     let form = Form::parse(query.unwrap_or_default().as_bytes());
     match checked_request(shared, &form).await {
         Err(Refusal::Page(why)) => refused(&why),
+        // No user has seen this request: an error goes back only to a redirect URI on this
+        // machine, never to a web site that registered itself (no open redirector).
+        Err(Refusal::Redirect(to, code, why)) if !stays_on_this_machine(&to.redirect_uri) => {
+            refused(&format!("{code}: {why}"))
+        }
         Err(Refusal::Redirect(to, code, why)) => {
             back_with_error(&to, code, why, shared, StatusCode::FOUND)
         }
         Ok(request) => {
             let user = lock(&shared.resource_owner).clone();
-            if shared.auto_approve() {
+            // Auto-approval hands codes to the machine's own programs only: a web site that
+            // registered itself still meets the consent page.
+            if shared.auto_approve() && stays_on_this_machine(&request.redirect_uri) {
                 approved(shared, request, &user, StatusCode::FOUND)
             } else {
                 ask_consent(shared, request, &user)
@@ -51,7 +59,9 @@ fn ask_consent(shared: &IssuerState, request: AuthorizationRequest, user: &str) 
     let mut grants = lock(&shared.grants);
     let approved_before = grants.approved(&request.client_id, user);
     let page = consent_page(&request, &consent_id, user, &approved_before);
-    grants.wait_for_consent(consent_id, request, Instant::now());
+    if !grants.wait_for_consent(consent_id, request, Instant::now()) {
+        return refused("too many authorization requests are waiting: try again in a few minutes");
+    }
     let mut response = Html(page).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -120,18 +130,25 @@ async fn checked_request(
     ]) {
         return refuse(request, "invalid_request", "a parameter is repeated");
     }
-    if form.get("response_type") != Some("code") {
-        return refuse(
-            request,
-            "unsupported_response_type",
-            "only response_type=code is supported",
-        );
+    match form.get("response_type") {
+        Some("code") => {}
+        None => return refuse(request, "invalid_request", "response_type is missing"),
+        Some(_) => {
+            return refuse(
+                request,
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            );
+        }
     }
-    let Some(challenge) = form.get("code_challenge").filter(|c| pkce::well_formed(c)) else {
+    let Some(challenge) = form
+        .get("code_challenge")
+        .filter(|c| pkce::well_formed_challenge(c))
+    else {
         return refuse(
             request,
             "invalid_request",
-            "a PKCE code_challenge is required (RFC 7636)",
+            "a PKCE code_challenge (S256: 43 base64url characters) is required (RFC 7636)",
         );
     };
     // RFC 7636 §4.3: no method means plain, which gives the verifier away.

@@ -11,6 +11,9 @@ use super::public_client::PublicClient;
 use super::redirect_uri;
 use crate::fetch::{FetchLimits, get_json};
 
+/// Most redirect URIs a client may register, and their longest length.
+const MAX_REDIRECT_URIS: usize = 10;
+const MAX_REDIRECT_URI_LENGTH: usize = 2000;
 /// A document is small; a slow or big answer is refused.
 const LIMITS: FetchLimits = FetchLimits {
     timeout: Duration::from_secs(5),
@@ -90,12 +93,20 @@ pub(crate) fn redirect_uris(document: &Map<String, Value>) -> Result<Vec<String>
     if listed.is_empty() {
         return Err("lists no redirect URI".to_owned());
     }
+    if listed.len() > MAX_REDIRECT_URIS {
+        return Err(format!("lists more than {MAX_REDIRECT_URIS} redirect URIs"));
+    }
     listed
         .iter()
         .map(|uri| {
             let uri = uri
                 .as_str()
                 .ok_or("lists a redirect URI that is not a string")?;
+            if uri.len() > MAX_REDIRECT_URI_LENGTH {
+                return Err(format!(
+                    "lists a redirect URI longer than {MAX_REDIRECT_URI_LENGTH} bytes"
+                ));
+            }
             match redirect_uri::refusal(uri) {
                 None => Ok(uri.to_owned()),
                 Some(why) => Err(format!("lists {uri:?}: {why}")),

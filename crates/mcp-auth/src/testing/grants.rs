@@ -1,6 +1,7 @@
 //! What the test issuer remembers between the steps of the authorization code flow: requests
 //! waiting at the consent page, authorization codes (single use, RFC 6749 §4.1.2) and refresh
-//! tokens (rotated on use; a reused one revokes its whole family, OAuth 2.1 §4.3.1).
+//! tokens (rotated on use; a reused one revokes the refresh tokens of its whole family, OAuth
+//! 2.1 §4.3.1; access tokens are JWTs and live until they expire).
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -13,6 +14,10 @@ const CODE_LIFETIME: Duration = Duration::from_secs(60);
 const USED_CODE_MEMORY: Duration = Duration::from_secs(600);
 /// How long a request waits at the consent page.
 const CONSENT_LIFETIME: Duration = Duration::from_secs(600);
+/// Most requests waiting at the consent page at once.
+const MAX_PENDING: usize = 1000;
+/// How long a refresh token (and the memory of a used one) lasts.
+const REFRESH_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// A checked authorization request (RFC 6749 §4.1.1 with PKCE and RFC 8707 `resource`).
 #[derive(Debug, Clone)]
@@ -55,6 +60,7 @@ struct Code {
 struct RefreshToken {
     grant: Grant,
     used: bool,
+    issued: Instant,
 }
 
 /// The flow's memory.
@@ -69,16 +75,21 @@ pub(crate) struct Grants {
 }
 
 impl Grants {
-    /// Keeps `request` under `id` until the user answers the consent page.
+    /// Keeps `request` under `id` until the user answers the consent page; false when too
+    /// many requests wait already.
     pub(crate) fn wait_for_consent(
         &mut self,
         id: String,
         request: AuthorizationRequest,
         now: Instant,
-    ) {
+    ) -> bool {
         self.pending
             .retain(|_, (_, since)| now.duration_since(*since) < CONSENT_LIFETIME);
+        if self.pending.len() >= MAX_PENDING {
+            return false;
+        }
         self.pending.insert(id, (request, now));
+        true
     }
 
     /// The request waiting under `id`, removed: a consent is answered once.
@@ -151,7 +162,7 @@ impl Grants {
             let family = found.grant.family;
             self.revoke_family(family);
             return Err(InvalidGrant(
-                "the authorization code was already used; the tokens it gave are revoked",
+                "the authorization code was already used; the refresh token it gave is revoked",
             ));
         }
         found.redeemed = true;
@@ -165,8 +176,9 @@ impl Grants {
             ));
         }
         let redirect_ok = match redirect_uri {
-            // RFC 6749 §4.1.3: identical to the authorization request's.
-            Some(sent) => request.redirect_uri_sent && sent == request.redirect_uri,
+            // RFC 6749 §4.1.3: identical to the one used (the only registered one when the
+            // authorization request named none).
+            Some(sent) => sent == request.redirect_uri,
             None => !request.redirect_uri_sent,
         };
         if !redirect_ok {
@@ -183,9 +195,15 @@ impl Grants {
     }
 
     /// Keeps a refresh token for `grant`.
-    pub(crate) fn issue_refresh_token(&mut self, token: String, grant: Grant) {
+    pub(crate) fn issue_refresh_token(&mut self, token: String, grant: Grant, now: Instant) {
         self.refresh_tokens
-            .insert(token, RefreshToken { grant, used: false });
+            .retain(|_, token| now.duration_since(token.issued) < REFRESH_LIFETIME);
+        let fresh = RefreshToken {
+            grant,
+            used: false,
+            issued: now,
+        };
+        self.refresh_tokens.insert(token, fresh);
     }
 
     /// The grant of the refresh token `token` held by `client_id`. A token used before
@@ -194,9 +212,14 @@ impl Grants {
         &mut self,
         token: &str,
         client_id: &str,
+        now: Instant,
     ) -> Result<Grant, InvalidGrant> {
-        let Some(found) = self.refresh_tokens.get(token) else {
-            return Err(InvalidGrant("unknown or revoked refresh token"));
+        let found = self
+            .refresh_tokens
+            .get(token)
+            .filter(|found| now.duration_since(found.issued) < REFRESH_LIFETIME);
+        let Some(found) = found else {
+            return Err(InvalidGrant("unknown, revoked or expired refresh token"));
         };
         if found.grant.client_id != client_id {
             return Err(InvalidGrant(
@@ -207,20 +230,20 @@ impl Grants {
             let family = found.grant.family;
             self.revoke_family(family);
             return Err(InvalidGrant(
-                "the refresh token was already used; every token of its grant is revoked",
+                "the refresh token was already used; every refresh token of its grant is revoked",
             ));
         }
         Ok(found.grant.clone())
     }
 
     /// Uses up `token`; its grant continues in `next` (rotation, OAuth 2.1 §4.3.1).
-    pub(crate) fn rotate(&mut self, token: &str, next: String) {
+    pub(crate) fn rotate(&mut self, token: &str, next: String, now: Instant) {
         let Some(found) = self.refresh_tokens.get_mut(token) else {
             return;
         };
         found.used = true;
         let grant = found.grant.clone();
-        self.issue_refresh_token(next, grant);
+        self.issue_refresh_token(next, grant, now);
     }
 
     /// Forgets the family's live refresh token; its used ones stay known as used, so trying

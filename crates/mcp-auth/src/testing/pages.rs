@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use url::Url;
 
 use super::grants::AuthorizationRequest;
+use super::redirect_uri;
 
 /// The page for `request`, waiting under `consent_id`; `approved` holds the scopes this user
 /// approved for this client before, so a step-up shows what it adds.
@@ -24,7 +25,7 @@ pub(crate) fn consent_page(
         .ok()
         .and_then(|url| url.host_str().map(str::to_owned))
         .unwrap_or_else(|| request.redirect_uri.clone());
-    let on_this_machine = matches!(redirect_host.as_str(), "127.0.0.1" | "[::1]" | "localhost");
+    let on_this_machine = redirect_uri::stays_on_this_machine(&request.redirect_uri);
     let scopes: String = request
         .scopes
         .iter()

@@ -49,6 +49,18 @@ pub(crate) fn matches(registered: &str, requested: &str) -> bool {
     requested == registered
 }
 
+/// Whether an answer sent to `uri` stays on the user's machine: `http` on a loopback host,
+/// or a native app's private-use scheme. Codes go there without asking in auto-approve mode,
+/// and errors before any user interaction (elsewhere the issuer would be an open
+/// redirector, RFC 9700 §4.11.2).
+pub(crate) fn stays_on_this_machine(uri: &str) -> bool {
+    Url::parse(uri).is_ok_and(|url| match url.scheme() {
+        "http" => is_loopback(&url),
+        "https" => false,
+        _ => true,
+    })
+}
+
 fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(Host::Ipv4(ip)) => ip.is_loopback(),
@@ -84,6 +96,18 @@ mod tests {
         ] {
             assert!(refusal(uri).is_some(), "{uri}");
         }
+    }
+
+    #[test]
+    fn answers_that_stay_on_this_machine() {
+        assert!(stays_on_this_machine("http://127.0.0.2:9/cb"));
+        assert!(stays_on_this_machine("http://localhost/cb"));
+        assert!(stays_on_this_machine(
+            "cursor://anysphere.cursor-mcp/oauth/callback"
+        ));
+        assert!(!stays_on_this_machine("https://127.0.0.1/cb"));
+        assert!(!stays_on_this_machine("https://app.example.com/cb"));
+        assert!(!stays_on_this_machine("not a uri"));
     }
 
     #[test]

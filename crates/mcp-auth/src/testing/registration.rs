@@ -13,12 +13,21 @@ use super::state::{IssuerState, lock};
 use super::token::random_token;
 use crate::clock::unix_now;
 
-/// Registrations kept at most: a loop of registrations cannot fill the memory.
+/// Registrations kept at most, and the largest registration request: with the caps on
+/// redirect URIs, a loop of registrations stays within a few hundred MiB.
 const MAX_CLIENTS: usize = 10_000;
+const MAX_BODY: usize = 16 * 1024;
 
 /// Answers a registration request (JSON body) per RFC 7591 §3.2.
 pub(crate) fn registration_response(shared: &IssuerState, body: &[u8]) -> Response {
-    let Ok(Value::Object(mut metadata)) = serde_json::from_slice::<Value>(body) else {
+    if body.len() > MAX_BODY {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_client_metadata",
+            "the registration request is larger than 16 KiB",
+        );
+    }
+    let Ok(Value::Object(metadata)) = serde_json::from_slice::<Value>(body) else {
         return error(
             StatusCode::BAD_REQUEST,
             "invalid_client_metadata",
@@ -70,25 +79,29 @@ pub(crate) fn registration_response(shared: &IssuerState, body: &[u8]) -> Respon
             id.clone(),
             PublicClient {
                 id: id.clone(),
-                name,
-                redirect_uris,
+                name: name.clone(),
+                redirect_uris: redirect_uris.clone(),
             },
         );
     }
-    // RFC 7591 §3.2.1: the registered metadata, with what the server chose for the client.
-    metadata.insert("client_id".into(), json!(id));
-    metadata.insert("client_id_issued_at".into(), json!(unix_now()));
-    metadata.insert("token_endpoint_auth_method".into(), json!("none"));
-    metadata
-        .entry("grant_types")
-        .or_insert_with(|| json!(["authorization_code", "refresh_token"]));
-    metadata
-        .entry("response_types")
-        .or_insert_with(|| json!(["code"]));
+    // RFC 7591 §3.2.1: the metadata registered, as this server holds it; what it does not
+    // keep (application_type, scope, logo_uri...) is not echoed as if it were.
+    let mut registered = json!({
+        "client_id": id,
+        "client_id_issued_at": unix_now(),
+        "redirect_uris": redirect_uris,
+        "token_endpoint_auth_method": "none",
+        "grant_types": metadata.get("grant_types").cloned()
+            .unwrap_or_else(|| json!(["authorization_code", "refresh_token"])),
+        "response_types": ["code"],
+    });
+    if let Some(name) = name {
+        registered["client_name"] = json!(name);
+    }
     (
         StatusCode::CREATED,
         [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(Value::Object(metadata)),
+        axum::Json(registered),
     )
         .into_response()
 }
@@ -112,8 +125,10 @@ fn unsupported(metadata: &Map<String, Value>) -> Option<&'static str> {
             );
         }
     }
-    if !listed_within("grant_types", &["authorization_code", "refresh_token"]) {
-        return Some("grant_types may only list authorization_code and refresh_token");
+    let grant_types = metadata.get("grant_types").and_then(Value::as_array);
+    let has_code = grant_types.is_none_or(|types| types.iter().any(|t| t == "authorization_code"));
+    if !listed_within("grant_types", &["authorization_code", "refresh_token"]) || !has_code {
+        return Some("grant_types must list authorization_code, and refresh_token at most besides");
     }
     if !listed_within("response_types", &["code"]) {
         return Some("response_types may only list code");

@@ -100,23 +100,34 @@ fn authorization_code(
             "code and code_verifier are required",
         ));
     };
-    let grant = lock(&shared.grants)
-        .redeem_code(
-            code,
-            client_id,
-            form.get("redirect_uri"),
-            verifier,
-            Instant::now(),
-        )
-        .map_err(invalid_grant)?;
-    let audience = audience(shared, form, grant.resource.as_deref())?;
     let refresh = random_token().map_err(|err| server_error(&err.to_string()))?;
-    lock(&shared.grants).issue_refresh_token(refresh.clone(), grant.clone());
+    // One critical section: a second redemption racing this one must find the refresh token
+    // it revokes already stored.
+    let grant = {
+        let mut grants = lock(&shared.grants);
+        let mut grant = grants
+            .redeem_code(
+                code,
+                client_id,
+                form.get("redirect_uri"),
+                verifier,
+                Instant::now(),
+            )
+            .map_err(invalid_grant)?;
+        let allowed = match &grant.resource {
+            Some(authorized) => Resources::Only(Some(authorized)),
+            None => Resources::Any,
+        };
+        // The grant keeps the resource named now: its refresh tokens are for it alone.
+        grant.resource = audience(shared, form, allowed)?;
+        grants.issue_refresh_token(refresh.clone(), grant.clone(), Instant::now());
+        grant
+    };
     issued(
         shared,
         &grant,
         &grant.scopes,
-        audience.as_deref(),
+        grant.resource.as_deref(),
         Some(&refresh),
     )
 }
@@ -135,14 +146,15 @@ fn refresh_token(
         ));
     };
     let next = random_token().map_err(|err| server_error(&err.to_string()))?;
+    let now = Instant::now();
     let (grant, scopes, audience) = {
         let mut grants = lock(&shared.grants);
         let grant = grants
-            .refresh_grant(token, client_id)
+            .refresh_grant(token, client_id, now)
             .map_err(invalid_grant)?;
         let scopes = narrowed(form, &grant.scopes)?;
-        let audience = audience(shared, form, grant.resource.as_deref())?;
-        grants.rotate(token, next.clone());
+        let audience = audience(shared, form, Resources::Only(grant.resource.as_deref()))?;
+        grants.rotate(token, next.clone(), now);
         (grant, scopes, audience)
     };
     issued(shared, &grant, &scopes, audience.as_deref(), Some(&next))
@@ -164,7 +176,7 @@ fn client_credentials(
         None | Some("") => client.scopes.clone(),
         Some(_) => narrowed(form, &client.scopes)?,
     };
-    let audience = audience(shared, form, None)?;
+    let audience = audience(shared, form, Resources::Any)?;
     let grant = Grant {
         client_id: client.id.clone(),
         subject: client.id.clone(),
@@ -190,27 +202,39 @@ fn narrowed(form: &Form, allowed: &[String]) -> Result<Vec<String>, TokenError> 
     Ok(requested)
 }
 
-/// The token's audience (RFC 8707 §2.2): the requested `resource`, which must be the one
-/// authorized if any was; else the authorized one.
+/// What a token request may name as its `resource`.
+enum Resources<'a> {
+    /// Any resource: a confidential client's own grant, or a code authorized for none.
+    Any,
+    /// The one the grant is for (none: no `resource` may be named).
+    Only(Option<&'a str>),
+}
+
+/// The token's audience (RFC 8707 §2.2): the requested `resource` if `allowed`, else the one
+/// the grant is for.
 fn audience(
     shared: &IssuerState,
     form: &Form,
-    authorized: Option<&str>,
+    allowed: Resources<'_>,
 ) -> Result<Option<String>, TokenError> {
     let refusal = |why| TokenError::new("invalid_target", why);
-    match (form.get("resource"), authorized) {
+    let granted = match allowed {
+        Resources::Any => None,
+        Resources::Only(granted) => Some(granted),
+    };
+    match (form.get("resource"), granted) {
         (Some(resource), _) if !usable_resource(resource) => {
             Err(refusal("resource must be an absolute URI without fragment"))
         }
-        (Some(resource), Some(authorized)) if resource != authorized => {
-            Err(refusal("resource differs from the one authorized"))
+        (Some(resource), Some(granted)) if granted != Some(resource) => {
+            Err(refusal("resource is not the one this grant is for"))
         }
         (Some(resource), _) => Ok(Some(resource.to_owned())),
-        (None, Some(authorized)) => Ok(Some(authorized.to_owned())),
-        (None, None) if shared.resource_required() => Err(refusal(
+        (None, Some(Some(granted))) => Ok(Some(granted.to_owned())),
+        (None, _) if shared.resource_required() => Err(refusal(
             "resource is required (RFC 8707): name the MCP server",
         )),
-        (None, None) => Ok(None),
+        (None, _) => Ok(None),
     }
 }
 

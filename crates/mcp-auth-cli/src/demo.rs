@@ -34,8 +34,9 @@ pub(crate) struct DemoArgs {
     /// server gives admin tokens to anyone presenting its fixed client secret.
     #[arg(long, env = "MCP_AUTH_DEMO_INSECURE_PUBLIC_BIND")]
     insecure_public_bind: bool,
-    /// Approves authorization requests at once instead of showing the consent page (for
-    /// programs that follow the authorization redirect themselves).
+    /// Approves authorization requests at once instead of showing the consent page, for
+    /// redirect URIs on this machine (programs that follow the authorization redirect
+    /// themselves).
     #[arg(long, env = "MCP_AUTH_DEMO_AUTO_APPROVE")]
     auto_approve: bool,
     /// Lifetime of the access tokens the demo's authorization server issues, in seconds.
@@ -217,7 +218,7 @@ fn print_welcome(welcome: &Welcome<'_>) {
     println!(
         "                       user {USER}, {}",
         if welcome.auto_approve {
-            "approved without a consent page (--auto-approve)"
+            "approved without a consent page for redirect URIs on this machine (--auto-approve)"
         } else {
             "who approves on the consent page"
         }

@@ -216,7 +216,9 @@ impl TestIssuer {
     }
 
     /// Approves authorization requests at once, redirecting with a code, instead of showing
-    /// the consent page (for programs that follow the redirect themselves).
+    /// the consent page (for programs that follow the redirect themselves) — when the redirect
+    /// URI is on this machine (loopback `http` or a private-use scheme): a web site that
+    /// registered itself still gets the consent page.
     pub fn set_auto_approve(&self, auto_approve: bool) {
         self.shared
             .auto_approve

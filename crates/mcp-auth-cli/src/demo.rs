@@ -306,7 +306,7 @@ fn print_welcome(welcome: &Welcome<'_>) {
     );
     println!("sends it back to the consent page for {admin_scope} (a step-up).");
     println!(
-        "MCP Inspector (Node >= 22.19): npx @modelcontextprotocol/inspector --server-url {resource} --transport http"
+        "MCP Inspector (Node >= 22.19): npx @modelcontextprotocol/inspector --web --transport http --server-url {resource}"
     );
     println!();
     println!("Press Ctrl-C to stop.");

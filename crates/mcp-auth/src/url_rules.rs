@@ -142,13 +142,20 @@ fn check_transport(
 }
 
 /// Whether the URL's host is this machine: 127.0.0.0/8, `::1` or `localhost`.
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
         None => false,
     }
+}
+
+/// Whether the URL's host is a loopback IP literal (127.0.0.0/8 or `::1`; not the name
+/// `localhost`, which a resolver could send elsewhere, RFC 8252 §8.3).
+#[cfg(feature = "testing")]
+pub(crate) fn is_loopback_ip(url: &Url) -> bool {
+    matches!(url.host(), Some(url::Host::Ipv4(_) | url::Host::Ipv6(_))) && is_loopback(url)
 }
 
 /// Refuses a URL that parsing would change (case, default port, spaces, dot segments...): the

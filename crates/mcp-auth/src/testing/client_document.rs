@@ -5,11 +5,12 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use url::{Host, Url};
+use url::Url;
 
 use super::public_client::PublicClient;
 use super::redirect_uri;
 use crate::fetch::{FetchLimits, get_json};
+use crate::url_rules::is_loopback_ip;
 
 /// Most redirect URIs a client may register, and their longest length.
 const MAX_REDIRECT_URIS: usize = 10;
@@ -26,12 +27,7 @@ pub(crate) fn is_document_url(client_id: &str) -> bool {
     let Ok(url) = Url::parse(client_id) else {
         return false;
     };
-    let loopback_ip = match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        _ => false,
-    };
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && loopback_ip);
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback_ip(&url));
     scheme_ok
         && url.path() != "/"
         && url.fragment().is_none()

@@ -1,7 +1,9 @@
 //! Redirect URIs of public clients: which ones may be registered, and when a request's
 //! redirect URI is a registered one (RFC 6749 §3.1.2, RFC 8252 §7.3 and §8.4).
 
-use url::{Host, Url};
+use url::Url;
+
+use crate::url_rules::{is_loopback, is_loopback_ip};
 
 /// Why `uri` cannot be a redirect URI, or `None` when it can: an absolute URI without a
 /// fragment, `https`, `http` on a loopback host, or a native app's private-use scheme — never a
@@ -38,8 +40,7 @@ pub(crate) fn matches(registered: &str, requested: &str) -> bool {
     else {
         return false;
     };
-    let ip_literal = matches!(registered.host(), Some(Host::Ipv4(_) | Host::Ipv6(_)));
-    if registered.scheme() != "http" || !ip_literal || !is_loopback(&registered) {
+    if registered.scheme() != "http" || !is_loopback_ip(&registered) {
         return false;
     }
     // The port is the only part that may differ; compare the rest as registered.
@@ -59,15 +60,6 @@ pub(crate) fn stays_on_this_machine(uri: &str) -> bool {
         "https" => false,
         _ => true,
     })
-}
-
-fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
 }
 
 #[cfg(test)]

@@ -35,8 +35,9 @@ pub(crate) struct DemoArgs {
     #[arg(long, env = "MCP_AUTH_DEMO_INSECURE_PUBLIC_BIND")]
     insecure_public_bind: bool,
     /// Approves authorization requests at once instead of showing the consent page, for
-    /// redirect URIs on this machine (programs that follow the authorization redirect
-    /// themselves).
+    /// redirect URIs on this machine only: http on a loopback host, or a private-use scheme in
+    /// reverse-domain form (com.example.app:/callback). Any other redirect URI still meets the
+    /// consent page.
     #[arg(long, env = "MCP_AUTH_DEMO_AUTO_APPROVE")]
     auto_approve: bool,
     /// Lifetime of the access tokens the demo's authorization server issues, in seconds.
@@ -218,7 +219,7 @@ fn print_welcome(welcome: &Welcome<'_>) {
     println!(
         "                       user {USER}, {}",
         if welcome.auto_approve {
-            "approved without a consent page for redirect URIs on this machine (--auto-approve)"
+            "approved without a consent page for loopback http and reverse-domain redirect URIs (--auto-approve)"
         } else {
             "who approves on the consent page"
         }

@@ -723,3 +723,50 @@ async fn a_grant_is_for_the_resource_named_at_authorization_or_first_exchange() 
         (StatusCode::BAD_REQUEST, "invalid_target")
     );
 }
+
+#[tokio::test]
+async fn auto_approval_and_early_errors_go_only_to_loopback_http_and_reverse_domain_schemes() {
+    let flow = Flow::start().await;
+    // Issue 21 (F7): each of these reached a program that can send the code off this machine
+    // (a browser, a network client, an office suite), with no consent page.
+    for elsewhere in [
+        "web+x:cb",
+        "ftp://files.example.com/cb",
+        "microsoft-edge:https://attacker.example/cb",
+        "ms-word:ofe|u|https://attacker.example/cb",
+    ] {
+        let (status, registered) = flow.register(json!({"redirect_uris": [elsewhere]})).await;
+        assert_eq!(status, StatusCode::CREATED, "{registered}");
+        let client_id = registered["client_id"].as_str().unwrap();
+        let changes = [("redirect_uri", elsewhere)];
+        let response = flow.authorize(client_id, &changes).await;
+        assert_eq!(response.status(), StatusCode::OK, "{elsewhere}");
+        assert!(response.headers().get(LOCATION).is_none(), "{elsewhere}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("Authorize access"), "{elsewhere}: {page}");
+        assert!(!page.contains("program on this machine"), "{page}");
+        // An error before the user saw anything stays on the issuer's page.
+        let plain = [
+            ("redirect_uri", elsewhere),
+            ("code_challenge_method", "plain"),
+        ];
+        let response = flow.authorize(client_id, &plain).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{elsewhere}");
+        assert!(response.headers().get(LOCATION).is_none(), "{elsewhere}");
+    }
+    // A native app's private-use scheme in reverse-domain form (RFC 8252 §7.1) is this
+    // machine's: a code at once, and errors go back to it.
+    let app = "com.example.app:/oauth/callback";
+    let (_, registered) = flow.register(json!({"redirect_uris": [app]})).await;
+    let client_id = registered["client_id"].as_str().unwrap();
+    let back = flow.redirected(client_id, &[("redirect_uri", app)]).await;
+    assert!(back.0.as_str().starts_with(app), "{}", back.0);
+    assert!(back.get("code").is_some());
+    let back = flow
+        .redirected(
+            client_id,
+            &[("redirect_uri", app), ("code_challenge_method", "plain")],
+        )
+        .await;
+    assert_eq!(back.get("error").as_deref(), Some("invalid_request"));
+}

@@ -41,7 +41,8 @@ pub(crate) async fn authorization_response(
         Ok(request) => {
             let user = lock(&shared.resource_owner).clone();
             // Auto-approval hands codes to the machine's own programs only: a web site that
-            // registered itself still meets the consent page.
+            // registered itself, or a scheme any program may handle, still meets the consent
+            // page.
             if shared.auto_approve() && stays_on_this_machine(&request.redirect_uri) {
                 approved(shared, request, &user, StatusCode::FOUND)
             } else {

@@ -216,9 +216,24 @@ impl TestIssuer {
     }
 
     /// Approves authorization requests at once, redirecting with a code, instead of showing
-    /// the consent page (for programs that follow the redirect themselves) — when the redirect
-    /// URI is on this machine (loopback `http` or a private-use scheme): a web site that
-    /// registered itself still gets the consent page.
+    /// the consent page (for programs that follow the redirect themselves) — only when the
+    /// redirect URI is `http` on a loopback host (`127.0.0.0/8`, `[::1]`, `localhost`) or a
+    /// private-use scheme in reverse-domain form (RFC 8252 §7.1: a `.` in the scheme, as in
+    /// `com.example.app:/callback`). Every other redirect URI meets the consent page: an
+    /// `https` web site that registered itself, and any other scheme (`ftp:`, `web+x:`,
+    /// `microsoft-edge:`, `ms-word:`, `cursor:`...), whose handler may be a program that sends
+    /// the code off this machine. The same rule decides where an error found before the user
+    /// saw anything is redirected; elsewhere the issuer shows it on its own page.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_auto_approve(true);
+    /// # Ok(()) }
+    /// ```
     pub fn set_auto_approve(&self, auto_approve: bool) {
         self.shared
             .auto_approve

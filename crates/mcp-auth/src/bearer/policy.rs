@@ -14,7 +14,7 @@ use super::token::{Scheme, access_token};
 use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
-use crate::dpop::{self, DpopMode, DpopOptions, Nonces, ProofRequest};
+use crate::dpop::{self, DpopMode, DpopOptions, Nonces, ProofRequest, ProofUse};
 use crate::observe::Reason;
 use crate::operations::{Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
@@ -167,12 +167,21 @@ impl Policy {
                 "the token is not bound to the DPoP proof's key".into(),
             ));
         }
-        let id = format!("{} {}", checked.jkt, checked.jti);
-        match dpop.store.first_use(&id, dpop.window * 2).await {
-            Ok(true) => Ok(info),
-            Ok(false) => Err(Rejection::InvalidDpopProof(
+        let recorded = dpop
+            .store
+            .first_use(&checked.jkt, &checked.jti, dpop.window * 2)
+            .await;
+        match recorded {
+            Ok(ProofUse::First) => Ok(info),
+            Ok(ProofUse::Replayed) => Err(Rejection::InvalidDpopProof(
                 Reason::ReplayedDpopProof,
                 "the DPoP proof was used before",
+            )),
+            // This client's fault, refused to this client only: a 503 would refuse everyone.
+            Ok(ProofUse::KeyLimit) => Err(Rejection::InvalidDpopProof(
+                Reason::DpopKeyLimit,
+                "the DPoP key sent more proofs within the proof window than the server keeps for \
+                 one key: send fewer requests, or wait for older proofs to leave the window",
             )),
             Err(err) => Err(Rejection::Unavailable(err.to_string().into())),
         }

@@ -9,6 +9,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, ExistenceCheck, SetExpiry, SetOptions};
 
+use crate::observe::redact_userinfo;
+
 use super::replay::{ProofUse, ReplayFuture, ReplayStore, ReplayStoreError};
 
 /// Keys start with this, then the base64url SHA-256 of the proof's id: fixed-size keys whatever
@@ -38,12 +40,14 @@ pub struct RedisReplayStore {
 impl RedisReplayStore {
     /// Connects to the Redis at `url` (`redis://host:port/db`); fails when it cannot.
     pub async fn connect(url: &str) -> Result<Self, ReplayStoreError> {
+        // Messages name the URL without its password, and so must Redis's own.
+        let refused = |message: String| ReplayStoreError(redact_userinfo(&message).into_owned());
         let client = redis::Client::open(url)
-            .map_err(|err| ReplayStoreError(format!("{url} is not a Redis URL: {err}")))?;
+            .map_err(|err| refused(format!("{url} is not a Redis URL: {err}")))?;
         let connection = client
             .get_connection_manager()
             .await
-            .map_err(|err| ReplayStoreError(format!("cannot reach Redis: {err}")))?;
+            .map_err(|err| refused(format!("cannot reach Redis: {err}")))?;
         Ok(Self { connection })
     }
 

@@ -627,15 +627,20 @@ async fn the_metadata_lists_exactly_what_the_issuer_does() {
             "scopes_supported": ["read", "write"],
         })
     );
-    // A browser page may call the registration endpoint (CORS preflight answered).
+    // A browser page on this machine may call the registration endpoint (CORS preflight
+    // answered for its origin).
     let preflight = flow
         .http
         .request(reqwest::Method::OPTIONS, issuer.registration_endpoint())
+        .header("origin", "http://localhost:6274")
         .send()
         .await
         .unwrap();
     assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
-    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://localhost:6274"
+    );
 }
 
 #[tokio::test]
@@ -769,4 +774,171 @@ async fn auto_approval_and_early_errors_go_only_to_loopback_http_and_reverse_dom
         )
         .await;
     assert_eq!(back.get("error").as_deref(), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn the_issuer_answers_its_own_host_only() {
+    let flow = Flow::start().await;
+    let issuer = &flow.app.issuer;
+    let own = issuer.issuer().trim_start_matches("http://").to_owned();
+    let port = own.rsplit(':').next().unwrap().to_owned();
+    let metadata = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
+    // Issue 21 (F11): a page whose own name was rebound to 127.0.0.1 (DNS rebinding) sends its
+    // name as Host.
+    for host in [
+        format!("rebind.attacker.example:{port}"),
+        format!("localhost:{port}"),
+        "127.0.0.1".to_owned(),
+    ] {
+        for (method, url) in [
+            (reqwest::Method::GET, metadata.clone()),
+            (reqwest::Method::POST, issuer.token_endpoint()),
+            (reqwest::Method::POST, issuer.registration_endpoint()),
+            (reqwest::Method::GET, issuer.authorization_endpoint()),
+        ] {
+            let response = flow
+                .http
+                .request(method, &url)
+                .header("host", &host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::MISDIRECTED_REQUEST,
+                "{host} {url}"
+            );
+            assert!(
+                response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .is_none()
+            );
+        }
+    }
+    let response = flow
+        .http
+        .get(&metadata)
+        .header("host", &own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn any_page_reads_public_documents_and_only_this_machines_pages_register_or_get_tokens() {
+    let flow = Flow::start().await;
+    let issuer = &flow.app.issuer;
+    issuer.register_client(mcp_auth::testing::TestClient {
+        id: "scripts".into(),
+        secret: "s3cret".into(),
+        scopes: vec!["read".into()],
+    });
+    let metadata = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
+    let web = "https://attacker.example";
+    for url in [metadata.clone(), issuer.jwks_uri()] {
+        let response = flow
+            .http
+            .get(&url)
+            .header("origin", web)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    }
+
+    let client_credentials = |origin: Option<&str>| {
+        let mut request = flow
+            .http
+            .post(issuer.token_endpoint())
+            .basic_auth("scripts", Some("s3cret"))
+            .form(&[("grant_type", "client_credentials")]);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let register = |origin: &str| {
+        flow.http
+            .post(issuer.registration_endpoint())
+            .header("origin", origin)
+            .json(&json!({"redirect_uris": [REDIRECT]}))
+            .send()
+    };
+    // Issue 21 (F11): a web site's page neither reads nor even causes anything.
+    for origin in [web, "null", "http://localhost.attacker.example"] {
+        let response = client_credentials(Some(origin)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("access_token").is_none(), "{body}");
+        let response = register(origin).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        for endpoint in [issuer.token_endpoint(), issuer.registration_endpoint()] {
+            let preflight = flow
+                .http
+                .request(reqwest::Method::OPTIONS, &endpoint)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(preflight.status(), StatusCode::FORBIDDEN, "{endpoint}");
+            assert!(
+                preflight
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .is_none()
+            );
+        }
+    }
+    // Pages on this machine (the MCP Inspector's web UI) and programs (no Origin) go on.
+    for origin in [
+        "http://localhost:6274",
+        "http://127.0.0.1:6274",
+        "http://[::1]:6274",
+    ] {
+        let response = register(origin).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{origin}");
+        assert_eq!(response.headers()["access-control-allow-origin"], origin);
+        assert_eq!(response.headers()["vary"], "origin");
+        let response = client_credentials(Some(origin)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{origin}");
+        assert_eq!(response.headers()["access-control-allow-origin"], origin);
+    }
+    let response = client_credentials(None).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    // Nothing else answers CORS.
+    let preflight = flow
+        .http
+        .request(reqwest::Method::OPTIONS, issuer.introspection_endpoint())
+        .header("origin", "http://localhost:6274")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
 }

@@ -63,6 +63,7 @@
 //! ```
 
 mod authorize;
+mod browser;
 mod client;
 mod client_document;
 mod dpop;

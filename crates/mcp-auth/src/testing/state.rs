@@ -16,6 +16,8 @@ use super::public_client::PublicClient;
 /// What the server and the token builder share.
 pub(crate) struct IssuerState {
     pub(crate) issuer: String,
+    /// `host:port` of the issuer: the only `Host` it answers.
+    pub(crate) authority: String,
     /// Keys that sign tokens (published or not).
     pub(crate) signing: Mutex<Vec<TestKey>>,
     /// The `kid`s published in the key set.

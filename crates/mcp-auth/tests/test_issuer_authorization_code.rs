@@ -578,8 +578,8 @@ async fn a_client_metadata_document_url_is_a_client_id() {
 
     for (path, why) in [
         ("/liar.json", "does not name this URL"),
-        ("/huge.json", "could not be used"),
-        ("/missing.json", "could not be used"),
+        ("/huge.json", "could not be fetched"),
+        ("/missing.json", "could not be fetched"),
     ] {
         let response = flow.authorize(&documents.url(path), &[]).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
@@ -774,6 +774,79 @@ async fn auto_approval_and_early_errors_go_only_to_loopback_http_and_reverse_dom
         )
         .await;
     assert_eq!(back.get("error").as_deref(), Some("invalid_request"));
+}
+
+/// The refusal page's text, its URL cut out, and the status.
+async fn refusal_of(flow: &Flow, client_id: &str) -> (StatusCode, String) {
+    let response = flow.authorize(client_id, &[]).await;
+    assert!(response.headers().get(LOCATION).is_none(), "{client_id}");
+    let status = response.status();
+    let page = response.text().await.unwrap().replace(client_id, "URL");
+    (status, page)
+}
+
+#[tokio::test]
+async fn client_documents_are_fetched_from_public_addresses_and_every_failure_reads_the_same() {
+    let flow = Flow::start().await;
+    // Issue 21 (F11): private, link-local, unspecified and multicast addresses are never
+    // fetched from (the issuer would scan the network for whoever picks the URL).
+    let started = std::time::Instant::now();
+    for private in [
+        "https://10.0.0.1/client.json",
+        "https://169.254.169.254/latest/meta-data.json",
+        "https://192.168.1.1/client.json",
+        "https://[fd00::1]/client.json",
+        "https://[::ffff:10.0.0.1]/client.json",
+        "https://0.0.0.0/client.json",
+        "https://224.0.0.1/client.json",
+    ] {
+        let (status, page) = refusal_of(&flow, private).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{private}");
+        assert!(page.contains("could not be fetched"), "{private}: {page}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "refused without connecting"
+    );
+
+    // A closed port, a 404, a web page, a body too large and a server too slow all read the
+    // same: the page is no port scanner.
+    let documents = serve(|_| {
+        axum::Router::new()
+            .route("/html.json", get(|| async { "<html>hello</html>" }))
+            .route("/huge.json", get(|| async { "x".repeat(64 * 1024) }))
+            .route(
+                "/slow.json",
+                get(|| async {
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    "{}"
+                }),
+            )
+    })
+    .await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{addr}/client.json")
+    };
+    let mut pages = Vec::new();
+    for client_id in [
+        closed,
+        documents.url("/missing.json"),
+        documents.url("/html.json"),
+        documents.url("/huge.json"),
+        documents.url("/slow.json"),
+    ] {
+        let (status, page) = refusal_of(&flow, &client_id).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{client_id}");
+        pages.push((client_id, page));
+    }
+    let (_, first) = &pages[0];
+    assert!(first.contains("could not be fetched"), "{first}");
+    for (client_id, page) in &pages {
+        assert_eq!(page, first, "{client_id} reads differently");
+    }
 }
 
 #[tokio::test]

@@ -69,6 +69,7 @@ mod client_document;
 mod dpop;
 mod endpoint;
 mod error;
+mod global_address;
 mod grants;
 mod introspection;
 mod keys;

@@ -1015,3 +1015,57 @@ async fn any_page_reads_public_documents_and_only_this_machines_pages_register_o
             .is_none()
     );
 }
+
+#[tokio::test]
+async fn one_client_holds_at_most_ten_unused_codes_and_ten_pending_consents() {
+    let flow = Flow::start().await;
+    let greedy = flow.client().await;
+    let other = flow.client().await;
+    // Issue 21 (F11), auto-approved: ten codes, then temporarily_unavailable.
+    let mut codes = Vec::new();
+    for _ in 0..10 {
+        codes.push(flow.code(&greedy).await);
+    }
+    let back = flow.redirected(&greedy, &[]).await;
+    assert_eq!(
+        back.get("error").as_deref(),
+        Some("temporarily_unavailable")
+    );
+    assert_eq!(back.get("state").as_deref(), Some("xyz"));
+    assert_eq!(back.get("code"), None);
+    // Other clients are not held up, and an exchanged code makes room.
+    assert!(!flow.code(&other).await.is_empty());
+    let (status, _) = flow.exchange(&greedy, &codes[0]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!flow.code(&greedy).await.is_empty());
+
+    // At the consent page: ten requests wait, the eleventh is turned away.
+    flow.app.issuer.set_auto_approve(false);
+    let web = "https://app.example.com/callback";
+    let (_, registered) = flow
+        .register(json!({"redirect_uris": [REDIRECT, web]}))
+        .await;
+    let waiting = registered["client_id"].as_str().unwrap();
+    for _ in 0..10 {
+        let response = flow.authorize(waiting, &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let back = flow.redirected(waiting, &[]).await;
+    assert_eq!(
+        back.get("error").as_deref(),
+        Some("temporarily_unavailable")
+    );
+    // A redirect URI off this machine is not sent anything the user has not seen.
+    let response = flow.authorize(waiting, &[("redirect_uri", web)]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(LOCATION).is_none());
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("temporarily_unavailable")
+    );
+    let response = flow.authorize(&other, &[]).await;
+    assert_eq!(response.status(), StatusCode::OK, "other clients still ask");
+}

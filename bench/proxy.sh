@@ -43,6 +43,7 @@ taskset -c 1 "$mcp_auth_bin" demo --bind 127.0.0.1:0 </dev/null >"$logs/demo" 2>
 wait_for "$logs/demo" '^  token endpoint:'
 issuer=$(sed -n 's/^Authorization server: *//p' "$logs/demo")
 token_endpoint=$(sed -n 's/^  token endpoint: *//p' "$logs/demo")
+client_secret=$(sed -n 's/^  client secret: *//p' "$logs/demo")
 
 cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_of() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
@@ -61,7 +62,7 @@ run_case() { # name: direct or proxy
     wait_for "$logs/proxy" '^  MCP endpoint'
     url=$(sed -n 's/^  MCP endpoint *//p' "$logs/proxy")
     local token
-    token=$(curl -s -u demo-client:demo-secret "$token_endpoint" -d grant_type=client_credentials \
+    token=$(curl -s -u "demo-client:$client_secret" "$token_endpoint" -d grant_type=client_credentials \
       --data-urlencode scope=mcp:tools --data-urlencode "resource=$url" \
       | python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
     auth="Bearer $token"

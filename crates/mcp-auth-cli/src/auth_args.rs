@@ -9,6 +9,7 @@ use std::time::Duration;
 use axum::Router;
 use clap::{Args, ValueEnum};
 use mcp_auth::bearer::BearerAuthLayer;
+use mcp_auth::observe::redact_userinfo;
 use mcp_auth::verify::{IntrospectionOptions, JwtOptions};
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 
@@ -28,7 +29,8 @@ pub(crate) struct AuthArgs {
         long = "issuer",
         env = "MCP_AUTH_ISSUER",
         value_delimiter = ',',
-        required = true
+        required = true,
+        hide_env_values = true
     )]
     pub(crate) issuers: Vec<String>,
     /// Which discovery document the issuers publish.
@@ -242,7 +244,10 @@ impl AuthArgs {
     /// The start banner's lines on authorization: issuers, scopes, tool rules, introspection
     /// (never the secret) and API keys (never the digests).
     pub(crate) fn print_summary(&self, protection: &Protection, dpop: &Dpop) {
-        println!("  trusted issuers   {}", self.issuers.join(", "));
+        println!(
+            "  trusted issuers   {}",
+            redact_userinfo(&self.issuers.join(", "))
+        );
         dpop.print_summary();
         if !self.scopes.is_empty() {
             println!("  required scopes   {}", self.scopes.join(" "));
@@ -251,7 +256,7 @@ impl AuthArgs {
             println!("  {label:<18}{rule}");
         }
         if let Some(introspection) = self.tokens.introspection_summary(self.first_issuer()) {
-            println!("  introspection     {introspection}");
+            println!("  introspection     {}", redact_userinfo(&introspection));
         }
         for key in &protection.api_keys {
             println!(

@@ -20,9 +20,10 @@ use mcp_auth::testing::DpopKey;
 const TOOLS_SCOPE: &str = "mcp:tools";
 /// The user who approves at the consent page: the subject of the printed token too.
 const USER: &str = "demo-user";
-/// The client registered with the demo's authorization server, and its secret.
+/// The client registered with the demo's authorization server (its secret is drawn at each
+/// start: a secret printed in the repository would let any web page or user of this machine
+/// get admin tokens).
 const CLIENT_ID: &str = "demo-client";
-const CLIENT_SECRET: &str = "demo-secret";
 
 /// Flags of `demo`.
 #[derive(Debug, Args)]
@@ -31,12 +32,14 @@ pub(crate) struct DemoArgs {
     #[arg(long, env = "MCP_AUTH_BIND", default_value = "127.0.0.1:8000")]
     bind: SocketAddr,
     /// Allows a --bind address off loopback. The demo protects nothing: its authorization
-    /// server gives admin tokens to anyone presenting its fixed client secret.
+    /// server gives admin tokens to anyone presenting its client secret (drawn at start,
+    /// printed in the welcome text) or clicking Approve on its consent page.
     #[arg(long, env = "MCP_AUTH_DEMO_INSECURE_PUBLIC_BIND")]
     insecure_public_bind: bool,
     /// Approves authorization requests at once instead of showing the consent page, for
-    /// redirect URIs on this machine (programs that follow the authorization redirect
-    /// themselves).
+    /// redirect URIs on this machine only: http on a loopback host, or a private-use scheme in
+    /// reverse-domain form (com.example.app:/callback). Any other redirect URI still meets the
+    /// consent page.
     #[arg(long, env = "MCP_AUTH_DEMO_AUTO_APPROVE")]
     auto_approve: bool,
     /// Lifetime of the access tokens the demo's authorization server issues, in seconds.
@@ -76,11 +79,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let issuer = TestIssuer::start()
         .await
         .map_err(|err| format!("the demo authorization server could not start: {err}"))?;
-    issuer.register_client(TestClient {
-        id: CLIENT_ID.to_owned(),
-        secret: CLIENT_SECRET.to_owned(),
-        scopes: supported.clone(),
-    });
+    let client = TestClient::with_random_secret(CLIENT_ID, supported.clone())
+        .map_err(|err| format!("the demo client's secret could not be drawn: {err}"))?;
+    let client_secret = client.secret.clone();
+    issuer.register_client(client);
     // Interactive clients: authorization code with PKCE, for this MCP server only.
     issuer.set_resource_owner(USER);
     issuer.set_scopes_supported(supported.clone());
@@ -98,10 +100,10 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     if !loopback {
         eprintln!(
             "warning: --insecure-public-bind: the demo listens on {bound}, off loopback; its signing \
-             keys are generated at start, but its authorization server gives tokens with every \
-             scope, admin included, to whoever presents the fixed client secret {CLIENT_SECRET:?} \
-             or clicks Approve on its consent page, and the token printed below is valid for an \
-             hour: it protects nothing"
+             keys and client secret are generated at start, but its authorization server gives \
+             tokens with every scope, admin included, to whoever presents the client secret \
+             printed below or clicks Approve on its consent page, and the token printed below is \
+             valid for an hour: it protects nothing"
         );
     }
 
@@ -150,6 +152,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         bound,
         issuer: &issuer,
         token: &token,
+        client_secret: &client_secret,
         whoami_needs: rules.needed_by("whoami", &base),
         admin_needs: rules.needed_by(ADMIN_TOOL, &base),
         supported: &supported,
@@ -175,6 +178,8 @@ struct Welcome<'a> {
     issuer: &'a TestIssuer,
     /// The printed token, which holds the base scope only.
     token: &'a str,
+    /// The demo client's secret, new at each start.
+    client_secret: &'a str,
     /// Every scope a call of `whoami`, and of `admin_report`, needs.
     whoami_needs: Vec<String>,
     admin_needs: Vec<String>,
@@ -193,6 +198,7 @@ fn print_welcome(welcome: &Welcome<'_>) {
         bound,
         issuer,
         token,
+        client_secret,
         ..
     } = welcome;
     let call = |tool: &str| {
@@ -218,15 +224,16 @@ fn print_welcome(welcome: &Welcome<'_>) {
     println!(
         "                       user {USER}, {}",
         if welcome.auto_approve {
-            "approved without a consent page for redirect URIs on this machine (--auto-approve)"
+            "approved without a consent page for loopback http and reverse-domain redirect URIs (--auto-approve)"
         } else {
             "who approves on the consent page"
         }
     );
     println!(
-        "  client_credentials:  client id {CLIENT_ID}, secret {CLIENT_SECRET}, scopes {}",
+        "  client_credentials:  client id {CLIENT_ID}, the secret below (new at each start), scopes {}",
         welcome.supported.join(" ")
     );
+    println!("  client secret:       {client_secret}");
     println!("  token endpoint:      {token_endpoint}");
     println!();
     println!("A token for {resource} with scope {TOOLS_SCOPE}, valid one hour:");
@@ -280,7 +287,7 @@ fn print_welcome(welcome: &Welcome<'_>) {
     println!();
     println!("A token with them from the token endpoint (client_credentials, RFC 8707 resource):");
     println!(
-        "ADMIN_TOKEN=$(curl -s -u {CLIENT_ID}:{CLIENT_SECRET} {token_endpoint} -d grant_type=client_credentials \
+        "ADMIN_TOKEN=$(curl -s -u {CLIENT_ID}:{client_secret} {token_endpoint} -d grant_type=client_credentials \
          --data-urlencode 'scope={admin_scope}' --data-urlencode 'resource={resource}' \
          | sed -E 's/.*\"access_token\":\"([^\"]+)\".*/\\1/')"
     );

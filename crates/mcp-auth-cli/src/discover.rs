@@ -3,6 +3,7 @@
 use clap::Args;
 use mcp_auth::discovery::{Discovery, DiscoveryError};
 use mcp_auth::metadata::{Check, CheckCode, Severity};
+use mcp_auth::observe::redact_userinfo;
 use mcp_auth::verify::KeySetReport;
 use serde_json::{Value, json};
 
@@ -36,7 +37,7 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
         discovery = discovery.allow_insecure_http();
     }
     if !args.json {
-        eprintln!("discovering {} ...", discovery.issuer());
+        eprintln!("discovering {} ...", redact_userinfo(discovery.issuer()));
     }
     let found = match discovery.fetch().await {
         Ok(found) => found,
@@ -140,11 +141,14 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
 /// The report when no metadata was found, or it named another issuer.
 fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
     let mismatch = matches!(error, DiscoveryError::IssuerMismatch { .. });
+    // The issuer is the flag as given: a password in it is not repeated.
+    let issuer = redact_userinfo(issuer);
+    let error = redact_userinfo(&error.to_string()).into_owned();
     if json {
         let document = json!({
             "issuer": issuer,
             "issuer_matches": if mismatch { Some(false) } else { None },
-            "error": error.to_string(),
+            "error": error,
             "passed": false,
         });
         println!("{document:#}");

@@ -1,9 +1,9 @@
-//! `--dpop` and `--replay-store`: whether `demo`, `serve` and `proxy` take sender-constrained
-//! (DPoP, RFC 9449) tokens, and where accepted proofs are remembered.
+//! `--dpop`, `--replay-store` and `--replay-capacity`: whether `demo`, `serve` and `proxy` take
+//! sender-constrained (DPoP, RFC 9449) tokens, and where accepted proofs are remembered.
 
 use clap::{Args, ValueEnum};
 use mcp_auth::ProtectedResource;
-use mcp_auth::dpop::{DpopOptions, RedisReplayStore};
+use mcp_auth::dpop::{DEFAULT_REPLAY_ENTRIES, DpopOptions, MemoryReplayStore, RedisReplayStore};
 
 use crate::Failure;
 
@@ -16,14 +16,27 @@ pub(crate) struct DpopArgs {
     #[arg(long, env = "MCP_AUTH_DPOP", value_enum, default_value_t = DpopSetting::Off)]
     dpop: DpopSetting,
     /// Where accepted DPoP proofs are remembered: this process by default, or a Redis every
-    /// replica shares (redis://host:port/db), so a proof replayed to another replica is
-    /// refused too. While Redis is unreachable, DPoP requests get 503.
+    /// replica shares (redis://host:port/db, a password as redis://:PASSWORD@host/db; never
+    /// printed), so a proof replayed to another replica is refused too. While Redis is
+    /// unreachable, DPoP requests get 503.
     #[arg(
         long,
         env = "MCP_AUTH_REPLAY_STORE",
-        value_name = "redis://HOST:PORT/DB"
+        value_name = "redis://HOST:PORT/DB",
+        hide_env_values = true
     )]
     replay_store: Option<String>,
+    /// How many accepted DPoP proofs this process remembers (each for twice the 60 s proof
+    /// window), a tenth of them at most for one key: a client whose key has that many gets 401
+    /// invalid_dpop_proof, everyone else goes on. When full, DPoP requests get 503; a warning
+    /// is logged at nine tenths full. Not with --replay-store (size Redis instead).
+    #[arg(
+        long,
+        env = "MCP_AUTH_REPLAY_CAPACITY",
+        value_name = "N",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    replay_capacity: Option<u64>,
 }
 
 /// The values of `--dpop`.
@@ -44,11 +57,15 @@ impl DpopArgs {
     /// The DPoP settings, connected to the replay store when it is Redis.
     pub(crate) async fn start(&self) -> Result<Dpop, Failure> {
         let mut options = match self.dpop {
-            DpopSetting::Off if self.replay_store.is_some() => {
-                return Err(Failure::Usage(
-                    "--replay-store keeps DPoP proofs: it needs --dpop allowed or required"
-                        .to_owned(),
-                ));
+            DpopSetting::Off if self.replay_store.is_some() || self.replay_capacity.is_some() => {
+                let flag = if self.replay_store.is_some() {
+                    "--replay-store"
+                } else {
+                    "--replay-capacity"
+                };
+                return Err(Failure::Usage(format!(
+                    "{flag} keeps DPoP proofs: it needs --dpop allowed or required"
+                )));
             }
             DpopSetting::Off => {
                 return Ok(Dpop {
@@ -63,12 +80,33 @@ impl DpopArgs {
             DpopSetting::Required => "required (DPoP tokens only)".to_owned(),
             _ => "allowed (Bearer and DPoP tokens)".to_owned(),
         };
-        if let Some(url) = &self.replay_store {
-            let store = RedisReplayStore::connect(url)
-                .await
-                .map_err(|err| format!("--replay-store: {err}"))?;
-            options = options.replay_store(store);
-            summary.push_str(", proofs remembered in Redis");
+        match (&self.replay_store, self.replay_capacity) {
+            (Some(_), Some(_)) => {
+                return Err(Failure::Usage(
+                    "--replay-capacity sizes the proofs kept in this process: with --replay-store \
+                     they are kept in Redis, sized there; remove one of them"
+                        .to_owned(),
+                ));
+            }
+            (Some(url), None) => {
+                let store = RedisReplayStore::connect(url)
+                    .await
+                    .map_err(|err| format!("--replay-store: {err}"))?;
+                options = options.replay_store(store);
+                summary.push_str(", proofs remembered in Redis");
+            }
+            (None, capacity) => {
+                let capacity = capacity.map_or(DEFAULT_REPLAY_ENTRIES, |capacity| {
+                    usize::try_from(capacity).unwrap_or(usize::MAX)
+                });
+                let store = MemoryReplayStore::new(capacity);
+                summary.push_str(&format!(
+                    ", at most {} proofs remembered ({} per key)",
+                    store.capacity(),
+                    store.per_key()
+                ));
+                options = options.replay_store(store);
+            }
         }
         Ok(Dpop {
             options: Some(options),

@@ -24,6 +24,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use mcp_auth::observe::redact_userinfo;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
 
@@ -146,18 +147,19 @@ fn log_filter(level: &str) -> Result<EnvFilter, String> {
         .map_err(|err| format!("--log-level {level:?} is not a log filter: {err}"))
 }
 
-/// A usage error: one line on stderr, exit 2.
+/// A usage error: one line on stderr, exit 2. Clap's errors repeat the value given, so a URL's
+/// password is hidden here.
 fn usage(message: &str) -> ExitCode {
     eprintln!(
         "mcp-auth: {} (see mcp-auth --help)",
-        message.replace('\n', " ")
+        redact_userinfo(&message.replace('\n', " "))
     );
     ExitCode::from(2)
 }
 
-/// One line on stderr, never a backtrace.
+/// One line on stderr, never a backtrace, never a URL's password.
 fn fail(message: &str) -> ExitCode {
-    eprintln!("mcp-auth: {}", message.replace('\n', " "));
+    eprintln!("mcp-auth: {}", redact_userinfo(&message.replace('\n', " ")));
     ExitCode::FAILURE
 }
 

@@ -21,7 +21,12 @@ pub(crate) struct OpaqueTokenArgs {
     introspection: bool,
     /// The introspection endpoint, instead of the one in the issuer's metadata (implies
     /// --introspection).
-    #[arg(long, env = "MCP_AUTH_INTROSPECTION_ENDPOINT", value_name = "URL")]
+    #[arg(
+        long,
+        env = "MCP_AUTH_INTROSPECTION_ENDPOINT",
+        value_name = "URL",
+        hide_env_values = true
+    )]
     introspection_endpoint: Option<String>,
     /// How the server authenticates to the introspection endpoint [default: the first of basic
     /// and post the issuer's metadata lists, else basic].

@@ -147,7 +147,8 @@ fn the_insecure_public_bind_flag_or_its_variable_lets_it_start_with_a_warning() 
         let (_demo, endpoint, stderr) = started(command);
         assert!(endpoint.starts_with("http://0.0.0.0:"), "{endpoint}");
         assert!(
-            stderr.contains("warning: --insecure-public-bind") && stderr.contains("demo-secret"),
+            stderr.contains("warning: --insecure-public-bind")
+                && stderr.contains("client secret printed below"),
             "{stderr:?}"
         );
     }

@@ -6,7 +6,7 @@
 mod common;
 
 use common::{Running, mcp_auth};
-use mcp_auth::testing::{DpopKey, TestIssuer};
+use mcp_auth::testing::{DpopKey, KeyMaterial, TestIssuer};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -46,7 +46,7 @@ async fn serve_with_dpop_required_takes_bound_tokens_with_fresh_proofs_only() {
     let url = server.value_after("  MCP endpoint").await;
     assert_eq!(
         server.value_after("  DPoP").await,
-        "required (DPoP tokens only)"
+        "required (DPoP tokens only), at most 100000 proofs remembered (10000 per key)"
     );
 
     let key = DpopKey::new().unwrap();
@@ -153,4 +153,96 @@ async fn the_demo_with_dpop_prints_a_bound_token_that_dpop_proof_makes_usable() 
     let response = whoami(&url, "Bearer", &token, None).await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     demo.stop().await;
+}
+
+#[tokio::test]
+async fn replay_capacity_sizes_the_store_and_bounds_the_proofs_of_one_key() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let mut command = mcp_auth(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--issuer",
+        issuer.issuer(),
+        "--issuer-type",
+        "oauth",
+        "--scope",
+        "mcp:tools",
+        "--dpop",
+        "required",
+    ]);
+    command.env("MCP_AUTH_REPLAY_CAPACITY", "20");
+    let mut server = Running::spawn(command);
+    let url = server.value_after("  MCP endpoint").await;
+    assert_eq!(
+        server.value_after("  DPoP").await,
+        "required (DPoP tokens only), at most 20 proofs remembered (2 per key)"
+    );
+    let token_for = |key: &DpopKey| {
+        issuer
+            .token()
+            .audience(&url)
+            .subject("alice")
+            .scopes(["mcp:tools"])
+            .dpop_bound(key)
+            .sign()
+            .unwrap()
+    };
+    let flooder = DpopKey::new().unwrap();
+    let flooder_token = token_for(&flooder);
+    for sent in 0..5 {
+        let proof = flooder.proof("POST", &url, &flooder_token).unwrap();
+        let response = whoami(&url, "DPoP", &flooder_token, Some(&proof)).await;
+        let expected = if sent < 2 {
+            StatusCode::OK
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
+        assert_eq!(response.status(), expected, "proof {sent}");
+        if sent >= 2 {
+            let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+            assert!(
+                challenge.contains(r#"error="invalid_dpop_proof""#),
+                "{challenge}"
+            );
+        }
+    }
+    let other = DpopKey::with(KeyMaterial::Ed25519, jsonwebtoken::Algorithm::EdDSA).unwrap();
+    let other_token = token_for(&other);
+    let proof = other.proof("POST", &url, &other_token).unwrap();
+    let response = whoami(&url, "DPoP", &other_token, Some(&proof)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn replay_capacity_needs_dpop_and_the_memory_store() {
+    let run = |args: &[&str]| {
+        let mut command = mcp_auth(&[
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--issuer",
+            "https://auth.example.com",
+        ]);
+        command.args(args);
+        async move { command.output().await.unwrap() }
+    };
+    for args in [
+        &["--replay-capacity", "10"][..],
+        &["--dpop", "required", "--replay-capacity", "0"][..],
+        &[
+            "--dpop",
+            "required",
+            "--replay-capacity",
+            "10",
+            "--replay-store",
+            "redis://127.0.0.1:1/",
+        ][..],
+    ] {
+        let output = run(args).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("--replay-capacity"), "{args:?}: {stderr}");
+    }
 }

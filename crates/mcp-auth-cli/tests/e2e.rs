@@ -407,14 +407,9 @@ async fn tokens_for_another_resource_or_without_the_scope_are_refused() {
 async fn the_typescript_client_works_against_the_demo_too() {
     let (mut demo, url) = mcp_auth(&["demo", "--bind", "127.0.0.1:0"], "MCP endpoint:").await;
     let issuer = demo.value_after("Authorization server:").await;
-    let result = typescript_client(
-        &url,
-        "demo-client",
-        "demo-secret",
-        "mcp:tools mcp:admin",
-        &issuer,
-    )
-    .await;
+    let secret = demo.value_after("  client secret:").await;
+    let result =
+        typescript_client(&url, "demo-client", &secret, "mcp:tools mcp:admin", &issuer).await;
     assert_eq!(result["whoami"]["subject"], "demo-client");
     assert_eq!(
         result["whoami"]["scopes"],
@@ -424,14 +419,7 @@ async fn the_typescript_client_works_against_the_demo_too() {
 
     // Asking for mcp:tools only, the client meets the demo's admin_report rule: with the shim
     // it steps up through the demo's token endpoint.
-    let result = step_up_client(
-        &url,
-        ("demo-client", "demo-secret"),
-        "mcp:tools",
-        &issuer,
-        true,
-    )
-    .await;
+    let result = step_up_client(&url, ("demo-client", &secret), "mcp:tools", &issuer, true).await;
     assert_eq!(result["ok"], true, "{result}");
     assert_eq!(
         token_requests(&result),

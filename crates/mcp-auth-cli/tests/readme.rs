@@ -56,8 +56,7 @@ async fn every_flag_and_variable_of_the_command_is_in_the_readme() {
             if ["--help", "--version"].contains(&name.as_str()) {
                 continue;
             }
-            if !readme.contains(&format!("`{name}")) && !readme.contains(&format!("{name}`"))
-            {
+            if !readme.contains(&format!("`{name}")) && !readme.contains(&format!("{name}`")) {
                 missing.push(format!("{command}: {name}"));
             }
         }

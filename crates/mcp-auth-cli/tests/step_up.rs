@@ -78,6 +78,8 @@ impl Running {
 struct Demo {
     _process: Running,
     url: String,
+    /// The demo client's secret, drawn at its start.
+    client_secret: String,
     token_endpoint: String,
     token: String,
 }
@@ -87,11 +89,13 @@ async fn demo(args: &[&str], env: &[(&str, &str)]) -> Demo {
     command.args(args).envs(env.iter().copied());
     let mut process = Running::spawn(command);
     let url = process.value_after("MCP endpoint:").await;
+    let client_secret = process.value_after("  client secret:").await;
     let token_endpoint = process.value_after("  token endpoint:").await;
     let token = process.value_after("TOKEN=").await;
     Demo {
         _process: process,
         url,
+        client_secret,
         token_endpoint,
         token,
     }
@@ -102,7 +106,7 @@ async fn demo(args: &[&str], env: &[(&str, &str)]) -> Demo {
 async fn demo_token(demo: &Demo, scope: &str) -> String {
     let response = reqwest::Client::new()
         .post(&demo.token_endpoint)
-        .basic_auth("demo-client", Some("demo-secret"))
+        .basic_auth("demo-client", Some(&demo.client_secret))
         .form(&[
             ("grant_type", "client_credentials"),
             ("scope", scope),
@@ -239,6 +243,32 @@ async fn malformed_tool_scopes_exit_2_with_one_line() {
                 assert!(output.stdout.is_empty(), "{command:?} {bad:?}: it started");
             }
         }
+    }
+}
+
+#[tokio::test]
+async fn the_demo_client_secret_is_drawn_at_each_start_and_only_the_printed_one_works() {
+    // Issue 21 (F11): a secret written in the repository let any web page get admin tokens.
+    let (first, second) = (demo(&[], &[]).await, demo(&[], &[]).await);
+    assert_ne!(first.client_secret, second.client_secret);
+    for demo in [&first, &second] {
+        assert_eq!(demo.client_secret.len(), 43, "32 random bytes, base64url");
+    }
+    let token_request = |demo: &Demo, secret: &str| {
+        reqwest::Client::new()
+            .post(&demo.token_endpoint)
+            .basic_auth("demo-client", Some(secret))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("resource", &demo.url),
+            ])
+            .send()
+    };
+    let own = token_request(&second, &second.client_secret).await.unwrap();
+    assert_eq!(own.status(), StatusCode::OK);
+    for wrong in [first.client_secret.as_str(), "demo-secret"] {
+        let refused = token_request(&second, wrong).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "{wrong}");
     }
 }
 

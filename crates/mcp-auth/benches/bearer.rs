@@ -309,14 +309,17 @@ fn benches(c: &mut Criterion) {
     group.finish();
 }
 
-/// A layer taking Bearer and DPoP tokens, remembering up to a million proofs (a bench sends
-/// more in a minute than the default store holds).
+/// A layer taking Bearer and DPoP tokens, remembering up to a million proofs, all of one key
+/// (a bench sends more in a minute than the default store holds, or keeps for one key).
 fn dpop_layer(issuer: &TestIssuer) -> mcp_auth::bearer::BearerAuth<Inner> {
     let auth = McpAuth::builder()
         .protected_resource(
             ProtectedResource::new(RESOURCE)
                 .authorization_server(issuer.inline_config())
-                .dpop(DpopOptions::allowed().replay_store(MemoryReplayStore::new(1_000_000))),
+                .dpop(
+                    DpopOptions::allowed()
+                        .replay_store(MemoryReplayStore::new(1_000_000).max_per_key(1_000_000)),
+                ),
         )
         .build()
         .unwrap();

@@ -28,7 +28,7 @@ pub enum ConfigError {
     InvalidUrl {
         /// What the URL is for.
         kind: UrlKind,
-        /// The URL as given.
+        /// The URL as given, its user-info (`user:password@`) replaced by `***`.
         url: String,
         /// What is wrong with it and how to fix it.
         reason: String,

@@ -98,7 +98,18 @@ pub(crate) struct Fetched {
 
 /// GETs `url` and parses its body as JSON, within `limits`.
 pub(crate) async fn get_json(url: &Url, limits: FetchLimits) -> Result<Fetched, FetchError> {
-    json_answer(url, limits, |client| client.get(url.clone())).await
+    json_answer(client(), url, limits, |client| client.get(url.clone())).await
+}
+
+/// [`get_json`] with a client of the caller's, built from [`client_builder`] with limits of its
+/// own (where it may connect, say).
+#[cfg(feature = "testing")]
+pub(crate) async fn get_json_with(
+    client: &reqwest::Client,
+    url: &Url,
+    limits: FetchLimits,
+) -> Result<Fetched, FetchError> {
+    json_answer(Ok(client), url, limits, |client| client.get(url.clone())).await
 }
 
 /// POSTs `form` (`application/x-www-form-urlencoded`) to `url`, with an `Authorization` header
@@ -112,7 +123,7 @@ pub(crate) async fn post_form_json(
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
-    json_answer(url, limits, |client| {
+    json_answer(client(), url, limits, |client| {
         let request = client
             .post(url.clone())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -125,8 +136,10 @@ pub(crate) async fn post_form_json(
     .await
 }
 
-/// Sends the request `build` makes and parses a 200 answer's body as JSON, within `limits`.
+/// Sends the request `build` makes with `client` and parses a 200 answer's body as JSON, within
+/// `limits`.
 async fn json_answer(
+    client: Result<&reqwest::Client, &String>,
     url: &Url,
     limits: FetchLimits,
     build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
@@ -140,7 +153,7 @@ async fn json_answer(
             "only http and https URLs are fetched".to_owned(),
         ));
     }
-    let client = client().map_err(|err| unreachable(err.clone()))?;
+    let client = client.map_err(|err| unreachable(err.clone()))?;
     let request = build(client).header(ACCEPT, "application/json");
     let fetch = async {
         let mut response = request
@@ -198,13 +211,19 @@ fn client() -> Result<&'static reqwest::Client, &'static String> {
     static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            reqwest::Client::builder()
-                .connect_timeout(CONNECT_TIMEOUT)
-                .redirect(redirect::Policy::custom(same_origin_redirects))
+            client_builder()
                 .build()
                 .map_err(|err| format!("the HTTP client could not be built: {err}"))
         })
         .as_ref()
+}
+
+/// What every fetching client does: a connect timeout, redirects within the first URL's
+/// origin only.
+pub(crate) fn client_builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .redirect(redirect::Policy::custom(same_origin_redirects))
 }
 
 fn same_origin_redirects(attempt: redirect::Attempt<'_>) -> redirect::Action {
@@ -239,7 +258,7 @@ fn max_age(cache_control: &str) -> Option<Duration> {
 }
 
 /// The error and its causes on one line (reqwest's top-level message alone hides the reason).
-fn error_chain(err: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut message = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {

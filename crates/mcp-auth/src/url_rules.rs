@@ -5,6 +5,7 @@
 use url::Url;
 
 use crate::error::{ConfigError, UrlKind};
+use crate::observe::redact_userinfo;
 
 /// Parses an absolute `http`/`https` URL with a host and no credentials.
 pub(crate) fn parse_http_url(kind: UrlKind, value: &str) -> Result<Url, ConfigError> {
@@ -176,10 +177,12 @@ fn check_canonical(kind: UrlKind, value: &str, url: &Url) -> Result<(), ConfigEr
     }
 }
 
+/// The error for `url`, which names it without its user-info: the message is printed and
+/// logged, and a password must not be.
 pub(crate) fn invalid_url(kind: UrlKind, url: &str, reason: impl Into<String>) -> ConfigError {
     ConfigError::InvalidUrl {
         kind,
-        url: url.to_owned(),
+        url: redact_userinfo(url).into_owned(),
         reason: reason.into(),
     }
 }

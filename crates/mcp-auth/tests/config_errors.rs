@@ -79,8 +79,10 @@ fn resource_identifiers_must_be_absolute_http_urls_without_fragment() {
             "{identifier}: {err:?}"
         );
         let message = err.to_string();
+        // Named as given, but never with a password (issue 21).
+        let named = mcp_auth::observe::redact_userinfo(identifier);
         assert!(
-            message.contains(expected) && message.contains(identifier),
+            message.contains(expected) && message.contains(&*named) && !message.contains("pw@"),
             "{identifier}: {message}"
         );
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::routing::any;
-use mcp_auth::dpop::DpopOptions;
+use mcp_auth::dpop::{DpopOptions, MemoryReplayStore};
 use mcp_auth::testing::{DpopKey, KeyMaterial, TestClient, TestIssuer};
 use mcp_auth::verify::{IntrospectionOptions, JwtOptions};
 use mcp_auth::{Auth, McpAuth, ProtectedResource};
@@ -631,4 +631,33 @@ async fn a_token_bound_to_a_key_the_layer_cannot_check_is_refused_as_bearer() {
             && found[0].contains("bound to a key (cnf)"),
         "{found:?}"
     );
+}
+
+#[tokio::test]
+async fn one_key_flooding_the_replay_store_cannot_make_another_keys_proof_fail() {
+    // Issue 21 (F8): 20 proofs at most, 2 per key.
+    let store = MemoryReplayStore::new(20);
+    assert_eq!(store.per_key(), 2);
+    let app = App::start(DpopOptions::required().replay_store(store)).await;
+    let flooder = DpopKey::new().unwrap();
+    let flooder_token = app.bound(&flooder);
+    for sent in 0..30 {
+        let proof = flooder
+            .proof("POST", &app.resource, &flooder_token)
+            .unwrap();
+        let response = app.post("DPoP", &flooder_token, &[&proof]).await;
+        if sent < 2 {
+            assert_eq!(response.status(), StatusCode::OK, "proof {sent}");
+        } else {
+            // The flooder alone is refused, with the DPoP error its client knows.
+            refused_with(response, "invalid_dpop_proof", "more proofs").await;
+        }
+    }
+    let other = DpopKey::with(KeyMaterial::Ed25519, jsonwebtoken::Algorithm::EdDSA).unwrap();
+    let other_token = app.bound(&other);
+    for sent in 0..2 {
+        let proof = other.proof("POST", &app.resource, &other_token).unwrap();
+        let response = app.post("DPoP", &other_token, &[&proof]).await;
+        assert_eq!(response.status(), StatusCode::OK, "other key, proof {sent}");
+    }
 }

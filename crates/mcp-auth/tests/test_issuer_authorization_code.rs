@@ -578,8 +578,8 @@ async fn a_client_metadata_document_url_is_a_client_id() {
 
     for (path, why) in [
         ("/liar.json", "does not name this URL"),
-        ("/huge.json", "could not be used"),
-        ("/missing.json", "could not be used"),
+        ("/huge.json", "could not be fetched"),
+        ("/missing.json", "could not be fetched"),
     ] {
         let response = flow.authorize(&documents.url(path), &[]).await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
@@ -627,15 +627,20 @@ async fn the_metadata_lists_exactly_what_the_issuer_does() {
             "scopes_supported": ["read", "write"],
         })
     );
-    // A browser page may call the registration endpoint (CORS preflight answered).
+    // A browser page on this machine may call the registration endpoint (CORS preflight
+    // answered for its origin).
     let preflight = flow
         .http
         .request(reqwest::Method::OPTIONS, issuer.registration_endpoint())
+        .header("origin", "http://localhost:6274")
         .send()
         .await
         .unwrap();
     assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
-    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    assert_eq!(
+        preflight.headers()["access-control-allow-origin"],
+        "http://localhost:6274"
+    );
 }
 
 #[tokio::test]
@@ -722,4 +727,345 @@ async fn a_grant_is_for_the_resource_named_at_authorization_or_first_exchange() 
         error_of(&picked),
         (StatusCode::BAD_REQUEST, "invalid_target")
     );
+}
+
+#[tokio::test]
+async fn auto_approval_and_early_errors_go_only_to_loopback_http_and_reverse_domain_schemes() {
+    let flow = Flow::start().await;
+    // Issue 21 (F7): each of these reached a program that can send the code off this machine
+    // (a browser, a network client, an office suite), with no consent page.
+    for elsewhere in [
+        "web+x:cb",
+        "ftp://files.example.com/cb",
+        "microsoft-edge:https://attacker.example/cb",
+        "ms-word:ofe|u|https://attacker.example/cb",
+    ] {
+        let (status, registered) = flow.register(json!({"redirect_uris": [elsewhere]})).await;
+        assert_eq!(status, StatusCode::CREATED, "{registered}");
+        let client_id = registered["client_id"].as_str().unwrap();
+        let changes = [("redirect_uri", elsewhere)];
+        let response = flow.authorize(client_id, &changes).await;
+        assert_eq!(response.status(), StatusCode::OK, "{elsewhere}");
+        assert!(response.headers().get(LOCATION).is_none(), "{elsewhere}");
+        let page = response.text().await.unwrap();
+        assert!(page.contains("Authorize access"), "{elsewhere}: {page}");
+        assert!(!page.contains("program on this machine"), "{page}");
+        // An error before the user saw anything stays on the issuer's page.
+        let plain = [
+            ("redirect_uri", elsewhere),
+            ("code_challenge_method", "plain"),
+        ];
+        let response = flow.authorize(client_id, &plain).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{elsewhere}");
+        assert!(response.headers().get(LOCATION).is_none(), "{elsewhere}");
+    }
+    // A native app's private-use scheme in reverse-domain form (RFC 8252 §7.1) is this
+    // machine's: a code at once, and errors go back to it.
+    let app = "com.example.app:/oauth/callback";
+    let (_, registered) = flow.register(json!({"redirect_uris": [app]})).await;
+    let client_id = registered["client_id"].as_str().unwrap();
+    let back = flow.redirected(client_id, &[("redirect_uri", app)]).await;
+    assert!(back.0.as_str().starts_with(app), "{}", back.0);
+    assert!(back.get("code").is_some());
+    let back = flow
+        .redirected(
+            client_id,
+            &[("redirect_uri", app), ("code_challenge_method", "plain")],
+        )
+        .await;
+    assert_eq!(back.get("error").as_deref(), Some("invalid_request"));
+}
+
+/// The refusal page's text, its URL cut out, and the status.
+async fn refusal_of(flow: &Flow, client_id: &str) -> (StatusCode, String) {
+    let response = flow.authorize(client_id, &[]).await;
+    assert!(response.headers().get(LOCATION).is_none(), "{client_id}");
+    let status = response.status();
+    let page = response.text().await.unwrap().replace(client_id, "URL");
+    (status, page)
+}
+
+#[tokio::test]
+async fn client_documents_are_fetched_from_public_addresses_and_every_failure_reads_the_same() {
+    let flow = Flow::start().await;
+    // Issue 21 (F11): private, link-local, unspecified and multicast addresses are never
+    // fetched from (the issuer would scan the network for whoever picks the URL).
+    let started = std::time::Instant::now();
+    for private in [
+        "https://10.0.0.1/client.json",
+        "https://169.254.169.254/latest/meta-data.json",
+        "https://192.168.1.1/client.json",
+        "https://[fd00::1]/client.json",
+        "https://[::ffff:10.0.0.1]/client.json",
+        "https://0.0.0.0/client.json",
+        "https://224.0.0.1/client.json",
+    ] {
+        let (status, page) = refusal_of(&flow, private).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{private}");
+        assert!(page.contains("could not be fetched"), "{private}: {page}");
+    }
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "refused without connecting"
+    );
+
+    // A closed port, a 404, a web page, a body too large and a server too slow all read the
+    // same: the page is no port scanner.
+    let documents = serve(|_| {
+        axum::Router::new()
+            .route("/html.json", get(|| async { "<html>hello</html>" }))
+            .route("/huge.json", get(|| async { "x".repeat(64 * 1024) }))
+            .route(
+                "/slow.json",
+                get(|| async {
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                    "{}"
+                }),
+            )
+    })
+    .await;
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        format!("http://{addr}/client.json")
+    };
+    let mut pages = Vec::new();
+    for client_id in [
+        closed,
+        documents.url("/missing.json"),
+        documents.url("/html.json"),
+        documents.url("/huge.json"),
+        documents.url("/slow.json"),
+    ] {
+        let (status, page) = refusal_of(&flow, &client_id).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{client_id}");
+        pages.push((client_id, page));
+    }
+    let (_, first) = &pages[0];
+    assert!(first.contains("could not be fetched"), "{first}");
+    for (client_id, page) in &pages {
+        assert_eq!(page, first, "{client_id} reads differently");
+    }
+}
+
+#[tokio::test]
+async fn the_issuer_answers_its_own_host_only() {
+    let flow = Flow::start().await;
+    let issuer = &flow.app.issuer;
+    let own = issuer.issuer().trim_start_matches("http://").to_owned();
+    let port = own.rsplit(':').next().unwrap().to_owned();
+    let metadata = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
+    // Issue 21 (F11): a page whose own name was rebound to 127.0.0.1 (DNS rebinding) sends its
+    // name as Host.
+    for host in [
+        format!("rebind.attacker.example:{port}"),
+        format!("localhost:{port}"),
+        "127.0.0.1".to_owned(),
+    ] {
+        for (method, url) in [
+            (reqwest::Method::GET, metadata.clone()),
+            (reqwest::Method::POST, issuer.token_endpoint()),
+            (reqwest::Method::POST, issuer.registration_endpoint()),
+            (reqwest::Method::GET, issuer.authorization_endpoint()),
+        ] {
+            let response = flow
+                .http
+                .request(method, &url)
+                .header("host", &host)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::MISDIRECTED_REQUEST,
+                "{host} {url}"
+            );
+            assert!(
+                response
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .is_none()
+            );
+        }
+    }
+    let response = flow
+        .http
+        .get(&metadata)
+        .header("host", &own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn any_page_reads_public_documents_and_only_this_machines_pages_register_or_get_tokens() {
+    let flow = Flow::start().await;
+    let issuer = &flow.app.issuer;
+    issuer.register_client(mcp_auth::testing::TestClient {
+        id: "scripts".into(),
+        secret: "s3cret".into(),
+        scopes: vec!["read".into()],
+    });
+    let metadata = format!("{}/.well-known/oauth-authorization-server", issuer.issuer());
+    let web = "https://attacker.example";
+    for url in [metadata.clone(), issuer.jwks_uri()] {
+        let response = flow
+            .http
+            .get(&url)
+            .header("origin", web)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{url}");
+        assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    }
+
+    let client_credentials = |origin: Option<&str>| {
+        let mut request = flow
+            .http
+            .post(issuer.token_endpoint())
+            .basic_auth("scripts", Some("s3cret"))
+            .form(&[("grant_type", "client_credentials")]);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        request.send()
+    };
+    let register = |origin: &str| {
+        flow.http
+            .post(issuer.registration_endpoint())
+            .header("origin", origin)
+            .json(&json!({"redirect_uris": [REDIRECT]}))
+            .send()
+    };
+    // Issue 21 (F11): a web site's page neither reads nor even causes anything.
+    for origin in [web, "null", "http://localhost.attacker.example"] {
+        let response = client_credentials(Some(origin)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        let body: Value = response.json().await.unwrap();
+        assert!(body.get("access_token").is_none(), "{body}");
+        let response = register(origin).await.unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{origin}");
+        assert!(
+            response
+                .headers()
+                .get("access-control-allow-origin")
+                .is_none()
+        );
+        for endpoint in [issuer.token_endpoint(), issuer.registration_endpoint()] {
+            let preflight = flow
+                .http
+                .request(reqwest::Method::OPTIONS, &endpoint)
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(preflight.status(), StatusCode::FORBIDDEN, "{endpoint}");
+            assert!(
+                preflight
+                    .headers()
+                    .get("access-control-allow-origin")
+                    .is_none()
+            );
+        }
+    }
+    // Pages on this machine (the MCP Inspector's web UI) and programs (no Origin) go on.
+    for origin in [
+        "http://localhost:6274",
+        "http://127.0.0.1:6274",
+        "http://[::1]:6274",
+    ] {
+        let response = register(origin).await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED, "{origin}");
+        assert_eq!(response.headers()["access-control-allow-origin"], origin);
+        assert_eq!(response.headers()["vary"], "origin");
+        let response = client_credentials(Some(origin)).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{origin}");
+        assert_eq!(response.headers()["access-control-allow-origin"], origin);
+    }
+    let response = client_credentials(None).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+    // Nothing else answers CORS.
+    let preflight = flow
+        .http
+        .request(reqwest::Method::OPTIONS, issuer.introspection_endpoint())
+        .header("origin", "http://localhost:6274")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        preflight
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test]
+async fn one_client_holds_at_most_ten_unused_codes_and_ten_pending_consents() {
+    let flow = Flow::start().await;
+    let greedy = flow.client().await;
+    let other = flow.client().await;
+    // Issue 21 (F11), auto-approved: ten codes, then temporarily_unavailable.
+    let mut codes = Vec::new();
+    for _ in 0..10 {
+        codes.push(flow.code(&greedy).await);
+    }
+    let back = flow.redirected(&greedy, &[]).await;
+    assert_eq!(
+        back.get("error").as_deref(),
+        Some("temporarily_unavailable")
+    );
+    assert_eq!(back.get("state").as_deref(), Some("xyz"));
+    assert_eq!(back.get("code"), None);
+    // Other clients are not held up, and an exchanged code makes room.
+    assert!(!flow.code(&other).await.is_empty());
+    let (status, _) = flow.exchange(&greedy, &codes[0]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(!flow.code(&greedy).await.is_empty());
+
+    // At the consent page: ten requests wait, the eleventh is turned away.
+    flow.app.issuer.set_auto_approve(false);
+    let web = "https://app.example.com/callback";
+    let (_, registered) = flow
+        .register(json!({"redirect_uris": [REDIRECT, web]}))
+        .await;
+    let waiting = registered["client_id"].as_str().unwrap();
+    for _ in 0..10 {
+        let response = flow.authorize(waiting, &[]).await;
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let back = flow.redirected(waiting, &[]).await;
+    assert_eq!(
+        back.get("error").as_deref(),
+        Some("temporarily_unavailable")
+    );
+    // A redirect URI off this machine is not sent anything the user has not seen.
+    let response = flow.authorize(waiting, &[("redirect_uri", web)]).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get(LOCATION).is_none());
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("temporarily_unavailable")
+    );
+    let response = flow.authorize(&other, &[]).await;
+    assert_eq!(response.status(), StatusCode::OK, "other clients still ask");
 }

@@ -25,7 +25,13 @@ pub(crate) struct ProxyArgs {
     pub(crate) bind: SocketAddr,
     /// The MCP server to protect: requests under the resource's path go to this URL (the path
     /// below the resource's appended to its path, the query kept).
-    #[arg(long, env = "MCP_AUTH_UPSTREAM", value_name = "URL", value_parser = parse_upstream)]
+    #[arg(
+        long,
+        env = "MCP_AUTH_UPSTREAM",
+        value_name = "URL",
+        value_parser = parse_upstream,
+        hide_env_values = true
+    )]
     pub(crate) upstream: Url,
     #[command(flatten)]
     pub(crate) auth: AuthArgs,

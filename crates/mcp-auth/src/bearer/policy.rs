@@ -14,7 +14,7 @@ use super::token::{Scheme, access_token};
 use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
-use crate::dpop::{self, DpopMode, DpopOptions, Nonces, ProofRequest};
+use crate::dpop::{self, DpopMode, DpopOptions, Nonces, ProofRequest, ProofUse};
 use crate::observe::Reason;
 use crate::operations::{Decided, Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
@@ -212,13 +212,25 @@ impl Policy {
             )
             .into());
         }
-        let id = format!("{} {}", checked.jkt, checked.jti);
-        match dpop.store.first_use(&id, dpop.window * 2).await {
-            Ok(true) => {}
-            Ok(false) => {
+        let recorded = dpop
+            .store
+            .first_use(&checked.jkt, &checked.jti, dpop.window * 2)
+            .await;
+        match recorded {
+            Ok(ProofUse::First) => {}
+            Ok(ProofUse::Replayed) => {
                 return Err(Rejection::InvalidDpopProof(
                     Reason::ReplayedDpopProof,
                     "the DPoP proof was used before",
+                )
+                .into());
+            }
+            // This client's fault, refused to this client only: a 503 would refuse everyone.
+            Ok(ProofUse::KeyLimit) => {
+                return Err(Rejection::InvalidDpopProof(
+                    Reason::DpopKeyLimit,
+                    "the DPoP key sent more proofs within the proof window than the server keeps for \
+                     one key: send fewer requests, or wait for older proofs to leave the window",
                 )
                 .into());
             }

@@ -61,12 +61,12 @@ pub(crate) use proof::access_token_hash;
 pub(crate) use proof::{ProofRequest, check};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisReplayStore;
-pub use replay::{MemoryReplayStore, ReplayFuture, ReplayStore, ReplayStoreError};
+pub use replay::{MemoryReplayStore, ProofUse, ReplayFuture, ReplayStore, ReplayStoreError};
 
 /// The proof window by default: `iat` at most this far from now, either way.
 pub const DEFAULT_PROOF_WINDOW: Duration = Duration::from_secs(60);
 
-/// Proofs remembered by the default in-memory store, at most.
+/// Proofs remembered by the default in-memory store, at most (a tenth of them per key).
 pub const DEFAULT_REPLAY_ENTRIES: usize = 100_000;
 
 /// Which tokens a layer with DPoP takes.

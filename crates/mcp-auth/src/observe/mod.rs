@@ -15,6 +15,8 @@
 //!   labels.
 //! - **Audit events.** [`BearerAuthBuilder::audit`](crate::bearer::BearerAuthBuilder::audit)
 //!   hands every decision to a hook as an [`AuditEvent`], whose JSON form is stable.
+//! - **URLs in messages.** [`redact_userinfo`] hides the `user:password@` of every URL in a
+//!   text; the library's own errors that name a URL (configuration, Redis) pass through it.
 //!
 //! ```
 //! use std::sync::{Arc, Mutex};
@@ -49,7 +51,9 @@
 mod audit;
 pub mod metrics;
 mod reason;
+mod redact;
 
 pub(crate) use audit::AuditHook;
 pub use audit::{AuditEvent, Outcome};
 pub use reason::Reason;
+pub use redact::redact_userinfo;

@@ -9,7 +9,7 @@ use serde::Serialize;
 ///
 /// The codes never change meaning; new ones may be added. The HTTP answer follows from the
 /// code: `no_credentials` and the token codes 401, `invalid_request` and `header_mismatch` 400,
-/// `invalid_dpop_proof` and `replayed_dpop_proof` 401 with a `DPoP` challenge,
+/// `invalid_dpop_proof`, `replayed_dpop_proof` and `dpop_key_limit` 401 with a `DPoP` challenge,
 /// `insufficient_scope` and `forbidden_origin` 403, `session_not_found` 404,
 /// `issuer_unavailable` 503.
 ///
@@ -76,12 +76,15 @@ pub enum Reason {
     DpopKeyMismatch,
     /// A DPoP proof without a current server nonce (401 `use_dpop_nonce`, with a fresh one).
     UseDpopNonce,
+    /// A DPoP proof of a key that already has as many live proofs as the replay store keeps
+    /// for one key (401 `invalid_dpop_proof`): that client alone is refused, not everyone.
+    DpopKeyLimit,
 }
 
 impl Reason {
     /// Every code, in the order of their declaration (metric handles are indexed by it).
     #[cfg(any(test, feature = "metrics"))]
-    pub(crate) const ALL: [Self; 24] = [
+    pub(crate) const ALL: [Self; 25] = [
         Self::NoCredentials,
         Self::InvalidRequest,
         Self::MalformedToken,
@@ -106,6 +109,7 @@ impl Reason {
         Self::DpopRequired,
         Self::DpopKeyMismatch,
         Self::UseDpopNonce,
+        Self::DpopKeyLimit,
     ];
 
     /// The code, as logs, metrics and audit events carry it.
@@ -135,6 +139,7 @@ impl Reason {
             Self::DpopRequired => "dpop_required",
             Self::DpopKeyMismatch => "dpop_key_mismatch",
             Self::UseDpopNonce => "use_dpop_nonce",
+            Self::DpopKeyLimit => "dpop_key_limit",
         }
     }
 }

@@ -9,7 +9,7 @@ use axum::response::{Html, IntoResponse, Response};
 use url::Url;
 
 use super::endpoint::{Form, usable_resource};
-use super::grants::AuthorizationRequest;
+use super::grants::{AuthorizationRequest, Busy};
 use super::pages::{consent_page, refusal_page};
 use super::pkce;
 use super::redirect_uri::stays_on_this_machine;
@@ -41,7 +41,8 @@ pub(crate) async fn authorization_response(
         Ok(request) => {
             let user = lock(&shared.resource_owner).clone();
             // Auto-approval hands codes to the machine's own programs only: a web site that
-            // registered itself still meets the consent page.
+            // registered itself, or a scheme any program may handle, still meets the consent
+            // page.
             if shared.auto_approve() && stays_on_this_machine(&request.redirect_uri) {
                 approved(shared, request, &user, StatusCode::FOUND)
             } else {
@@ -51,7 +52,8 @@ pub(crate) async fn authorization_response(
     }
 }
 
-/// The consent page for `request`, which waits for the answer.
+/// The consent page for `request`, which waits for the answer. Too many requests waiting (of
+/// this client, or in all): `temporarily_unavailable`, before any user interaction.
 fn ask_consent(shared: &IssuerState, request: AuthorizationRequest, user: &str) -> Response {
     let Ok(consent_id) = random_token() else {
         return refused("no random bytes for the consent page");
@@ -59,8 +61,10 @@ fn ask_consent(shared: &IssuerState, request: AuthorizationRequest, user: &str) 
     let mut grants = lock(&shared.grants);
     let approved_before = grants.approved(&request.client_id, user);
     let page = consent_page(&request, &consent_id, user, &approved_before);
-    if !grants.wait_for_consent(consent_id, request, Instant::now()) {
-        return refused("too many authorization requests are waiting: try again in a few minutes");
+    let waiting = grants.wait_for_consent(consent_id, request.clone(), Instant::now());
+    drop(grants);
+    if let Err(Busy(why)) = waiting {
+        return temporarily_unavailable(shared, &request, &why, None);
     }
     let mut response = Html(page).into_response();
     let headers = response.headers_mut();
@@ -220,7 +224,8 @@ fn consent_answer(shared: &IssuerState, form: &Form) -> Response {
     }
 }
 
-/// Issues a code for `request` and sends the browser back with it.
+/// Issues a code for `request` and sends the browser back with it; `temporarily_unavailable`
+/// when its client holds too many unused codes (or the issuer does).
 fn approved(
     shared: &IssuerState,
     request: AuthorizationRequest,
@@ -233,8 +238,31 @@ fn approved(
     let mut answer = vec![("code", code.clone())];
     answer.extend(request.state.clone().map(|state| ("state", state)));
     let location = redirect(&request.redirect_uri, answer, shared);
-    lock(&shared.grants).issue_code(code, request, user, Instant::now());
-    location_response(status, &location)
+    let issued = lock(&shared.grants).issue_code(code, request.clone(), user, Instant::now());
+    match issued {
+        Ok(()) => location_response(status, &location),
+        // Auto-approved (302) or approved by the user (303): either way the redirect URI is
+        // one this answer may go to.
+        Err(Busy(why)) => temporarily_unavailable(shared, &request, &why, Some(status)),
+    }
+}
+
+/// `temporarily_unavailable` (RFC 6749 §4.1.2.1) for a request of a client asking too much at
+/// once: back to the client with `status` when the request was approved (by the user, or
+/// auto-approved for a redirect URI on this machine); before that, back only to a redirect URI
+/// on this machine (302), else on the issuer's page (no redirect anywhere unseen).
+fn temporarily_unavailable(
+    shared: &IssuerState,
+    request: &AuthorizationRequest,
+    why: &str,
+    approved_with: Option<StatusCode>,
+) -> Response {
+    let status = match approved_with {
+        Some(status) => status,
+        None if stays_on_this_machine(&request.redirect_uri) => StatusCode::FOUND,
+        None => return refused(&format!("temporarily_unavailable: {why}")),
+    };
+    back_with_error(request, "temporarily_unavailable", why, shared, status)
 }
 
 /// Sends the browser back to the client with an error (RFC 6749 §4.1.2.1).

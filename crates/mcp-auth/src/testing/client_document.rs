@@ -2,14 +2,16 @@
 //! MCP 2026-07-28): a `client_id` that is an https URL names the JSON document describing the
 //! client; the issuer fetches it, bounded, and checks it before trusting its redirect URIs.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use url::Url;
+use url::{Host, Url};
 
+use super::global_address;
 use super::public_client::PublicClient;
 use super::redirect_uri;
-use crate::fetch::{FetchLimits, get_json};
+use crate::fetch::{FetchLimits, get_json_with};
 use crate::url_rules::is_loopback_ip;
 
 /// Most redirect URIs a client may register, and their longest length.
@@ -35,13 +37,51 @@ pub(crate) fn is_document_url(client_id: &str) -> bool {
         && url.password().is_none()
 }
 
-/// Fetches and checks the document at `client_id`; the error says what is wrong with it.
-pub(crate) async fn fetch(client_id: &str) -> Result<PublicClient, String> {
+/// Fetches and checks the document at `client_id`, from a global address (or a loopback one
+/// when `loopback`, the issuer being on loopback itself: see [`global_address`]); the error
+/// says what is wrong with it.
+///
+/// Every failure to fetch a JSON document (refused or reset connection, timeout, an address
+/// not fetched from, a status other than 200, too large, not JSON) gets one and the same
+/// message: the page must not tell a closed port from an open one, or a timeout from an answer,
+/// to whoever picks the URL (a port scanner of this machine). The details go to the debug log.
+pub(crate) async fn fetch(client_id: &str, loopback: bool) -> Result<PublicClient, String> {
+    let not_fetched = || {
+        format!(
+            "the client metadata document at {client_id} could not be fetched: serve it at this \
+             URL from a public address, with status 200, as JSON, within {} s and {} KiB",
+            LIMITS.timeout.as_secs(),
+            LIMITS.max_body / 1024
+        )
+    };
     let url = Url::parse(client_id).map_err(|err| format!("client_id is not a URL: {err}"))?;
-    let fetched = get_json(&url, LIMITS)
-        .await
-        .map_err(|err| format!("the client metadata document could not be used: {err}"))?;
+    if on_refused_ip_literal(&url, loopback) {
+        tracing::debug!(
+            client_id,
+            "client metadata document on an address not fetched from"
+        );
+        return Err(not_fetched());
+    }
+    let client = global_address::client(loopback).map_err(|err| {
+        tracing::debug!(client_id, error = %err, "client metadata document not fetched");
+        not_fetched()
+    })?;
+    let fetched = get_json_with(client, &url, LIMITS).await.map_err(|err| {
+        tracing::debug!(client_id, error = %err, "client metadata document not fetched");
+        not_fetched()
+    })?;
     checked(client_id, &fetched.json)
+}
+
+/// Whether `url`'s host is an IP literal the issuer may not connect to. A literal is connected
+/// to without resolving, so it is checked here; names are checked when resolved.
+fn on_refused_ip_literal(url: &Url, loopback: bool) -> bool {
+    let literal = match url.host() {
+        Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
+        Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
+        _ => return false,
+    };
+    !global_address::allowed(literal, loopback)
 }
 
 /// The client `document` describes, if it is the document of `client_id`.
@@ -127,6 +167,28 @@ mod tests {
         assert!(!is_document_url("https://u:p@app.example.com/client.json"));
         assert!(!is_document_url("https://app.example.com/c.json#x"));
         assert!(!is_document_url("my-client"));
+    }
+
+    #[test]
+    fn ip_literals_off_the_public_internet_are_refused_before_connecting() {
+        let refused =
+            |url: &str, loopback| on_refused_ip_literal(&Url::parse(url).unwrap(), loopback);
+        for private in [
+            "https://10.0.0.1/c.json",
+            "https://169.254.169.254/c.json",
+            "https://[fd00::1]/c.json",
+            "https://[::ffff:192.168.0.1]/c.json",
+            "https://0.0.0.0/c.json",
+        ] {
+            assert!(refused(private, true), "{private}");
+        }
+        assert!(refused("http://127.0.0.1:9/c.json", false));
+        assert!(!refused("http://127.0.0.1:9/c.json", true));
+        assert!(!refused("https://8.8.8.8/c.json", false));
+        assert!(
+            !refused("https://app.example.com/c.json", false),
+            "names: when resolved"
+        );
     }
 
     #[test]

@@ -14,8 +14,13 @@ const CODE_LIFETIME: Duration = Duration::from_secs(60);
 const USED_CODE_MEMORY: Duration = Duration::from_secs(600);
 /// How long a request waits at the consent page.
 const CONSENT_LIFETIME: Duration = Duration::from_secs(600);
-/// Most requests waiting at the consent page at once.
+/// Most requests waiting at the consent page at once, in all and for one client.
 const MAX_PENDING: usize = 1000;
+const MAX_PENDING_PER_CLIENT: usize = 10;
+/// Most authorization codes remembered (live, or used and remembered as such), and most live
+/// (unused, unexpired) codes of one client.
+const MAX_CODES: usize = 10_000;
+const MAX_CODES_PER_CLIENT: usize = 10;
 /// How long a refresh token (and the memory of a used one) lasts.
 const REFRESH_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
@@ -46,6 +51,11 @@ pub(crate) struct Grant {
     pub(crate) family: u64,
 }
 
+/// Why a request cannot wait or a code cannot be issued now: too many of them, for this client
+/// or in all (RFC 6749 §4.1.2.1 `temporarily_unavailable`). The text says which.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Busy(pub(crate) String);
+
 /// Why a code or refresh token is refused: always `invalid_grant` (RFC 6749 §5.2).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct InvalidGrant(pub(crate) &'static str);
@@ -75,21 +85,36 @@ pub(crate) struct Grants {
 }
 
 impl Grants {
-    /// Keeps `request` under `id` until the user answers the consent page; false when too
-    /// many requests wait already.
+    /// Keeps `request` under `id` until the user answers the consent page, unless too many
+    /// requests wait already: [`MAX_PENDING_PER_CLIENT`] of its client (so one client cannot
+    /// crowd out the others), or [`MAX_PENDING`] in all.
     pub(crate) fn wait_for_consent(
         &mut self,
         id: String,
         request: AuthorizationRequest,
         now: Instant,
-    ) -> bool {
+    ) -> Result<(), Busy> {
         self.pending
             .retain(|_, (_, since)| now.duration_since(*since) < CONSENT_LIFETIME);
+        let of_client = self
+            .pending
+            .values()
+            .filter(|(waiting, _)| waiting.client_id == request.client_id)
+            .count();
+        if of_client >= MAX_PENDING_PER_CLIENT {
+            return Err(Busy(format!(
+                "this client has {MAX_PENDING_PER_CLIENT} authorization requests waiting at the \
+                 consent page already: answer them, or wait until they expire ({} minutes)",
+                CONSENT_LIFETIME.as_secs() / 60
+            )));
+        }
         if self.pending.len() >= MAX_PENDING {
-            return false;
+            return Err(Busy(
+                "too many authorization requests are waiting: try again in a few minutes".into(),
+            ));
         }
         self.pending.insert(id, (request, now));
-        true
+        Ok(())
     }
 
     /// The request waiting under `id`, removed: a consent is answered once.
@@ -110,16 +135,37 @@ impl Grants {
             .unwrap_or_default()
     }
 
-    /// Records an approval and keeps `code` for the approved request.
+    /// Records an approval and keeps `code` for the approved request, unless too many codes
+    /// are kept already: [`MAX_CODES_PER_CLIENT`] live ones of its client, or [`MAX_CODES`] in
+    /// all.
     pub(crate) fn issue_code(
         &mut self,
         code: String,
         request: AuthorizationRequest,
         subject: &str,
         now: Instant,
-    ) {
+    ) -> Result<(), Busy> {
         self.codes
             .retain(|_, code| now < code.expires + USED_CODE_MEMORY);
+        let live_of_client = self
+            .codes
+            .values()
+            .filter(|code| {
+                code.request.client_id == request.client_id && !code.redeemed && now < code.expires
+            })
+            .count();
+        if live_of_client >= MAX_CODES_PER_CLIENT {
+            return Err(Busy(format!(
+                "this client holds {MAX_CODES_PER_CLIENT} unused authorization codes already: \
+                 exchange them, or wait until they expire ({} s)",
+                CODE_LIFETIME.as_secs()
+            )));
+        }
+        if self.codes.len() >= MAX_CODES {
+            return Err(Busy(
+                "too many authorization codes are kept: try again in a few minutes".into(),
+            ));
+        }
         self.approved
             .entry((request.client_id.clone(), subject.to_owned()))
             .or_default()
@@ -142,6 +188,7 @@ impl Grants {
                 redeemed: false,
             },
         );
+        Ok(())
     }
 
     /// Exchanges `code` (RFC 6749 §4.1.3, RFC 7636 §4.6). The first attempt uses the code up,

@@ -15,6 +15,21 @@
 //! instead: the private halves of those ship with the crate, so anyone can sign with them.
 //! Either way this issuer hands tokens to whoever asks: never trust it outside tests and demos.
 //!
+//! Any web page the user opens could call it, so it limits what pages may do:
+//!
+//! - it answers only requests for its own authority (`Host: 127.0.0.1:PORT`); another `Host`
+//!   gets 421 Misdirected Request (against DNS rebinding);
+//! - CORS: the metadata and the key set are public, readable by any origin (`*`); the
+//!   registration and token endpoints answer pages on this machine only (an `Origin` on
+//!   `localhost`, `127.0.0.0/8` or `[::1]`, such as the MCP Inspector's web UI on
+//!   `http://localhost:6274`), and refuse a request from any other page with 403 before reading
+//!   it; nothing else answers CORS;
+//! - a client metadata document is fetched from global addresses only (loopback too, the issuer
+//!   being on loopback), checked on the addresses its name resolves to, and every failure to
+//!   fetch it reads the same on the refusal page (details in the debug log);
+//! - one client has at most 10 requests waiting at the consent page and 10 unused codes; past
+//!   that it gets `temporarily_unavailable`.
+//!
 //! ```
 //! use mcp_auth::testing::TestIssuer;
 //!
@@ -63,11 +78,13 @@
 //! ```
 
 mod authorize;
+mod browser;
 mod client;
 mod client_document;
 mod dpop;
 mod endpoint;
 mod error;
+mod global_address;
 mod grants;
 mod introspection;
 mod keys;

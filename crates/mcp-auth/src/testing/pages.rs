@@ -21,10 +21,7 @@ pub(crate) fn consent_page(
         Some(name) => format!("<b>{}</b> ({})", escaped(name), escaped(&request.client_id)),
         None => format!("<b>{}</b>", escaped(&request.client_id)),
     };
-    let redirect_host = Url::parse(&request.redirect_uri)
-        .ok()
-        .and_then(|url| url.host_str().map(str::to_owned))
-        .unwrap_or_else(|| request.redirect_uri.clone());
+    let redirect_host = redirect_target(&request.redirect_uri);
     let on_this_machine = redirect_uri::stays_on_this_machine(&request.redirect_uri);
     let scopes: String = request
         .scopes
@@ -86,6 +83,19 @@ pub(crate) fn consent_page(
         redirect_host = escaped(&redirect_host),
         consent_id = escaped(consent_id),
     )
+}
+
+/// Where the answer goes, as the user can judge it: the host of an `http(s)` redirect URI;
+/// for any other scheme the scheme itself, since whichever program opens it decides where the
+/// code goes next.
+fn redirect_target(redirect_uri: &str) -> String {
+    match Url::parse(redirect_uri) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => {
+            url.host_str().unwrap_or(redirect_uri).to_owned()
+        }
+        Ok(url) => format!("the program that opens {}: links", url.scheme()),
+        Err(_) => redirect_uri.to_owned(),
+    }
 }
 
 /// The page of a request that cannot go back to its client, saying why.

@@ -50,16 +50,27 @@ pub(crate) fn matches(registered: &str, requested: &str) -> bool {
     requested == registered
 }
 
-/// Whether an answer sent to `uri` stays on the user's machine: `http` on a loopback host,
-/// or a native app's private-use scheme. Codes go there without asking in auto-approve mode,
-/// and errors before any user interaction (elsewhere the issuer would be an open
-/// redirector, RFC 9700 §4.11.2).
+/// Whether an answer sent to `uri` stays on the user's machine: `http` on a loopback host, or
+/// a native app's private-use scheme in reverse-domain form (RFC 8252 §7.1: the scheme
+/// contains a `.`, as in `com.example.app:/callback`). Codes go there without asking in
+/// auto-approve mode, and errors before any user interaction (elsewhere the issuer would be
+/// an open redirector, RFC 9700 §4.11.2).
+///
+/// Every other scheme may hand the answer to a program that sends it off this machine: a
+/// browser (`microsoft-edge:https://...`, `web+x:` handlers a web site registered), a network
+/// client (`ftp://`), an office suite that opens URLs (`ms-word:`). Those meet the consent
+/// page.
 pub(crate) fn stays_on_this_machine(uri: &str) -> bool {
     Url::parse(uri).is_ok_and(|url| match url.scheme() {
         "http" => is_loopback(&url),
-        "https" => false,
-        _ => true,
+        scheme => is_reverse_domain_scheme(scheme),
     })
+}
+
+/// A private-use scheme in reverse-domain form (RFC 8252 §7.1): a `.` in the scheme, which
+/// no browser or network protocol scheme has.
+fn is_reverse_domain_scheme(scheme: &str) -> bool {
+    scheme.contains('.')
 }
 
 #[cfg(test)]
@@ -94,12 +105,22 @@ mod tests {
     fn answers_that_stay_on_this_machine() {
         assert!(stays_on_this_machine("http://127.0.0.2:9/cb"));
         assert!(stays_on_this_machine("http://localhost/cb"));
-        assert!(stays_on_this_machine(
-            "cursor://anysphere.cursor-mcp/oauth/callback"
-        ));
+        assert!(stays_on_this_machine("com.example.app:/oauth/callback"));
+        assert!(stays_on_this_machine("com.example.app://callback"));
         assert!(!stays_on_this_machine("https://127.0.0.1/cb"));
         assert!(!stays_on_this_machine("https://app.example.com/cb"));
+        assert!(!stays_on_this_machine("http://app.example.com/cb"));
         assert!(!stays_on_this_machine("not a uri"));
+        // Schemes without a dot may be handled by a browser or a network client (issue 21).
+        for elsewhere in [
+            "web+x:cb",
+            "ftp://files.example.com/cb",
+            "microsoft-edge:https://attacker.example/cb",
+            "ms-word:ofe|u|https://attacker.example/cb",
+            "cursor://anysphere.cursor-mcp/oauth/callback",
+        ] {
+            assert!(!stays_on_this_machine(elsewhere), "{elsewhere}");
+        }
     }
 
     #[test]

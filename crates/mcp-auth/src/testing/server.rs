@@ -16,6 +16,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use super::authorize::authorization_response;
+use super::browser::{self, Cors};
 use super::client::TestClient;
 use super::error::TestingError;
 use super::grants::Grants;
@@ -68,6 +69,7 @@ impl TestIssuer {
         );
         let shared = Arc::new(IssuerState {
             issuer: issuer.clone(),
+            authority: listener.local_addr()?.to_string(),
             published: Mutex::new(keys.iter().map(|k| k.kid.clone()).collect()),
             signing: Mutex::new(keys),
             jwks_override: Mutex::new(None),
@@ -216,9 +218,24 @@ impl TestIssuer {
     }
 
     /// Approves authorization requests at once, redirecting with a code, instead of showing
-    /// the consent page (for programs that follow the redirect themselves) — when the redirect
-    /// URI is on this machine (loopback `http` or a private-use scheme): a web site that
-    /// registered itself still gets the consent page.
+    /// the consent page (for programs that follow the redirect themselves) — only when the
+    /// redirect URI is `http` on a loopback host (`127.0.0.0/8`, `[::1]`, `localhost`) or a
+    /// private-use scheme in reverse-domain form (RFC 8252 §7.1: a `.` in the scheme, as in
+    /// `com.example.app:/callback`). Every other redirect URI meets the consent page: an
+    /// `https` web site that registered itself, and any other scheme (`ftp:`, `web+x:`,
+    /// `microsoft-edge:`, `ms-word:`, `cursor:`...), whose handler may be a program that sends
+    /// the code off this machine. The same rule decides where an error found before the user
+    /// saw anything is redirected; elsewhere the issuer shows it on its own page.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_auto_approve(true);
+    /// # Ok(()) }
+    /// ```
     pub fn set_auto_approve(&self, auto_approve: bool) {
         self.shared
             .auto_approve
@@ -457,6 +474,11 @@ async fn serve(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    // Before anything is counted or answered: a page whose name was rebound to this machine
+    // gets nothing.
+    if !browser::for_authority(&headers, &uri, &shared.authority) {
+        return browser::misdirected(&shared.authority);
+    }
     let issuer_path = url::Url::parse(&shared.issuer)
         .map(|url| url.path().trim_end_matches('/').to_owned())
         .unwrap_or_default();
@@ -481,27 +503,45 @@ async fn serve(
     if shared.down.load(Ordering::SeqCst) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
+    let is_registration = path == format!("{issuer_path}/register");
+    let is_token = path == format!("{issuer_path}/token");
+    let cors = if is_metadata || is_jwks {
+        Some(Cors::Public)
+    } else if is_registration || is_token {
+        Some(Cors::ThisMachine)
+    } else {
+        None
+    };
+    if method == Method::OPTIONS {
+        return match cors {
+            Some(cors) => cors.preflight(&headers),
+            None => StatusCode::NOT_FOUND.into_response(),
+        };
+    }
+    if let Some(refused) = cors.and_then(|cors| cors.refusal(&headers)) {
+        return refused;
+    }
     if is_metadata {
-        return with_cors(axum::Json(shared.metadata()).into_response());
+        return Cors::Public.apply(&headers, axum::Json(shared.metadata()).into_response());
     }
     if path == format!("{issuer_path}/authorize")
         && (method == Method::GET || method == Method::POST)
     {
         return authorization_response(&shared, &method, uri.query(), &body).await;
     }
-    if method == Method::OPTIONS {
-        return cors_preflight();
+    if is_registration && method == Method::POST {
+        let answer = registration_response(&shared, &body);
+        return Cors::ThisMachine.apply(&headers, answer);
     }
-    if path == format!("{issuer_path}/register") && method == Method::POST {
-        return with_cors(registration_response(&shared, &body));
-    }
-    if path == format!("{issuer_path}/token") && method == Method::POST {
-        return with_cors(token_response(&shared, &headers, &body));
+    if is_token && method == Method::POST {
+        let answer = token_response(&shared, &headers, &body);
+        return Cors::ThisMachine.apply(&headers, answer);
     }
     if is_introspection {
         return introspection_response(&shared, &headers, &body).await;
     }
     if is_jwks {
+        let request_headers = headers;
         let delay = *lock(&shared.jwks_delay);
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
@@ -515,31 +555,7 @@ async fn serve(
         if let Some(value) = cache_control.and_then(|v| HeaderValue::from_str(&v).ok()) {
             headers.insert(header::CACHE_CONTROL, value);
         }
-        return with_cors((headers, shared.jwks()).into_response());
+        return Cors::Public.apply(&request_headers, (headers, shared.jwks()).into_response());
     }
     StatusCode::NOT_FOUND.into_response()
-}
-
-/// Lets a browser-based client (the MCP Inspector's web page) read the answers of the
-/// endpoints it calls with `fetch`: metadata, key set, registration and token.
-fn with_cors(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    response
-}
-
-/// The answer to a CORS preflight (`OPTIONS`) for those endpoints.
-fn cors_preflight() -> Response {
-    let headers = [
-        (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-        (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"),
-        (
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            "authorization, content-type, mcp-protocol-version",
-        ),
-        (header::ACCESS_CONTROL_MAX_AGE, "600"),
-    ];
-    (StatusCode::NO_CONTENT, headers).into_response()
 }

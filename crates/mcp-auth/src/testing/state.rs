@@ -12,10 +12,13 @@ use super::client_document;
 use super::grants::Grants;
 use super::keys::TestKey;
 use super::public_client::PublicClient;
+use crate::url_rules::is_loopback;
 
 /// What the server and the token builder share.
 pub(crate) struct IssuerState {
     pub(crate) issuer: String,
+    /// `host:port` of the issuer: the only `Host` it answers.
+    pub(crate) authority: String,
     /// Keys that sign tokens (published or not).
     pub(crate) signing: Mutex<Vec<TestKey>>,
     /// The `kid`s published in the key set.
@@ -73,7 +76,9 @@ impl IssuerState {
             return Ok(client.clone());
         }
         if client_document::is_document_url(client_id) {
-            return client_document::fetch(client_id).await;
+            // Its clients run on this machine when it does: loopback documents are theirs.
+            let loopback = url::Url::parse(&self.issuer).is_ok_and(|url| is_loopback(&url));
+            return client_document::fetch(client_id, loopback).await;
         }
         Err(format!(
             "unknown client_id {client_id:?}: register at the registration endpoint or use a \

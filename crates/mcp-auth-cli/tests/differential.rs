@@ -31,7 +31,8 @@
 //! `X-Original-URL`, `X-Rewrite-URL` or `X-Forwarded-*` value arrives, and `X-Forwarded-For`,
 //! `-Host` and `-Proto` are the proxy's own. Positive controls must run on every upstream, so
 //! a proxy refusing everything fails too. Violations are collected and reported together,
-//! grouped by finding (and written to `target/tmp/differential/report.txt`).
+//! grouped by finding (and written to `target/tmp/differential/report.txt`; every exchange, with
+//! the status the client got and what the upstream executed, to `answers.tsv` beside it).
 //!
 //! `#[ignore]`d because it needs Go, Python with uvicorn, Node and a JDK with Jackson, which
 //! `scripts/test.sh` installs before running the ignored tests:
@@ -635,8 +636,22 @@ async fn what_is_authorized_is_what_every_upstream_executes() {
     }
     let mut found = Vec::new();
     let mut per_upstream = Vec::new();
+    let mut answers = Vec::new();
     for run in runs {
         let outcome = run.await.unwrap();
+        for (case, answer) in &outcome.answers {
+            let executed = outcome
+                .records
+                .iter()
+                .filter(|record| record["case"] == case.as_str())
+                .map(|record| record["executed"].to_string())
+                .collect::<Vec<_>>()
+                .join(" ");
+            answers.push(format!(
+                "{case}\t{}\t{}\t{executed}",
+                outcome.upstream, answer.status
+            ));
+        }
         let violations = violations(&outcome, &by_name, issuer.issuer());
         per_upstream.push(format!(
             "{}: {} requests reached it, {} violations",
@@ -679,6 +694,9 @@ async fn what_is_authorized_is_what_every_upstream_executes() {
     list.sort();
     list.dedup();
     std::fs::write(scratch().join("failures.tsv"), list.join("\n") + "\n").unwrap();
+    answers.sort();
+    // Every exchange: case, upstream, the status the client got, what the upstream executed.
+    std::fs::write(scratch().join("answers.tsv"), answers.join("\n") + "\n").unwrap();
     println!("{text}");
     assert!(
         found.is_empty(),

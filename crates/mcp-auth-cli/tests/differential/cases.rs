@@ -194,6 +194,8 @@ pub(crate) fn all() -> Vec<Case> {
     cases.extend(framing());
     cases.extend(forwarding());
     cases.extend(benign());
+    // Last: an upstream that died on an earlier case fails here, not silently.
+    cases.push(Case::new("control_whoami_last", call("whoami")).control("tool", "whoami"));
     cases
 }
 

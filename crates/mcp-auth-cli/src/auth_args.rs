@@ -17,7 +17,7 @@ use crate::dpop_args::{Dpop, DpopArgs};
 use crate::mcp_server;
 use crate::observability::Observing;
 use crate::opaque_tokens::{self, ApiKeyEntry, OpaqueTokenArgs};
-use crate::server_args::{ToolRules, ToolScopeArgs};
+use crate::server_args::{OperationScopeArgs, ScopeRules};
 
 /// Authorization flags of `serve` and `proxy`; each can also come from its environment variable.
 #[derive(Debug, Args)]
@@ -43,7 +43,7 @@ pub(crate) struct AuthArgs {
     #[arg(long = "scope", env = "MCP_AUTH_SCOPE", value_delimiter = ',')]
     pub(crate) scopes: Vec<String>,
     #[command(flatten)]
-    pub(crate) tools: ToolScopeArgs,
+    pub(crate) operations: OperationScopeArgs,
     /// Clock skew tolerated on token times, in seconds.
     #[arg(long, env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
     leeway: u64,
@@ -110,7 +110,7 @@ pub(crate) struct Protection {
     pub(crate) bearer: BearerAuthLayer,
     /// The resource identifier, as published.
     pub(crate) resource: String,
-    pub(crate) rules: ToolRules,
+    pub(crate) rules: ScopeRules,
     /// The Host header values the MCP endpoint accepts.
     pub(crate) allowed_hosts: Vec<String>,
     api_keys: Vec<ApiKeyEntry>,
@@ -169,7 +169,7 @@ impl AuthArgs {
                 })
             });
         // Every rule's scopes are published, so clients know what they may ask for.
-        let rules = ToolRules::new(own_rules, &self.tools.tool_scopes);
+        let rules = self.operations.rules(own_rules);
         let protected = dpop.apply(protected.scopes_supported(rules.published(&self.scopes)));
         let auth = McpAuth::builder()
             .protected_resource(protected)
@@ -236,8 +236,8 @@ impl AuthArgs {
         if !self.scopes.is_empty() {
             println!("  required scopes   {}", self.scopes.join(" "));
         }
-        for (tool, scopes) in protection.rules.iter() {
-            println!("  tool scopes       {tool}={}", scopes.join(" "));
+        for (label, rule) in protection.rules.banner() {
+            println!("  {label:<18}{rule}");
         }
         if let Some(introspection) = self.tokens.introspection_summary(self.first_issuer()) {
             println!("  introspection     {introspection}");

@@ -13,7 +13,7 @@ use crate::Failure;
 use crate::dpop_args::DpopArgs;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
 use crate::observability::ObserveArgs;
-use crate::server_args::{ServerArgs, ToolRules, ToolScopeArgs};
+use crate::server_args::{ScopeRules, ServerArgs, ToolScopeArgs};
 use mcp_auth::testing::DpopKey;
 
 /// The scope every request needs.
@@ -71,7 +71,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     // the 403 step-up challenge. --tool-scope adds rules; the demo client may ask for any scope
     // a rule names.
     let base = vec![TOOLS_SCOPE.to_owned()];
-    let rules = ToolRules::new(&[(ADMIN_TOOL, ADMIN_SCOPE)], &args.tools.tool_scopes);
+    let rules = ScopeRules::new(&[(ADMIN_TOOL, ADMIN_SCOPE)], &args.tools.tool_scopes);
     let supported = rules.published(&base);
     let issuer = TestIssuer::start()
         .await

@@ -29,7 +29,7 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
-    args.auth.tools.check_builtin_tools()?;
+    args.auth.operations.check_builtin_server()?;
     let tokens = args.auth.token_settings()?;
 
     let listener = TcpListener::bind(args.bind)

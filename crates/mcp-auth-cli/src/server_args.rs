@@ -1,6 +1,8 @@
 //! The flags `demo`, `serve` and `proxy` share about operations: per-tool scopes
-//! (`--tool-scope`), the session mode of the built-in server (`--stateful`), and what becomes of
-//! them: the bearer layer's [`OperationRules`] and the scopes the resource publishes.
+//! (`--tool-scope`), per-prompt, per-resource and per-method scopes for `serve` and `proxy`
+//! (`--prompt-scope`, `--resource-scope`, `--resource-prefix-scope`, `--method-scope`), the
+//! session mode of the built-in server (`--stateful`), and what becomes of them: the bearer
+//! layer's [`OperationRules`] and the scopes the resource publishes.
 
 use clap::Args;
 use mcp_auth::operations::OperationRules;
@@ -13,8 +15,9 @@ use crate::mcp_server;
 pub(crate) struct ToolScopeArgs {
     /// Scopes a tool needs on top of the required ones, as TOOL=SCOPE; several scopes are
     /// separated by spaces ('admin_report=mcp:admin audit'). A token lacking them gets 403
-    /// insufficient_scope naming every scope the call needs (MCP step-up). Repeatable, the
-    /// scopes of one tool add up; comma-separated in the variable.
+    /// insufficient_scope naming every scope the call needs (MCP step-up). Tool names match
+    /// without regard to case. Repeatable, the scopes of one tool add up; comma-separated in the
+    /// variable.
     #[arg(
         long = "tool-scope",
         value_name = "TOOL=SCOPE",
@@ -22,7 +25,58 @@ pub(crate) struct ToolScopeArgs {
         value_delimiter = ',',
         value_parser = parse_tool_scope
     )]
-    pub(crate) tool_scopes: Vec<ToolScope>,
+    pub(crate) tool_scopes: Vec<ScopeRule>,
+}
+
+/// The operation rules of `serve` and `proxy`: per tool, prompt, resource and JSON-RPC method.
+#[derive(Debug, Args)]
+pub(crate) struct OperationScopeArgs {
+    #[command(flatten)]
+    pub(crate) tools: ToolScopeArgs,
+    /// Scopes a prompt needs (prompts/get, and completions of its arguments), as PROMPT=SCOPE;
+    /// several scopes separated by spaces. Repeatable; comma-separated in the variable.
+    #[arg(
+        long = "prompt-scope",
+        value_name = "PROMPT=SCOPE",
+        env = "MCP_AUTH_PROMPT_SCOPE",
+        value_delimiter = ',',
+        value_parser = parse_prompt_scope
+    )]
+    prompt_scopes: Vec<ScopeRule>,
+    /// Scopes the resource with exactly this URI needs (resources/read, subscribe...), as
+    /// URI=SCOPE, the URI in canonical form (file:///etc/passwd). It matches without regard to
+    /// case or a trailing '/'; a request naming a URI out of canonical form ('?', '#', '%',
+    /// ';', '\', '//', '.' or '..' segments) needs every rule's scopes. Repeatable;
+    /// newline-separated in the variable.
+    #[arg(
+        long = "resource-scope",
+        value_name = "URI=SCOPE",
+        env = "MCP_AUTH_RESOURCE_SCOPE",
+        value_delimiter = '\n',
+        value_parser = parse_resource_scope
+    )]
+    resource_scopes: Vec<ScopeRule>,
+    /// Scopes every resource whose URI starts with PREFIX needs, as PREFIX=SCOPE
+    /// (file:///private/=files:private); matched as --resource-scope is. Repeatable;
+    /// newline-separated in the variable.
+    #[arg(
+        long = "resource-prefix-scope",
+        value_name = "PREFIX=SCOPE",
+        env = "MCP_AUTH_RESOURCE_PREFIX_SCOPE",
+        value_delimiter = '\n',
+        value_parser = parse_resource_scope
+    )]
+    resource_prefix_scopes: Vec<ScopeRule>,
+    /// Scopes every request of a JSON-RPC method needs, as METHOD=SCOPE
+    /// (resources/list=files:list). Repeatable; comma-separated in the variable.
+    #[arg(
+        long = "method-scope",
+        value_name = "METHOD=SCOPE",
+        env = "MCP_AUTH_METHOD_SCOPE",
+        value_delimiter = ',',
+        value_parser = parse_method_scope
+    )]
+    method_scopes: Vec<ScopeRule>,
 }
 
 impl ToolScopeArgs {
@@ -34,17 +88,53 @@ impl ToolScopeArgs {
         match self
             .tool_scopes
             .iter()
-            .find(|entry| !tools.contains(&entry.tool))
+            .find(|entry| !tools.contains(&entry.name))
         {
             Some(entry) => Err(Failure::Usage(format!(
                 "invalid value '{}={}' for '--tool-scope <TOOL=SCOPE>': the server has no tool {:?}; its tools are {}",
-                entry.tool,
+                entry.name,
                 entry.scopes.join(" "),
-                entry.tool,
+                entry.name,
                 tools.join(", ")
             ))),
             None => Ok(()),
         }
+    }
+}
+
+impl OperationScopeArgs {
+    /// Refuses what the built-in server (`serve`) cannot use: a tool it does not have, and
+    /// prompt and resource rules (it has neither).
+    pub(crate) fn check_builtin_server(&self) -> Result<(), Failure> {
+        self.tools.check_builtin_tools()?;
+        let unusable = [
+            ("--prompt-scope", &self.prompt_scopes),
+            ("--resource-scope", &self.resource_scopes),
+            ("--resource-prefix-scope", &self.resource_prefix_scopes),
+        ];
+        match unusable.iter().find(|(_, entries)| !entries.is_empty()) {
+            Some((flag, _)) => Err(Failure::Usage(format!(
+                "{flag} guards prompts or resources, and the built-in server has none: use it with mcp-auth proxy"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The rules: the command's own per-tool scopes (`own`) first, then the flags'.
+    pub(crate) fn rules(&self, own: &[(&str, &str)]) -> ScopeRules {
+        let mut rules = ScopeRules::new(own, &self.tools.tool_scopes);
+        let kinds = [
+            (RuleKind::Prompt, &self.prompt_scopes),
+            (RuleKind::Resource, &self.resource_scopes),
+            (RuleKind::ResourcePrefix, &self.resource_prefix_scopes),
+            (RuleKind::Method, &self.method_scopes),
+        ];
+        for (kind, entries) in kinds {
+            for entry in entries {
+                rules.add(kind, &entry.name, entry.scopes.iter().map(String::as_str));
+            }
+        }
+        rules
     }
 }
 
@@ -57,26 +147,45 @@ pub(crate) struct ServerArgs {
     pub(crate) stateful: bool,
 }
 
-/// One `--tool-scope` entry: a tool of the server and the scopes it needs.
+/// One `--tool-scope` (or prompt, resource, method) entry: what it guards and the scopes it
+/// needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ToolScope {
-    tool: String,
+pub(crate) struct ScopeRule {
+    name: String,
     scopes: Vec<String>,
 }
 
-/// Parses `TOOL=SCOPE[ SCOPE...]` strictly: a tool name, and at least one scope, each an RFC
-/// 6749 scope token (whether the tool exists is for the command to say). Errors are one line:
-/// clap prints them after the value.
-fn parse_tool_scope(entry: &str) -> Result<ToolScope, String> {
-    let Some((tool, list)) = entry.split_once('=') else {
-        return Err("expected TOOL=SCOPE, such as admin_report=mcp:admin".to_owned());
+fn parse_tool_scope(entry: &str) -> Result<ScopeRule, String> {
+    parse_scope_rule(entry, "TOOL", "admin_report=mcp:admin")
+}
+
+fn parse_prompt_scope(entry: &str) -> Result<ScopeRule, String> {
+    parse_scope_rule(entry, "PROMPT", "incident_report=ops")
+}
+
+fn parse_resource_scope(entry: &str) -> Result<ScopeRule, String> {
+    parse_scope_rule(entry, "URI", "file:///private/=files:private")
+}
+
+fn parse_method_scope(entry: &str) -> Result<ScopeRule, String> {
+    parse_scope_rule(entry, "METHOD", "resources/list=files:list")
+}
+
+/// Parses `NAME=SCOPE[ SCOPE...]` strictly: a name (`what`, as the flag's value names it), and
+/// at least one scope, each an RFC 6749 scope token (whether a tool exists, or a URI is
+/// canonical, is for the command and the library to say). Errors are one line: clap prints
+/// them after the value.
+fn parse_scope_rule(entry: &str, what: &str, example: &str) -> Result<ScopeRule, String> {
+    let noun = what.to_lowercase();
+    let Some((name, list)) = entry.split_once('=') else {
+        return Err(format!("expected {what}=SCOPE, such as {example}"));
     };
-    if tool.is_empty() {
-        return Err("the tool name before '=' is empty".to_owned());
+    if name.is_empty() {
+        return Err(format!("the {noun} before '=' is empty"));
     }
-    if tool.trim() != tool {
+    if name.trim() != name {
         return Err(format!(
-            "the tool name {tool:?} has spaces around it (no space after a comma in the variable)"
+            "the {noun} {name:?} has spaces around it (no space after a comma in the variable)"
         ));
     }
     let mut scopes: Vec<String> = Vec::new();
@@ -91,10 +200,10 @@ fn parse_tool_scope(entry: &str) -> Result<ToolScope, String> {
         }
     }
     if scopes.is_empty() {
-        return Err(format!("no scope after '=' for the tool {tool}"));
+        return Err(format!("no scope after '=' for the {noun} {name}"));
     }
-    Ok(ToolScope {
-        tool: tool.to_owned(),
+    Ok(ScopeRule {
+        name: name.to_owned(),
         scopes,
     })
 }
@@ -104,33 +213,65 @@ pub(crate) fn is_scope_char(byte: u8) -> bool {
     matches!(byte, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
 }
 
-/// The scopes each tool needs beyond the base ones: the command's own rules first (the admin
-/// tool's), then the `--tool-scope` entries; each tool once, each of its scopes once, in the
-/// order given.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ToolRules(Vec<(String, Vec<String>)>);
+/// What a rule guards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RuleKind {
+    Tool,
+    Prompt,
+    Resource,
+    ResourcePrefix,
+    Method,
+}
 
-impl ToolRules {
-    pub(crate) fn new(own: &[(&str, &str)], given: &[ToolScope]) -> Self {
+impl RuleKind {
+    /// The start banner's label.
+    fn label(self) -> &'static str {
+        match self {
+            Self::Tool => "tool scopes",
+            Self::Prompt => "prompt scopes",
+            Self::Resource => "resource scopes",
+            Self::ResourcePrefix => "resource prefixes",
+            Self::Method => "method scopes",
+        }
+    }
+}
+
+/// The scopes each operation needs beyond the base ones: the command's own rules first (the
+/// admin tool's), then the flags' entries; each guarded name once, each of its scopes once, in
+/// the order given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ScopeRules(Vec<(RuleKind, String, Vec<String>)>);
+
+impl ScopeRules {
+    /// The command's own tool rules and the `--tool-scope` entries.
+    pub(crate) fn new(own: &[(&str, &str)], given: &[ScopeRule]) -> Self {
         let mut rules = Self::default();
         for (tool, scope) in own {
-            rules.add(tool, std::iter::once(*scope));
+            rules.add(RuleKind::Tool, tool, std::iter::once(*scope));
         }
         for entry in given {
-            rules.add(&entry.tool, entry.scopes.iter().map(String::as_str));
+            rules.add(
+                RuleKind::Tool,
+                &entry.name,
+                entry.scopes.iter().map(String::as_str),
+            );
         }
         rules
     }
 
-    fn add<'s>(&mut self, tool: &str, scopes: impl Iterator<Item = &'s str>) {
-        let index = match self.0.iter().position(|(known, _)| known == tool) {
+    fn add<'s>(&mut self, kind: RuleKind, name: &str, scopes: impl Iterator<Item = &'s str>) {
+        let index = match self
+            .0
+            .iter()
+            .position(|(known_kind, known, _)| *known_kind == kind && known == name)
+        {
             Some(index) => index,
             None => {
-                self.0.push((tool.to_owned(), Vec::new()));
+                self.0.push((kind, name.to_owned(), Vec::new()));
                 self.0.len() - 1
             }
         };
-        let needed = &mut self.0[index].1;
+        let needed = &mut self.0[index].2;
         for scope in scopes {
             if !needed.iter().any(|known| known == scope) {
                 needed.push(scope.to_owned());
@@ -142,8 +283,15 @@ impl ToolRules {
     pub(crate) fn operations(&self) -> OperationRules {
         self.0
             .iter()
-            .fold(OperationRules::new(), |rules, (tool, scopes)| {
-                rules.tool(tool.clone(), scopes.iter().cloned())
+            .fold(OperationRules::new(), |rules, (kind, name, scopes)| {
+                let (name, scopes) = (name.clone(), scopes.iter().cloned());
+                match kind {
+                    RuleKind::Tool => rules.tool(name, scopes),
+                    RuleKind::Prompt => rules.prompt(name, scopes),
+                    RuleKind::Resource => rules.resource(name, scopes),
+                    RuleKind::ResourcePrefix => rules.resource_prefix(name, scopes),
+                    RuleKind::Method => rules.method(name, scopes),
+                }
             })
     }
 
@@ -151,8 +299,14 @@ impl ToolRules {
     /// scope of the layer's step-up challenge).
     pub(crate) fn needed_by(&self, tool: &str, base: &[String]) -> Vec<String> {
         let mut needed = base.to_vec();
-        let own = self.0.iter().find(|(known, _)| known == tool);
-        for scope in own.map(|(_, scopes)| scopes.as_slice()).unwrap_or_default() {
+        let own = self
+            .0
+            .iter()
+            .find(|(kind, known, _)| *kind == RuleKind::Tool && known == tool);
+        for scope in own
+            .map(|(_, _, scopes)| scopes.as_slice())
+            .unwrap_or_default()
+        {
             if !needed.contains(scope) {
                 needed.push(scope.clone());
             }
@@ -160,18 +314,18 @@ impl ToolRules {
         needed
     }
 
-    /// The tools with rules and what each needs beyond the base scopes, for the start banner.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+    /// The start banner's lines: `(label, NAME=SCOPES)` per rule.
+    pub(crate) fn banner(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
         self.0
             .iter()
-            .map(|(tool, scopes)| (tool.as_str(), scopes.as_slice()))
+            .map(|(kind, name, scopes)| (kind.label(), format!("{name}={}", scopes.join(" "))))
     }
 
     /// The scopes the resource publishes (`scopes_supported`): the `base` ones, then every
     /// rule's, each once.
     pub(crate) fn published(&self, base: &[String]) -> Vec<String> {
         let mut scopes = base.to_vec();
-        for scope in self.0.iter().flat_map(|(_, scopes)| scopes) {
+        for scope in self.0.iter().flat_map(|(_, _, scopes)| scopes) {
             if !scopes.contains(scope) {
                 scopes.push(scope.clone());
             }
@@ -184,9 +338,9 @@ impl ToolRules {
 mod tests {
     use super::*;
 
-    fn entry(tool: &str, scopes: &[&str]) -> ToolScope {
-        ToolScope {
-            tool: tool.to_owned(),
+    fn entry(tool: &str, scopes: &[&str]) -> ScopeRule {
+        ScopeRule {
+            name: tool.to_owned(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
@@ -222,7 +376,7 @@ mod tests {
 
     #[test]
     fn rules_merge_per_tool_and_publish_every_scope_once() {
-        let rules = ToolRules::new(
+        let rules = ScopeRules::new(
             &[("admin_report", "mcp:admin")],
             &[
                 entry("whoami", &["audit"]),
@@ -241,7 +395,7 @@ mod tests {
         );
         let admin_base = vec!["mcp:admin".to_owned()];
         assert_eq!(
-            ToolRules::new(&[("admin_report", "mcp:admin")], &[]).published(&admin_base),
+            ScopeRules::new(&[("admin_report", "mcp:admin")], &[]).published(&admin_base),
             ["mcp:admin"]
         );
     }

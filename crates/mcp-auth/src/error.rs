@@ -174,6 +174,12 @@ pub enum ConfigError {
         "an operation rule names an empty tool, prompt, resource or method: name what it guards"
     )]
     EmptyOperationName,
+    /// A resource rule names a URI out of canonical form, which no request can be compared
+    /// with.
+    #[error(
+        "the resource rule {0:?} is not a canonical URI (no query, fragment, %-escape, ';', '\\', user-info, empty, '.' or '..' segment, upper-case scheme or host, default port; file: with an empty host): write it as requests name it, such as file:///private/"
+    )]
+    NonCanonicalResourceRule(String),
     /// `OperationRules::max_body_bytes` is zero, so no operation could be read.
     #[error(
         "OperationRules::max_body_bytes is zero: no request's operation could be read; leave it unset for 1 MiB"

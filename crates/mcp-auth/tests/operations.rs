@@ -423,6 +423,53 @@ async fn a_body_that_cannot_be_read_is_held_to_the_strictest_rule() {
 }
 
 #[tokio::test]
+async fn keys_a_case_insensitive_server_reads_differently_get_the_strictest_rule() {
+    let server = server(|b| b).await;
+    let strictest = "mcp files ops private repo:admin";
+    // Go's encoding/json runs delete_repo for each of these (CVE-2026-27896).
+    for body in [
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","Name":"delete_repo"}}"#,
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/list","Method":"tools/call","params":{"name":"delete_repo"}}"#,
+        r#"{"jsonrpc":"2.0","id":7,"Method":"tools/call","Params":{"Name":"delete_repo"}}"#,
+        r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file"},"param\u017f":{"name":"delete_repo"}}"#,
+        r#"{"jsonrpc":"2.0","id":7,"result":{},"Method":"tools/call","Params":{"Name":"delete_repo"}}"#,
+    ] {
+        let response = server
+            .post_raw("base", Style::BodyOnly, &[], body.to_owned())
+            .await;
+        server.step_up(response, strictest).await;
+    }
+    // A tool name in another case is the same tool to a server that looks names up so.
+    let response = server
+        .post("base", Style::BodyOnly, &call("DELETE_REPO"))
+        .await;
+    server.step_up(response, "mcp repo:admin").await;
+    assert_eq!(server.calls(), (0, 0));
+}
+
+#[tokio::test]
+async fn the_body_of_every_method_but_get_head_delete_and_options_is_read() {
+    let server = server(|b| b).await;
+    let methods = ["post", "Post", "PUT", "PATCH", "PROPFIND"];
+    for method in methods {
+        let response = reqwest::Client::new()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                &server.url,
+            )
+            .header("content-type", "application/json")
+            .header("x-http-method-override", "POST")
+            .header(AUTHORIZATION, "Bearer base")
+            .body(call("delete_repo").to_string())
+            .send()
+            .await
+            .unwrap();
+        server.step_up(response, "mcp repo:admin").await;
+    }
+    assert_eq!(server.calls(), (0, 0));
+}
+
+#[tokio::test]
 async fn get_and_delete_need_the_base_scopes_only() {
     let server = server(|b| b).await;
     for method in [reqwest::Method::GET, reqwest::Method::DELETE] {

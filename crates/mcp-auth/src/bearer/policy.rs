@@ -220,11 +220,14 @@ impl Policy {
     }
 
     /// How much of a request's body must be read to find its operations: `None` when none
-    /// (no rules, or a method other than `POST`, which carries no JSON-RPC message).
+    /// (no rules, or `GET`, `HEAD`, `DELETE` or `OPTIONS`, which carry no JSON-RPC message).
+    /// Every other method is read, whatever its spelling: servers that upper-case a method
+    /// (`post`) or honour an override header would run its body as a `POST`.
     pub(crate) fn body_to_read(&self, method: &Method) -> Option<usize> {
+        let bodiless = [Method::GET, Method::HEAD, Method::DELETE, Method::OPTIONS];
         self.operations
             .as_ref()
-            .filter(|_| method == Method::POST)
+            .filter(|_| !bodiless.contains(method))
             .map(OperationRules::body_limit)
     }
 

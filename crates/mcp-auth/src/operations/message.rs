@@ -1,9 +1,10 @@
 //! What a JSON-RPC request body asks the server to do: each message's method and, for the
 //! methods that name one, the tool, prompt or resource it acts on.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::strict_json;
+use super::case_fold::fold;
+use super::{resource_uri, strict_json};
 
 /// One operation a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,11 +77,17 @@ pub(crate) enum Body {
 /// Why a body says nothing trustworthy about its operations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Unreadable {
-    /// Not JSON, JSON with a repeated object member, or JSON that is not a JSON-RPC message or
-    /// batch.
+    /// Not JSON, JSON with a repeated object member, or JSON that is neither a JSON-RPC
+    /// request (an exact `method`), nor a response (an exact `id` beside an exact `result` or
+    /// `error`), nor a batch of them.
     NotJsonRpc,
-    /// A message names its target with a value of the wrong type (`params.name: 7`) or none at
-    /// all where the method requires one.
+    /// An object the rules read has two members whose names fold to the same one, or a member
+    /// spelled like one the rules read in another case (`Params`, `paramſ`): a server matching
+    /// names without regard to case could read what the rules did not.
+    CaseVariant,
+    /// A message names its target with a value of the wrong type (`params.name: 7`), none at
+    /// all where the method requires one, or one a server could read as another (a resource
+    /// URI out of canonical form, a name with control characters or surrounding spaces).
     BadTarget,
 }
 
@@ -102,65 +109,100 @@ pub(crate) fn read(body: &[u8]) -> Result<Body, Unreadable> {
     }
 }
 
-/// The operation of one message; `None` for a message without a method (a response).
+/// The methods whose targets the rules read. A method spelled like one of them in another
+/// case is unreadable: a server dispatching without regard to case would run it.
+const TARGETED_METHODS: [&str; 12] = [
+    "tools/call",
+    "prompts/get",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "resources/directory/read",
+    "skills/get",
+    "tasks/get",
+    "tasks/update",
+    "tasks/cancel",
+    "completion/complete",
+    "subscriptions/listen",
+];
+
+/// The operation of one message; `None` for a response.
 fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
-    let Value::Object(fields) = message else {
-        return Err(Unreadable::NotJsonRpc);
-    };
-    let method = match fields.get("method") {
-        None => return Ok(None),
+    let fields = object(message).ok_or(Unreadable::NotJsonRpc)??;
+    let method = match member(fields, "method")? {
+        None => return response(fields).map(|()| None),
         Some(Value::String(method)) => method,
         Some(_) => return Err(Unreadable::NotJsonRpc),
     };
-    let params = fields.get("params");
-    let string = |value: Option<&Value>| match value {
-        Some(Value::String(value)) => Ok(value.clone()),
-        _ => Err(Unreadable::BadTarget),
+    if !TARGETED_METHODS.contains(&method.as_str()) {
+        let folded = fold(method);
+        if TARGETED_METHODS.iter().any(|known| fold(known) == folded) {
+            return Err(Unreadable::CaseVariant);
+        }
+    }
+    let params = member(fields, "params")?;
+    let params = || -> Result<Option<&Map<String, Value>>, Unreadable> {
+        match params.map(object) {
+            None => Ok(None),
+            Some(None) => Err(Unreadable::BadTarget),
+            Some(Some(fields)) => fields.map(Some),
+        }
     };
-    let param = |name: &str| string(params.and_then(|params| params.get(name)));
+    let param = |name: &str| -> Result<String, Unreadable> {
+        let fields = params()?.ok_or(Unreadable::BadTarget)?;
+        string(member(fields, name)?)
+    };
     let targets = match method.as_str() {
-        "tools/call" => vec![Target::Tool(param("name")?)],
-        "prompts/get" => vec![Target::Prompt(param("name")?)],
+        "tools/call" => vec![Target::Tool(plain_name(param("name")?)?)],
+        "prompts/get" => vec![Target::Prompt(plain_name(param("name")?)?)],
         // SEP-2640's directory listing and skills read resources by URI too.
         "resources/read"
         | "resources/subscribe"
         | "resources/unsubscribe"
         | "resources/directory/read"
-        | "skills/get" => vec![Target::Resource(literal_uri(param("uri")?)?)],
+        | "skills/get" => vec![Target::Resource(canonical_uri(param("uri")?)?)],
         "tasks/get" | "tasks/update" | "tasks/cancel" => vec![Target::Task(param("taskId")?)],
         // Completing an argument of a prompt or resource template reveals what it offers:
         // it needs what using the prompt or resource needs.
         "completion/complete" => {
-            let reference = params.and_then(|params| params.get("ref"));
-            match reference
-                .and_then(|r| r.get("type"))
-                .and_then(Value::as_str)
-            {
-                Some("ref/prompt") => vec![Target::Prompt(string(
-                    reference.and_then(|r| r.get("name")),
-                )?)],
-                Some("ref/resource") => vec![Target::Resource(string(
-                    reference.and_then(|r| r.get("uri")),
-                )?)],
+            let params = params()?.ok_or(Unreadable::BadTarget)?;
+            let reference = member(params, "ref")?
+                .and_then(object)
+                .ok_or(Unreadable::BadTarget)??;
+            match member(reference, "type")?.and_then(Value::as_str) {
+                Some("ref/prompt") => vec![Target::Prompt(plain_name(string(member(
+                    reference, "name",
+                )?)?)?)],
+                Some("ref/resource") => vec![Target::Resource(canonical_uri(string(member(
+                    reference, "uri",
+                )?)?)?)],
                 _ => return Err(Unreadable::BadTarget),
             }
         }
         // 2026-07-28: one request subscribes to several resources.
-        "subscriptions/listen" => match params
-            .and_then(|params| params.get("notifications"))
-            .and_then(|notifications| notifications.get("resourceSubscriptions"))
-        {
-            None => Vec::new(),
-            Some(Value::Array(uris)) => uris
-                .iter()
-                .map(|uri| {
-                    string(Some(uri))
-                        .and_then(literal_uri)
-                        .map(Target::Resource)
-                })
-                .collect::<Result<_, _>>()?,
-            Some(_) => return Err(Unreadable::BadTarget),
-        },
+        "subscriptions/listen" => {
+            let notifications = match params()? {
+                None => None,
+                Some(params) => member(params, "notifications")?,
+            };
+            let subscriptions = match notifications.map(object) {
+                None => None,
+                Some(None) => return Err(Unreadable::BadTarget),
+                Some(Some(notifications)) => member(notifications?, "resourceSubscriptions")?,
+            };
+            match subscriptions {
+                None => Vec::new(),
+                Some(Value::Array(uris)) => uris
+                    .iter()
+                    .map(|uri| {
+                        string(Some(uri))
+                            .and_then(canonical_uri)
+                            .map(Target::Resource)
+                    })
+                    .collect::<Result<_, _>>()?,
+                Some(_) => return Err(Unreadable::BadTarget),
+            }
+        }
         _ => Vec::new(),
     };
     Ok(Some(Operation {
@@ -169,19 +211,70 @@ fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
     }))
 }
 
-/// A resource URI that means only what it says: resource rules compare URIs as strings, so a
-/// URI that a server could read as another one (`%`-escapes, `.` or `..` segments, anything a
-/// URL parser would rewrite: case, default port, `localhost`) gets the strictest rule instead.
-fn literal_uri(uri: String) -> Result<String, Unreadable> {
-    let escaped = uri.contains('%');
-    let dotted = uri
-        .split(['/', '\\'])
-        .any(|segment| segment == "." || segment == "..");
-    let rewritten = url::Url::parse(&uri).map_or(true, |url| url.as_str() != uri);
-    if escaped || dotted || rewritten {
-        Err(Unreadable::BadTarget)
+/// A message without `method` must be a response: an `id` beside a `result` or an `error`.
+fn response(fields: &Map<String, Value>) -> Result<(), Unreadable> {
+    let id = member(fields, "id")?.is_some();
+    let outcome = member(fields, "result")?.is_some() || member(fields, "error")?.is_some();
+    if id && outcome {
+        Ok(())
     } else {
-        Ok(uri)
+        Err(Unreadable::NotJsonRpc)
+    }
+}
+
+/// The members of `value` when it is an object (`None` otherwise), unless two of its member
+/// names fold to the same one.
+fn object(value: &Value) -> Option<Result<&Map<String, Value>, Unreadable>> {
+    let Value::Object(fields) = value else {
+        return None;
+    };
+    if fields.len() > 1 {
+        let mut folded: Vec<String> = fields.keys().map(|name| fold(name)).collect();
+        folded.sort_unstable();
+        if folded.windows(2).any(|pair| pair[0] == pair[1]) {
+            return Some(Err(Unreadable::CaseVariant));
+        }
+    }
+    Some(Ok(fields))
+}
+
+/// The member `name` of an object whose names are distinct under folding: `None` when absent,
+/// and an error when it is present under another spelling.
+fn member<'v>(fields: &'v Map<String, Value>, name: &str) -> Result<Option<&'v Value>, Unreadable> {
+    if let Some(value) = fields.get(name) {
+        return Ok(Some(value));
+    }
+    let wanted = fold(name);
+    if fields.keys().any(|other| fold(other) == wanted) {
+        return Err(Unreadable::CaseVariant);
+    }
+    Ok(None)
+}
+
+/// The string a target is named by.
+fn string(value: Option<&Value>) -> Result<String, Unreadable> {
+    match value {
+        Some(Value::String(value)) => Ok(value.clone()),
+        _ => Err(Unreadable::BadTarget),
+    }
+}
+
+/// A tool or prompt name that no server trims or truncates into another: no control
+/// characters, no space around it.
+fn plain_name(name: String) -> Result<String, Unreadable> {
+    let trimmed = name.trim() == name;
+    if trimmed && !name.is_empty() && !name.chars().any(char::is_control) {
+        Ok(name)
+    } else {
+        Err(Unreadable::BadTarget)
+    }
+}
+
+/// A resource URI in canonical form (see [`resource_uri`](super::resource_uri)).
+fn canonical_uri(uri: String) -> Result<String, Unreadable> {
+    match resource_uri::canonical(&uri) {
+        Some(_) => Ok(uri),
+        None => Err(Unreadable::BadTarget),
     }
 }
 
@@ -276,6 +369,63 @@ mod tests {
     }
 
     #[test]
+    fn names_a_case_insensitive_server_reads_differently_are_unreadable() {
+        // Go's encoding/json (CVE-2026-27896), .NET and Jackson in their case-insensitive modes.
+        for body in [
+            r#"{"method":"tools/call","params":{"name":"whoami","Name":"admin_report"}}"#,
+            r#"{"method":"tools/list","Method":"tools/call","params":{"name":"admin_report"}}"#,
+            r#"{"Method":"tools/call","Params":{"Name":"admin_report"}}"#,
+            r#"{"method":"tools/call","params":{"name":"whoami"},"paramſ":{"name":"admin_report"}}"#,
+            r#"{"method":"tools/call","params":{"name":"whoami"},"param\u017f":{"name":"admin_report"}}"#,
+            r#"{"method":"tools/call","params":{"na\u006de":"whoami","NAME":"admin_report"}}"#,
+            r#"{"method":"tools/call","Params":{"name":"admin_report"}}"#,
+            r#"{"method":"tools/call","params":{"Name":"admin_report"}}"#,
+            r#"{"jsonrpc":"2.0","id":1,"result":{},"Method":"tools/call","Params":{"Name":"admin_report"}}"#,
+            r#"{"method":"Tools/Call","params":{"name":"admin_report"}}"#,
+            r#"{"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"p","\u212aind":1,"NAME":"q"}}}"#,
+            r#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"a","nam\u0045":"b"}}]"#,
+        ] {
+            assert_eq!(
+                read(body.as_bytes()),
+                Err(Unreadable::CaseVariant),
+                "{body}"
+            );
+        }
+        // Case variants where the rules read nothing are no concern.
+        assert!(
+            read(br#"{"method":"tools/call","params":{"name":"a","arguments":{"x":1,"X":2}}}"#)
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn a_message_that_is_neither_request_nor_response_is_unreadable() {
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1}"#,
+            r#"{"jsonrpc":"2.0","result":{}}"#,
+            r#"{"params":{"name":"admin_report"}}"#,
+            "{}",
+        ] {
+            assert_eq!(read(body.as_bytes()), Err(Unreadable::NotJsonRpc), "{body}");
+        }
+        for body in [
+            r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+            r#"{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"x"}}"#,
+        ] {
+            assert!(
+                matches!(
+                    read(body.as_bytes()),
+                    Ok(Body::Single {
+                        operation: None,
+                        ..
+                    })
+                ),
+                "{body}"
+            );
+        }
+    }
+
+    #[test]
     fn malformed_bodies_and_targets_are_unreadable() {
         for body in [
             "",
@@ -300,6 +450,16 @@ mod tests {
             r#"{"method":"resources/read","params":{"uri":"FILE:///private/pay.csv"}}"#,
             r#"{"method":"resources/read","params":{"uri":"file://localhost/private/pay.csv"}}"#,
             r#"{"method":"resources/read","params":{"uri":"relative/private"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file:///etc/passwd?"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file:///etc/passwd#x"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file:////private/x"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file:///private//hr/x"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file:///private;/hr/x"}}"#,
+            r#"{"method":"resources/read","params":{"uri":"file:///private\\hr\\x"}}"#,
+            r#"{"method":"tools/call","params":{"name":"admin_report\u0000"}}"#,
+            r#"{"method":"tools/call","params":{"name":" admin_report"}}"#,
+            r#"{"method":"tools/call","params":{"name":""}}"#,
+            r#"{"method":"tools/call","params":["admin_report"]}"#,
             r#"{"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["file:///a/./b"]}}}"#,
         ] {
             assert_eq!(read(body.as_bytes()), Err(Unreadable::BadTarget), "{body}");

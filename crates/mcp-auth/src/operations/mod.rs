@@ -21,27 +21,38 @@
 //! ```
 //!
 //! How a request's operations are found:
-//! - only `POST` requests carry operations; `GET` (the SSE stream) and `DELETE` (ending a
-//!   session) need the base scopes alone;
+//! - `GET` (the SSE stream), `HEAD`, `DELETE` (ending a session) and `OPTIONS` carry no
+//!   operation and need the base scopes alone; the body of every other method is read, however
+//!   it is spelt (`post`, `PUT`...: some servers upper-case the method or honour
+//!   `X-HTTP-Method-Override`, and would run it as a `POST`);
 //! - the body is read up to [`OperationRules::max_body_bytes`] (1 MiB by default) and passed on
 //!   to the MCP server byte for byte; with no rules the body is never read;
 //! - a JSON-RPC batch (protocol 2025-03-26) needs the scopes of all its messages;
 //! - `Mcp-Method` and `Mcp-Name` (protocol 2026-07-28), when sent, must agree with the body, or
 //!   the request gets HTTP 400 with JSON-RPC error -32020;
-//! - a body that cannot be read whole, or is not JSON-RPC, or repeats an object member (parsers
-//!   disagree on which one wins), or names a target in a malformed way, is held to the strictest
-//!   rule: every scope any rule names;
+//! - a body that cannot be read whole, or is not JSON-RPC (neither a request with an exact
+//!   `method` nor a response with an exact `id` and `result` or `error`), or repeats an object
+//!   member (parsers disagree on which one wins), or has, in an object the rules read, two
+//!   member names equal under case folding or a member spelt like `method`, `params`, `name`,
+//!   `uri`... in another case (Go's `encoding/json`, .NET and Jackson match names without
+//!   regard to case: CVE-2026-27896), or names a target in a malformed way, is held to the
+//!   strictest rule: every scope any rule names;
 //! - `completion/complete` needs what its prompt or resource reference needs,
 //!   `subscriptions/listen` what every resource it subscribes to needs, and
 //!   `resources/directory/read` and `skills/get` what their resource URI needs;
-//! - resource rules compare URIs as written: a URI a server could read as another one
-//!   (`%`-escapes, `.` or `..` segments, anything a URL parser would rewrite, such as an
-//!   upper-case scheme or `localhost`) is held to the strictest rule.
+//! - tool, prompt and method names match rules without regard to case; a tool or prompt name
+//!   with control characters or surrounding spaces is held to the strictest rule;
+//! - resource rules compare only URIs in canonical form, without regard to case and with or
+//!   without a trailing `/`: a URI a server could read as another one (a query, a fragment,
+//!   `%`-escapes, `;`, `\`, empty, `.` or `..` segments, a `file:` host, anything a URL parser
+//!   would rewrite, such as an upper-case scheme or `localhost`) is held to the strictest rule.
 
+mod case_fold;
 mod headers;
 mod message;
 mod needs;
 mod permissions;
+mod resource_uri;
 mod rules;
 mod strict_json;
 

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
+use super::case_fold::fold;
 use super::message::{Operation, Target};
+use super::resource_uri;
 use crate::error::ConfigError;
 use crate::scope::check_scope_token;
 
@@ -17,6 +19,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// prompt's or resource's (exact URI, and every prefix rule the URI starts with). Scope
 /// hierarchies apply as for the base scopes.
 ///
+/// Names are matched the way the most lenient server matches them, so that no spelling a
+/// server reads as a guarded name escapes its rule: tool, prompt and method names and resource
+/// URIs without regard to case (Unicode case folding), resource URIs with or without a
+/// trailing `/`. Resource rules must name URIs in canonical form (checked when the layer is
+/// built); a request naming a URI out of canonical form gets the strictest rule.
+///
 /// ```
 /// use mcp_auth::operations::OperationRules;
 ///
@@ -29,9 +37,13 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 #[derive(Debug, Clone, Default)]
 #[must_use = "give the rules to BearerAuthBuilder::operations"]
 pub struct OperationRules {
+    /// Tools, prompts and methods keyed by their folded name.
     tools: HashMap<String, Vec<String>>,
     prompts: HashMap<String, Vec<String>>,
+    /// Keyed by [`resource_uri::key`].
     resources: HashMap<String, Vec<String>>,
+    /// The exact resource URIs as given, checked when the layer is built.
+    resource_uris: Vec<String>,
     resource_prefixes: Vec<(String, Vec<String>)>,
     methods: HashMap<String, Vec<String>>,
     max_body_bytes: Option<usize>,
@@ -49,7 +61,7 @@ impl OperationRules {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        add(&mut self.tools, name.into(), scopes);
+        add(&mut self.tools, fold(&name.into()), scopes);
         self
     }
 
@@ -59,7 +71,7 @@ impl OperationRules {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        add(&mut self.prompts, name.into(), scopes);
+        add(&mut self.prompts, fold(&name.into()), scopes);
         self
     }
 
@@ -69,7 +81,9 @@ impl OperationRules {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        add(&mut self.resources, uri.into(), scopes);
+        let uri = uri.into();
+        self.resource_uris.push(uri.clone());
+        add(&mut self.resources, resource_uri::key(&uri), scopes);
         self
     }
 
@@ -92,7 +106,7 @@ impl OperationRules {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        add(&mut self.methods, method.into(), scopes);
+        add(&mut self.methods, fold(&method.into()), scopes);
         self
     }
 
@@ -139,6 +153,14 @@ impl OperationRules {
                 check_scope_token(scope)?;
             }
         }
+        let resources = self.resource_uris.iter();
+        let prefixes = self.resource_prefixes.iter().map(|(prefix, _)| prefix);
+        if let Some(uri) = resources
+            .chain(prefixes)
+            .find(|uri| resource_uri::canonical(uri).is_none())
+        {
+            return Err(ConfigError::NonCanonicalResourceRule(uri.clone()));
+        }
         if self.max_body_bytes == Some(0) {
             return Err(ConfigError::ZeroBodyLimit);
         }
@@ -148,27 +170,29 @@ impl OperationRules {
     /// The scopes `operation` needs beyond the base scopes, each once, in rule order.
     pub(crate) fn scopes_for<'r>(&'r self, operation: &Operation) -> Vec<&'r str> {
         let mut needed = Vec::new();
-        let mut extend = |scopes: &'r [String]| {
-            for scope in scopes {
-                if !needed.contains(&scope.as_str()) {
-                    needed.push(scope.as_str());
-                }
-            }
+        let named = |rules: &'r HashMap<String, Vec<String>>, name: &str| {
+            rules.get(&fold(name)).map_or(&[][..], Vec::as_slice)
         };
-        if let Some(scopes) = self.methods.get(&operation.method) {
-            extend(scopes);
-        }
+        extend(&mut needed, named(&self.methods, &operation.method));
         for target in &operation.targets {
             match target {
-                Target::Tool(name) => extend(self.tools.get(name).map_or(&[], Vec::as_slice)),
-                Target::Prompt(name) => {
-                    extend(self.prompts.get(name).map_or(&[], Vec::as_slice));
+                Target::Tool(name) => extend(&mut needed, named(&self.tools, name)),
+                Target::Prompt(name) => extend(&mut needed, named(&self.prompts, name)),
+                // A URI out of canonical form is a server's to read as any other: it needs
+                // what every rule needs.
+                Target::Resource(uri) if resource_uri::canonical(uri).is_none() => {
+                    for scope in self.strictest() {
+                        if !needed.contains(&scope) {
+                            needed.push(scope);
+                        }
+                    }
                 }
                 Target::Resource(uri) => {
-                    extend(self.resources.get(uri).map_or(&[], Vec::as_slice));
+                    let exact = self.resources.get(&resource_uri::key(uri));
+                    extend(&mut needed, exact.map_or(&[], Vec::as_slice));
                     for (prefix, scopes) in &self.resource_prefixes {
-                        if uri.starts_with(prefix.as_str()) {
-                            extend(scopes);
+                        if resource_uri::under(uri, prefix) {
+                            extend(&mut needed, scopes);
                         }
                     }
                 }
@@ -195,6 +219,15 @@ impl OperationRules {
         }
         all.sort_unstable();
         all
+    }
+}
+
+/// Adds each of `scopes` not in `needed` yet.
+fn extend<'r>(needed: &mut Vec<&'r str>, scopes: &'r [String]) {
+    for scope in scopes {
+        if !needed.contains(&scope.as_str()) {
+            needed.push(scope.as_str());
+        }
     }
 }
 
@@ -270,6 +303,37 @@ mod tests {
     }
 
     #[test]
+    fn names_and_uris_match_whatever_their_case_and_trailing_slash() {
+        let resource = |uri: &str| needs("resources/read", Some(Target::Resource(uri.into())));
+        assert_eq!(
+            resource("file:///PRIVATE/Hr/pay.csv"),
+            ["files", "files:private", "hr"]
+        );
+        assert_eq!(resource("file:///private"), ["files", "files:private"]);
+        assert_eq!(resource("file:///etc/passwd/"), ["files", "root"]);
+        assert_eq!(resource("file:///ETC/PASSWD"), ["files", "root"]);
+        assert_eq!(
+            needs("tools/call", Some(Target::Tool("Delete_Repo".into()))),
+            ["tools", "repo:admin"]
+        );
+        assert_eq!(
+            needs("prompts/get", Some(Target::Prompt("INCIDENT".into()))),
+            ["ops"]
+        );
+    }
+
+    #[test]
+    fn a_uri_out_of_canonical_form_needs_every_rule_s_scopes() {
+        let needed = needs(
+            "resources/read",
+            Some(Target::Resource("file:///public/../private/x".into())),
+        );
+        let mut sorted = needed.clone();
+        sorted.sort();
+        assert_eq!(sorted, rules().strictest());
+    }
+
+    #[test]
     fn the_strictest_rule_names_every_scope() {
         assert_eq!(
             rules().strictest(),
@@ -299,6 +363,21 @@ mod tests {
             OperationRules::new().max_body_bytes(0).check(),
             Err(ConfigError::ZeroBodyLimit)
         );
+        for uri in [
+            "file:///private/?",
+            "file:////x",
+            "FILE:///x",
+            "file://host/x",
+        ] {
+            assert_eq!(
+                OperationRules::new().resource(uri, ["a"]).check(),
+                Err(ConfigError::NonCanonicalResourceRule(uri.to_owned()))
+            );
+            assert_eq!(
+                OperationRules::new().resource_prefix(uri, ["a"]).check(),
+                Err(ConfigError::NonCanonicalResourceRule(uri.to_owned()))
+            );
+        }
         assert!(rules().check().is_ok());
     }
 }

@@ -1,0 +1,43 @@
+//! Names compared the way the most lenient server behind us compares them. Go's
+//! `encoding/json` matches object keys to struct fields without regard to case and folds `ſ`
+//! (U+017F) to `s` and `K` (U+212A, Kelvin) to `k` (the Go MCP SDK's CVE-2026-27896); .NET's
+//! `PropertyNameCaseInsensitive` and Jackson's `ACCEPT_CASE_INSENSITIVE_PROPERTIES` do the same,
+//! and some servers look tools up case-insensitively. A rule that compares exact strings would
+//! see two names where such a server sees one.
+
+/// `name` folded: upper-cased, then lower-cased, so that every character whose simple case
+/// folding (or .NET's upper-case invariant) joins it to another lands on the same one. It folds
+/// a little more than Unicode simple case folding (`ß` becomes `ss`): two names it calls equal
+/// are only ever held to the stricter rule.
+pub(crate) fn fold(name: &str) -> String {
+    if name.is_ascii() {
+        // Every request's names go through here; ASCII folds to its lower case (`K` and `ſ`
+        // are not ASCII, so they take the long way).
+        return name.to_ascii_lowercase();
+    }
+    name.chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn case_and_the_go_siblings_of_k_and_s_fold_together() {
+        for (a, b) in [
+            ("params", "Params"),
+            ("params", "PARAMS"),
+            ("params", "param\u{17f}"),
+            ("kind", "\u{212a}ind"),
+            ("name", "nAmE"),
+            ("straße", "STRASSE"),
+        ] {
+            assert_eq!(fold(a), fold(b), "{a} {b}");
+        }
+        assert_ne!(fold("name"), fold("names"));
+        assert_ne!(fold("admin_report"), fold("admin-report"));
+    }
+}

@@ -14,6 +14,7 @@ use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 
 use crate::Failure;
 use crate::dpop_args::{Dpop, DpopArgs};
+use crate::duration::parse_duration;
 use crate::mcp_server;
 use crate::observability::Observing;
 use crate::opaque_tokens::{self, ApiKeyEntry, OpaqueTokenArgs};
@@ -47,6 +48,16 @@ pub(crate) struct AuthArgs {
     /// Clock skew tolerated on token times, in seconds.
     #[arg(long, env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
     leeway: u64,
+    /// Longest wait for a request body read to find its operations (when there are operation
+    /// rules), then 400: seconds, or milliseconds with an ms suffix (300ms).
+    #[arg(
+        long,
+        env = "MCP_AUTH_BODY_TIMEOUT",
+        value_name = "SECS",
+        default_value = "30",
+        value_parser = parse_duration
+    )]
+    body_timeout: Duration,
     /// A Host header value the MCP endpoint accepts (repeatable) [default: the resource's host,
     /// the bound address, localhost].
     #[arg(
@@ -183,7 +194,7 @@ impl AuthArgs {
             .required_scopes(self.scopes.clone())
             .leeway(Duration::from_secs(self.leeway))
             .allowed_origins(self.allowed_origins.clone())
-            .operations(rules.operations());
+            .operations(rules.operations().body_timeout(self.body_timeout));
         if let Some(audience) = &self.audience {
             bearer = bearer.audience(audience.clone());
         }

@@ -11,6 +11,8 @@ mod demo;
 mod discover;
 mod dpop_args;
 mod dpop_proof;
+mod duration;
+mod listener;
 mod mcp_server;
 mod observability;
 mod opaque_tokens;

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 
 use crate::Failure;
 use crate::auth_args::AuthArgs;
+use crate::listener::ListenerArgs;
 use crate::mcp_server;
 use crate::observability::ObserveArgs;
 use crate::server_args::ServerArgs;
@@ -26,6 +27,8 @@ pub(crate) struct ServeArgs {
     server: ServerArgs,
     #[command(flatten)]
     observe: ObserveArgs,
+    #[command(flatten)]
+    listener: ListenerArgs,
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
@@ -63,11 +66,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     if args.auth.legacy_as_metadata {
         println!("  legacy metadata   /.well-known/oauth-authorization-server (deprecated)");
     }
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(crate::shutdown_signal())
-    .await
-    .map_err(|err| format!("server stopped: {err}").into())
+    args.listener
+        .serve(listener, app, crate::shutdown_signal())
+        .await;
+    Ok(())
 }

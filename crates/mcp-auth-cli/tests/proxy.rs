@@ -266,7 +266,8 @@ async fn an_accepted_request_reaches_the_upstream_with_the_identity_and_without_
     for (name, value) in [
         ("x-static", "static-value"),
         ("x-upstream-key", "from-file"),
-        ("x-forwarded-for", "192.0.2.1, 127.0.0.1"),
+        // The client's chain is not kept: 127.0.0.1 is not a --trusted-proxy here.
+        ("x-forwarded-for", "127.0.0.1"),
         ("x-forwarded-proto", "http"),
         ("x-forwarded-host", host),
         ("mcp-protocol-version", "2025-11-25"),
@@ -764,4 +765,515 @@ async fn malformed_upstream_headers_exit_2_naming_the_entry_but_not_its_value() 
         assert_eq!(stderr.lines().count(), 1, "{stderr}");
         assert!(output.stdout.is_empty(), "{args:?}: it started");
     }
+}
+
+/// Sends `head` (a request line and headers, each ending in CRLF; `Host` and
+/// `Connection: close` are added) and `body` to the proxy at `endpoint`, as raw HTTP/1.1 bytes:
+/// no client library normalises the method, path or header names on the way. Returns the status
+/// and everything after the head.
+async fn raw(endpoint: &str, head: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authority = endpoint
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap();
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let request = format!("{head}Host: {authority}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {answer:?}"));
+    let rest = answer.split_once("\r\n\r\n").map_or("", |(_, rest)| rest);
+    (status, rest.to_owned())
+}
+
+/// A `POST` head for `path` with `token` and a JSON body of `length` bytes.
+fn post_head(method: &str, path: &str, token: &str, length: usize) -> String {
+    format!(
+        "{method} {path} HTTP/1.1\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {length}\r\n"
+    )
+}
+
+#[tokio::test]
+async fn methods_but_get_post_and_delete_get_405_and_preflights_are_answered() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(&issuer, &upstream, &["--tool-scope", "delete=admin"]).await;
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+    let body = tools_call("delete").to_string();
+    // Servers that upper-case methods or honour an override would run these as a POST.
+    for method in ["post", "Post", "PUT", "PATCH", "PROPFIND"] {
+        let head = post_head(method, "/mcp", &token, body.len());
+        let head = format!("{head}X-HTTP-Method-Override: POST\r\n");
+        let (status, answer) = raw(&endpoint, &head, body.as_bytes()).await;
+        assert_eq!(status, 405, "{method}: {answer}");
+        assert!(answer.contains("method_not_allowed"), "{method}: {answer}");
+    }
+    let response = reqwest::Client::new()
+        .put(&endpoint)
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["allow"], "GET, POST, DELETE, OPTIONS");
+    assert_failure(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+    // GET and DELETE carry no body: a server decoding one whatever the method would run it.
+    for method in ["GET", "DELETE"] {
+        let (status, answer) = raw(
+            &endpoint,
+            &post_head(method, "/mcp", &token, body.len()),
+            body.as_bytes(),
+        )
+        .await;
+        assert_eq!(status, 400, "{method}: {answer}");
+    }
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+
+    // An override on an allowed method is not passed on either.
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .header("x-http-method-override", "DELETE")
+        .header("origin", "http://localhost:6274")
+        .json(&tools_call("search"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["access-control-allow-origin"],
+        "http://localhost:6274"
+    );
+    let echoed: Value = response.json().await.unwrap();
+    assert!(
+        seen_header(&echoed, "x-http-method-override").is_empty(),
+        "{echoed}"
+    );
+
+    // The CORS preflight is ours: it carries no token.
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, &endpoint)
+        .header("origin", "http://localhost:6274")
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+    let headers = preflight.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "http://localhost:6274"
+    );
+    assert_eq!(headers["access-control-allow-methods"], "GET, POST, DELETE");
+    let allowed = headers["access-control-allow-headers"].to_str().unwrap();
+    for needed in [
+        "authorization",
+        "content-type",
+        "mcp-session-id",
+        "mcp-protocol-version",
+    ] {
+        assert!(allowed.contains(needed), "{allowed}");
+    }
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn a_preflight_from_an_origin_not_allowed_is_refused() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, _seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(
+        &issuer,
+        &upstream,
+        &["--allowed-origin", "https://app.example.com"],
+    )
+    .await;
+    for (origin, status) in [
+        ("https://evil.example", StatusCode::FORBIDDEN),
+        ("https://app.example.com", StatusCode::NO_CONTENT),
+    ] {
+        let preflight = reqwest::Client::new()
+            .request(reqwest::Method::OPTIONS, &endpoint)
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(preflight.status(), status, "{origin}");
+    }
+}
+
+#[tokio::test]
+async fn paths_an_upstream_could_read_as_beside_the_endpoint_get_400() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(&issuer, &upstream, &[]).await;
+    let token = token(&issuer, &endpoint, &["mcp:tools"]);
+    let body = tools_call("search").to_string();
+    for path in [
+        "/mcp/..;/actuator/env",
+        "/mcp/%2e%2e;/x",
+        "/mcp/..%2fadmin",
+        "/mcp/..%5cadmin",
+        "/mcp/%2E%2E/admin",
+        "/mcp/%252e%252e/admin",
+        "/mcp/echo;x",
+        "/mcp/./echo",
+    ] {
+        let (status, answer) = raw(
+            &endpoint,
+            &post_head("POST", path, &token, body.len()),
+            body.as_bytes(),
+        )
+        .await;
+        assert_eq!(status, 400, "{path}: {answer}");
+        assert!(answer.contains("invalid_request"), "{path}: {answer}");
+    }
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+    let (status, answer) = raw(
+        &endpoint,
+        &post_head("POST", "/mcp/echo/x", &token, body.len()),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn client_headers_that_speak_for_the_proxy_or_the_caller_never_reach_the_upstream() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, _seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(&issuer, &upstream, &[]).await;
+    // A token without a client id: its identity header is sent empty, never left to a copy.
+    let token = issuer
+        .token()
+        .audience(&endpoint)
+        .subject("user-1")
+        .scopes(["mcp:tools"])
+        .expires_in(600)
+        .sign()
+        .unwrap();
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).to_string();
+    let claims = [
+        "X_MCP_Auth_Scopes: everything",
+        "X_MCP_Auth_Subject: admin",
+        "x-mcp-auth-client_id: admin-client",
+        "X_MCP_Auth_Client_Id: admin-client",
+        "Mcp_Session_Id: someone-else",
+        "Forwarded: for=192.0.2.1;host=evil.example",
+        "X-Real-IP: 192.0.2.1",
+        "X-Original-URL: /admin",
+        "X-Rewrite-URL: /admin",
+        "X-Forwarded-Host: evil.example",
+        "X-Forwarded-Prefix: /admin",
+        "X-Forwarded-For: 192.0.2.1",
+        "X-HTTP-Method: DELETE",
+    ];
+    let head = post_head("POST", "/mcp", &token, body.len()) + &claims.join("\r\n") + "\r\n";
+    let (status, answer) = raw(&endpoint, &head, body.as_bytes()).await;
+    assert_eq!(status, 200, "{answer}");
+    let echoed: Value = serde_json::from_str(&answer).unwrap();
+    let names: Vec<&String> = echoed["headers"].as_object().unwrap().keys().collect();
+    assert!(!names.iter().any(|name| name.contains('_')), "{names:?}");
+    for gone in [
+        "forwarded",
+        "x-real-ip",
+        "x-original-url",
+        "x-rewrite-url",
+        "x-forwarded-prefix",
+        "x-http-method",
+        "mcp-session-id",
+    ] {
+        assert!(seen_header(&echoed, gone).is_empty(), "{gone}: {echoed}");
+    }
+    let host = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp");
+    assert_eq!(seen_header(&echoed, "x-forwarded-host"), [host]);
+    assert_eq!(seen_header(&echoed, "x-forwarded-for"), ["127.0.0.1"]);
+    assert_eq!(seen_header(&echoed, "x-mcp-auth-subject"), ["user-1"]);
+    assert_eq!(seen_header(&echoed, "x-mcp-auth-client-id"), [""]);
+    assert_eq!(seen_header(&echoed, "x-mcp-auth-scopes"), ["mcp:tools"]);
+
+    // Behind a trusted proxy, its chain is kept before its address.
+    let (_proxy, endpoint) = proxy(&issuer, &upstream, &["--trusted-proxy", "127.0.0.0/8"]).await;
+    let token = token_for(&issuer, &endpoint);
+    let response = reqwest::Client::new()
+        .post(&endpoint)
+        .bearer_auth(&token)
+        .header("x-forwarded-for", "192.0.2.1")
+        .json(&tools_call("search"))
+        .send()
+        .await
+        .unwrap();
+    let echoed: Value = response.json().await.unwrap();
+    assert_eq!(
+        seen_header(&echoed, "x-forwarded-for"),
+        ["192.0.2.1, 127.0.0.1"]
+    );
+}
+
+/// A `mcp:tools` token for `resource`.
+fn token_for(issuer: &TestIssuer, resource: &str) -> String {
+    token(issuer, resource, &["mcp:tools"])
+}
+
+#[tokio::test]
+async fn prompt_resource_and_method_rules_guard_a_proxied_server() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, seen) = upstream().await;
+    let mut command = mcp_auth(&[
+        "proxy",
+        "--bind",
+        "127.0.0.1:0",
+        "--upstream",
+        &upstream,
+        "--issuer",
+        issuer.issuer(),
+        "--issuer-type",
+        "oauth",
+        "--scope",
+        "mcp:tools",
+        "--prompt-scope",
+        "secret_prompt=mcp:admin",
+        "--resource-scope",
+        "file:///etc/passwd=root",
+        "--method-scope",
+        "logging/setLevel=mcp:admin",
+    ]);
+    // Newline-separated in the variable: a URI may hold a comma.
+    command.env(
+        "MCP_AUTH_RESOURCE_PREFIX_SCOPE",
+        "file:///private/=files:private\nfile:///a,b/=ab",
+    );
+    let mut running = Running::spawn(command);
+    let endpoint = running.value_after("  MCP endpoint").await;
+    let token = token_for(&issuer, &endpoint);
+    let call = |method: &str, params: Value| json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let strictest = "mcp:tools mcp:admin root files:private ab";
+    for (message, needed) in [
+        (
+            call("prompts/get", json!({"name": "secret_prompt"})),
+            "mcp:tools mcp:admin",
+        ),
+        (
+            call("prompts/get", json!({"name": "SECRET_PROMPT"})),
+            "mcp:tools mcp:admin",
+        ),
+        (
+            call("resources/read", json!({"uri": "file:///etc/passwd"})),
+            "mcp:tools root",
+        ),
+        (
+            call("resources/read", json!({"uri": "file:///ETC/passwd/"})),
+            "mcp:tools root",
+        ),
+        (
+            call("resources/read", json!({"uri": "file:///private/hr/x"})),
+            "mcp:tools files:private",
+        ),
+        (
+            call("resources/read", json!({"uri": "file:///PRIVATE/hr/x"})),
+            "mcp:tools files:private",
+        ),
+        (
+            call("resources/read", json!({"uri": "file:///a,b/x"})),
+            "mcp:tools ab",
+        ),
+        (
+            call("logging/setLevel", json!({"level": "debug"})),
+            "mcp:tools mcp:admin",
+        ),
+        (
+            call("resources/read", json!({"uri": "file:///etc/passwd?"})),
+            strictest,
+        ),
+        (
+            call("resources/read", json!({"uri": "file:////private/x"})),
+            strictest,
+        ),
+        (
+            call(
+                "resources/read",
+                json!({"uri": "file:///public/../private/x"}),
+            ),
+            strictest,
+        ),
+    ] {
+        let response = reqwest::Client::new()
+            .post(&endpoint)
+            .bearer_auth(&token)
+            .json(&message)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{message}");
+        let challenge = response.headers()["www-authenticate"].to_str().unwrap();
+        let scope = challenge
+            .split("scope=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let mut scope: Vec<&str> = scope.split(' ').collect();
+        let mut needed: Vec<&str> = needed.split(' ').collect();
+        scope.sort_unstable();
+        needed.sort_unstable();
+        assert_eq!(scope, needed, "{message}");
+    }
+    assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
+    for message in [
+        call("prompts/get", json!({"name": "public_prompt"})),
+        call("resources/read", json!({"uri": "file:///public/readme"})),
+    ] {
+        let response = reqwest::Client::new()
+            .post(&endpoint)
+            .bearer_auth(&token)
+            .json(&message)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{message}");
+    }
+    let banner = running.stop().await;
+    for line in [
+        "prompt scopes     secret_prompt=mcp:admin",
+        "resource scopes   file:///etc/passwd=root",
+        "resource prefixes file:///private/=files:private",
+        "method scopes     logging/setLevel=mcp:admin",
+    ] {
+        assert!(banner.contains(line), "{line}: {banner}");
+    }
+}
+
+#[tokio::test]
+async fn a_resource_rule_out_of_canonical_form_stops_the_start() {
+    let output = mcp_auth(&[
+        "proxy",
+        "--upstream",
+        "http://127.0.0.1:1/mcp",
+        "--issuer",
+        "https://auth.example.com",
+        "--resource-scope",
+        "file:///etc/passwd?=root",
+    ])
+    .output()
+    .await
+    .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("file:///etc/passwd?") && stderr.contains("canonical"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn an_http2_client_names_its_host_in_the_authority() {
+    use axum::body::Bytes;
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    use hyper_util::rt::TokioExecutor;
+
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, _seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(&issuer, &upstream, &[]).await;
+    let token = token_for(&issuer, &endpoint);
+    let client = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<Full<Bytes>>();
+    let request = axum::http::Request::post(&endpoint)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(tools_call("search").to_string())))
+        .unwrap();
+    let response = client.request(request).await.unwrap();
+    let status = response.status();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let echoed: Value = serde_json::from_slice(&body).unwrap();
+    let host = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp");
+    assert_eq!(seen_header(&echoed, "x-forwarded-host"), [host]);
+}
+
+#[tokio::test]
+async fn slow_clients_and_slow_upstreams_are_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let issuer = TestIssuer::start().await.unwrap();
+    let (upstream, _seen) = upstream().await;
+    let (_proxy, endpoint) = proxy(
+        &issuer,
+        &upstream,
+        &[
+            "--tool-scope",
+            "delete=admin",
+            "--header-timeout",
+            "300ms",
+            "--body-timeout",
+            "300ms",
+            "--upstream-response-timeout",
+            "300ms",
+        ],
+    )
+    .await;
+    let token = token_for(&issuer, &endpoint);
+    let authority = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches("/mcp");
+
+    // Headers that never end: the connection is closed.
+    let started = Instant::now();
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    stream
+        .write_all(b"POST /mcp HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buffer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut buffer)).await;
+    assert!(read.is_ok(), "the connection was still open after 5 s");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
+    // A body that stops half-way while the layer reads it: 400.
+    let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+    let head = post_head("POST", "/mcp", &token, 100);
+    stream
+        .write_all(format!("{head}Host: {authority}\r\n\r\n{{\"jsonrpc\"").as_bytes())
+        .await
+        .unwrap();
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut answer))
+        .await
+        .expect("no answer within 5 s")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("did not arrive in time"), "{answer}");
+
+    // An upstream that sends no headers in time: 504.
+    let response = reqwest::Client::new()
+        .get(format!("{endpoint}/slow"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_failure(response, StatusCode::GATEWAY_TIMEOUT, "gateway_timeout").await;
 }

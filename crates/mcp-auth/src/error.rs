@@ -185,6 +185,11 @@ pub enum ConfigError {
         "OperationRules::max_body_bytes is zero: no request's operation could be read; leave it unset for 1 MiB"
     )]
     ZeroBodyLimit,
+    /// `OperationRules::body_timeout` is zero, so no body could be read in time.
+    #[error(
+        "OperationRules::body_timeout is zero: no request body could be read in time; leave it unset for 30 s"
+    )]
+    ZeroBodyTimeout,
     /// Session binding is on with a zero session count or idle timeout: no session could last.
     #[error(
         "SessionBinding allows no session (max_sessions or idle_timeout is zero): raise it, or turn binding off with SessionBinding::off()"

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use axum::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use clap::Args;
+use ipnet::IpNet;
 use url::Url;
 
-use super::headers::{IdentityHeaders, is_hop_by_hop};
+use super::headers::{IdentityHeaders, TrustedProxies, is_hop_by_hop};
 use crate::auth_args::AuthArgs;
+use crate::duration::parse_duration;
+use crate::listener::ListenerArgs;
 use crate::observability::ObserveArgs;
 use crate::opaque_tokens::Hidden;
 
@@ -28,6 +31,8 @@ pub(crate) struct ProxyArgs {
     pub(crate) auth: AuthArgs,
     #[command(flatten)]
     pub(crate) observe: ObserveArgs,
+    #[command(flatten)]
+    pub(crate) listener: ListenerArgs,
     /// Longest wait for a connection to the upstream, then 504: seconds, or milliseconds with
     /// an ms suffix (300ms).
     #[arg(
@@ -38,6 +43,28 @@ pub(crate) struct ProxyArgs {
         value_parser = parse_duration
     )]
     pub(crate) upstream_connect_timeout: Duration,
+    /// Longest wait for the upstream's response headers once a request is sent, then 504: a
+    /// tool answering in JSON (not SSE) sends them only when it has finished.
+    #[arg(
+        long,
+        env = "MCP_AUTH_UPSTREAM_RESPONSE_TIMEOUT",
+        value_name = "SECS",
+        default_value = "300",
+        value_parser = parse_duration
+    )]
+    pub(crate) upstream_response_timeout: Duration,
+    /// A proxy in front of this one, as an address range (10.0.0.0/8, 192.0.2.7/32; repeatable,
+    /// comma-separated in the variable): when a request comes from it, the X-Forwarded-For
+    /// chain it sent is kept before its address. From any other peer, X-Forwarded-For is the
+    /// peer's address alone.
+    #[arg(
+        long = "trusted-proxy",
+        env = "MCP_AUTH_TRUSTED_PROXY",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = parse_cidr
+    )]
+    trusted_proxies: Vec<IpNet>,
     /// Speak HTTP/2 without TLS (h2c, prior knowledge) to an http:// upstream that supports it:
     /// one connection carries every request. An upstream that speaks only HTTP/1.1 then fails
     /// (502), so this is off by default; an https:// upstream may choose HTTP/2 by ALPN anyway.
@@ -105,6 +132,11 @@ pub(crate) struct ProxyArgs {
 }
 
 impl ProxyArgs {
+    /// The `--trusted-proxy` ranges.
+    pub(crate) fn trusted_proxies(&self) -> TrustedProxies {
+        TrustedProxies::new(self.trusted_proxies.clone())
+    }
+
     /// The names of the identity headers; two flags naming the same header are refused.
     pub(crate) fn identity_headers(&self) -> Result<IdentityHeaders, String> {
         let identity = IdentityHeaders {
@@ -201,6 +233,14 @@ fn parse_header(
     Ok((name, value))
 }
 
+/// `--trusted-proxy`: an address range in CIDR notation, or one address.
+fn parse_cidr(value: &str) -> Result<IpNet, String> {
+    value
+        .parse::<IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| "expected an address range such as 10.0.0.0/8 or an address".to_owned())
+}
+
 /// `--upstream`: an absolute http or https URL without credentials or a fragment.
 fn parse_upstream(value: &str) -> Result<Url, String> {
     let url = Url::parse(value).map_err(|err| format!("not a URL: {err}"))?;
@@ -218,24 +258,6 @@ fn parse_upstream(value: &str) -> Result<Url, String> {
         );
     }
     Ok(url)
-}
-
-/// Seconds (`5`, `0.5`) or milliseconds with an `ms` suffix (`300ms`); never zero.
-fn parse_duration(value: &str) -> Result<Duration, String> {
-    let parsed = match value.strip_suffix("ms") {
-        Some(millis) => millis.trim().parse::<u64>().map(Duration::from_millis).ok(),
-        None => value
-            .trim_end_matches('s')
-            .trim()
-            .parse::<f64>()
-            .ok()
-            .and_then(|secs| Duration::try_from_secs_f64(secs).ok()),
-    };
-    match parsed {
-        Some(duration) if !duration.is_zero() => Ok(duration),
-        Some(_) => Err("it must be more than zero".to_owned()),
-        None => Err("expected seconds (5, 0.5) or milliseconds (300ms)".to_owned()),
-    }
 }
 
 #[cfg(test)]
@@ -275,17 +297,6 @@ mod tests {
         ] {
             let reason = parse_header(bad, &identity()).expect_err(bad);
             assert!(!reason.contains("s3cret"), "{reason}");
-        }
-    }
-
-    #[test]
-    fn durations_are_seconds_or_milliseconds() {
-        assert_eq!(parse_duration("5"), Ok(Duration::from_secs(5)));
-        assert_eq!(parse_duration("0.5"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("300ms"), Ok(Duration::from_millis(300)));
-        for bad in ["0", "0ms", "-1", "soon", "1e400", ""] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
         }
     }
 

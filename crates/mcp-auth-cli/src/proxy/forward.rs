@@ -32,7 +32,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use mcp_auth::AuthInfo;
 use url::Url;
 
-use super::headers::{self, AllowedHosts, IdentityHeaders, Origin};
+use super::headers::{self, AllowedHosts, IdentityHeaders, Origin, TrustedProxies};
 
 /// Idle keep-alive connections kept to the upstream: enough for a busy sidecar, bounded so an
 /// idle proxy holds few sockets.
@@ -60,7 +60,9 @@ pub(crate) struct Upstream {
     identity: IdentityHeaders,
     fixed: axum::http::HeaderMap,
     allowed_hosts: AllowedHosts,
+    trusted_proxies: TrustedProxies,
     max_request_bytes: usize,
+    response_timeout: Duration,
 }
 
 /// What the proxy needs to know to build an [`Upstream`].
@@ -70,8 +72,11 @@ pub(crate) struct UpstreamSettings {
     pub(crate) identity: IdentityHeaders,
     pub(crate) fixed: axum::http::HeaderMap,
     pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) trusted_proxies: TrustedProxies,
     pub(crate) max_request_bytes: u64,
     pub(crate) connect_timeout: Duration,
+    /// Longest wait for the upstream's response headers once the request is sent.
+    pub(crate) response_timeout: Duration,
     /// HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1.
     pub(crate) h2c: bool,
 }
@@ -112,16 +117,24 @@ impl Upstream {
             identity: settings.identity,
             fixed: settings.fixed,
             allowed_hosts: AllowedHosts::new(&settings.allowed_hosts),
+            trusted_proxies: settings.trusted_proxies,
+            response_timeout: settings.response_timeout,
             max_request_bytes: usize::try_from(settings.max_request_bytes).unwrap_or(usize::MAX),
         })
     }
 
     /// The upstream URI for a request to `path` and `query` on the proxy; `None` when the path
-    /// would leave the upstream's base path once normalised (`/mcp/../admin`, `%2e%2e`): a
-    /// caller of the resource reaches what is below it, nothing beside it.
+    /// below the resource's is not plain (see [`is_plain_below`]): a caller of the resource
+    /// reaches what is below it, nothing beside it, however the upstream reads paths.
     fn target(&self, path: &str, query: Option<&str>) -> Option<Uri> {
-        let below = path.strip_prefix(&self.resource_path).unwrap_or(path);
-        let path = self.path_below(below)?;
+        let below = path.strip_prefix(&self.resource_path)?;
+        let path = match below {
+            "" => self.url.path().to_owned(),
+            below if is_plain_below(below) => {
+                format!("{}{below}", self.url.path().trim_end_matches('/'))
+            }
+            _ => return None,
+        };
         let mut target = format!("{}{path}", self.origin);
         match (self.url.query(), query) {
             (Some(own), Some(given)) => target.extend(["?", own, "&", given]),
@@ -130,40 +143,41 @@ impl Upstream {
         }
         Uri::try_from(target).ok()
     }
+}
 
-    /// The upstream path for `below`, the request's path below the resource's.
-    fn path_below(&self, below: &str) -> Option<String> {
-        if below.is_empty() {
-            return Some(self.url.path().to_owned());
-        }
-        let base = self.url.path().trim_end_matches('/');
-        let joined = format!("{base}{below}");
-        // Only dot segments (`..`, `%2e%2e`, `\` read as `/`) lead out of the base: a path
-        // below it without '.', '%' or '\\' is passed as it is; any other is normalised first.
-        let plain = below.starts_with('/')
-            && !below
-                .bytes()
-                .any(|byte| matches!(byte, b'.' | b'%' | b'\\'));
-        if plain {
-            return Some(joined);
-        }
-        let mut url = self.url.clone();
-        url.set_path(&joined);
-        let path = url.path();
-        let inside = path == base
-            || path
-                .strip_prefix(base)
-                .is_some_and(|rest| rest.starts_with('/'));
-        inside.then(|| path.to_owned())
-    }
+/// Whether `below`, a path below the resource's, stays below it for every upstream: it starts
+/// with `/` and has no `.` or `..` segment, no `;` (Tomcat and Jetty read `..;` as `..`), no
+/// `\` (read as `/` by some), and no `%`-escape of `.`, `/`, `\`, `;` or `%` (servers that
+/// decode before routing, or decode twice, would see a dot segment or another separator).
+/// Such a path is refused, not normalised: normalising it is reading it one way of several.
+fn is_plain_below(below: &str) -> bool {
+    let Some(segments) = below.strip_prefix('/') else {
+        return false;
+    };
+    let escapes_a_separator = below.as_bytes().windows(3).any(|window| {
+        window[0] == b'%'
+            && matches!(
+                [
+                    window[1].to_ascii_lowercase(),
+                    window[2].to_ascii_lowercase()
+                ],
+                [b'2', b'e' | b'f' | b'5'] | [b'5', b'c'] | [b'3', b'b']
+            )
+    });
+    !escapes_a_separator
+        && !below.contains([';', '\\'])
+        && segments
+            .split('/')
+            .all(|segment| segment != "." && segment != "..")
 }
 
 /// The handler: checks the host and the body's size, forwards, streams the answer back.
 pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
-    if !upstream
-        .allowed_hosts
-        .allow(parts.headers.get(header::HOST))
+    let host = requested_host(&parts);
+    if !host
+        .as_ref()
+        .is_some_and(|host| upstream.allowed_hosts.allow(Some(host)))
     {
         tracing::warn!("refused a request whose Host header is not allowed (DNS rebinding?)");
         return failure(
@@ -201,6 +215,8 @@ pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Requ
     let origin = Origin {
         peer,
         proto: &upstream.proto,
+        host: host.as_ref(),
+        trusted: &upstream.trusted_proxies,
     };
     let sent = headers::to_upstream(
         std::mem::take(&mut parts.headers),
@@ -214,10 +230,39 @@ pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Requ
     *outgoing.method_mut() = parts.method.clone();
     *outgoing.uri_mut() = uri;
     *outgoing.headers_mut() = sent;
-    match upstream.client.request(outgoing).await {
-        Ok(response) => passed_back(response.map(Body::new), &parts.method),
-        Err(err) if caused_by::<LengthLimitError>(&err) => too_large(upstream.max_request_bytes),
-        Err(err) => unreachable_upstream(&err),
+    let answer = tokio::time::timeout(upstream.response_timeout, upstream.client.request(outgoing));
+    match answer.await {
+        Ok(Ok(response)) => passed_back(response.map(Body::new), &parts.method),
+        Ok(Err(err)) if caused_by::<LengthLimitError>(&err) => {
+            too_large(upstream.max_request_bytes)
+        }
+        Ok(Err(err)) => unreachable_upstream(&err),
+        Err(_) => {
+            tracing::warn!(
+                timeout_secs = upstream.response_timeout.as_secs_f64(),
+                "the upstream sent no response headers in time"
+            );
+            failure(
+                StatusCode::GATEWAY_TIMEOUT,
+                "gateway_timeout",
+                "the upstream MCP server did not answer in time",
+            )
+        }
+    }
+}
+
+/// The host a request asked for: HTTP/2's `:authority` (kept in the URI), else `Host`. When
+/// both are sent they must agree (RFC 9113 §8.3.1), or the request names no host.
+fn requested_host(parts: &axum::http::request::Parts) -> Option<HeaderValue> {
+    let header = parts.headers.get(header::HOST);
+    let authority = parts
+        .uri
+        .authority()
+        .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok());
+    match (authority, header) {
+        (Some(authority), Some(header)) if authority != header => None,
+        (Some(authority), _) => Some(authority),
+        (None, header) => header.cloned(),
     }
 }
 
@@ -317,8 +362,10 @@ mod tests {
             },
             fixed: Default::default(),
             allowed_hosts: Vec::new(),
+            trusted_proxies: TrustedProxies::default(),
             max_request_bytes: 10,
             connect_timeout: Duration::from_secs(1),
+            response_timeout: Duration::from_secs(1),
             h2c: false,
         })
         .unwrap()
@@ -344,7 +391,7 @@ mod tests {
     }
 
     #[test]
-    fn a_path_that_leaves_the_upstream_base_is_refused() {
+    fn a_path_any_upstream_could_read_as_one_beside_the_endpoint_is_refused() {
         let proxy = upstream("http://10.0.0.1:9000/mcp", "https://api.example.com/mcp");
         for path in [
             "/mcp/../admin",
@@ -353,12 +400,24 @@ mod tests {
             "/mcp/.%2E/a",
             "/mcpx",
             "/mcp\\..\\admin",
+            "/mcp/..;/actuator/env",
+            "/mcp/%2e%2e;/x",
+            "/mcp/..%2fadmin",
+            "/mcp/..%2Fadmin",
+            "/mcp/..%5cadmin",
+            "/mcp/%252e%252e/admin",
+            "/mcp/x;jsessionid=1",
+            "/mcp/x/../y",
+            "/mcp/./x",
+            "/mcp/.",
         ] {
             assert_eq!(proxy.target(path, None), None, "{path}");
         }
         assert_eq!(
-            proxy.target("/mcp/x/../y", None).map(|url| url.to_string()),
-            Some("http://10.0.0.1:9000/mcp/y".to_owned())
+            proxy
+                .target("/mcp/a%20b/c.d/...x", None)
+                .map(|url| url.to_string()),
+            Some("http://10.0.0.1:9000/mcp/a%20b/c.d/...x".to_owned())
         );
     }
 }

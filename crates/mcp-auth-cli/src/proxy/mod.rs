@@ -1,15 +1,18 @@
 //! `mcp-auth proxy`: the bearer layer in front of any MCP server, as a streaming reverse proxy.
 //!
 //! ```text
-//!  MCP client ──▶ [ Origin, bearer token, scopes, per-tool rules, session binding ]
+//!  MCP client ──▶ [ methods, CORS preflight ]
+//!                 [ Origin, bearer token, scopes, per-tool rules, session binding ]
 //!                   │ refused: 400/401/403/404/503 with our own WWW-Authenticate
 //!                   ▼ accepted
-//!                 [ Host check, body limit, header hygiene ] ──▶ upstream MCP server
+//!                 [ Host, path and body checks, header hygiene ] ──▶ upstream MCP server
 //!                   (no Authorization, no hop-by-hop headers; identity and
 //!                    X-Forwarded-* headers set by us)  ◀── response streamed back
 //! ```
 //!
 //! - [`args`]: the flags, and the static upstream headers they name;
+//! - [`gate`]: what the proxy answers before the layer (methods, CORS preflight, bodies of
+//!   `GET` and `DELETE`);
 //! - [`headers`]: what goes upstream and what comes back (pure functions);
 //! - [`forward`]: the forwarding service, its client pool and its failures (502, 504, 413);
 //! - [`server`]: the listener, `/healthz`, the metadata and graceful shutdown.
@@ -19,6 +22,7 @@
 
 mod args;
 mod forward;
+mod gate;
 mod headers;
 mod server;
 

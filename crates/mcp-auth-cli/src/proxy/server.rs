@@ -5,8 +5,6 @@
 //! Request headers are bounded by hyper's HTTP/1 defaults (at most 100 headers, about 400 KB of
 //! head; past them the connection gets 431 or is closed), bodies by `--max-request-bytes`.
 
-use std::future::IntoFuture;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -16,6 +14,7 @@ use tokio::sync::watch;
 
 use super::args::ProxyArgs;
 use super::forward::{self, Upstream, UpstreamSettings};
+use super::gate;
 use crate::Failure;
 
 /// Runs `mcp-auth proxy` until SIGTERM or Ctrl-C, then lets open requests finish within the
@@ -38,14 +37,15 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
         identity,
         fixed: fixed.clone(),
         allowed_hosts: protection.allowed_hosts.clone(),
+        trusted_proxies: args.trusted_proxies(),
         max_request_bytes: args.max_request_bytes,
         connect_timeout: args.upstream_connect_timeout,
+        response_timeout: args.upstream_response_timeout,
         h2c: args.upstream_h2c,
     })?;
     let forwarding = any(forward::forward).with_state(Arc::new(upstream));
-    let mut app = protection
-        .bearer
-        .mount(forwarding)
+    let endpoint = gate::around(protection.bearer.mount(forwarding), &protection.bearer);
+    let mut app = endpoint
         .merge(protection.auth.metadata_router())
         .route("/healthz", get(|| async { "ok" }));
     if let Some(mirror) = args.auth.legacy_mirror(&protection.auth)? {
@@ -70,14 +70,8 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
         crate::shutdown_signal().await;
         let _ = stopping.send(true);
     };
-    let server = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(signal)
-    .into_future();
     tokio::select! {
-        result = server => result.map_err(|err| format!("proxy stopped: {err}").into()),
+        () = args.listener.serve(listener, app, signal) => Ok(()),
         () = grace_expired(stopped, args.shutdown_grace) => {
             tracing::warn!(
                 grace_secs = args.shutdown_grace.as_secs_f64(),

@@ -36,6 +36,27 @@ impl BearerAuthLayer {
         &self.resource
     }
 
+    /// Whether a request's `Origin` is one this layer lets through: no `Origin`, or exactly one
+    /// of [`allowed_origins`](super::BearerAuthBuilder::allowed_origins) (any, when none are
+    /// set). For what answers before the layer, such as a CORS preflight, which carries no
+    /// token.
+    ///
+    /// ```
+    /// # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    /// # let auth = McpAuth::builder()
+    /// #     .protected_resource(ProtectedResource::new("https://api.example.com/mcp")
+    /// #         .authorization_server(AuthServerConfig::lazy("https://auth.example.com", AuthServerType::Oidc)))
+    /// #     .build()?;
+    /// let layer = auth.bearer().allowed_origins(["https://app.example.com"]).build()?;
+    /// let mut headers = http::HeaderMap::new();
+    /// headers.insert("origin", http::HeaderValue::from_static("https://evil.example"));
+    /// assert!(!layer.permits_origin(&headers));
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn permits_origin(&self, headers: &http::HeaderMap) -> bool {
+        self.policy.allowed_origins.permit(headers)
+    }
+
     /// The host of the resource identifier (`api.example.com`, `[::1]`): what rmcp's
     /// `StreamableHttpServerConfig::with_allowed_hosts` must let through.
     pub fn resource_host(&self) -> &str {

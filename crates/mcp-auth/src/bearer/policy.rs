@@ -46,6 +46,13 @@ pub(crate) struct Policy {
     pub(crate) dpop_nonces: Option<Nonces>,
 }
 
+/// How much of a request body to read to find its operations, and for how long at most.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyRead {
+    pub(crate) limit: usize,
+    pub(crate) timeout: std::time::Duration,
+}
+
 /// What [`Policy::decide`] found, owning all it carries.
 pub(crate) enum Decision {
     /// Let the request through with this identity.
@@ -223,12 +230,15 @@ impl Policy {
     /// (no rules, or `GET`, `HEAD`, `DELETE` or `OPTIONS`, which carry no JSON-RPC message).
     /// Every other method is read, whatever its spelling: servers that upper-case a method
     /// (`post`) or honour an override header would run its body as a `POST`.
-    pub(crate) fn body_to_read(&self, method: &Method) -> Option<usize> {
+    pub(crate) fn body_to_read(&self, method: &Method) -> Option<BodyRead> {
         let bodiless = [Method::GET, Method::HEAD, Method::DELETE, Method::OPTIONS];
         self.operations
             .as_ref()
             .filter(|_| !bodiless.contains(method))
-            .map(OperationRules::body_limit)
+            .map(|rules| BodyRead {
+                limit: rules.body_limit(),
+                timeout: rules.read_timeout(),
+            })
     }
 
     /// The scopes the request's operations need beyond the base ones: `body` is the request

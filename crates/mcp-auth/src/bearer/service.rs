@@ -14,7 +14,7 @@ use super::body::{RequestBody, ResponseBody, peek};
 use super::challenge::Rejection;
 use super::future::ResponseFuture;
 use super::observer::{Seen, decision_span};
-use super::policy::{Decision, Policy};
+use super::policy::{BodyRead, Decision, Policy};
 use super::token::{Scheme, uses_dpop};
 use crate::auth_info::AuthInfo;
 
@@ -142,7 +142,7 @@ async fn authorize_then_call<S, ReqBody, ResBody>(
     mut inner: S,
     request: Request<ReqBody>,
     decision: Decision,
-    body_to_read: Option<usize>,
+    body_to_read: Option<BodyRead>,
     started: Instant,
     span: tracing::Span,
 ) -> Result<Response<ResponseBody<ResBody>>, S::Error>
@@ -170,7 +170,7 @@ async fn authorize<ReqBody, ResBody>(
     policy: &Policy,
     request: Request<ReqBody>,
     decision: Decision,
-    body_to_read: Option<usize>,
+    body_to_read: Option<BodyRead>,
     started: Instant,
 ) -> Result<
     (
@@ -201,10 +201,18 @@ where
         .map_err(|rejection| refuse(policy, &rejection, &seen(&parts)))?;
     let body = match body_to_read {
         None => RequestBody::untouched(body),
-        Some(limit) => {
-            let Ok(peeked) = peek(body, limit).await else {
-                let unreadable = Rejection::InvalidRequest("the request body could not be read");
-                return Err(refuse(policy, &unreadable, &seen(&parts)));
+        Some(BodyRead { limit, timeout }) => {
+            let peeked = match tokio::time::timeout(timeout, peek(body, limit)).await {
+                Ok(Ok(peeked)) => peeked,
+                Ok(Err(_)) => {
+                    let unreadable =
+                        Rejection::InvalidRequest("the request body could not be read");
+                    return Err(refuse(policy, &unreadable, &seen(&parts)));
+                }
+                Err(_) => {
+                    let slow = Rejection::InvalidRequest("the request body did not arrive in time");
+                    return Err(refuse(policy, &slow, &seen(&parts)));
+                }
             };
             let whole = peeked.complete.then(|| peeked.bytes());
             if let Err(rejection) = policy.check_operations(&info, &parts.headers, whole) {

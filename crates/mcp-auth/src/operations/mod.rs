@@ -25,8 +25,9 @@
 //!   operation and need the base scopes alone; the body of every other method is read, however
 //!   it is spelt (`post`, `PUT`...: some servers upper-case the method or honour
 //!   `X-HTTP-Method-Override`, and would run it as a `POST`);
-//! - the body is read up to [`OperationRules::max_body_bytes`] (1 MiB by default) and passed on
-//!   to the MCP server byte for byte; with no rules the body is never read;
+//! - the body is read up to [`OperationRules::max_body_bytes`] (1 MiB by default), for at most
+//!   [`OperationRules::body_timeout`] (30 s by default: then 400), and passed on to the MCP
+//!   server byte for byte; with no rules the body is never read;
 //! - a JSON-RPC batch (protocol 2025-03-26) needs the scopes of all its messages;
 //! - `Mcp-Method` and `Mcp-Name` (protocol 2026-07-28), when sent, must agree with the body, or
 //!   the request gets HTTP 400 with JSON-RPC error -32020;
@@ -58,4 +59,4 @@ mod strict_json;
 
 pub(crate) use needs::{Needs, needs};
 pub use permissions::Permissions;
-pub use rules::{DEFAULT_MAX_BODY_BYTES, OperationRules};
+pub use rules::{DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES, OperationRules};

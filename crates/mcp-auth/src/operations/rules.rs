@@ -1,6 +1,7 @@
 //! [`OperationRules`]: the scopes each MCP operation needs on top of a layer's base scopes.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::case_fold::fold;
 use super::message::{Operation, Target};
@@ -11,6 +12,10 @@ use crate::scope::check_scope_token;
 /// The largest request body read to find its operations unless
 /// [`OperationRules::max_body_bytes`] says otherwise: 1 MiB.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The longest wait for a request body being read to find its operations, unless
+/// [`OperationRules::body_timeout`] says otherwise: 30 s.
+pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Scopes required per tool, prompt, resource and JSON-RPC method, on top of the bearer layer's
 /// [`required_scopes`](crate::bearer::BearerAuthBuilder::required_scopes).
@@ -47,6 +52,7 @@ pub struct OperationRules {
     resource_prefixes: Vec<(String, Vec<String>)>,
     methods: HashMap<String, Vec<String>>,
     max_body_bytes: Option<usize>,
+    body_timeout: Option<Duration>,
 }
 
 impl OperationRules {
@@ -118,6 +124,28 @@ impl OperationRules {
         self
     }
 
+    /// The longest wait for the body of a request whose operations must be read
+    /// ([`DEFAULT_BODY_TIMEOUT`] unless set). A client slower than that gets 400
+    /// `invalid_request`: it would otherwise hold the request, and what it holds, as long as it
+    /// likes.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_auth::operations::OperationRules;
+    ///
+    /// let rules = OperationRules::new()
+    ///     .tool("delete_repo", ["repo:admin"])
+    ///     .body_timeout(Duration::from_secs(5));
+    /// ```
+    pub fn body_timeout(mut self, timeout: Duration) -> Self {
+        self.body_timeout = Some(timeout);
+        self
+    }
+
+    pub(crate) fn read_timeout(&self) -> Duration {
+        self.body_timeout.unwrap_or(DEFAULT_BODY_TIMEOUT)
+    }
+
     /// Whether no rule is set: then the layer never reads a body.
     pub(crate) fn is_empty(&self) -> bool {
         self.tools.is_empty()
@@ -163,6 +191,9 @@ impl OperationRules {
         }
         if self.max_body_bytes == Some(0) {
             return Err(ConfigError::ZeroBodyLimit);
+        }
+        if self.body_timeout == Some(Duration::ZERO) {
+            return Err(ConfigError::ZeroBodyTimeout);
         }
         Ok(())
     }

@@ -62,25 +62,25 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdout, Command};
 
-/// The proxy flags main has had all along.
-const FLAGS: [&str; 6] = [
+/// The proxy's rules, which the checks assert (`checks.rs`), and a trusted proxy range that
+/// is never the harness's own address (127.0.0.1): `X-Forwarded-For` must be the peer alone.
+const FLAGS: [&str; 16] = [
     "--scope",
     "mcp:tools",
     "--tool-scope",
     "admin_report=mcp:admin",
     "--tool-scope",
     "kill_switch=mcp:admin",
-];
-
-/// PENDING: flags being added on main. Each is passed when `mcp-auth proxy --help` lists it;
-/// the rules they carry are asserted either way (`checks.rs`), so until then their cases fail.
-const PENDING_FLAGS: [(&str, &str); 5] = [
-    ("--prompt-scope", "secret_prompt=mcp:admin"),
-    ("--resource-scope", "file:///etc/passwd=root"),
-    ("--resource-prefix-scope", "file:///private/=files:private"),
-    ("--method-scope", "logging/setLevel=mcp:admin"),
-    // A documentation range: some proxy is trusted, never this harness at 127.0.0.1.
-    ("--trusted-proxy", "192.0.2.0/24"),
+    "--prompt-scope",
+    "secret_prompt=mcp:admin",
+    "--resource-scope",
+    "file:///etc/passwd=root",
+    "--resource-prefix-scope",
+    "file:///private/=files:private",
+    "--method-scope",
+    "logging/setLevel=mcp:admin",
+    "--trusted-proxy",
+    "192.0.2.0/24",
 ];
 
 /// The upstreams, by the name the report uses.
@@ -223,26 +223,8 @@ async fn start_peer(name: &str, mut command: Command) -> Peer {
     }
 }
 
-/// The pending flags this build of the command knows, with their values; and those it does
-/// not know.
-async fn pending_flags() -> (Vec<&'static str>, Vec<&'static str>) {
-    let help = mcp_auth(&["proxy", "--help"]).output().await.unwrap();
-    let help = String::from_utf8_lossy(&help.stdout).into_owned();
-    let words: Vec<&str> = help
-        .split(|c: char| c.is_whitespace() || c == ',' || c == '=')
-        .collect();
-    let (mut known, mut unknown) = (Vec::new(), Vec::new());
-    for (flag, value) in PENDING_FLAGS {
-        match words.contains(&flag) {
-            true => known.extend([flag, value]),
-            false => unknown.push(flag),
-        }
-    }
-    (known, unknown)
-}
-
 /// `mcp-auth proxy` in front of the upstream on `port`; returns it and its `host:port`.
-async fn start_proxy(issuer: &TestIssuer, port: u16, pending: &[&str]) -> (Running, String) {
+async fn start_proxy(issuer: &TestIssuer, port: u16, extra: &[&str]) -> (Running, String) {
     let upstream = format!("http://127.0.0.1:{port}/mcp");
     let mut args = vec![
         "proxy",
@@ -256,7 +238,7 @@ async fn start_proxy(issuer: &TestIssuer, port: u16, pending: &[&str]) -> (Runni
         "oauth",
     ];
     args.extend(FLAGS);
-    args.extend(pending);
+    args.extend(extra);
     let mut running = Running::spawn(mcp_auth(&args));
     let endpoint = running.value_after("  MCP endpoint").await;
     let host = endpoint
@@ -306,7 +288,10 @@ impl Target {
         text.replace("{HOST}", &self.host)
             .replace("{S1}", &self.sessions[0])
             .replace("{S2}", &self.sessions[1])
-            .replace("{TOKEN_ADMIN}", &self.tokens[&Who::Admin])
+            .replace(
+                "{TOKEN_ADMIN}",
+                self.tokens.get(&Who::Admin).map_or("", String::as_str),
+            )
     }
 
     /// The bytes of `case`'s request.
@@ -583,12 +568,7 @@ fn report(violations: &[Violation], header: &str) -> String {
 async fn what_is_authorized_is_what_every_upstream_executes() {
     let started = Instant::now();
     std::fs::create_dir_all(scratch()).unwrap();
-    let (go, java_classpath, (pending, missing), issuer) = tokio::join!(
-        build_go(),
-        build_java(),
-        pending_flags(),
-        TestIssuer::start()
-    );
+    let (go, java_classpath, issuer) = tokio::join!(build_go(), build_java(), TestIssuer::start());
     let issuer = issuer.unwrap();
     let built = started.elapsed();
 
@@ -602,7 +582,7 @@ async fn what_is_authorized_is_what_every_upstream_executes() {
     let peers = futures_util::future::join_all(peers).await;
     let mut proxies = Vec::new();
     for peer in &peers {
-        proxies.push(start_proxy(&issuer, peer.port, &pending));
+        proxies.push(start_proxy(&issuer, peer.port, &[]));
     }
     let proxies = futures_util::future::join_all(proxies).await;
 
@@ -677,13 +657,6 @@ async fn what_is_authorized_is_what_every_upstream_executes() {
     for line in &per_upstream {
         let _ = write!(header, "\n  {line}");
     }
-    if !missing.is_empty() {
-        let _ = write!(
-            header,
-            "\n  proxy flags not in this build (their rules are asserted all the same): {}",
-            missing.join(" ")
-        );
-    }
     let text = report(&found, &header);
     let report_file = scratch().join("report.txt");
     std::fs::write(&report_file, &text).unwrap();
@@ -705,4 +678,69 @@ async fn what_is_authorized_is_what_every_upstream_executes() {
         list.len(),
         report_file.display()
     );
+}
+
+/// Behind a trusted proxy (`--trusted-proxy 127.0.0.1/32`) the client's `X-Forwarded-For`
+/// chain is kept before the peer, and nothing else a client says of the request passes: the
+/// WSGI upstream, which reads `X_Forwarded_For` as `X-Forwarded-For`, sees only the proxy's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Python: scripts/test.sh installs the differential suite's peers"]
+async fn a_trusted_proxy_keeps_its_chain_and_nothing_else() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let peer = start_peer("wsgi", upstream_command("wsgi", &PathBuf::new(), "")).await;
+    let (_proxy, host) =
+        start_proxy(&issuer, peer.port, &["--trusted-proxy", "127.0.0.1/32"]).await;
+    let target = Target {
+        tokens: HashMap::from([(Who::User1, token(&issuer, &host, Who::User1))]),
+        host,
+        sessions: [String::new(), String::new()],
+    };
+    let whoami = cases::call("whoami");
+    let chain = Case::new("trusted_chain", whoami.as_str())
+        .header("X-Forwarded-For", "192.0.2.7")
+        .header("X-Forwarded-For", "192.0.2.8");
+    let claims = Case::new("trusted_claims", whoami.as_str())
+        .header("X_Forwarded_For", "203.0.113.9")
+        .header("Forwarded", "for=203.0.113.9;host=evil.example")
+        .header("X-Real-IP", "203.0.113.9")
+        .header("X-Forwarded-Host", "evil.example")
+        .header("X-Forwarded-Prefix", "/evil");
+    for case in [&chain, &claims] {
+        let answer = exchange(&target.host, &target.request(case)).await;
+        assert_eq!(answer.status, 200, "{}: {}", case.name, answer.summary);
+    }
+    let all: Value = reqwest::get(format!("http://127.0.0.1:{}/__records", peer.port))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let forwarded = |case: &str| -> Value {
+        let record = all["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|record| record["case"] == case)
+            .unwrap_or_else(|| panic!("{case} did not reach the upstream: {all}"));
+        record["forwarded"].clone()
+    };
+    let expected_host = Value::from(target.host.as_str());
+    let seen = forwarded("trusted_chain");
+    assert_eq!(
+        seen["x-forwarded-for"], "192.0.2.7, 192.0.2.8, 127.0.0.1",
+        "{seen}"
+    );
+    assert_eq!(seen["x-forwarded-host"], expected_host, "{seen}");
+    let seen = forwarded("trusted_claims");
+    assert_eq!(seen["x-forwarded-for"], "127.0.0.1", "{seen}");
+    assert_eq!(seen["x-forwarded-host"], expected_host, "{seen}");
+    for (name, value) in seen.as_object().unwrap() {
+        let value = value.as_str().unwrap_or("");
+        assert!(
+            !checks::CLIENT_MARKERS
+                .iter()
+                .any(|marker| value.contains(marker)),
+            "{name}: {value} was sent by the client"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::cases::Who;
 
-/// The per-operation rules every proxy is given (or will be: see `PENDING_FLAGS`).
+/// The per-operation rules every proxy is given (`FLAGS` in differential.rs).
 pub(crate) const TOOL_RULES: [(&str, &str); 2] =
     [("admin_report", "mcp:admin"), ("kill_switch", "mcp:admin")];
 pub(crate) const PROMPT_RULES: [(&str, &str); 1] = [("secret_prompt", "mcp:admin")];

@@ -54,6 +54,20 @@ public class JavaUpstream {
         public String uri;
     }
 
+    public static class Ref {
+        public String type;
+        public String name;
+        public String uri;
+    }
+
+    public static class CompleteParams {
+        public Ref ref;
+    }
+
+    /** Headers by which a proxy in front tells about the request, besides X-Forwarded*. */
+    static final List<String> CLAIMS = List.of("forwarded", "x-real-ip", "x-original-url", "x-rewrite-url",
+            "x-client-ip", "true-client-ip", "cf-connecting-ip", "x-cluster-client-ip", "x-host");
+
     static final List<String> TOOLS = List.of("whoami", "echo", "admin_report", "kill_switch");
     static final List<String> PROMPTS = List.of("hello", "secret_prompt");
     static final List<String> METHODS = List.of("initialize", "ping", "tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list", "resources/read", "logging/setLevel", "completion/complete");
@@ -138,6 +152,17 @@ public class JavaUpstream {
                     if (prompt != null) executed.add(entry("prompt", p.name, prompt));
                     break;
                 }
+                case "completion/complete": {
+                    CompleteParams p = MAPPER.treeToValue(message.params, CompleteParams.class);
+                    Ref ref = p == null ? null : p.ref;
+                    if (ref != null && "ref/prompt".equals(ref.type)) {
+                        String prompt = lookup(PROMPTS, ref.name);
+                        if (prompt != null) executed.add(entry("prompt", ref.name, prompt));
+                    } else if (ref != null && "ref/resource".equals(ref.type)) {
+                        executed.add(entry("resource", ref.uri, ref.uri == null ? null : resolve(ref.uri)));
+                    }
+                    break;
+                }
                 case "resources/read": {
                     UriParams p = MAPPER.treeToValue(message.params, UriParams.class);
                     if (p != null) executed.add(entry("resource", p.uri, p.uri == null ? null : resolve(p.uri)));
@@ -184,8 +209,7 @@ public class JavaUpstream {
         Map<String, Object> forwarded = new LinkedHashMap<>();
         for (var header : headers.entrySet()) {
             String name = header.getKey().toLowerCase();
-            if (name.startsWith("x-forwarded-") || List.of("forwarded", "x-real-ip", "x-original-url",
-                    "x-rewrite-url").contains(name)) {
+            if (name.startsWith("x-forwarded") || CLAIMS.contains(name)) {
                 forwarded.put(name, String.join(", ", header.getValue()));
             }
         }

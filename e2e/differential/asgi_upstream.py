@@ -29,7 +29,11 @@ import uvicorn
 TOOLS = ["whoami", "echo", "admin_report", "kill_switch"]
 PROMPTS = ["hello", "secret_prompt"]
 METHODS = ["initialize", "ping", "tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list", "resources/read", "logging/setLevel", "completion/complete"]
-FORWARDED = ("forwarded", "x-real-ip", "x-original-url", "x-rewrite-url")
+# Headers by which a proxy in front tells about the request, besides X-Forwarded*.
+FORWARDED = (
+    "forwarded", "x-real-ip", "x-original-url", "x-rewrite-url", "x-client-ip", "true-client-ip",
+    "cf-connecting-ip", "x-cluster-client-ip", "x-host",
+)
 
 records = []
 sessions = {}
@@ -74,6 +78,15 @@ def execute(message, record):
         prompt = lookup(PROMPTS, params.get("name"))
         if prompt:
             record["executed"].append({"kind": "prompt", "name": params.get("name"), "resolved": prompt})
+    elif method == "completion/complete":
+        ref = params.get("ref") if isinstance(params.get("ref"), dict) else {}
+        if ref.get("type") == "ref/prompt":
+            prompt = lookup(PROMPTS, ref.get("name"))
+            if prompt:
+                record["executed"].append({"kind": "prompt", "name": ref.get("name"), "resolved": prompt})
+        elif ref.get("type") == "ref/resource":
+            uri = ref.get("uri")
+            record["executed"].append({"kind": "resource", "name": uri, "resolved": resolve(uri)})
     elif method == "resources/read":
         uri = params.get("uri")
         record["executed"].append({"kind": "resource", "name": uri, "resolved": resolve(uri)})
@@ -107,7 +120,7 @@ async def app(scope, receive, send):
             break
     forwarded = {}
     for key, value in headers:
-        if key.startswith("x-forwarded-") or key in FORWARDED:
+        if key.startswith("x-forwarded") or key in FORWARDED:
             forwarded[key] = forwarded[key] + ", " + value if key in forwarded else value
     record = {
         "case": first("x-case"),

@@ -47,6 +47,14 @@ type uriParams struct {
 	URI string `json:"uri"`
 }
 
+type completeParams struct {
+	Ref struct {
+		Type string `json:"type"`
+		Name string `json:"name"`
+		URI  string `json:"uri"`
+	} `json:"ref"`
+}
+
 type executed struct {
 	Kind     string  `json:"kind"`
 	Name     string  `json:"name"`
@@ -77,6 +85,11 @@ type server struct {
 	sessions map[string]identity
 	next     int
 }
+
+// Headers by which a proxy in front tells about the request, besides Forwarded and X-Forwarded*.
+var claimsHeaders = map[string]bool{"x-real-ip": true, "x-original-url": true, "x-rewrite-url": true,
+	"x-client-ip": true, "true-client-ip": true, "cf-connecting-ip": true, "x-cluster-client-ip": true,
+	"x-host": true}
 
 var tools = []string{"whoami", "echo", "admin_report", "kill_switch"}
 var prompts = []string{"hello", "secret_prompt"}
@@ -148,8 +161,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for name, values := range r.Header {
 		lower := strings.ToLower(name)
 		switch {
-		case strings.HasPrefix(lower, "x-forwarded-"), lower == "forwarded", lower == "x-real-ip",
-			lower == "x-original-url", lower == "x-rewrite-url":
+		case strings.HasPrefix(lower, "x-forwarded"), lower == "forwarded", claimsHeaders[lower]:
 			rec.Forwarded[lower] = strings.Join(values, ", ")
 		}
 	}
@@ -224,6 +236,17 @@ func (s *server) handle(r *http.Request, rec *record) (int, []byte, string) {
 			json.Unmarshal(m.Params, &p)
 			if prompt := lookup(prompts, p.Name); prompt != nil {
 				rec.Executed = append(rec.Executed, executed{Kind: "prompt", Name: p.Name, Resolved: prompt})
+			}
+		case "completion/complete":
+			var p completeParams
+			json.Unmarshal(m.Params, &p)
+			switch p.Ref.Type {
+			case "ref/prompt":
+				if prompt := lookup(prompts, p.Ref.Name); prompt != nil {
+					rec.Executed = append(rec.Executed, executed{Kind: "prompt", Name: p.Ref.Name, Resolved: prompt})
+				}
+			case "ref/resource":
+				rec.Executed = append(rec.Executed, executed{Kind: "resource", Name: p.Ref.URI, Resolved: resolve(p.Ref.URI)})
 			}
 		case "resources/read":
 			var p uriParams

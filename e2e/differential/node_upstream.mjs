@@ -21,7 +21,11 @@ import zlib from 'node:zlib';
 const TOOLS = ['whoami', 'echo', 'admin_report', 'kill_switch'];
 const PROMPTS = ['hello', 'secret_prompt'];
 const METHODS = ['initialize', 'ping', 'tools/list', 'tools/call', 'prompts/list', 'prompts/get', 'resources/list', 'resources/read', 'logging/setLevel', 'completion/complete'];
-const FORWARDED = ['forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url'];
+// Headers by which a proxy in front tells about the request, besides X-Forwarded*.
+const FORWARDED = [
+  'forwarded', 'x-real-ip', 'x-original-url', 'x-rewrite-url', 'x-client-ip', 'true-client-ip',
+  'cf-connecting-ip', 'x-cluster-client-ip', 'x-host',
+];
 const records = [];
 const sessions = {};
 
@@ -80,6 +84,14 @@ const execute = (message, record) => {
   } else if (method === 'prompts/get') {
     const prompt = lookup(PROMPTS, params.name);
     if (prompt) record.executed.push({ kind: 'prompt', name: params.name, resolved: prompt });
+  } else if (method === 'completion/complete') {
+    const ref = params.ref !== null && typeof params.ref === 'object' ? params.ref : {};
+    if (ref.type === 'ref/prompt') {
+      const prompt = lookup(PROMPTS, ref.name);
+      if (prompt) record.executed.push({ kind: 'prompt', name: ref.name, resolved: prompt });
+    } else if (ref.type === 'ref/resource') {
+      record.executed.push({ kind: 'resource', name: ref.uri, resolved: resolve(ref.uri) });
+    }
   } else if (method === 'resources/read') {
     record.executed.push({ kind: 'resource', name: params.uri, resolved: resolve(params.uri) });
   }
@@ -111,7 +123,7 @@ const server = http.createServer((req, res) => {
     const method = override ? override.toUpperCase() : req.method;
     const forwarded = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (name.startsWith('x-forwarded-') || FORWARDED.includes(name)) forwarded[name] = value;
+      if (name.startsWith('x-forwarded') || FORWARDED.includes(name)) forwarded[name] = value;
     }
     const record = {
       case: req.headers['x-case'] ?? null,

@@ -29,7 +29,11 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 TOOLS = ["whoami", "echo", "admin_report", "kill_switch"]
 PROMPTS = ["hello", "secret_prompt"]
 METHODS = ["initialize", "ping", "tools/list", "tools/call", "prompts/list", "prompts/get", "resources/list", "resources/read", "logging/setLevel", "completion/complete"]
-FORWARDED = ("HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_ORIGINAL_URL", "HTTP_X_REWRITE_URL")
+# Headers by which a proxy in front tells about the request, besides X-Forwarded*.
+FORWARDED = (
+    "HTTP_FORWARDED", "HTTP_X_REAL_IP", "HTTP_X_ORIGINAL_URL", "HTTP_X_REWRITE_URL", "HTTP_X_CLIENT_IP",
+    "HTTP_TRUE_CLIENT_IP", "HTTP_CF_CONNECTING_IP", "HTTP_X_CLUSTER_CLIENT_IP", "HTTP_X_HOST",
+)
 OVERRIDES = ("HTTP_X_HTTP_METHOD_OVERRIDE", "HTTP_X_HTTP_METHOD", "HTTP_X_METHOD_OVERRIDE")
 
 lock = threading.Lock()
@@ -75,6 +79,15 @@ def execute(message, record):
         prompt = lookup(PROMPTS, params.get("name"))
         if prompt:
             record["executed"].append({"kind": "prompt", "name": params.get("name"), "resolved": prompt})
+    elif method == "completion/complete":
+        ref = params.get("ref") if isinstance(params.get("ref"), dict) else {}
+        if ref.get("type") == "ref/prompt":
+            prompt = lookup(PROMPTS, ref.get("name"))
+            if prompt:
+                record["executed"].append({"kind": "prompt", "name": ref.get("name"), "resolved": prompt})
+        elif ref.get("type") == "ref/resource":
+            uri = ref.get("uri")
+            record["executed"].append({"kind": "resource", "name": uri, "resolved": resolve(uri)})
     elif method == "resources/read":
         uri = params.get("uri")
         record["executed"].append({"kind": "resource", "name": uri, "resolved": resolve(uri)})
@@ -110,7 +123,7 @@ def app(environ, start_response):
         "forwarded": {
             key[5:].lower().replace("_", "-"): value
             for key, value in environ.items()
-            if key.startswith("HTTP_X_FORWARDED_") or key in FORWARDED
+            if key.startswith("HTTP_X_FORWARDED") or key in FORWARDED
         },
     }
     status, answer = "200 OK", None

@@ -186,6 +186,7 @@ pub(crate) fn all() -> Vec<Case> {
     cases.extend(encodings());
     cases.extend(names());
     cases.extend(prompts_and_methods());
+    cases.extend(completions());
     cases.extend(resources());
     cases.extend(http_methods());
     cases.extend(identity_headers());
@@ -699,6 +700,59 @@ fn prompts_and_methods() -> Vec<Case> {
     ]
 }
 
+/// `completion/complete` needs what its prompt or resource reference needs.
+fn completions() -> Vec<Case> {
+    let complete = |reference: &str| {
+        rpc(
+            "completion/complete",
+            &format!(r#"{{"ref":{reference},"argument":{{"name":"a","value":""}}}}"#),
+        )
+    };
+    vec![
+        Case::new(
+            "complete_secret_prompt",
+            complete(r#"{"type":"ref/prompt","name":"secret_prompt"}"#),
+        ),
+        Case::new(
+            "complete_secret_prompt_upper",
+            complete(r#"{"type":"ref/prompt","name":"SECRET_PROMPT"}"#),
+        ),
+        Case::new(
+            "complete_ref_NAME",
+            complete(r#"{"type":"ref/prompt","name":"hello","NAME":"secret_prompt"}"#),
+        ),
+        Case::new(
+            "complete_Ref_key",
+            rpc(
+                "completion/complete",
+                r#"{"ref":{"type":"ref/prompt","name":"hello"},"Ref":{"type":"ref/prompt","name":"secret_prompt"}}"#,
+            ),
+        ),
+        Case::new(
+            "complete_private_resource",
+            complete(r#"{"type":"ref/resource","uri":"file:///private/hr/x"}"#),
+        ),
+        Case::new(
+            "complete_passwd_resource_query",
+            complete(r#"{"type":"ref/resource","uri":"file:///etc/passwd?"}"#),
+        ),
+        Case::new(
+            "complete_resource_URI_key",
+            complete(
+                r#"{"type":"ref/resource","uri":"file:///public/readme","URI":"file:///etc/passwd"}"#,
+            ),
+        ),
+        Case::new(
+            "complete_hello_prompt",
+            complete(r#"{"type":"ref/prompt","name":"hello"}"#),
+        ),
+        Case::new(
+            "complete_public_resource",
+            complete(r#"{"type":"ref/resource","uri":"file:///public/readme"}"#),
+        ),
+    ]
+}
+
 /// Resource URIs that a string rule does not match but a server resolves to a protected file.
 fn resources() -> Vec<Case> {
     let uris: [(&str, &str); 56] = [
@@ -876,6 +930,13 @@ fn http_methods() -> Vec<Case> {
         );
     }
     cases.push(Case::new("http_post_lower_resource", read("file:///etc/passwd")).method("post"));
+    for method in ["GET", "DELETE"] {
+        cases.push(
+            Case::new(&format!("http_{method}_chunked_body"), admin.clone())
+                .method(method)
+                .framing(Framing::Chunked),
+        );
+    }
     cases.push(
         Case::new("http_PUT_override_resource", read("file:///private/hr/x"))
             .method("PUT")
@@ -1241,6 +1302,18 @@ fn forwarding() -> Vec<Case> {
             "X_Forwarded_Prefix",
             "/evil",
         ),
+        sent("fwd_x_forwarded_bare", "X-Forwarded", "for=203.0.113.9"),
+        sent("fwd_x_forwarded_scheme", "X-Forwarded-Scheme", "evil-https"),
+        sent("fwd_x_forwarded_uri", "X-Forwarded-Uri", "/evil/admin"),
+        sent("fwd_x_client_ip", "X-Client-IP", "203.0.113.9"),
+        sent("fwd_true_client_ip", "True-Client-IP", "203.0.113.9"),
+        sent("fwd_cf_connecting_ip", "CF-Connecting-IP", "203.0.113.9"),
+        sent(
+            "fwd_x_cluster_client_ip",
+            "X-Cluster-Client-IP",
+            "203.0.113.9",
+        ),
+        sent("fwd_x_host", "X-Host", "evil.example"),
         Case::new("fwd_x_forwarded_for_twice", whoami.clone())
             .header("X-Forwarded-For", "203.0.113.9")
             .header("X-Forwarded-For", "203.0.113.10"),

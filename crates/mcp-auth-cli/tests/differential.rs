@@ -27,10 +27,11 @@
 //! under the rules (a resource counts as protected when its raw URI, the upstream's own
 //! resolution or a strict resolution lands on `/etc/passwd` or under `/private/`), (b) every
 //! identity value read is the token's, (c) a session used was created by the caller, (d) the
-//! path routed is at or below `/mcp`, (e) no client-sent `Forwarded`, `X-Real-IP`,
-//! `X-Original-URL`, `X-Rewrite-URL` or `X-Forwarded-*` value arrives, and `X-Forwarded-For`,
-//! `-Host` and `-Proto` are the proxy's own. Positive controls must run on every upstream, so
-//! a proxy refusing everything fails too. Violations are collected and reported together,
+//! path routed is at or below `/mcp`, (e) no client-sent `Forwarded`, `X-Forwarded*`,
+//! `X-Real-IP`, `X-Original-URL`, `X-Rewrite-URL`, `X-Client-IP`, `True-Client-IP`,
+//! `CF-Connecting-IP`, `X-Cluster-Client-IP` or `X-Host` value arrives, and `X-Forwarded-For`
+//! (the peer: 127.0.0.1 is not a trusted proxy here), `-Host` and `-Proto` are the proxy's own.
+//! Positive controls must run on every upstream, so a proxy refusing everything fails too. Violations are collected and reported together,
 //! grouped by finding (and written to `target/tmp/differential/report.txt`; every exchange, with
 //! the status the client got and what the upstream executed, to `answers.tsv` beside it).
 //!

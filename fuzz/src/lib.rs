@@ -217,6 +217,37 @@ pub fn called_tools(body: &[u8]) -> HashSet<String> {
     tools
 }
 
+/// Every tool name a server decoding as Go's `encoding/json` does (before go-sdk 1.3.1, and
+/// .NET or Jackson in their case-insensitive modes) reads as called by this body: member names
+/// match field names without regard to case (`ſ` and the Kelvin sign folding to `s` and `k`),
+/// and of several members that match one field, the last wins.
+pub fn case_insensitive_calls(body: &[u8]) -> Vec<String> {
+    let Ok(json) = serde_json::from_slice::<Members>(body) else {
+        return Vec::new();
+    };
+    let messages = match &json {
+        Members::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    messages
+        .into_iter()
+        .filter(|message| {
+            message.field_ignoring_case("method").and_then(Members::as_str) == Some("tools/call")
+        })
+        .filter_map(|message| message.field_ignoring_case("params"))
+        .filter_map(|params| params.field_ignoring_case("name"))
+        .filter_map(|name| name.as_str().map(str::to_owned))
+        .collect()
+}
+
+/// `name` folded as lenient servers compare names: upper-cased, then lower-cased.
+pub fn fold(name: &str) -> String {
+    name.chars()
+        .flat_map(char::to_uppercase)
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 /// JSON whose objects keep every member in order, repeated ones included (`serde_json::Value`
 /// keeps the last).
 #[derive(Debug)]
@@ -241,6 +272,20 @@ impl Members {
         members
             .iter()
             .filter(move |(key, _)| key == name)
+            .map(|(_, value)| value)
+    }
+
+    /// The field `name` as a case-insensitive, last-wins decoder sets it: the value of the last
+    /// member whose name folds to `name`.
+    pub fn field_ignoring_case(&self, name: &str) -> Option<&Members> {
+        let Self::Object(members) = self else {
+            return None;
+        };
+        let wanted = fold(name);
+        members
+            .iter()
+            .rev()
+            .find(|(key, _)| fold(key) == wanted)
             .map(|(_, value)| value)
     }
 

@@ -32,7 +32,8 @@ const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 #[derive(Debug, Args)]
 pub(crate) struct ObserveArgs {
     /// Write one JSON audit event per authorization decision (who, what, allowed or why not;
-    /// never a token) to this file, appended, or to stdout with '-'.
+    /// never a token) to this file, appended (created readable by its owner only), or to
+    /// stdout with '-'.
     #[arg(long, env = "MCP_AUTH_AUDIT_LOG", value_name = "PATH|-")]
     audit_log: Option<PathBuf>,
     /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of their own: keep it off
@@ -60,13 +61,14 @@ impl ObserveArgs {
                 Some(("stdout".to_owned(), out))
             }
             Some(path) => {
-                let file = OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .map_err(|err| {
-                        format!("--audit-log {}: cannot open it: {err}", path.display())
-                    })?;
+                let mut options = OpenOptions::new();
+                options.create(true).append(true);
+                // Who called what is nobody else's business: a new log is the owner's alone.
+                #[cfg(unix)]
+                std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+                let file = options.open(path).map_err(|err| {
+                    format!("--audit-log {}: cannot open it: {err}", path.display())
+                })?;
                 let out: Box<dyn Write + Send> = Box::new(file);
                 Some((path.display().to_string(), out))
             }

@@ -32,6 +32,15 @@ pub(crate) struct OpaqueTokenArgs {
         value_enum
     )]
     introspection_auth_method: Option<AuthMethod>,
+    /// Most calls a second to the introspection endpoint [default: 100]: past it, a token that
+    /// needs a call gets 503, so a flood of made-up tokens cannot hammer the issuer.
+    #[arg(
+        long,
+        env = "MCP_AUTH_INTROSPECTION_MAX_CALLS",
+        value_name = "PER_SECOND",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    introspection_max_calls: Option<u32>,
     /// The server's client id at the authorization server, for introspection.
     #[arg(long, env = "MCP_AUTH_CLIENT_ID", value_name = "ID")]
     client_id: Option<String>,
@@ -151,6 +160,10 @@ impl OpaqueTokenArgs {
                     self.introspection_auth_method.is_some(),
                     "--introspection-auth-method (MCP_AUTH_INTROSPECTION_AUTH_METHOD)",
                 ),
+                (
+                    self.introspection_max_calls.is_some(),
+                    "--introspection-max-calls (MCP_AUTH_INTROSPECTION_MAX_CALLS)",
+                ),
             ];
             return match given.iter().find(|(set, _)| *set) {
                 Some((_, flag)) => Err(format!(
@@ -195,6 +208,9 @@ impl OpaqueTokenArgs {
         }
         if let Some(method) = self.introspection_auth_method {
             options = options.auth_method(method.into());
+        }
+        if let Some(calls) = self.introspection_max_calls {
+            options = options.max_calls_per_second(calls);
         }
         Ok(Some(options))
     }
@@ -306,6 +322,7 @@ mod tests {
             introspection: false,
             introspection_endpoint: None,
             introspection_auth_method: None,
+            introspection_max_calls: None,
             client_id: None,
             client_secret: None,
             client_secret_file: None,

@@ -578,3 +578,39 @@ async fn the_legacy_metadata_mirror_is_served_only_when_asked() {
     let response = reqwest::get(legacy(&url)).await.unwrap();
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn introspection_calls_past_max_calls_get_503() {
+    let issuer = issuer().await;
+    let (_server, url) = serve(
+        &[&issuer],
+        &[
+            "--introspection",
+            "--client-id",
+            CLIENT_ID,
+            "--introspection-max-calls",
+            "2",
+        ],
+        &[("MCP_AUTH_CLIENT_SECRET", SECRET)],
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for index in 0..5 {
+        statuses.push(
+            call(&url, &format!("made-up-{index}"), "whoami")
+                .await
+                .status(),
+        );
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::UNAUTHORIZED,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE,
+        ]
+    );
+    assert_eq!(issuer.introspection_calls(), 2);
+}

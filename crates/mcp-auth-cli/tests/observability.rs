@@ -149,6 +149,12 @@ async fn metrics_add_up_and_the_audit_log_has_one_event_per_request() {
     assert!(!text.contains("alice"), "no subject as a label");
 
     let audit = std::fs::read_to_string(&audit_log).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&audit_log).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the audit log is its owner's alone");
+    }
     let events: Vec<Value> = audit
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())

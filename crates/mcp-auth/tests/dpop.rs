@@ -558,3 +558,77 @@ async fn a_short_nonce_secret_is_a_configuration_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_stolen_bound_token_without_its_key_learns_nothing_of_its_expiry_or_scopes() {
+    let app = App::start_with(DpopOptions::required(), |bearer| {
+        bearer.required_scopes(["mcp:admin"])
+    })
+    .await;
+    let key = DpopKey::new().unwrap();
+    let thief = DpopKey::with(KeyMaterial::Ed25519, jsonwebtoken::Algorithm::EdDSA).unwrap();
+    let expired = app
+        .issuer
+        .token()
+        .audience(&app.resource)
+        .dpop_bound(&key)
+        .expires_in(-3600)
+        .sign()
+        .unwrap();
+    let lacking = app.bound(&key);
+    let elsewhere = app
+        .issuer
+        .token()
+        .audience("https://other.example/mcp")
+        .dpop_bound(&key)
+        .sign()
+        .unwrap();
+    // Each is refused for the proof's key alone, as a live token with every scope would be.
+    for token in [&expired, &lacking, &elsewhere] {
+        let proof = thief.proof("POST", &app.resource, token).unwrap();
+        refused_with(
+            app.post("DPoP", token, &[&proof]).await,
+            "invalid_token",
+            "not bound to the DPoP proof's key",
+        )
+        .await;
+        refused_with(
+            app.post("DPoP", token, &[]).await,
+            "invalid_dpop_proof",
+            "the request has no DPoP proof",
+        )
+        .await;
+    }
+    // With its key, the truth.
+    let proof = key.proof("POST", &app.resource, &expired).unwrap();
+    refused_with(
+        app.post("DPoP", &expired, &[&proof]).await,
+        "invalid_token",
+        "expired",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_token_bound_to_a_key_the_layer_cannot_check_is_refused_as_bearer() {
+    let app = App::start(DpopOptions::allowed()).await;
+    // Bound to a client certificate (mutual TLS, RFC 8705), which this layer never sees.
+    let token = app
+        .issuer
+        .token()
+        .audience(&app.resource)
+        .claim(
+            "cnf",
+            json!({"x5t#S256": "bwcK0esc3ACC3DB2Y5_lESsXE8o9ltc05O89jdN-dg2"}),
+        )
+        .sign()
+        .unwrap();
+    let response = app.post("Bearer", &token, &[]).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let found = challenges(&response);
+    assert!(
+        found[0].starts_with(r#"Bearer error="invalid_token""#)
+            && found[0].contains("bound to a key (cnf)"),
+        "{found:?}"
+    );
+}

@@ -287,6 +287,55 @@ async fn with_jwt_mode_too_the_token_shape_decides() {
     assert_eq!(app.issuer.introspection_calls(), 1);
 }
 
+#[tokio::test]
+async fn a_jwt_shaped_token_in_standard_base64_is_never_introspected() {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    let app = app_with(options(), |bearer| bearer.jwt(JwtOptions::default())).await;
+    // `+` and `/` in its first part: base64 of a JSON object, not base64url.
+    let header = STANDARD_NO_PAD.encode(r#"{"alg":"RS256","kid":"??>>"}"#);
+    assert!(header.contains(['+', '/']), "{header}");
+    let token = format!("{header}.e30.c2ln");
+    let response = app.call(&token).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(app.issuer.introspection_calls(), 0);
+}
+
+#[tokio::test]
+async fn an_answer_with_a_fractional_exp_is_kept_no_longer_than_it() {
+    let app = app().await;
+    // Within the leeway, so accepted; but already past as the cache counts time.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let answer = json!({
+        "active": true, "aud": app.resource, "scope": "read", "exp": now as f64 - 0.5,
+    });
+    app.issuer
+        .set_introspection_response(Some(("application/json".to_owned(), answer.to_string())));
+    app.accepted("fractional-exp").await;
+    app.accepted("fractional-exp").await;
+    assert_eq!(app.issuer.introspection_calls(), 2, "not kept past exp");
+}
+
+#[tokio::test]
+async fn introspection_calls_are_bounded_per_second_and_the_excess_gets_503() {
+    let app = app_with(options().max_calls_per_second(3), |bearer| bearer).await;
+    for index in 0..3 {
+        app.refused(&format!("made-up-{index}"), NOT_ACTIVE).await;
+    }
+    for index in 3..10 {
+        app.unavailable(&format!("made-up-{index}")).await;
+    }
+    assert_eq!(app.issuer.introspection_calls(), 3);
+    // An answer kept in the cache costs no call: still answered.
+    app.refused("made-up-0", NOT_ACTIVE).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    app.refused("made-up-10", NOT_ACTIVE).await;
+    assert_eq!(app.issuer.introspection_calls(), 4, "the budget refills");
+}
+
 fn sha256_hex(key: &str) -> String {
     digest(&SHA256, key.as_bytes())
         .as_ref()

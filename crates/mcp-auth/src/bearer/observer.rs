@@ -11,6 +11,7 @@ use tracing::Level;
 use super::challenge::Rejection;
 use crate::auth_info::AuthInfo;
 use crate::observe::{AuditEvent, AuditHook, Outcome, Reason, metrics};
+use crate::operations::Decided;
 
 const MCP_METHOD: &str = "mcp-method";
 const MCP_NAME: &str = "mcp-name";
@@ -29,15 +30,50 @@ pub(crate) struct Seen<'a> {
     pub(crate) extensions: &'a Extensions,
     /// When the layer started on it.
     pub(crate) started: Instant,
+    /// The operation the layer read in its body, when it read one.
+    pub(crate) operation: Option<&'a Decided>,
 }
 
-/// The span a request's decision runs in.
-pub(crate) fn decision_span(headers: &HeaderMap) -> tracing::Span {
+/// The longest header value recorded as the operation, in bytes.
+const MAX_UNCHECKED_BYTES: usize = 128;
+
+/// The span a request's decision runs in; the operation is recorded once decided.
+pub(crate) fn decision_span() -> tracing::Span {
     tracing::info_span!(
         "mcp_auth.authorize",
-        method = header(headers, MCP_METHOD),
-        name = header(headers, MCP_NAME),
+        method = tracing::field::Empty,
+        name = tracing::field::Empty,
+        operation_checked = tracing::field::Empty,
         kid = tracing::field::Empty,
+    )
+}
+
+/// The method and name a decision is recorded with, and whether the layer checked them: the
+/// operation it read in the body, or else the client's `Mcp-Method` and `Mcp-Name`, unchecked,
+/// cut to [`MAX_UNCHECKED_BYTES`] of visible ASCII.
+fn operation(request: &Seen<'_>) -> (Option<String>, Option<String>, bool) {
+    match request.operation {
+        Some(decided) => (Some(decided.method.clone()), decided.name.clone(), true),
+        None => (
+            unchecked(request.headers, MCP_METHOD),
+            unchecked(request.headers, MCP_NAME),
+            false,
+        ),
+    }
+}
+
+/// A header's value as a client sent it, made safe to record: each byte that is not visible
+/// ASCII (or a space) becomes `?`, and at most [`MAX_UNCHECKED_BYTES`] are kept.
+fn unchecked(headers: &HeaderMap, name: &str) -> Option<String> {
+    let value = headers.get(name)?.as_bytes();
+    let kept = &value[..value.len().min(MAX_UNCHECKED_BYTES)];
+    Some(
+        kept.iter()
+            .map(|&byte| match byte {
+                b' '..=b'~' => char::from(byte),
+                _ => '?',
+            })
+            .collect(),
     )
 }
 
@@ -54,8 +90,15 @@ impl Observer {
         );
     }
 
-    /// Records a refusal answered with `status`.
-    pub(crate) fn refused(&self, request: &Seen<'_>, rejection: &Rejection, status: StatusCode) {
+    /// Records a refusal answered with `status`, naming the `caller` whose token was verified
+    /// before it was refused.
+    pub(crate) fn refused(
+        &self,
+        request: &Seen<'_>,
+        rejection: &Rejection,
+        status: StatusCode,
+        caller: Option<&AuthInfo>,
+    ) {
         let reason = rejection.reason();
         let outcome = match reason {
             Reason::IssuerUnavailable => Outcome::Unavailable,
@@ -66,7 +109,7 @@ impl Observer {
             outcome,
             Some(reason),
             status,
-            None,
+            caller,
             Some(rejection),
         );
     }
@@ -95,6 +138,13 @@ impl Observer {
         if !traced && self.audit.is_none() {
             return;
         }
+        let (method, name, operation_checked) = operation(request);
+        if traced {
+            let span = tracing::Span::current();
+            span.record("method", method.as_deref());
+            span.record("name", name.as_deref());
+            span.record("operation_checked", operation_checked);
+        }
         let event = AuditEvent {
             timestamp: SystemTime::now(),
             outcome,
@@ -104,8 +154,9 @@ impl Observer {
             issuer: info.map(|info| info.issuer.as_str()),
             subject: info.and_then(|info| info.subject.as_deref()),
             client_id: info.and_then(|info| info.client_id.as_deref()),
-            method: header(request.headers, MCP_METHOD),
-            name: header(request.headers, MCP_NAME),
+            method: method.as_deref(),
+            name: name.as_deref(),
+            operation_checked,
             remote_addr: remote_addr(request.extensions),
             duration_us: micros(took),
         };
@@ -145,11 +196,6 @@ fn trace(level: Level, event: &AuditEvent<'_>, detail: Option<&str>) {
     }
 }
 
-/// A header's value when it is text.
-fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|value| value.to_str().ok())
-}
-
 /// The client's address, when the server records it (axum's `ConnectInfo`).
 fn remote_addr(extensions: &Extensions) -> Option<IpAddr> {
     extensions
@@ -159,4 +205,43 @@ fn remote_addr(extensions: &Extensions) -> Option<IpAddr> {
 
 fn micros(took: Duration) -> u64 {
     u64::try_from(took.as_micros()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn unchecked_header_values_are_cut_to_visible_ascii() {
+        let mut headers = HeaderMap::new();
+        let long = "x".repeat(300_000);
+        headers.insert(MCP_METHOD, HeaderValue::from_str(&long).unwrap());
+        headers.insert(MCP_NAME, HeaderValue::from_bytes(b"who\xffami\t").unwrap());
+        assert_eq!(unchecked(&headers, MCP_METHOD).unwrap().len(), 128);
+        assert_eq!(unchecked(&headers, MCP_NAME).unwrap(), "who?ami?");
+        let seen = Seen {
+            headers: &headers,
+            extensions: &Extensions::new(),
+            started: Instant::now(),
+            operation: None,
+        };
+        assert!(!operation(&seen).2);
+        let decided = Decided {
+            method: "tools/call".to_owned(),
+            name: Some("admin_report".to_owned()),
+        };
+        let seen = Seen {
+            operation: Some(&decided),
+            ..seen
+        };
+        assert_eq!(
+            operation(&seen),
+            (
+                Some("tools/call".to_owned()),
+                Some("admin_report".to_owned()),
+                true
+            )
+        );
+    }
 }

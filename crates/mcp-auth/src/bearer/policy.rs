@@ -16,7 +16,7 @@ use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::dpop::{self, DpopMode, DpopOptions, Nonces, ProofRequest};
 use crate::observe::Reason;
-use crate::operations::{Needs, OperationRules, Permissions, needs};
+use crate::operations::{Decided, Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};
 use crate::verify::rules::TokenRules;
@@ -53,12 +53,39 @@ pub(crate) struct BodyRead {
     pub(crate) timeout: std::time::Duration,
 }
 
+/// A refusal, and the caller when its token was verified before it was refused (too few
+/// scopes, a rule it breaks, another's session): logs and audit events then name who it was.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) rejection: Rejection,
+    pub(crate) caller: Option<Arc<AuthInfo>>,
+}
+
+impl From<Rejection> for Refusal {
+    fn from(rejection: Rejection) -> Self {
+        Self {
+            rejection,
+            caller: None,
+        }
+    }
+}
+
+impl Refusal {
+    /// `rejection` of the verified `caller`.
+    pub(crate) fn of(caller: &Arc<AuthInfo>, rejection: Rejection) -> Self {
+        Self {
+            rejection,
+            caller: Some(caller.clone()),
+        }
+    }
+}
+
 /// What [`Policy::decide`] found, owning all it carries.
 pub(crate) enum Decision {
     /// Let the request through with this identity.
     Allow(Arc<AuthInfo>),
     /// Answer with this refusal.
-    Refuse(Rejection),
+    Refuse(Refusal),
     /// This token must be verified first (a signature check, perhaps a key fetch).
     Verify(String),
     /// This DPoP token must be verified (or found remembered), then its proof checked.
@@ -70,27 +97,30 @@ impl Policy {
     /// verifier remembers. Nothing here allocates a future or waits.
     pub(crate) fn decide(&self, headers: &HeaderMap, uri: &Uri) -> Decision {
         if !self.allowed_origins.permit(headers) {
-            return Decision::Refuse(Rejection::ForbiddenOrigin);
+            return Decision::Refuse(Rejection::ForbiddenOrigin.into());
         }
         let (scheme, token) = match access_token(headers, uri, self.dpop.is_some()) {
             Ok(Some(credentials)) => credentials,
-            Ok(None) => return Decision::Refuse(Rejection::NoCredentials),
-            Err(rejection) => return Decision::Refuse(rejection),
+            Ok(None) => return Decision::Refuse(Rejection::NoCredentials.into()),
+            Err(rejection) => return Decision::Refuse(rejection.into()),
         };
         match (scheme, &self.dpop) {
             (Scheme::Dpop, _) => return Decision::Prove(token.to_owned()),
             (Scheme::Bearer, Some(dpop)) if dpop.mode == DpopMode::Required => {
-                return Decision::Refuse(Rejection::InvalidToken(
-                    Reason::DpopRequired,
-                    "this resource takes DPoP-bound tokens only".into(),
-                ));
+                return Decision::Refuse(
+                    Rejection::InvalidToken(
+                        Reason::DpopRequired,
+                        "this resource takes DPoP-bound tokens only".into(),
+                    )
+                    .into(),
+                );
             }
             (Scheme::Bearer, _) => {}
         }
         match self.verifier.remembered(token) {
             Some(info) => match self.check(&info, Scheme::Bearer) {
                 Ok(()) => Decision::Allow(info),
-                Err(rejection) => Decision::Refuse(rejection),
+                Err(rejection) => Decision::Refuse(Refusal::of(&info, rejection)),
             },
             None => Decision::Verify(token.to_owned()),
         }
@@ -102,9 +132,21 @@ impl Policy {
         &self,
         token: &str,
         scheme: Scheme,
-    ) -> Result<Arc<AuthInfo>, Rejection> {
-        let info = self
-            .verifier
+    ) -> Result<Arc<AuthInfo>, Refusal> {
+        let info = self.verified(token).await?;
+        match self.check(&info, scheme) {
+            Ok(()) => Ok(info),
+            Err(rejection) => Err(Refusal::of(&info, rejection)),
+        }
+    }
+
+    /// What the verifier says of `token` (its signature, or the issuer's answer), remembered or
+    /// not; nothing of the rules every token follows yet.
+    async fn verified(&self, token: &str) -> Result<Arc<AuthInfo>, Rejection> {
+        if let Some(info) = self.verifier.remembered(token) {
+            return Ok(info);
+        }
+        self.verifier
             .verify(token, &self.scope_relation)
             .await
             .map_err(|err| match err.into_parts() {
@@ -112,37 +154,32 @@ impl Policy {
                     Rejection::Unavailable(without_token(detail, token))
                 }
                 (reason, detail) => Rejection::InvalidToken(reason, without_token(detail, token)),
-            })?;
-        self.check(&info, scheme)?;
-        Ok(info)
+            })
     }
 
     /// Verifies a DPoP token (or finds it remembered) and checks the request's proof: its
     /// form, signature and claims, its key against the token's `cnf.jkt`, and that its `jti`
-    /// was never accepted before.
+    /// was never accepted before. Only then the token's rules and scopes: a stolen bound token
+    /// sent without its key learns nothing of its expiry, audience or scopes.
     pub(crate) async fn prove(
         &self,
         token: &str,
         parts: &http::request::Parts,
-    ) -> Result<Arc<AuthInfo>, Rejection> {
+    ) -> Result<Arc<AuthInfo>, Refusal> {
         let Some(dpop) = &self.dpop else {
-            return Err(Rejection::NoCredentials);
+            return Err(Rejection::NoCredentials.into());
         };
-        let info = match self.verifier.remembered(token) {
-            Some(info) => {
-                self.check(&info, Scheme::Dpop)?;
-                info
-            }
-            None => self.verify(token, Scheme::Dpop).await?,
-        };
+        let info = self.verified(token).await?;
         let invalid = |reason| Rejection::InvalidDpopProof(Reason::InvalidDpopProof, reason);
         let mut proofs = parts.headers.get_all(DPOP).iter();
         let proof = match (proofs.next(), proofs.next()) {
             (Some(proof), None) => proof
                 .to_str()
                 .map_err(|_| invalid("the DPoP header is not printable ASCII"))?,
-            (None, _) => return Err(invalid("the request has no DPoP proof")),
-            (Some(_), Some(_)) => return Err(invalid("the request has more than one DPoP header")),
+            (None, _) => return Err(invalid("the request has no DPoP proof").into()),
+            (Some(_), Some(_)) => {
+                return Err(invalid("the request has more than one DPoP header").into());
+            }
         };
         let path = parts
             .extensions
@@ -166,22 +203,30 @@ impl Policy {
                 .as_deref()
                 .is_some_and(|nonce| nonces.accepts(nonce))
         {
-            return Err(Rejection::UseDpopNonce(nonces.current()));
+            return Err(Rejection::UseDpopNonce(nonces.current()).into());
         }
         if bound_key(&info) != Some(checked.jkt.as_str()) {
             return Err(Rejection::InvalidToken(
                 Reason::DpopKeyMismatch,
                 "the token is not bound to the DPoP proof's key".into(),
-            ));
+            )
+            .into());
         }
         let id = format!("{} {}", checked.jkt, checked.jti);
         match dpop.store.first_use(&id, dpop.window * 2).await {
-            Ok(true) => Ok(info),
-            Ok(false) => Err(Rejection::InvalidDpopProof(
-                Reason::ReplayedDpopProof,
-                "the DPoP proof was used before",
-            )),
-            Err(err) => Err(Rejection::Unavailable(err.to_string().into())),
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(Rejection::InvalidDpopProof(
+                    Reason::ReplayedDpopProof,
+                    "the DPoP proof was used before",
+                )
+                .into());
+            }
+            Err(err) => return Err(Rejection::Unavailable(err.to_string().into()).into()),
+        }
+        match self.check(&info, Scheme::Dpop) {
+            Ok(()) => Ok(info),
+            Err(rejection) => Err(Refusal::of(&info, rejection)),
         }
     }
 
@@ -189,10 +234,11 @@ impl Policy {
     /// requires.
     fn check(&self, info: &AuthInfo, scheme: Scheme) -> Result<(), Rejection> {
         if scheme == Scheme::Bearer && is_bound(info) {
-            return Err(Rejection::InvalidToken(
-                Reason::DpopRequired,
-                "the token is DPoP-bound: send it with the DPoP scheme and a proof".into(),
-            ));
+            let detail = match bound_key(info) {
+                Some(_) => "the token is DPoP-bound: send it with the DPoP scheme and a proof",
+                None => "the token is bound to a key (cnf) this resource cannot check",
+            };
+            return Err(Rejection::InvalidToken(Reason::DpopRequired, detail.into()));
         }
         self.rules.check(info, unix_now()).map_err(|violation| {
             Rejection::InvalidToken(violation.reason(), violation.to_string().into())
@@ -243,16 +289,22 @@ impl Policy {
 
     /// The scopes the request's operations need beyond the base ones: `body` is the request
     /// body when it was read whole, `None` when it was too large (then every rule's scopes).
+    /// Also returns the operation the body asks for, when it could be read.
     pub(crate) fn check_operations(
         &self,
         info: &AuthInfo,
         headers: &HeaderMap,
         body: Option<&[u8]>,
-    ) -> Result<(), Rejection> {
+    ) -> (Result<(), Rejection>, Option<Decided>) {
         let Some(rules) = &self.operations else {
-            return Ok(());
+            return (Ok(()), None);
         };
-        let extra = match needs(rules, headers, body) {
+        let (needs, decided) = needs(rules, headers, body);
+        (self.scopes_needed(info, needs), decided)
+    }
+
+    fn scopes_needed(&self, info: &AuthInfo, needs: Needs<'_>) -> Result<(), Rejection> {
+        let extra = match needs {
             Needs::Mismatch { id, reason } => return Err(Rejection::HeaderMismatch { id, reason }),
             Needs::Scopes(extra) => extra,
         };
@@ -288,10 +340,12 @@ fn bound_key(info: &AuthInfo) -> Option<&str> {
     info.claims.get("cnf")?.get("jkt")?.as_str()
 }
 
-/// Whether a token is DPoP-bound: it names a key (`cnf.jkt`), or introspection says its type
-/// is `DPoP`. Such a token is refused as `Bearer` whatever the layer's DPoP setting.
+/// Whether a token is bound to a key its sender must prove (a confirmation, `cnf`: RFC 7800;
+/// DPoP's `jkt`, or mutual TLS's `x5t#S256`, RFC 8705, which this layer cannot check), or
+/// introspection says its type is `DPoP`. Such a token is refused as `Bearer` whatever the
+/// layer's DPoP setting: its issuer meant it to be useless without its key.
 fn is_bound(info: &AuthInfo) -> bool {
-    bound_key(info).is_some()
+    info.claims.contains_key("cnf")
         || info
             .claims
             .get("token_type")

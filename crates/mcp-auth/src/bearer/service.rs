@@ -14,7 +14,7 @@ use super::body::{RequestBody, ResponseBody, peek};
 use super::challenge::Rejection;
 use super::future::ResponseFuture;
 use super::observer::{Seen, decision_span};
-use super::policy::{BodyRead, Decision, Policy};
+use super::policy::{BodyRead, Decision, Policy, Refusal};
 use super::token::{Scheme, uses_dpop};
 use crate::auth_info::AuthInfo;
 
@@ -79,14 +79,14 @@ where
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
         let body_to_read = self.policy.body_to_read(request.method());
-        let span = decision_span(request.headers());
+        let span = decision_span();
         let decision = span.in_scope(|| self.policy.decide(request.headers(), request.uri()));
         let seen = |request| seen_request(request, started);
         match decision {
             // Refused, or a token verified before with no body to read: no future to
             // allocate, nothing to wait for.
-            Decision::Refuse(rejection) => span.in_scope(|| {
-                ResponseFuture::refused(refuse(&self.policy, &rejection, &seen(&request)))
+            Decision::Refuse(refusal) => span.in_scope(|| {
+                ResponseFuture::refused(refuse(&self.policy, refusal, &seen(&request)))
             }),
             Decision::Allow(info) if body_to_read.is_none() => {
                 let entered = span.enter();
@@ -99,7 +99,7 @@ where
                         Err(rejection) => {
                             return ResponseFuture::refused(refuse(
                                 &self.policy,
-                                &rejection,
+                                Refusal::of(&info, rejection),
                                 &seen(&request),
                             ));
                         }
@@ -188,40 +188,49 @@ where
         Decision::Allow(info) => info,
         Decision::Verify(token) => match policy.verify(&token, Scheme::Bearer).await {
             Ok(info) => info,
-            Err(rejection) => return Err(refuse(policy, &rejection, &seen(&parts))),
+            Err(refusal) => return Err(refuse(policy, refusal, &seen(&parts))),
         },
         Decision::Prove(token) => match policy.prove(&token, &parts).await {
             Ok(info) => info,
-            Err(rejection) => return Err(refuse(policy, &rejection, &seen(&parts))),
+            Err(refusal) => return Err(refuse(policy, refusal, &seen(&parts))),
         },
-        Decision::Refuse(rejection) => return Err(refuse(policy, &rejection, &seen(&parts))),
+        Decision::Refuse(refusal) => return Err(refuse(policy, refusal, &seen(&parts))),
     };
     let watch = policy
         .watch_session(&parts.method, &parts.headers, &info)
-        .map_err(|rejection| refuse(policy, &rejection, &seen(&parts)))?;
-    let body = match body_to_read {
-        None => RequestBody::untouched(body),
+        .map_err(|rejection| refuse(policy, Refusal::of(&info, rejection), &seen(&parts)))?;
+    let (body, decided) = match body_to_read {
+        None => (RequestBody::untouched(body), None),
         Some(BodyRead { limit, timeout }) => {
             let peeked = match tokio::time::timeout(timeout, peek(body, limit)).await {
                 Ok(Ok(peeked)) => peeked,
                 Ok(Err(_)) => {
                     let unreadable =
                         Rejection::InvalidRequest("the request body could not be read");
-                    return Err(refuse(policy, &unreadable, &seen(&parts)));
+                    return Err(refuse(policy, unreadable.into(), &seen(&parts)));
                 }
                 Err(_) => {
                     let slow = Rejection::InvalidRequest("the request body did not arrive in time");
-                    return Err(refuse(policy, &slow, &seen(&parts)));
+                    return Err(refuse(policy, slow.into(), &seen(&parts)));
                 }
             };
             let whole = peeked.complete.then(|| peeked.bytes());
-            if let Err(rejection) = policy.check_operations(&info, &parts.headers, whole) {
-                return Err(refuse(policy, &rejection, &seen(&parts)));
+            let (checked, decided) = policy.check_operations(&info, &parts.headers, whole);
+            if let Err(rejection) = checked {
+                let seen = Seen {
+                    operation: decided.as_ref(),
+                    ..seen(&parts)
+                };
+                return Err(refuse(policy, Refusal::of(&info, rejection), &seen));
             }
-            peeked.body
+            (peeked.body, decided)
         }
     };
-    policy.observer.allowed(&seen(&parts), &info);
+    let seen = Seen {
+        operation: decided.as_ref(),
+        ..seen(&parts)
+    };
+    policy.observer.allowed(&seen, &info);
     parts.extensions.insert::<Arc<AuthInfo>>(info);
     if let Some(permissions) = &policy.permissions {
         parts.extensions.insert(permissions.clone());
@@ -235,6 +244,7 @@ fn seen_request<B>(request: &Request<B>, started: Instant) -> Seen<'_> {
         headers: request.headers(),
         extensions: request.extensions(),
         started,
+        operation: None,
     }
 }
 
@@ -244,18 +254,17 @@ fn seen(parts: &http::request::Parts, started: Instant) -> Seen<'_> {
         headers: &parts.headers,
         extensions: &parts.extensions,
         started,
+        operation: None,
     }
 }
 
-/// The refusal's response, traced, counted and audited (without the token or the query).
-fn refuse<B>(
-    policy: &Policy,
-    rejection: &Rejection,
-    request: &Seen<'_>,
-) -> Response<ResponseBody<B>> {
+/// The refusal's response, traced, counted and audited (without the token or the query; with
+/// the caller when its token was verified).
+fn refuse<B>(policy: &Policy, refusal: Refusal, request: &Seen<'_>) -> Response<ResponseBody<B>> {
+    let Refusal { rejection, caller } = refusal;
     let response = rejection.to_response(&policy.challenge, uses_dpop(request.headers));
     policy
         .observer
-        .refused(request, rejection, response.status());
+        .refused(request, &rejection, response.status(), caller.as_deref());
     response.map(ResponseBody::refusal)
 }

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
@@ -115,8 +116,15 @@ fn warn_of_missing_fields(info: &AuthInfo) {
     }
 }
 
-/// Whether a token has the shape of a JWS in compact form: three base64url parts, the first a
-/// JSON object (RFC 7515 §7.1). An opaque token or API key has no reason to.
+/// Base64 read leniently, padded or not: only to recognise a JWT's shape, never to read one.
+const LENIENT: GeneralPurposeConfig =
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+
+/// Whether a token has the shape of a JWS in compact form: three parts, the first a JSON
+/// object (RFC 7515 §7.1) in base64url — or in standard base64, padded or not, which a lenient
+/// JWT library elsewhere might accept: such a token goes to JWT mode (which refuses it), never
+/// to introspection, where an issuer could vouch for what JWT mode would refuse. An opaque
+/// token or API key has no reason to look like one.
 fn looks_like_jwt(token: &str) -> bool {
     let mut parts = token.split('.');
     let (Some(header), Some(_), Some(_), None) =
@@ -124,14 +132,36 @@ fn looks_like_jwt(token: &str) -> bool {
     else {
         return false;
     };
-    URL_SAFE_NO_PAD
-        .decode(header)
-        .is_ok_and(|json| json.trim_ascii_start().first() == Some(&b'{'))
+    [
+        GeneralPurpose::new(&alphabet::URL_SAFE, LENIENT),
+        GeneralPurpose::new(&alphabet::STANDARD, LENIENT),
+    ]
+    .iter()
+    .any(|engine| {
+        engine
+            .decode(header)
+            .is_ok_and(|json| json.trim_ascii_start().first() == Some(&b'{'))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+
+    #[test]
+    fn a_json_header_in_either_base64_alphabet_padded_or_not_looks_like_a_jwt() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+        // `{"alg":"RS256","x":">?"}` has `+`/`/` in standard base64 and needs padding.
+        let json = r#"{"alg":"RS256","x":">?~"}"#;
+        for header in [
+            URL_SAFE.encode(json),
+            STANDARD.encode(json),
+            STANDARD_NO_PAD.encode(json),
+        ] {
+            assert!(looks_like_jwt(&format!("{header}.e30.c2ln")), "{header}");
+        }
+    }
 
     #[test]
     fn only_three_parts_with_a_json_header_look_like_a_jwt() {

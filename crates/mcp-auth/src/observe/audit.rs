@@ -53,8 +53,9 @@ impl Outcome {
 /// | `issuer` | string or null | the token's issuer, once verified |
 /// | `subject` | string or null | its `sub` |
 /// | `client_id` | string or null | its `client_id` (or `azp`) |
-/// | `method` | string or null | the MCP method (`tools/call`...), from `Mcp-Method` |
-/// | `name` | string or null | the tool, prompt or resource, from `Mcp-Name` |
+/// | `method` | string or null | the MCP method (`tools/call`...; a batch's methods, comma-separated) |
+/// | `name` | string or null | the tool, prompt or resource it names |
+/// | `operation_checked` | boolean | `true`: `method` and `name` are what the layer read in the body; `false`: they are the client's `Mcp-Method` and `Mcp-Name` headers, unchecked (no operation rules, or no readable body), cut to 128 bytes of visible ASCII |
 /// | `remote_addr` | string or null | the client's address, when the server records it (axum's `ConnectInfo<SocketAddr>`) |
 /// | `duration_us` | number | time the decision took, in microseconds |
 ///
@@ -91,10 +92,13 @@ pub struct AuditEvent<'a> {
     pub subject: Option<&'a str>,
     /// The token's client.
     pub client_id: Option<&'a str>,
-    /// The MCP method, from the `Mcp-Method` header.
+    /// The MCP method the layer read in the body, or else the client's `Mcp-Method` header.
     pub method: Option<&'a str>,
-    /// The tool, prompt or resource the request names, from the `Mcp-Name` header.
+    /// The tool, prompt or resource the body names, or else the client's `Mcp-Name` header.
     pub name: Option<&'a str>,
+    /// Whether `method` and `name` come from the body the layer read (`true`), or are the
+    /// client's headers, unchecked and cut to 128 bytes of visible ASCII (`false`).
+    pub operation_checked: bool,
     /// The client's address, when the server records it.
     pub remote_addr: Option<IpAddr>,
     /// How long the decision took, in microseconds.
@@ -132,6 +136,7 @@ mod tests {
             client_id: None,
             method: Some("tools/call"),
             name: Some("whoami"),
+            operation_checked: true,
             remote_addr: Some(IpAddr::from([127, 0, 0, 1])),
             duration_us: 12,
         };
@@ -148,6 +153,7 @@ mod tests {
                 "client_id": null,
                 "method": "tools/call",
                 "name": "whoami",
+                "operation_checked": true,
                 "remote_addr": "127.0.0.1",
                 "duration_us": 12,
             })

@@ -57,6 +57,6 @@ mod resource_uri;
 mod rules;
 mod strict_json;
 
-pub(crate) use needs::{Needs, needs};
+pub(crate) use needs::{Decided, Needs, needs};
 pub use permissions::Permissions;
 pub use rules::{DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES, OperationRules};

@@ -7,6 +7,44 @@ use super::headers;
 use super::message::{self, Body};
 use super::rules::OperationRules;
 
+/// The operation the layer decided on, as logs and audit events name it: read from the body,
+/// never from headers the body did not confirm.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Decided {
+    /// The JSON-RPC method; for a batch, each message's method, comma-separated.
+    pub(crate) method: String,
+    /// The tool, prompt or resource it names, when it names one.
+    pub(crate) name: Option<String>,
+}
+
+impl Decided {
+    fn of(body: &Body) -> Option<Self> {
+        match body {
+            Body::Single {
+                operation: Some(operation),
+                ..
+            } => Some(Self {
+                method: operation.method.clone(),
+                name: operation
+                    .targets
+                    .first()
+                    .map(|target| target.name().to_owned()),
+            }),
+            Body::Single {
+                operation: None, ..
+            } => None,
+            Body::Batch(operations) => Some(Self {
+                method: operations
+                    .iter()
+                    .map(|operation| operation.method.as_str())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                name: None,
+            }),
+        }
+    }
+}
+
 /// The outcome for one request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Needs<'r> {
@@ -17,16 +55,22 @@ pub(crate) enum Needs<'r> {
     Mismatch { id: Value, reason: String },
 }
 
-/// The scopes `body` (`None` when it was too large to read whole) needs under `rules`. A body
-/// that cannot be read is held to the strictest rule; a batch needs every message's scopes.
+/// The scopes `body` (`None` when it was too large to read whole) needs under `rules`, and the
+/// operation it asks for when it could be read. A body that cannot be read is held to the
+/// strictest rule; a batch needs every message's scopes.
 pub(crate) fn needs<'r>(
     rules: &'r OperationRules,
     headers: &HeaderMap,
     body: Option<&[u8]>,
-) -> Needs<'r> {
+) -> (Needs<'r>, Option<Decided>) {
     let Some(Ok(body)) = body.map(message::read) else {
-        return Needs::Scopes(rules.strictest());
+        return (Needs::Scopes(rules.strictest()), None);
     };
+    let decided = Decided::of(&body);
+    (scopes(rules, headers, body), decided)
+}
+
+fn scopes<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: Body) -> Needs<'r> {
     match body {
         Body::Single {
             operation: Some(operation),
@@ -79,7 +123,7 @@ mod tests {
     fn scopes(headers: &HeaderMap, body: Option<&str>) -> Needs<'static> {
         // Leaked: a test's rules live as long as the test.
         let rules: &'static OperationRules = Box::leak(Box::new(rules()));
-        needs(rules, headers, body.map(str::as_bytes))
+        needs(rules, headers, body.map(str::as_bytes)).0
     }
 
     const DELETE: &str =
@@ -119,6 +163,29 @@ mod tests {
             scopes(&HeaderMap::new(), Some(&batch)),
             Needs::Scopes(vec!["files", "repo:admin"])
         );
+    }
+
+    #[test]
+    fn the_decided_operation_comes_from_the_body() {
+        let rules = rules();
+        let mut headers = HeaderMap::new();
+        headers.insert("mcp-method", HeaderValue::from_static("tools/list"));
+        let (_, decided) = needs(&rules, &headers, Some(DELETE.as_bytes()));
+        assert_eq!(
+            decided,
+            Some(Decided {
+                method: "tools/call".to_owned(),
+                name: Some("delete_repo".to_owned())
+            })
+        );
+        let batch =
+            format!(r#"[{DELETE},{{"jsonrpc":"2.0","method":"notifications/initialized"}}]"#);
+        let (_, decided) = needs(&rules, &HeaderMap::new(), Some(batch.as_bytes()));
+        assert_eq!(
+            decided.map(|decided| decided.method),
+            Some("tools/call,notifications/initialized".to_owned())
+        );
+        assert_eq!(needs(&rules, &HeaderMap::new(), Some(b"{")).1, None);
     }
 
     #[test]

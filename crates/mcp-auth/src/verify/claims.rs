@@ -180,7 +180,7 @@ fn string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, Ver
 }
 
 /// A NumericDate (RFC 7519 §2): a non-negative JSON number; fractions are truncated.
-fn number(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, VerifyError> {
+pub(crate) fn number(claims: &Map<String, Value>, name: &str) -> Result<Option<u64>, VerifyError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => match (n.as_u64(), n.as_f64()) {

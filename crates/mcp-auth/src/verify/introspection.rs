@@ -26,7 +26,8 @@ use serde_json::Value;
 use tokio::sync::OnceCell;
 use url::Url;
 
-use super::claims::{ClaimsSource, auth_info_from_claims};
+use super::call_budget::CallBudget;
+use super::claims::{self, ClaimsSource, auth_info_from_claims};
 use super::introspection_store::{
     IntrospectionStore, MemoryIntrospectionStore, StoredAnswer, TokenDigest,
 };
@@ -86,6 +87,7 @@ pub struct IntrospectionOptions {
     timeout: Duration,
     max_response_bytes: usize,
     max_token_bytes: usize,
+    max_calls_per_second: u32,
 }
 
 impl fmt::Debug for IntrospectionOptions {
@@ -102,9 +104,14 @@ impl fmt::Debug for IntrospectionOptions {
             .field("timeout", &self.timeout)
             .field("max_response_bytes", &self.max_response_bytes)
             .field("max_token_bytes", &self.max_token_bytes)
+            .field("max_calls_per_second", &self.max_calls_per_second)
             .finish_non_exhaustive()
     }
 }
+
+/// Calls a second to the endpoint unless [`IntrospectionOptions::max_calls_per_second`] says
+/// otherwise.
+const DEFAULT_MAX_CALLS_PER_SECOND: u32 = 100;
 
 /// Longest an active answer may be kept.
 const MAX_CACHE_TTL: Duration = Duration::from_secs(3600);
@@ -113,7 +120,7 @@ impl IntrospectionOptions {
     /// Introspection with these client credentials and the defaults: the endpoint and auth
     /// method from the authorization server's metadata, active answers kept 60 s (never past
     /// the token's `exp`), inactive ones 5 s, 10 000 answers in memory, a 5 s timeout, answers
-    /// up to 64 KiB, tokens up to 16 KiB.
+    /// up to 64 KiB, tokens up to 16 KiB, at most 100 calls a second.
     pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
         Self {
             client_id: client_id.into(),
@@ -128,6 +135,7 @@ impl IntrospectionOptions {
             timeout: Duration::from_secs(5),
             max_response_bytes: 64 * 1024,
             max_token_bytes: 16 * 1024,
+            max_calls_per_second: DEFAULT_MAX_CALLS_PER_SECOND,
         }
     }
 
@@ -197,6 +205,22 @@ impl IntrospectionOptions {
         self
     }
 
+    /// Most calls a second this layer makes to the endpoint (100 by default; up to a second's
+    /// worth at once). Answers kept in the cache cost no call; past the bound, a token that
+    /// needs one is answered 503, so that a flood of made-up opaque tokens, each new, cannot
+    /// hammer the issuer.
+    ///
+    /// ```
+    /// use mcp_auth::verify::IntrospectionOptions;
+    ///
+    /// let options = IntrospectionOptions::new("mcp-server", "secret").max_calls_per_second(20);
+    /// # let _ = options;
+    /// ```
+    pub fn max_calls_per_second(mut self, calls: u32) -> Self {
+        self.max_calls_per_second = calls;
+        self
+    }
+
     fn check(&self) -> Result<(), ConfigError> {
         let invalid = |option: &'static str, reason: &'static str| {
             Err(ConfigError::InvalidIntrospectionOption { option, reason })
@@ -212,6 +236,9 @@ impl IntrospectionOptions {
         }
         if self.max_token_bytes == 0 {
             return invalid("max_token_bytes", "it must be above zero");
+        }
+        if self.max_calls_per_second == 0 {
+            return invalid("max_calls_per_second", "it must be above zero");
         }
         if self.cache_ttl > MAX_CACHE_TTL {
             return invalid(
@@ -250,6 +277,8 @@ pub(crate) struct IntrospectionVerifier {
     verified: quick_cache::sync::Cache<TokenDigest, (Arc<AuthInfo>, u64)>,
     /// Calls under way, so that concurrent requests with one new token share one.
     in_flight: Calls,
+    /// The calls a second the endpoint may get.
+    budget: CallBudget,
     scope_relation: SharedScopeRelation,
 }
 
@@ -304,6 +333,7 @@ impl IntrospectionVerifier {
             None => Arc::new(MemoryIntrospectionStore::new(options.cache_capacity)),
         };
         Ok(Self {
+            budget: CallBudget::new(options.max_calls_per_second),
             verified: quick_cache::sync::Cache::new(options.cache_capacity.max(1)),
             server,
             options,
@@ -375,6 +405,16 @@ impl IntrospectionVerifier {
     /// Asks the endpoint about `token`.
     async fn introspect(&self, token: &str) -> Result<StoredAnswer, VerifyError> {
         let endpoint = self.endpoint().await?;
+        if !self.budget.take(Instant::now()) {
+            tracing::debug!(
+                issuer = %self.server.issuer(),
+                "introspection calls over their bound: a token answered 503"
+            );
+            return Err(VerifyError::unavailable(format!(
+                "more than {} introspection calls a second: try again shortly",
+                self.options.max_calls_per_second
+            )));
+        }
         let secret = self.options.client_secret.as_str();
         let id = self.options.client_id.as_str();
         let mut form = vec![("token", token), ("token_type_hint", "access_token")];
@@ -404,7 +444,9 @@ impl IntrospectionVerifier {
         let now = unix_now();
         match members.get("active") {
             Some(Value::Bool(true)) => {
-                let exp = members.get("exp").and_then(Value::as_u64);
+                // A fractional `exp` counts too (truncated, as for the token itself): else the
+                // answer would be kept for the whole cache TTL, past the token's life.
+                let exp = claims::number(&members, "exp").ok().flatten();
                 let until = now.saturating_add(self.options.cache_ttl.as_secs());
                 Ok(StoredAnswer {
                     expires_at: exp.map_or(until, |exp| exp.min(until)),

@@ -39,6 +39,7 @@
 //! bound.
 
 pub(crate) mod api_keys;
+mod call_budget;
 mod claims;
 pub(crate) mod introspection;
 mod introspection_store;

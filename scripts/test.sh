@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README, CI). Installs the end-to-end peers (the certified OpenID
 # provider `oidc-provider`, the official MCP TypeScript SDK and playwright-core, pinned by
-# e2e/package-lock.json, and Debian's redis-server and chromium when missing),
+# e2e/package-lock.json, Debian's redis-server and chromium, and the differential suite's Go,
+# uvicorn and Jackson when missing),
 # runs every Rust test (unit, integration, end-to-end, doc), then the seed-page twins, then the
 # README's custom-verifier example driven with curl exactly as it tells a newcomer to.
 set -euo pipefail
@@ -20,6 +21,22 @@ command -v redis-server >/dev/null || {
 command -v chromium >/dev/null || {
   echo "installing chromium (Debian) for the consent page test"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+}
+
+# The differential suite (crates/mcp-auth-cli/tests/differential.rs) runs one upstream per way of
+# reading a request: Go's standard library, uvicorn (pinned by e2e/differential/requirements.txt)
+# and Jackson on the JDK, next to python3's wsgiref and Node above.
+command -v go >/dev/null || {
+  echo "installing golang-go (Debian) for the differential suite's Go upstream"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go >/dev/null
+}
+{ command -v javac >/dev/null && [ -f /usr/share/java/jackson-databind.jar ]; } || {
+  echo "installing a JDK and Jackson (Debian) for the differential suite's Java upstream"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jdk-headless libjackson2-databind-java >/dev/null
+}
+python3 -c 'import uvicorn' 2>/dev/null || {
+  echo "installing uvicorn (PyPI) for the differential suite's ASGI upstream"
+  python3 -m pip install -q -r e2e/differential/requirements.txt
 }
 
 # The end-to-end tests are #[ignore]d so that a plain `cargo test --workspace` passes without Node;

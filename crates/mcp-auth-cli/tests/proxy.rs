@@ -944,6 +944,10 @@ async fn paths_an_upstream_could_read_as_beside_the_endpoint_get_400() {
         assert_eq!(status, 400, "{path}: {answer}");
         assert!(answer.contains("invalid_request"), "{path}: {answer}");
     }
+    // Two Host headers (RFC 9112 §3.2: 400), whichever one a server would read.
+    let head = post_head("POST", "/mcp", &token, body.len()) + "Host: evil.example\r\n";
+    let (status, answer) = raw(&endpoint, &head, body.as_bytes()).await;
+    assert_eq!(status, 400, "{answer}");
     assert_eq!(seen.calls.load(Ordering::SeqCst), 0);
     let (status, answer) = raw(
         &endpoint,
@@ -983,6 +987,8 @@ async fn client_headers_that_speak_for_the_proxy_or_the_caller_never_reach_the_u
         "X-Forwarded-Host: evil.example",
         "X-Forwarded-Prefix: /admin",
         "X-Forwarded-For: 192.0.2.1",
+        "X-Forwarded: for=192.0.2.1",
+        "X-Host: evil.example",
         "X-HTTP-Method: DELETE",
     ];
     let head = post_head("POST", "/mcp", &token, body.len()) + &claims.join("\r\n") + "\r\n";

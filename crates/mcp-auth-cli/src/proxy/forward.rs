@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use axum::body::{Body, HttpBody};
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::{LengthLimitError, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
@@ -174,6 +174,14 @@ fn is_plain_below(below: &str) -> bool {
 /// The handler: checks the host and the body's size, forwards, streams the answer back.
 pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
+    if parts.headers.get_all(header::HOST).iter().nth(1).is_some() {
+        // RFC 9112 §3.2: a request with more than one Host is answered 400.
+        return failure(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "the request has more than one Host header",
+        );
+    }
     let host = requested_host(&parts);
     if !host
         .as_ref()
@@ -232,7 +240,7 @@ pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Requ
     *outgoing.headers_mut() = sent;
     let answer = tokio::time::timeout(upstream.response_timeout, upstream.client.request(outgoing));
     match answer.await {
-        Ok(Ok(response)) => passed_back(response.map(Body::new), &parts.method),
+        Ok(Ok(response)) => passed_back(response.map(Body::new), &parts),
         Ok(Err(err)) if caused_by::<LengthLimitError>(&err) => {
             too_large(upstream.max_request_bytes)
         }
@@ -266,13 +274,17 @@ fn requested_host(parts: &axum::http::request::Parts) -> Option<HeaderValue> {
     }
 }
 
-/// The upstream's response, hop-by-hop headers removed, its body streamed as it comes.
-fn passed_back(mut response: Response, method: &Method) -> Response {
+/// The upstream's response in the client's HTTP version, hop-by-hop headers removed, its body
+/// streamed as it comes.
+fn passed_back(mut response: Response, request: &axum::http::request::Parts) -> Response {
     let status = response.status();
     if matches!(status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN) {
         // Not ours: the layer let the request through; the upstream refused it on its own.
+        let method = &request.method;
         tracing::info!(%status, %method, "the upstream refused an authorized request");
     }
+    // The upstream's own version (HTTP/1.0 from some) is of its hop, not the client's.
+    *response.version_mut() = request.version;
     headers::remove_hop_by_hop(response.headers_mut());
     response
 }

@@ -10,7 +10,7 @@
 //!   the layer's session binding never saw (nginx drops them by default too);
 //! - method overrides (`X-HTTP-Method-Override`, `X-HTTP-Method`, `X-Method-Override`): the
 //!   layer decided on the method the request came with;
-//! - what proxies say of a request (`Forwarded`, `X-Forwarded-*`, `X-Real-IP`,
+//! - what proxies say of a request (`Forwarded`, `X-Forwarded*`, `X-Real-IP`, `X-Host`,
 //!   `X-Original-URL`, `X-Rewrite-URL`, `X-Client-IP`...): the proxy says it itself;
 //! - `Host` (set from the upstream URL; the client's goes in `X-Forwarded-Host`);
 //! - every copy of the identity headers, which are then always set from the verified token
@@ -47,13 +47,16 @@ const METHOD_OVERRIDES: [&str; 3] = [
 ];
 
 /// Headers by which proxies tell a server where a request came from or what it asked for;
-/// coming from a client, they are claims (besides every `X-Forwarded-*`).
-const PROXY_CLAIMS: [&str; 9] = [
+/// coming from a client, they are claims (besides every `X-Forwarded*`).
+const PROXY_CLAIMS: [&str; 12] = [
     "forwarded",
     "x-real-ip",
     "x-original-url",
     "x-original-uri",
+    "x-original-host",
     "x-rewrite-url",
+    "x-host",
+    "x-http-host-override",
     "x-client-ip",
     "x-cluster-client-ip",
     "true-client-ip",
@@ -125,7 +128,7 @@ fn stays_behind(name: &HeaderName) -> bool {
     name.contains('_')
         || METHOD_OVERRIDES.contains(&name)
         || PROXY_CLAIMS.contains(&name)
-        || name.starts_with("x-forwarded-")
+        || name.starts_with("x-forwarded")
 }
 
 /// Removes the hop-by-hop headers: those a `Connection` header names, then the fixed list.
@@ -403,6 +406,8 @@ mod tests {
             ("x-forwarded-host", "evil.example"),
             ("x-forwarded-prefix", "/admin"),
             ("x-forwarded-port", "1"),
+            ("x-forwarded", "for=192.0.2.1"),
+            ("x-host", "evil.example"),
             ("true-client-ip", "192.0.2.1"),
             ("x-keep-me", "kept"),
         ]);
@@ -419,6 +424,8 @@ mod tests {
             "x-rewrite-url",
             "x-forwarded-prefix",
             "x-forwarded-port",
+            "x-forwarded",
+            "x-host",
             "true-client-ip",
         ] {
             assert!(!sent.contains_key(gone), "{gone} was forwarded");

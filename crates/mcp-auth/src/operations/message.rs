@@ -136,7 +136,8 @@ fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
     };
     if !TARGETED_METHODS.contains(&method.as_str()) {
         let folded = fold(method);
-        if TARGETED_METHODS.iter().any(|known| fold(known) == folded) {
+        // No MCP method is spelt beyond ASCII: one that is could be any after normalisation.
+        if !method.is_ascii() || TARGETED_METHODS.iter().any(|known| fold(known) == folded) {
             return Err(Unreadable::CaseVariant);
         }
     }
@@ -259,11 +260,13 @@ fn string(value: Option<&Value>) -> Result<String, Unreadable> {
     }
 }
 
-/// A tool or prompt name that no server trims or truncates into another: no control
-/// characters, no space around it.
+/// A tool or prompt name that no server reads as another: printable ASCII (MCP tool names are
+/// `A-Z a-z 0-9 _ - .`), no space around it. Beyond ASCII, servers trim (JavaScript's `trim`
+/// drops U+FEFF), fold (Java's `equalsIgnoreCase` makes `İ` an `i`), normalise (NFKC makes
+/// `ａｄｍｉｎ` `admin`) or cut at NUL, each its own way: such a name gets the strictest rule.
 fn plain_name(name: String) -> Result<String, Unreadable> {
-    let trimmed = name.trim() == name;
-    if trimmed && !name.is_empty() && !name.chars().any(char::is_control) {
+    let printable = name.bytes().all(|byte| matches!(byte, b' '..=b'~'));
+    if printable && !name.is_empty() && name.trim_ascii() == name {
         Ok(name)
     } else {
         Err(Unreadable::BadTarget)
@@ -382,6 +385,7 @@ mod tests {
             r#"{"method":"tools/call","params":{"Name":"admin_report"}}"#,
             r#"{"jsonrpc":"2.0","id":1,"result":{},"Method":"tools/call","Params":{"Name":"admin_report"}}"#,
             r#"{"method":"Tools/Call","params":{"name":"admin_report"}}"#,
+            r#"{"method":"tools/c\u0430ll","params":{"name":"admin_report"}}"#,
             r#"{"method":"completion/complete","params":{"ref":{"type":"ref/prompt","name":"p","\u212aind":1,"NAME":"q"}}}"#,
             r#"[{"method":"tools/list"},{"method":"tools/call","params":{"name":"a","nam\u0045":"b"}}]"#,
         ] {
@@ -459,6 +463,10 @@ mod tests {
             r#"{"method":"tools/call","params":{"name":"admin_report\u0000"}}"#,
             r#"{"method":"tools/call","params":{"name":" admin_report"}}"#,
             r#"{"method":"tools/call","params":{"name":""}}"#,
+            r#"{"method":"tools/call","params":{"name":"\ufeffadmin_report"}}"#,
+            r#"{"method":"tools/call","params":{"name":"ADM\u0130N_REPORT"}}"#,
+            r#"{"method":"tools/call","params":{"name":"\uff41dmin_report"}}"#,
+            r#"{"method":"prompts/get","params":{"name":"secret\u00a0prompt"}}"#,
             r#"{"method":"tools/call","params":["admin_report"]}"#,
             r#"{"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["file:///a/./b"]}}}"#,
         ] {

@@ -134,6 +134,13 @@ async fn refuse(State(seen): State<Seen>) -> Response {
 /// `mcp-auth proxy` to `upstream`, trusting `issuer`, every request needing `mcp:tools`,
 /// with `args` on top; returns it and its MCP endpoint.
 async fn proxy(issuer: &TestIssuer, upstream: &str, args: &[&str]) -> (Running, String) {
+    let mut running = Running::spawn(proxy_command(issuer, upstream, args));
+    let endpoint = running.value_after("  MCP endpoint").await;
+    (running, endpoint)
+}
+
+/// The command [`proxy`] runs, to add variables to.
+fn proxy_command(issuer: &TestIssuer, upstream: &str, args: &[&str]) -> Command {
     let mut command = mcp_auth(&[
         "proxy",
         "--bind",
@@ -148,9 +155,7 @@ async fn proxy(issuer: &TestIssuer, upstream: &str, args: &[&str]) -> (Running, 
         "mcp:tools",
     ]);
     command.args(args);
-    let mut running = Running::spawn(command);
-    let endpoint = running.value_after("  MCP endpoint").await;
-    (running, endpoint)
+    command
 }
 
 /// A token for `resource` with `scopes`, for user-1 through client-1.
@@ -1044,25 +1049,18 @@ fn token_for(issuer: &TestIssuer, resource: &str) -> String {
 async fn prompt_resource_and_method_rules_guard_a_proxied_server() {
     let issuer = TestIssuer::start().await.unwrap();
     let (upstream, seen) = upstream().await;
-    let mut command = mcp_auth(&[
-        "proxy",
-        "--bind",
-        "127.0.0.1:0",
-        "--upstream",
+    let mut command = proxy_command(
+        &issuer,
         &upstream,
-        "--issuer",
-        issuer.issuer(),
-        "--issuer-type",
-        "oauth",
-        "--scope",
-        "mcp:tools",
-        "--prompt-scope",
-        "secret_prompt=mcp:admin",
-        "--resource-scope",
-        "file:///etc/passwd=root",
-        "--method-scope",
-        "logging/setLevel=mcp:admin",
-    ]);
+        &[
+            "--prompt-scope",
+            "secret_prompt=mcp:admin",
+            "--resource-scope",
+            "file:///etc/passwd=root",
+            "--method-scope",
+            "logging/setLevel=mcp:admin",
+        ],
+    );
     // Newline-separated in the variable: a URI may hold a comma.
     command.env(
         "MCP_AUTH_RESOURCE_PREFIX_SCOPE",

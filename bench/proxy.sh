@@ -24,8 +24,10 @@ cargo build --quiet --release -p mcp-auth --example bench_server --features test
 cargo build --quiet --release -p mcp-auth-cli
 target_dir=$(cargo metadata --no-deps --format-version 1 | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
 upstream_bin=$target_dir/release/examples/bench_server
-# PROXY_BIN: another build of the command to measure (an A/B of two versions).
-mcp_auth_bin=${PROXY_BIN:-$target_dir/release/mcp-auth}
+# PROXY_BIN: another build of the command to measure as the proxy (an A/B of two versions);
+# the demo's authorization server always comes from this checkout's build.
+mcp_auth_bin=$target_dir/release/mcp-auth
+proxy_bin=${PROXY_BIN:-$mcp_auth_bin}
 tick=$(getconf CLK_TCK)
 results=$(mktemp)
 logs=$(mktemp -d)
@@ -56,7 +58,7 @@ run_case() { # name: direct or proxy
   upstream_url=$(sed -n 's/^URL=//p' "$logs/upstream")
   url=$upstream_url
   if [ "$name" = proxy ]; then
-    env -u RUST_LOG taskset -c 0 "$mcp_auth_bin" proxy --bind 127.0.0.1:0 --upstream "$upstream_url" \
+    env -u RUST_LOG taskset -c 0 "$proxy_bin" proxy --bind 127.0.0.1:0 --upstream "$upstream_url" \
       --issuer "$issuer" --scope mcp:tools </dev/null >"$logs/proxy" 2>&1 &
     proxy=$!
     wait_for "$logs/proxy" '^  MCP endpoint'

@@ -12,9 +12,9 @@ use super::endpoint::{Form, usable_resource};
 use super::grants::{AuthorizationRequest, Busy};
 use super::pages::{consent_page, refusal_page};
 use super::pkce;
+use super::random::random_token;
 use super::redirect_uri::stays_on_this_machine;
 use super::state::{IssuerState, lock};
-use super::token::random_token;
 
 /// Answers `GET /authorize` (an authorization request) or `POST /authorize` (the consent
 /// page's answer).

@@ -1,7 +1,7 @@
 //! OAuth clients registered with the test issuer.
 
 use super::error::TestingError;
-use super::token::random_token;
+use super::random::random_token;
 
 /// An OAuth client registered with the test issuer.
 #[derive(Debug, Clone, PartialEq, Eq)]

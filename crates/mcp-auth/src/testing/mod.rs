@@ -91,6 +91,7 @@ mod keys;
 mod pages;
 mod pkce;
 mod public_client;
+mod random;
 mod redirect_uri;
 mod registration;
 mod server;

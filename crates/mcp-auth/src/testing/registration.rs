@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 use super::client_document::redirect_uris;
 use super::endpoint::error;
 use super::public_client::PublicClient;
+use super::random::random_token;
 use super::state::{IssuerState, lock};
-use super::token::random_token;
 use crate::clock::unix_now;
 
 /// Registrations kept at most, and the largest registration request: with the caps on

@@ -2,13 +2,11 @@
 
 use std::sync::Arc;
 
-use aws_lc_rs::rand;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 use serde_json::{Map, Value, json};
 
 use super::error::TestingError;
+use super::random::random_token;
 use super::state::{IssuerState, lock};
 use crate::clock::unix_now;
 
@@ -146,11 +144,4 @@ impl TokenBuilder {
         lock(&self.issuer.opaque_tokens).insert(token.clone(), self.claims);
         Ok(token)
     }
-}
-
-/// 32 random bytes, base64url without padding: opaque tokens, codes, client ids.
-pub(crate) fn random_token() -> Result<String, TestingError> {
-    let mut bytes = [0u8; 32];
-    rand::fill(&mut bytes).map_err(|_| TestingError::Random)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
 }

@@ -12,8 +12,9 @@ use serde_json::json;
 
 use super::endpoint::{ClientRefusal, Form, authenticated_client, error, usable_resource};
 use super::grants::{Grant, InvalidGrant};
+use super::random::random_token;
 use super::state::{IssuerState, lock};
-use super::token::{TokenBuilder, random_token};
+use super::token::TokenBuilder;
 
 /// Answers a token request (form body) per RFC 6749 §5.1 / §5.2.
 pub(crate) fn token_response(

@@ -174,15 +174,14 @@ fn is_plain_below(below: &str) -> bool {
 /// The handler: checks the host and the body's size, forwards, streams the answer back.
 pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Request) -> Response {
     let (mut parts, body) = request.into_parts();
-    if parts.headers.get_all(header::HOST).iter().nth(1).is_some() {
+    let Ok(host) = requested_host(&parts) else {
         // RFC 9112 §3.2: a request with more than one Host is answered 400.
         return failure(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "the request has more than one Host header",
         );
-    }
-    let host = requested_host(&parts);
+    };
     if !host
         .as_ref()
         .is_some_and(|host| upstream.allowed_hosts.allow(Some(host)))
@@ -260,18 +259,22 @@ pub(crate) async fn forward(State(upstream): State<Arc<Upstream>>, request: Requ
 }
 
 /// The host a request asked for: HTTP/2's `:authority` (kept in the URI), else `Host`. When
-/// both are sent they must agree (RFC 9113 §8.3.1), or the request names no host.
-fn requested_host(parts: &axum::http::request::Parts) -> Option<HeaderValue> {
-    let header = parts.headers.get(header::HOST);
-    let authority = parts
-        .uri
-        .authority()
-        .and_then(|authority| HeaderValue::from_str(authority.as_str()).ok());
-    match (authority, header) {
-        (Some(authority), Some(header)) if authority != header => None,
-        (Some(authority), _) => Some(authority),
-        (None, header) => header.cloned(),
+/// both are sent they must agree (RFC 9113 §8.3.1), or the request names no host; two `Host`
+/// headers are an error.
+fn requested_host(parts: &axum::http::request::Parts) -> Result<Option<HeaderValue>, ()> {
+    let mut hosts = parts.headers.get_all(header::HOST).iter();
+    let header = hosts.next();
+    if hosts.next().is_some() {
+        return Err(());
     }
+    let Some(authority) = parts.uri.authority() else {
+        return Ok(header.cloned());
+    };
+    let authority = HeaderValue::from_str(authority.as_str()).ok();
+    Ok(match (authority, header) {
+        (Some(authority), Some(header)) if authority != header => None,
+        (authority, _) => authority,
+    })
 }
 
 /// The upstream's response in the client's HTTP version, hop-by-hop headers removed, its body

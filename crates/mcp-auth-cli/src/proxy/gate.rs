@@ -10,15 +10,24 @@
 //!   and request headers an MCP client uses, for an `Origin` the layer allows (403 otherwise);
 //! - the answers to a request from an allowed `Origin` let that origin read them, and the
 //!   headers an MCP client needs (`WWW-Authenticate`, `Mcp-Session-Id`, `DPoP-Nonce`).
+//!
+//! A request without `Origin` (every client but a browser) costs the gate a few comparisons:
+//! no allocation, no boxed future.
 
-use axum::Router;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use axum::body::HttpBody;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::header::{self, HeaderMap, HeaderValue};
 use axum::http::{Method, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use mcp_auth::bearer::BearerAuthLayer;
+use pin_project_lite::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
 
 use super::forward::failure;
 
@@ -36,17 +45,112 @@ const EXPOSE_HEADERS: HeaderValue =
 /// How long a browser may keep a preflight answer, in seconds.
 const MAX_AGE: HeaderValue = HeaderValue::from_static("600");
 
-/// `endpoint` (the bearer layer and the forwarding behind it) with the gate in front.
-pub(crate) fn around(endpoint: Router, bearer: &BearerAuthLayer) -> Router {
-    endpoint.layer(middleware::from_fn_with_state(bearer.clone(), gate))
+/// The gate in front of the bearer layer, judging `Origin` as that layer does.
+#[derive(Clone)]
+pub(crate) struct GateLayer {
+    bearer: BearerAuthLayer,
 }
 
-async fn gate(State(bearer): State<BearerAuthLayer>, request: Request, next: Next) -> Response {
-    let method = request.method().clone();
-    if method == Method::OPTIONS {
-        return preflight(&bearer, request.headers());
+impl GateLayer {
+    pub(crate) fn new(bearer: &BearerAuthLayer) -> Self {
+        Self {
+            bearer: bearer.clone(),
+        }
     }
-    if ![Method::GET, Method::POST, Method::DELETE].contains(&method) {
+}
+
+impl<S> Layer<S> for GateLayer {
+    type Service = Gate<S>;
+
+    fn layer(&self, inner: S) -> Gate<S> {
+        Gate {
+            inner,
+            bearer: self.bearer.clone(),
+        }
+    }
+}
+
+/// The gate's service: answers what it must itself, passes the rest to `inner`.
+#[derive(Clone)]
+pub(crate) struct Gate<S> {
+    inner: S,
+    bearer: BearerAuthLayer,
+}
+
+impl<S> Service<Request> for Gate<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = GateFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        match answer_before(&self.bearer, &request) {
+            Some(answer) => GateFuture::Answered {
+                answer: Some(answer),
+            },
+            None => GateFuture::Passed {
+                origin: allowed_origin(&self.bearer, request.headers()),
+                future: self.inner.call(request),
+            },
+        }
+    }
+}
+
+pin_project! {
+    /// The gate's answer, or the inner service's with the CORS headers an allowed `Origin`
+    /// needs.
+    #[project = GateProjection]
+    pub(crate) enum GateFuture<F> {
+        Answered { answer: Option<Response> },
+        Passed { origin: Option<HeaderValue>, #[pin] future: F },
+    }
+}
+
+impl<F> Future for GateFuture<F>
+where
+    F: Future<Output = Result<Response, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            GateProjection::Answered { answer } => {
+                let answer = answer.take().unwrap_or_else(|| {
+                    failure(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "server_error",
+                        "the gate's answer was polled twice",
+                    )
+                });
+                Poll::Ready(Ok(answer))
+            }
+            GateProjection::Passed { origin, future } => {
+                let Ok(mut response) = std::task::ready!(future.poll(cx));
+                if let Some(origin) = origin.take() {
+                    let headers = response.headers_mut();
+                    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+                    headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_HEADERS);
+                    headers.append(header::VARY, HeaderValue::from_static("origin"));
+                }
+                Poll::Ready(Ok(response))
+            }
+        }
+    }
+}
+
+/// The gate's own answer to `request`, when it has one.
+fn answer_before(bearer: &BearerAuthLayer, request: &Request) -> Option<Response> {
+    let method = request.method();
+    if method == Method::OPTIONS {
+        return Some(preflight(bearer, request.headers()));
+    }
+    if method != Method::GET && method != Method::POST && method != Method::DELETE {
         let description = "the MCP endpoint takes GET, POST and DELETE only";
         let mut refusal = failure(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -54,24 +158,16 @@ async fn gate(State(bearer): State<BearerAuthLayer>, request: Request, next: Nex
             description,
         );
         refusal.headers_mut().insert(header::ALLOW, ALLOW);
-        return refusal;
+        return Some(refusal);
     }
     if method != Method::POST && !request.body().is_end_stream() {
-        return failure(
+        return Some(failure(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             "a GET or DELETE request carries no body",
-        );
+        ));
     }
-    let origin = allowed_origin(&bearer, request.headers());
-    let mut response = next.run(request).await;
-    if let Some(origin) = origin {
-        let headers = response.headers_mut();
-        headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        headers.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_HEADERS);
-        headers.append(header::VARY, HeaderValue::from_static("origin"));
-    }
-    response
+    None
 }
 
 /// The answer to `OPTIONS`: a CORS preflight answer when it comes with an allowed `Origin`.

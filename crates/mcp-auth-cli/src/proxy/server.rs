@@ -14,7 +14,7 @@ use tokio::sync::watch;
 
 use super::args::ProxyArgs;
 use super::forward::{self, Upstream, UpstreamSettings};
-use super::gate;
+use super::gate::GateLayer;
 use crate::Failure;
 
 /// Runs `mcp-auth proxy` until SIGTERM or Ctrl-C, then lets open requests finish within the
@@ -44,7 +44,10 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
         h2c: args.upstream_h2c,
     })?;
     let forwarding = any(forward::forward).with_state(Arc::new(upstream));
-    let endpoint = gate::around(protection.bearer.mount(forwarding), &protection.bearer);
+    let endpoint = protection
+        .bearer
+        .mount(forwarding)
+        .layer(GateLayer::new(&protection.bearer));
     let mut app = endpoint
         .merge(protection.auth.metadata_router())
         .route("/healthz", get(|| async { "ok" }));

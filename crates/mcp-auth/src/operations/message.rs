@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::case_fold::fold;
+use super::case_fold::{alike, fold};
 use super::{resource_uri, strict_json};
 
 /// One operation a request asks for.
@@ -55,6 +55,13 @@ pub(crate) enum Target {
 impl Target {
     /// The value `Mcp-Name` carries for this target.
     pub(crate) fn name(&self) -> &str {
+        match self {
+            Self::Tool(name) | Self::Prompt(name) | Self::Resource(name) | Self::Task(name) => name,
+        }
+    }
+
+    /// The same, taken.
+    pub(crate) fn into_name(self) -> String {
         match self {
             Self::Tool(name) | Self::Prompt(name) | Self::Resource(name) | Self::Task(name) => name,
         }
@@ -229,12 +236,20 @@ fn object(value: &Value) -> Option<Result<&Map<String, Value>, Unreadable>> {
     let Value::Object(fields) = value else {
         return None;
     };
-    if fields.len() > 1 {
-        let mut folded: Vec<String> = fields.keys().map(|name| fold(name)).collect();
+    let names: Vec<&String> = fields.keys().collect();
+    let repeated = if names.len() <= 16 {
+        // A message's objects have a handful of members: compare each pair, allocating nothing.
+        names
+            .iter()
+            .enumerate()
+            .any(|(index, name)| names[..index].iter().any(|other| alike(name, other)))
+    } else {
+        let mut folded: Vec<_> = names.iter().map(|name| fold(name)).collect();
         folded.sort_unstable();
-        if folded.windows(2).any(|pair| pair[0] == pair[1]) {
-            return Some(Err(Unreadable::CaseVariant));
-        }
+        folded.windows(2).any(|pair| pair[0] == pair[1])
+    };
+    if repeated {
+        return Some(Err(Unreadable::CaseVariant));
     }
     Some(Ok(fields))
 }
@@ -245,8 +260,7 @@ fn member<'v>(fields: &'v Map<String, Value>, name: &str) -> Result<Option<&'v V
     if let Some(value) = fields.get(name) {
         return Ok(Some(value));
     }
-    let wanted = fold(name);
-    if fields.keys().any(|other| fold(other) == wanted) {
+    if fields.keys().any(|other| alike(other, name)) {
         return Err(Unreadable::CaseVariant);
     }
     Ok(None)

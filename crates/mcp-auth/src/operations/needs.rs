@@ -4,7 +4,7 @@ use http::HeaderMap;
 use serde_json::Value;
 
 use super::headers;
-use super::message::{self, Body};
+use super::message::{self, Body, Target};
 use super::rules::OperationRules;
 
 /// The operation the layer decided on, as logs and audit events name it: read from the body,
@@ -18,17 +18,15 @@ pub(crate) struct Decided {
 }
 
 impl Decided {
-    fn of(body: &Body) -> Option<Self> {
+    /// What `body` asks for, taken from it (no copies: every request with rules makes one).
+    fn of(body: Body) -> Option<Self> {
         match body {
             Body::Single {
                 operation: Some(operation),
                 ..
             } => Some(Self {
-                method: operation.method.clone(),
-                name: operation
-                    .targets
-                    .first()
-                    .map(|target| target.name().to_owned()),
+                name: operation.targets.into_iter().next().map(Target::into_name),
+                method: operation.method,
             }),
             Body::Single {
                 operation: None, ..
@@ -66,24 +64,27 @@ pub(crate) fn needs<'r>(
     let Some(Ok(body)) = body.map(message::read) else {
         return (Needs::Scopes(rules.strictest()), None);
     };
-    let decided = Decided::of(&body);
-    (scopes(rules, headers, body), decided)
+    let needs = scopes(rules, headers, &body);
+    (needs, Decided::of(body))
 }
 
-fn scopes<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: Body) -> Needs<'r> {
+fn scopes<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: &Body) -> Needs<'r> {
     match body {
         Body::Single {
             operation: Some(operation),
             id,
-        } => match headers::agree(headers, &operation) {
-            Ok(()) => Needs::Scopes(rules.scopes_for(&operation)),
-            Err(reason) => Needs::Mismatch { id, reason },
+        } => match headers::agree(headers, operation) {
+            Ok(()) => Needs::Scopes(rules.scopes_for(operation)),
+            Err(reason) => Needs::Mismatch {
+                id: id.clone(),
+                reason,
+            },
         },
         Body::Single {
             operation: None,
             id,
         } if headers::present(headers) => Needs::Mismatch {
-            id,
+            id: id.clone(),
             reason: "Mcp-Method or Mcp-Name was sent with a message that is not a request"
                 .to_owned(),
         },
@@ -97,7 +98,7 @@ fn scopes<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: Body) -> Nee
         },
         Body::Batch(operations) => {
             let mut all: Vec<&str> = Vec::new();
-            for operation in &operations {
+            for operation in operations {
                 for scope in rules.scopes_for(operation) {
                     if !all.contains(&scope) {
                         all.push(scope);

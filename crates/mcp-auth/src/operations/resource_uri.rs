@@ -42,7 +42,7 @@ pub(crate) fn canonical(uri: &str) -> Option<&str> {
 
 /// What a canonical URI is compared by: folded, without a trailing `/`.
 pub(crate) fn key(uri: &str) -> String {
-    let mut key = fold(uri);
+    let mut key = fold(uri).into_owned();
     if key.ends_with('/') && !key.ends_with(":/") && !key.ends_with("//") {
         key.pop();
     }
@@ -53,7 +53,7 @@ pub(crate) fn key(uri: &str) -> String {
 pub(crate) fn under(uri: &str, prefix: &str) -> bool {
     let uri = fold(uri);
     let prefix = fold(prefix);
-    uri.starts_with(&prefix) || (prefix.ends_with('/') && uri == prefix[..prefix.len() - 1])
+    uri.starts_with(prefix.as_ref()) || (prefix.ends_with('/') && uri == prefix[..prefix.len() - 1])
 }
 
 #[cfg(test)]

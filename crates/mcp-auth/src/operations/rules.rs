@@ -67,7 +67,7 @@ impl OperationRules {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        add(&mut self.tools, fold(&name.into()), scopes);
+        add(&mut self.tools, fold(&name.into()).into_owned(), scopes);
         self
     }
 
@@ -77,7 +77,7 @@ impl OperationRules {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        add(&mut self.prompts, fold(&name.into()), scopes);
+        add(&mut self.prompts, fold(&name.into()).into_owned(), scopes);
         self
     }
 
@@ -112,7 +112,7 @@ impl OperationRules {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        add(&mut self.methods, fold(&method.into()), scopes);
+        add(&mut self.methods, fold(&method.into()).into_owned(), scopes);
         self
     }
 
@@ -202,7 +202,9 @@ impl OperationRules {
     pub(crate) fn scopes_for<'r>(&'r self, operation: &Operation) -> Vec<&'r str> {
         let mut needed = Vec::new();
         let named = |rules: &'r HashMap<String, Vec<String>>, name: &str| {
-            rules.get(&fold(name)).map_or(&[][..], Vec::as_slice)
+            rules
+                .get(fold(name).as_ref())
+                .map_or(&[][..], Vec::as_slice)
         };
         extend(&mut needed, named(&self.methods, &operation.method));
         for target in &operation.targets {

@@ -12,7 +12,7 @@ for tool in node npm curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool is needed by the tests (Node.js 20+ with npm, curl, python3)"; exit 1; }
 done
 (cd e2e && npm ci --no-audit --no-fund --loglevel=error)
-# DPoP across replicas is tested against a real Redis (crates/mcp-auth/tests/dpop_redis.rs).
+# DPoP across replicas is tested against a real Redis (crates/mcp-auth/tests/it/dpop_redis.rs).
 command -v redis-server >/dev/null || {
   echo "installing redis-server (Debian) for the DPoP replay store tests"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
@@ -23,7 +23,7 @@ command -v chromium >/dev/null || {
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 }
 
-# The differential suite (crates/mcp-auth-cli/tests/differential.rs) runs one upstream per way of
+# The differential suite (crates/mcp-auth-cli/tests/it/differential.rs) runs one upstream per way of
 # reading a request: Go's standard library, uvicorn (pinned by e2e/differential/requirements.txt)
 # and Jackson on the JDK, next to python3's wsgiref and Node above.
 command -v go >/dev/null || {

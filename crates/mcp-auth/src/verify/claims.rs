@@ -301,7 +301,7 @@ mod tests {
 
     #[test]
     fn numeric_dates_and_audience_members_are_checked_for_type() {
-        // The other type confusions are refused over HTTP in tests/jwt_refusals.rs.
+        // The other type confusions are refused over HTTP in tests/it/jwt_refusals.rs.
         let cases = [
             ("exp", json!(-5), "the exp claim is not a valid NumericDate"),
             (

@@ -28,6 +28,7 @@ mod mcp_auth;
 mod resource;
 mod router;
 mod url_rules;
+mod wire;
 
 pub use auth_info::AuthInfo;
 pub use auth_server::AuthServerConfig;

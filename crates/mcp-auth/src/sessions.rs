@@ -7,15 +7,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest::{SHA256, digest};
 use quick_cache::sync::Cache;
 
 use crate::auth_info::AuthInfo;
 use crate::error::ConfigError;
 use crate::observe::metrics;
-
-/// The header carrying a session id (MCP Streamable HTTP, protocol versions before 2026-07-28).
-pub(crate) const SESSION_ID: &str = "mcp-session-id";
+use crate::wire::headers::MCP_SESSION_ID;
+use crate::wire::token_digest;
 
 /// How sessions are bound to their principal; on by default, bounded in entries and idle time.
 ///
@@ -100,8 +98,8 @@ impl Principal {
             (Some(subject), _) => format!("{} sub {subject}", info.issuer),
             (None, Some(client)) => format!("{} client {client}", info.issuer),
             (None, None) => {
-                let hash = digest(&SHA256, info.token.as_bytes());
-                let hex: String = hash.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+                let hash = token_digest(&info.token);
+                let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
                 format!("token {hex}")
             }
         };
@@ -129,7 +127,7 @@ impl SessionWatch {
         headers: &http::HeaderMap,
         caller: &Arc<AuthInfo>,
     ) -> Result<Self, ()> {
-        let mut ids = headers.get_all(SESSION_ID).iter();
+        let mut ids = headers.get_all(MCP_SESSION_ID).iter();
         let session = match (ids.next(), ids.next()) {
             (None, _) => None,
             (Some(id), None) => {
@@ -155,7 +153,7 @@ impl SessionWatch {
             None => {
                 if let Some(id) = response
                     .headers()
-                    .get(SESSION_ID)
+                    .get(MCP_SESSION_ID)
                     .and_then(|id| id.to_str().ok())
                 {
                     self.bindings

@@ -5,16 +5,14 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::extract::ConnectInfo;
-use http::{Extensions, HeaderMap, StatusCode};
+use http::{Extensions, HeaderMap, HeaderName, StatusCode};
 use tracing::Level;
 
 use super::challenge::Rejection;
 use crate::auth_info::AuthInfo;
 use crate::observe::{AuditEvent, AuditHook, Outcome, Reason, metrics};
 use crate::operations::Decided;
-
-const MCP_METHOD: &str = "mcp-method";
-const MCP_NAME: &str = "mcp-name";
+use crate::wire::headers::{MCP_METHOD, MCP_NAME};
 
 /// What a layer does with each of its decisions: trace, count, and hand to the audit hook.
 #[derive(Clone)]
@@ -64,7 +62,7 @@ fn operation(request: &Seen<'_>) -> (Option<String>, Option<String>, bool) {
 
 /// A header's value as a client sent it, made safe to record: each byte that is not visible
 /// ASCII (or a space) becomes `?`, and at most [`MAX_UNCHECKED_BYTES`] are kept.
-fn unchecked(headers: &HeaderMap, name: &str) -> Option<String> {
+fn unchecked(headers: &HeaderMap, name: HeaderName) -> Option<String> {
     let value = headers.get(name)?.as_bytes();
     let kept = &value[..value.len().min(MAX_UNCHECKED_BYTES)];
     Some(

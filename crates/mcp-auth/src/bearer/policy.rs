@@ -20,6 +20,7 @@ use crate::operations::{Decided, Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};
 use crate::verify::rules::TokenRules;
+use crate::wire::headers::DPOP;
 
 /// The checks of one layer, shared by all its services.
 pub(crate) struct Policy {
@@ -342,9 +343,6 @@ impl Policy {
         }
     }
 }
-
-/// The `DPoP` request header.
-const DPOP: &str = "dpop";
 
 /// The thumbprint of the key a token is bound to: its `cnf.jkt` (a JWT claim or an
 /// introspection member, RFC 9449 §6).

@@ -13,6 +13,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::verify::key_set::{has_private_members, usable_key};
+use crate::wire::json::{self, Unread};
 
 /// The longest `jti` accepted: a random id needs far less, and the replay store keeps them.
 const MAX_JTI_LEN: usize = 256;
@@ -61,7 +62,11 @@ pub(crate) fn check(
     else {
         return Err("the DPoP proof is not a signed JWT");
     };
-    let header = json_object(header).ok_or("the DPoP proof's header is not a JSON object")?;
+    let header = json_object(
+        header,
+        "the DPoP proof's header is not a JSON object",
+        "the DPoP proof's header repeats a member",
+    )?;
     let typ = header.get("typ").and_then(Value::as_str);
     if !typ.is_some_and(|typ| typ.eq_ignore_ascii_case("dpop+jwt")) {
         return Err("the DPoP proof's typ is not dpop+jwt");
@@ -89,7 +94,11 @@ pub(crate) fn check(
         return Err("the DPoP proof's signature does not verify with its jwk");
     }
 
-    let claims = json_object(payload).ok_or("the DPoP proof's claims are not a JSON object")?;
+    let claims = json_object(
+        payload,
+        "the DPoP proof's claims are not a JSON object",
+        "the DPoP proof repeats a claim",
+    )?;
     let text = |name| claims.get(name).and_then(Value::as_str);
     let jti = text("jti")
         .filter(|jti| !jti.is_empty() && jti.len() <= MAX_JTI_LEN)
@@ -148,7 +157,15 @@ fn signature_len(proof: &str) -> usize {
         .map_or(0, |(_, signature)| signature.len() + 1)
 }
 
-fn json_object(encoded: &str) -> Option<Map<String, Value>> {
-    let json = URL_SAFE_NO_PAD.decode(encoded).ok()?;
-    serde_json::from_slice(&json).ok()
+/// A part of the proof, read strictly: a member repeated at any depth refuses the proof, as it
+/// does a token (one reader would check one `htu` and another honour the other).
+fn json_object(
+    encoded: &str,
+    not_an_object: &'static str,
+    repeated: &'static str,
+) -> Result<Map<String, Value>, &'static str> {
+    json::base64url_object(encoded).map_err(|unread| match unread {
+        Unread::RepeatedMember => repeated,
+        Unread::NotBase64Url | Unread::NotJson => not_an_object,
+    })
 }

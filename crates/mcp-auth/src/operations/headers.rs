@@ -4,14 +4,11 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName};
 
 use super::message::Operation;
+use crate::wire::headers::{MCP_METHOD, MCP_NAME};
 
-/// `Mcp-Method`.
-const MCP_METHOD: &str = "mcp-method";
-/// `Mcp-Name`.
-const MCP_NAME: &str = "mcp-name";
 /// SEP-2243 wraps a value that cannot travel as a header value as `=?base64?...?=`.
 const BASE64_PREFIX: &str = "=?base64?";
 const BASE64_SUFFIX: &str = "?=";
@@ -55,8 +52,8 @@ pub(crate) fn agree(headers: &HeaderMap, operation: &Operation) -> Result<(), St
 
 /// The one value of header `name`, if sent; two values, or one that is not visible ASCII, are
 /// a disagreement in themselves.
-fn single<'h>(headers: &'h HeaderMap, name: &str) -> Result<Option<&'h str>, String> {
-    let mut values = headers.get_all(name).iter();
+fn single(headers: &HeaderMap, name: HeaderName) -> Result<Option<&str>, String> {
+    let mut values = headers.get_all(&name).iter();
     let Some(value) = values.next() else {
         return Ok(None);
     };

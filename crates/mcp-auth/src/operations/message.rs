@@ -4,7 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::case_fold::{alike, fold};
-use super::{resource_uri, strict_json};
+use super::resource_uri;
+use crate::wire::json;
 
 /// One operation a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +103,7 @@ pub(crate) enum Unreadable {
 /// at; a target that is present but unusable makes the whole body unreadable, so that no rule
 /// can be slipped past with a malformed target.
 pub(crate) fn read(body: &[u8]) -> Result<Body, Unreadable> {
-    match strict_json::parse(body).ok_or(Unreadable::NotJsonRpc)? {
+    match json::parse(body).map_err(|_| Unreadable::NotJsonRpc)? {
         Value::Array(messages) if !messages.is_empty() => messages
             .iter()
             .map(|message| operation(message).map(|op| op.into_iter()))

@@ -55,7 +55,6 @@ mod needs;
 mod permissions;
 mod resource_uri;
 mod rules;
-mod strict_json;
 
 pub(crate) use needs::{Decided, Needs, needs};
 pub use permissions::Permissions;

@@ -98,10 +98,25 @@ impl DpopKey {
 
     /// `header` and `claims` signed with this key, whatever they say.
     pub fn proof_with(&self, header: &Value, claims: &Value) -> Result<String, TestingError> {
+        self.proof_with_raw(&header.to_string(), &claims.to_string())
+    }
+
+    /// A header and claims given as JSON text, signed with this key: for what a [`Value`]
+    /// cannot hold, such as a member written twice.
+    ///
+    /// ```
+    /// use mcp_auth::testing::DpopKey;
+    ///
+    /// let key = DpopKey::new()?;
+    /// let proof = key.proof_with_raw(r#"{"typ":"dpop+jwt","typ":"JWT"}"#, r#"{"jti":"1"}"#)?;
+    /// assert_eq!(proof.split('.').count(), 3);
+    /// # Ok::<(), mcp_auth::testing::TestingError>(())
+    /// ```
+    pub fn proof_with_raw(&self, header: &str, claims: &str) -> Result<String, TestingError> {
         let message = format!(
             "{}.{}",
-            URL_SAFE_NO_PAD.encode(header.to_string()),
-            URL_SAFE_NO_PAD.encode(claims.to_string())
+            URL_SAFE_NO_PAD.encode(header),
+            URL_SAFE_NO_PAD.encode(claims)
         );
         let signature =
             jsonwebtoken::crypto::sign(message.as_bytes(), &self.key.encoding_key, self.key.alg)?;

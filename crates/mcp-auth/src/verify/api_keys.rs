@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use aws_lc_rs::digest::{SHA256, digest};
 
 use crate::auth_info::AuthInfo;
 use crate::error::ConfigError;
 use crate::scope::{SharedScopeRelation, check_scope_token};
+use crate::wire::token_digest;
 
 /// The API keys a layer accepts, each by its SHA-256 and the identity it stands for.
 ///
@@ -133,7 +133,7 @@ impl ApiKeyVerifier {
     /// The identity of the key `token`, comparing its digest with every key's in constant time;
     /// `None` when it is no key of ours.
     pub(crate) fn identify(&self, token: &str) -> Option<Arc<AuthInfo>> {
-        let presented = digest(&SHA256, token.as_bytes());
+        let presented = token_digest(token);
         let mut found = None;
         for (index, known) in self.digests.iter().enumerate() {
             if verify_slices_are_equal(presented.as_ref(), known).is_ok() {

@@ -1,54 +1,12 @@
 //! JWT claims read strictly into an [`AuthInfo`]: a claim of the wrong JSON type refuses the
 //! token instead of being taken as absent.
 
-use std::fmt;
-
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
 use crate::observe::Reason;
 use crate::scope::{SharedScopeRelation, is_scope_token, split_scopes};
-
-/// A token's claims, and the first name that appears twice, if any: a repeated claim
-/// (`"aud":"a", ..., "aud":"b"`) refuses the token instead of letting the last one silently win.
-pub(crate) struct ParsedClaims {
-    pub(crate) claims: Map<String, Value>,
-    pub(crate) repeated: Option<String>,
-}
-
-impl<'de> Deserialize<'de> for ParsedClaims {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ClaimsVisitor;
-
-        impl<'de> Visitor<'de> for ClaimsVisitor {
-            type Value = ParsedClaims;
-
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object of claims")
-            }
-
-            fn visit_map<A: MapAccess<'de>>(
-                self,
-                mut entries: A,
-            ) -> Result<ParsedClaims, A::Error> {
-                let mut claims = Map::new();
-                let mut repeated = None;
-                while let Some((name, value)) = entries.next_entry::<String, Value>()? {
-                    if claims.contains_key(&name) {
-                        repeated.get_or_insert(name);
-                    } else {
-                        claims.insert(name, value);
-                    }
-                }
-                Ok(ParsedClaims { claims, repeated })
-            }
-        }
-
-        deserializer.deserialize_map(ClaimsVisitor)
-    }
-}
 
 /// Where claims come from, which decides what must be present.
 #[derive(Debug, Clone, Copy)]
@@ -230,19 +188,6 @@ mod tests {
             Err(err) if !err.is_unavailable() => err.detail().to_owned(),
             other => panic!("expected a refusal, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn the_parser_reports_a_repeated_claim() {
-        let parsed =
-            serde_json::from_str::<ParsedClaims>(r#"{"aud":"a","exp":1,"aud":"b","exp":2}"#)
-                .unwrap();
-        assert_eq!(parsed.repeated.as_deref(), Some("aud"));
-        assert_eq!(parsed.claims["aud"], "a");
-        let parsed =
-            serde_json::from_str::<ParsedClaims>(r#"{"aud":"a","nested":{"x":1,"x":2}}"#).unwrap();
-        assert_eq!(parsed.repeated, None, "only top-level claims are claims");
-        assert_eq!(parsed.claims.len(), 2);
     }
 
     #[test]

@@ -19,7 +19,6 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest::{SHA256, digest};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
@@ -40,6 +39,7 @@ use crate::observe::Reason;
 use crate::observe::metrics;
 use crate::scope::SharedScopeRelation;
 use crate::url_rules::parse_issuer_endpoint;
+use crate::wire::token_digest;
 
 /// How the resource server authenticates to the introspection endpoint (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -602,13 +602,6 @@ fn known_endpoint(
         .unwrap_or(ClientAuthMethod::ClientSecretBasic)
     });
     Ok(Some(Endpoint { url, method }))
-}
-
-/// The SHA-256 of a token: how stores and caches know it, never by the token itself.
-fn token_digest(token: &str) -> TokenDigest {
-    let mut key = [0; 32];
-    key.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-    key
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 use serde_json::{Map, Value};
 
-use super::claims::{ClaimsSource, ParsedClaims, auth_info_from_claims};
+use super::claims::{ClaimsSource, auth_info_from_claims};
 use super::key_cache::{KeyCache, Lookup};
 use super::key_set::VerifyKey;
 use super::options::JwtOptions;
@@ -27,6 +27,7 @@ use crate::error::{ConfigError, UrlKind, VerifyError};
 use crate::observe::Reason;
 use crate::scope::SharedScopeRelation;
 use crate::url_rules::parse_issuer_endpoint;
+use crate::wire::json::{self, Unread};
 
 /// Verifies JWT access tokens against the key sets of trusted issuers.
 pub(crate) struct JwtVerifier {
@@ -218,23 +219,19 @@ fn payload(message: &str) -> Result<Map<String, Value>, VerifyError> {
     json_object(encoded, "payload", "the token repeats a claim")
 }
 
-/// A base64url (unpadded) JSON object whose members each appear once: a repeated member
-/// (`"aud":"a", ..., "aud":"b"`) refuses the token instead of letting the last one silently win.
+/// A base64url (unpadded) JSON object whose members each appear once, at any depth: a repeated
+/// member (`"aud":"a", ..., "aud":"b"`) refuses the token instead of letting the last one
+/// silently win.
 fn json_object(
     encoded: &str,
     part: &str,
     repeated: &'static str,
 ) -> Result<Map<String, Value>, VerifyError> {
-    let json = URL_SAFE_NO_PAD
-        .decode(encoded)
-        .map_err(|_| malformed(format!("the token {part} is not base64url")))?;
-    match serde_json::from_slice::<ParsedClaims>(&json) {
-        Ok(ParsedClaims {
-            repeated: Some(_), ..
-        }) => Err(malformed(repeated)),
-        Ok(ParsedClaims { claims, .. }) => Ok(claims),
-        Err(_) => Err(malformed(format!("the token {part} is not a JSON object"))),
-    }
+    json::base64url_object(encoded).map_err(|unread| match unread {
+        Unread::NotBase64Url => malformed(format!("the token {part} is not base64url")),
+        Unread::NotJson => malformed(format!("the token {part} is not a JSON object")),
+        Unread::RepeatedMember => malformed(repeated),
+    })
 }
 
 /// Whether a token of this `typ` is an access token here: `at+jwt` (RFC 9068) always; with

@@ -7,7 +7,6 @@
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::digest::{SHA256, digest};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
@@ -15,6 +14,7 @@ use super::key_set::VerifyKey;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::observe::metrics;
+use crate::wire::token_digest;
 use serde_json::Value;
 
 /// The cache of one JWT verifier.
@@ -83,7 +83,7 @@ impl TokenCache {
 
     /// What `token` verified to earlier, if that still holds.
     pub(crate) fn get(&self, token: &str) -> Option<Arc<AuthInfo>> {
-        let id = id(token);
+        let id = token_digest(token);
         let entry = self.entries.get(&id)?;
         if Instant::now() < entry.valid_until && entry.key.strong_count() > 0 {
             Some(entry.info)
@@ -121,15 +121,9 @@ impl TokenCache {
             key: Arc::downgrade(key),
             weight: entry_weight(info),
         };
-        self.entries.insert(id(token), entry);
+        self.entries.insert(token_digest(token), entry);
         metrics::cache_entries("verified_tokens", self.entries.len());
     }
-}
-
-fn id(token: &str) -> [u8; 32] {
-    let mut id = [0; 32];
-    id.copy_from_slice(digest(&SHA256, token.as_bytes()).as_ref());
-    id
 }
 
 #[cfg(test)]

@@ -870,6 +870,29 @@ async fn a_repeated_scope_is_refused() {
         .await;
 }
 
+#[tokio::test]
+async fn a_member_repeated_inside_a_claim_is_refused() {
+    // `cnf.jkt` twice: one reader would bind the token to one key, another to the other.
+    let app = app().await;
+    let payload = format!(
+        r#"{{"iss":"{}","aud":"{}","exp":4000000000,"cnf":{{"jkt":"a","jkt":"b"}}}}"#,
+        app.issuer.issuer(),
+        app.resource
+    );
+    app.refused(&signed_with_raw_payload(&app, &payload), REPEATED_CLAIM)
+        .await;
+}
+
+#[tokio::test]
+async fn a_member_repeated_inside_a_header_parameter_is_refused() {
+    let app = app().await;
+    let token = signed_with_raw_header(
+        &app,
+        r#"{"alg":"RS256","kid":"fixture","x-ext":{"a":1,"\u0061":2}}"#,
+    );
+    app.refused(&token, REPEATED_HEADER).await;
+}
+
 // ---- claim type confusion -------------------------------------------------------------------
 
 #[tokio::test]

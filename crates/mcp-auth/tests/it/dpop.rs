@@ -267,6 +267,43 @@ async fn each_check_of_the_proof_refuses_what_it_must() {
             "not a signed JWT",
         ),
     ];
+    // Members written twice, read strictly as a token's are: one reader would check one and
+    // another honour the other.
+    let good_claims = claims(&app, &token).to_string();
+    let claims_and = |extra: &str| format!("{},{extra}}}", &good_claims[..good_claims.len() - 1]);
+    let good_header = good.to_string();
+    let header_and = |extra: &str| format!("{},{extra}}}", &good_header[..good_header.len() - 1]);
+    let jwk_repeating = {
+        let jwk = key.public_jwk().to_string();
+        format!(
+            r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{{"crv":"P-384",{}}}"#,
+            &jwk[1..]
+        )
+    };
+    let raw = |header: &str, claims: &str| key.proof_with_raw(header, claims).unwrap();
+    let other_url = format!(r#""htu":"{}/other""#, app.resource);
+    let cases = cases.into_iter().chain([
+        (
+            "a repeated htu",
+            vec![raw(&good_header, &claims_and(&other_url))],
+            "the DPoP proof repeats a claim",
+        ),
+        (
+            "a repeated claim under an escaped name",
+            vec![raw(&good_header, &claims_and(r#""\u0061th":"AAAA""#))],
+            "the DPoP proof repeats a claim",
+        ),
+        (
+            "a repeated typ",
+            vec![raw(&header_and(r#""typ":"JWT""#), &good_claims)],
+            "the DPoP proof's header repeats a member",
+        ),
+        (
+            "a member repeated inside the jwk",
+            vec![raw(&jwk_repeating, &good_claims)],
+            "the DPoP proof's header repeats a member",
+        ),
+    ]);
     for (name, proofs, detail) in cases {
         let proofs: Vec<&str> = proofs.iter().map(String::as_str).collect();
         let response = app.post("DPoP", &token, &proofs).await;

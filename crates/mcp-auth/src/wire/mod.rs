@@ -1,0 +1,9 @@
+//! The wire's vocabulary, said once for the whole crate: how JSON that must be trusted is read,
+//! the names of the headers MCP and DPoP add to HTTP, and how a token is known without being
+//! kept. Crate-private: what users see of these is the behaviour, not the parts.
+
+mod digest;
+pub(crate) mod headers;
+pub(crate) mod json;
+
+pub(crate) use digest::token_digest;

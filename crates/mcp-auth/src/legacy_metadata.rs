@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
-use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL};
+use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::McpAuth;
 use crate::auth_server::AuthServerConfig;
 use crate::error::ConfigError;
+use crate::wire::cors::ANY_ORIGIN;
 
 /// How long a mirrored document is served before it is discovered again.
 const REFRESH_AFTER: Duration = Duration::from_secs(3600);
@@ -87,7 +88,7 @@ impl Mirror {
         match self.document().await {
             Some(document) => (
                 [
-                    (ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*")),
+                    ANY_ORIGIN,
                     (CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
                 ],
                 Json(document),

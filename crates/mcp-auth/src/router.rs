@@ -5,19 +5,14 @@ use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
-use axum::http::header::{
-    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_MAX_AGE, CACHE_CONTROL,
-};
-use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::http::header::CACHE_CONTROL;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 
 use crate::McpAuth;
 use crate::metadata::{ProtectedResourceMetadata, well_known_path};
-
-const ANY_ORIGIN: (HeaderName, HeaderValue) =
-    (ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+use crate::wire::cors::{ANY_ORIGIN, PUBLIC_DOCUMENT_PREFLIGHT};
 
 impl McpAuth {
     /// An axum router answering `GET` (and `HEAD`) on every resource's well-known metadata path
@@ -63,16 +58,5 @@ async fn serve_document(document: Arc<ProtectedResourceMetadata>) -> impl IntoRe
 }
 
 async fn preflight() -> impl IntoResponse {
-    (
-        StatusCode::NO_CONTENT,
-        [
-            ANY_ORIGIN,
-            (
-                ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, HEAD, OPTIONS"),
-            ),
-            (ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static("*")),
-            (ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400")),
-        ],
-    )
+    (StatusCode::NO_CONTENT, PUBLIC_DOCUMENT_PREFLIGHT)
 }

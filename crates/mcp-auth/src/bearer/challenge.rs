@@ -12,6 +12,8 @@ use http_body_util::Full;
 
 use crate::dpop::{DpopMode, DpopOptions};
 use crate::observe::Reason;
+use crate::wire::cors::{EXPOSE_CHALLENGE, EXPOSE_CHALLENGE_AND_NONCE};
+use crate::wire::headers::DPOP_NONCE;
 
 /// Why the layer refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -246,10 +248,7 @@ impl Rejection {
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        headers.insert(
-            ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("WWW-Authenticate"),
-        );
+        headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_CHALLENGE);
         for challenge in challenges {
             headers.append(WWW_AUTHENTICATE, challenge);
         }
@@ -257,10 +256,7 @@ impl Rejection {
             && let Ok(nonce) = HeaderValue::from_str(nonce)
         {
             headers.insert(DPOP_NONCE, nonce);
-            headers.insert(
-                ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static("WWW-Authenticate, DPoP-Nonce"),
-            );
+            headers.insert(ACCESS_CONTROL_EXPOSE_HEADERS, EXPOSE_CHALLENGE_AND_NONCE);
         }
         response
     }
@@ -311,9 +307,6 @@ fn header_mismatch(id: &serde_json::Value, reason: &str, details: bool) -> Respo
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
-
-/// The header carrying a server nonce (RFC 9449 §8.1).
-const DPOP_NONCE: &str = "dpop-nonce";
 
 /// The JSON-RPC error code of MCP 2026-07-28 for headers that disagree with the body.
 const HEADER_MISMATCH: i32 = -32020;

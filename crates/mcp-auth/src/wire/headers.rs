@@ -1,4 +1,4 @@
-//! The request headers MCP and DPoP add to HTTP, by their lower-case names (header names are
+//! The headers MCP and DPoP add to HTTP, by their lower-case names (header names are
 //! case-insensitive; `http` stores them lower-cased).
 
 use http::HeaderName;
@@ -12,3 +12,5 @@ pub(crate) const MCP_NAME: HeaderName = HeaderName::from_static("mcp-name");
 pub(crate) const MCP_SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
 /// `DPoP`: the proof of possession that comes with a DPoP-bound token (RFC 9449 §4.1).
 pub(crate) const DPOP: HeaderName = HeaderName::from_static("dpop");
+/// `DPoP-Nonce`: the nonce a server asks the next proof to carry (RFC 9449 §8).
+pub(crate) const DPOP_NONCE: HeaderName = HeaderName::from_static("dpop-nonce");

@@ -143,7 +143,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         .expires_in(3600);
     if dpop.on() {
         // Bound to the key `mcp-auth dpop-proof` signs with.
-        token = token.dpop_bound(&DpopKey::new().map_err(|err| err.to_string())?);
+        token = token.dpop_bound(&DpopKey::fixture().map_err(|err| err.to_string())?);
     }
     let token = token.sign().map_err(|err| err.to_string())?;
 

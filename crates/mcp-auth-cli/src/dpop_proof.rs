@@ -17,7 +17,7 @@ pub(crate) struct DpopProofArgs {
 
 /// Prints the proof.
 pub(crate) fn run(args: &DpopProofArgs) -> Result<(), String> {
-    let key = DpopKey::new().map_err(|err| err.to_string())?;
+    let key = DpopKey::fixture().map_err(|err| err.to_string())?;
     let proof = key
         .proof(&args.method.to_ascii_uppercase(), &args.url, &args.token)
         .map_err(|err| err.to_string())?;

@@ -270,7 +270,7 @@ fn benches(c: &mut Criterion) {
     // recorded) against a remembered Bearer token, through one layer that takes both.
     let mut group = c.benchmark_group("dpop");
     let dpop = dpop_layer(&issuer);
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::fixture().unwrap();
     let bound = issuer
         .token()
         .audience(RESOURCE)

@@ -35,8 +35,12 @@ pub use auth_server::AuthServerConfig;
 pub use error::{ConfigError, UrlKind, VerifyError};
 pub use extract::{Auth, MaybeAuth, MissingAuthInfo};
 pub use fetch::FetchError;
+/// The JWS algorithms of `jsonwebtoken`, as [`verify::JwtOptions::algorithms`] and
+/// `testing::DpopKey::with` take them.
+pub use jsonwebtoken::Algorithm;
 pub use mcp_auth::{McpAuth, McpAuthBuilder};
 pub use metadata::AuthServerType;
+pub use observe::Reason;
 pub use resource::ProtectedResource;
 pub use verify::TokenVerifier;
 

@@ -70,7 +70,9 @@ impl ProtectedResource {
         self
     }
 
-    /// The scopes clients may request (`scopes_supported`).
+    /// The scopes clients may request (`scopes_supported`). Nothing fills it for you: list the
+    /// layer's required scopes and those of its operation rules here if clients should learn
+    /// them from the metadata (the `mcp-auth` command does that for its own rules).
     pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -46,7 +46,7 @@ async fn serve_with_dpop_required_takes_bound_tokens_with_fresh_proofs_only() {
         "required (DPoP tokens only), at most 100000 proofs remembered (10000 per key)"
     );
 
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let token = issuer
         .token()
         .audience(&url)
@@ -185,7 +185,7 @@ async fn replay_capacity_sizes_the_store_and_bounds_the_proofs_of_one_key() {
             .sign()
             .unwrap()
     };
-    let flooder = DpopKey::new().unwrap();
+    let flooder = DpopKey::generate().unwrap();
     let flooder_token = token_for(&flooder);
     for sent in 0..5 {
         let proof = flooder.proof("POST", &url, &flooder_token).unwrap();

@@ -68,6 +68,12 @@ impl BearerAuthLayer {
     /// the path is taken from the identifier, so the two cannot disagree. Merge one per
     /// resource, then [`McpAuth::metadata_router`](crate::McpAuth::metadata_router) once.
     ///
+    /// The service is *nested* at that path (axum's `nest_service`): it also answers the paths
+    /// below it, and sees each request's path with the resource's path taken off (a request to
+    /// `/mcp/x` reaches it as `/x`, `/mcp` as `/`). An rmcp `StreamableHttpService` ignores the
+    /// path; a router of your own should route from `/`. A resource at the root (`https://h/`)
+    /// is routed at `/` only.
+    ///
     /// ```
     /// # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
     /// # use mcp_auth::metadata::AuthorizationServerMetadata;

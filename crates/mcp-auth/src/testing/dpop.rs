@@ -14,7 +14,9 @@ use crate::dpop::access_token_hash;
 
 /// A DPoP key pair, as a client holds it: [`TokenBuilder::dpop_bound`](super::TokenBuilder::dpop_bound)
 /// binds a token to it (`cnf.jkt`) and [`proof`](Self::proof) signs the proof of one request.
-/// Its private half is a fixture published with the crate: for tests only.
+/// [`generate`](Self::generate) makes a fresh key; [`fixture`](Self::fixture) and
+/// [`with`](Self::with) give fixture keys whose private halves ship with the crate: for tests
+/// only.
 ///
 /// ```
 /// use mcp_auth::testing::{DpopKey, TestIssuer};
@@ -22,7 +24,7 @@ use crate::dpop::access_token_hash;
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// let issuer = TestIssuer::start().await?;
-/// let key = DpopKey::new()?;
+/// let key = DpopKey::generate()?;
 /// let token = issuer.token().audience("https://api.example.com/mcp").dpop_bound(&key).sign()?;
 /// let proof = key.proof("POST", "https://api.example.com/mcp", &token)?;
 /// // Authorization: DPoP {token}, DPoP: {proof}
@@ -37,14 +39,40 @@ pub struct DpopKey {
 }
 
 impl DpopKey {
-    /// An EC P-256 key signing ES256 proofs.
-    pub fn new() -> Result<Self, TestingError> {
+    /// An EC P-256 key generated now, signing ES256 proofs: its private half exists only in
+    /// this process.
+    ///
+    /// ```
+    /// use mcp_auth::testing::DpopKey;
+    ///
+    /// let (one, other) = (DpopKey::generate()?, DpopKey::generate()?);
+    /// assert_ne!(one.thumbprint(), other.thumbprint());
+    /// # Ok::<(), mcp_auth::testing::TestingError>(())
+    /// ```
+    pub fn generate() -> Result<Self, TestingError> {
+        Self::from_key(TestKey::generate(Algorithm::ES256, "dpop")?)
+    }
+
+    /// The fixture EC P-256 key signing ES256 proofs: the same key at every run and in every
+    /// process (a token bound to it in one can be proved in another), its private half
+    /// published with the crate.
+    ///
+    /// ```
+    /// use mcp_auth::testing::DpopKey;
+    ///
+    /// assert_eq!(DpopKey::fixture()?.thumbprint(), DpopKey::fixture()?.thumbprint());
+    /// # Ok::<(), mcp_auth::testing::TestingError>(())
+    /// ```
+    pub fn fixture() -> Result<Self, TestingError> {
         Self::with(KeyMaterial::P256, Algorithm::ES256)
     }
 
-    /// A key of this material signing proofs with `alg`.
+    /// The fixture key of this material signing proofs with `alg`.
     pub fn with(material: KeyMaterial, alg: Algorithm) -> Result<Self, TestingError> {
-        let key = TestKey::new(material, "dpop", alg)?;
+        Self::from_key(TestKey::new(material, "dpop", alg)?)
+    }
+
+    fn from_key(key: TestKey) -> Result<Self, TestingError> {
         let jkt = key.jwk.thumbprint(ThumbprintHash::SHA256)?;
         Ok(Self { key, jkt })
     }
@@ -107,7 +135,7 @@ impl DpopKey {
     /// ```
     /// use mcp_auth::testing::DpopKey;
     ///
-    /// let key = DpopKey::new()?;
+    /// let key = DpopKey::generate()?;
     /// let proof = key.proof_with_raw(r#"{"typ":"dpop+jwt","typ":"JWT"}"#, r#"{"jti":"1"}"#)?;
     /// assert_eq!(proof.split('.').count(), 3);
     /// # Ok::<(), mcp_auth::testing::TestingError>(())

@@ -54,6 +54,26 @@ impl ApiKey {
         }
     }
 
+    /// The key `plain_text` itself, standing for `subject`: its digest is computed here. For
+    /// tests and for keys read from a secret store at start; a configuration file should hold
+    /// the digest ([`new`](Self::new)), never the key.
+    ///
+    /// ```
+    /// use mcp_auth::verify::ApiKey;
+    ///
+    /// // `printf %s test | sha256sum`
+    /// let key = ApiKey::from_plain_text("test", "ci-bot");
+    /// let same = ApiKey::new("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "ci-bot");
+    /// assert_eq!(format!("{key:?}"), format!("{same:?}"));
+    /// ```
+    pub fn from_plain_text(plain_text: &str, subject: impl Into<String>) -> Self {
+        let sha256_hex: String = token_digest(plain_text)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        Self::new(sha256_hex, subject)
+    }
+
     /// The scopes the key grants.
     ///
     /// ```

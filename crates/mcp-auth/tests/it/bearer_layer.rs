@@ -765,12 +765,13 @@ async fn mount_serves_the_resource_path_and_below_and_leaves_other_paths_alone()
     let calls = Arc::new(AtomicUsize::new(0));
     let seen = calls.clone();
     let service = any(
-        move |Auth(info): Auth, OriginalUri(uri): OriginalUri| async move {
+        move |Auth(info): Auth, OriginalUri(original): OriginalUri, nested: axum::http::Uri| async move {
             seen.fetch_add(1, Ordering::SeqCst);
             format!(
-                "{} at {}",
+                "{} at {}, seen as {}",
                 info.subject.as_deref().unwrap_or("?"),
-                uri.path()
+                original.path(),
+                nested.path()
             )
         },
     );
@@ -783,10 +784,14 @@ async fn mount_serves_the_resource_path_and_below_and_leaves_other_paths_alone()
         app.clone().oneshot(request.body(Body::empty()).unwrap())
     };
 
-    for path in ["/mcp", "/mcp/x"] {
+    // Nested: the service sees the path below the resource's.
+    for (path, nested) in [("/mcp", "/"), ("/mcp/x", "/x")] {
         let response = send(path, Some("Bearer alice")).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
-        assert_eq!(text_body(response).await, format!("alice at {path}"));
+        assert_eq!(
+            text_body(response).await,
+            format!("alice at {path}, seen as {nested}")
+        );
 
         let refused = send(path, None).await.unwrap();
         let expected = [("resource_metadata", METADATA), ("scope", "read")];

@@ -150,7 +150,7 @@ fn rand_suffix() -> u64 {
 #[tokio::test]
 async fn a_good_proof_passes_once_and_its_replay_is_refused() {
     let app = App::start(DpopOptions::required()).await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let token = app.bound(&key);
     let proof = key.proof("POST", &app.resource, &token).unwrap();
     let response = app.post("DPoP", &token, &[&proof]).await;
@@ -181,7 +181,7 @@ async fn a_good_proof_passes_once_and_its_replay_is_refused() {
 #[tokio::test]
 async fn each_check_of_the_proof_refuses_what_it_must() {
     let app = App::start(DpopOptions::required()).await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let token = app.bound(&key);
     let good = key.header();
     let with = |name: &str, value: Value| {
@@ -322,7 +322,7 @@ async fn each_check_of_the_proof_refuses_what_it_must() {
 #[tokio::test]
 async fn the_token_must_be_bound_to_the_proofs_key() {
     let app = App::start(DpopOptions::required()).await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let thief = DpopKey::with(KeyMaterial::Ed25519, jsonwebtoken::Algorithm::EdDSA).unwrap();
     let token = app.bound(&key);
     let proof = thief.proof("POST", &app.resource, &token).unwrap();
@@ -346,7 +346,7 @@ async fn the_token_must_be_bound_to_the_proofs_key() {
 #[tokio::test]
 async fn required_refuses_bearer_and_says_so_in_metadata() {
     let app = App::start(DpopOptions::required()).await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let bound = app.bound(&key);
     refused_with(
         app.post("Bearer", &bound, &[]).await,
@@ -368,7 +368,7 @@ async fn required_refuses_bearer_and_says_so_in_metadata() {
 #[tokio::test]
 async fn allowed_takes_both_schemes_but_a_bound_token_only_with_its_proof() {
     let app = App::start(DpopOptions::allowed()).await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let bound = app.bound(&key);
     let plain = app
         .issuer
@@ -446,7 +446,7 @@ async fn without_dpop_a_bound_token_is_still_refused_as_bearer() {
         .unwrap();
     let app = auth.bearer().build().unwrap().mount(any(|| async { "ok" }));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let bound = issuer
         .token()
         .audience(&resource)
@@ -514,7 +514,7 @@ async fn an_opaque_token_bound_by_its_introspection_answer_needs_its_proof() {
             ))
     })
     .await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let token = app
         .issuer
         .token()
@@ -539,7 +539,7 @@ async fn an_opaque_token_bound_by_its_introspection_answer_needs_its_proof() {
 #[tokio::test]
 async fn with_server_nonces_a_proof_needs_a_current_one() {
     let app = App::start(DpopOptions::required().server_nonces([9u8; 32])).await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let token = app.bound(&key);
     let without = key.proof("POST", &app.resource, &token).unwrap();
     let response = app.post("DPoP", &token, &[&without]).await;
@@ -601,7 +601,7 @@ async fn a_stolen_bound_token_without_its_key_learns_nothing_of_its_expiry_or_sc
         bearer.required_scopes(["mcp:admin"])
     })
     .await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let thief = DpopKey::with(KeyMaterial::Ed25519, jsonwebtoken::Algorithm::EdDSA).unwrap();
     let expired = app
         .issuer
@@ -675,7 +675,7 @@ async fn one_key_flooding_the_replay_store_cannot_make_another_keys_proof_fail()
     let store = MemoryReplayStore::new(20);
     assert_eq!(store.per_key(), 2);
     let app = App::start(DpopOptions::required().replay_store(store)).await;
-    let flooder = DpopKey::new().unwrap();
+    let flooder = DpopKey::generate().unwrap();
     let flooder_token = app.bound(&flooder);
     for sent in 0..30 {
         let proof = flooder

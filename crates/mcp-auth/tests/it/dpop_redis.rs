@@ -101,7 +101,7 @@ async fn a_proof_accepted_by_one_replica_is_refused_by_another_and_no_redis_mean
     let issuer = TestIssuer::start().await.unwrap();
     let first = replica(&issuer, &redis.url).await;
     let second = replica(&issuer, &redis.url).await;
-    let key = DpopKey::new().unwrap();
+    let key = DpopKey::generate().unwrap();
     let token = issuer
         .token()
         .audience(PUBLIC)

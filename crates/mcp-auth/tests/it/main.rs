@@ -10,6 +10,7 @@ mod audit_operations;
 mod bearer_http;
 mod bearer_layer;
 mod config_errors;
+mod crate_readme;
 mod discovery;
 mod dpop;
 mod dpop_redis;

@@ -1,0 +1,46 @@
+//! The crate README (the rustdoc landing page) cannot drift from the crate: every Cargo feature
+//! has a row in its feature table, every public module a link in its map.
+
+const README: &str = include_str!("../../README.md");
+const CARGO_TOML: &str = include_str!("../../Cargo.toml");
+const LIB_RS: &str = include_str!("../../src/lib.rs");
+
+#[test]
+fn every_feature_is_in_the_feature_table() {
+    let features = CARGO_TOML
+        .split("[features]")
+        .nth(1)
+        .and_then(|rest| rest.split("\n[").next())
+        .expect("a [features] table");
+    let names: Vec<&str> = features
+        .lines()
+        .filter_map(|line| line.split_once(" = ").map(|(name, _)| name.trim()))
+        .filter(|name| *name != "default")
+        .collect();
+    assert!(names.contains(&"testing"), "{names:?}");
+    for name in names {
+        assert!(
+            README.contains(&format!("| `{name}` |")),
+            "feature `{name}` has no row in README.md's feature table"
+        );
+    }
+}
+
+#[test]
+fn every_public_module_is_in_the_map() {
+    let modules: Vec<&str> = LIB_RS
+        .lines()
+        .filter_map(|line| line.strip_prefix("pub mod "))
+        .filter_map(|rest| rest.strip_suffix(';'))
+        .filter(|name| *name != "fuzzing")
+        .collect();
+    assert!(modules.contains(&"bearer"), "{modules:?}");
+    for name in modules {
+        assert!(
+            README.contains(&format!(
+                "[`{name}`](https://docs.rs/mcp-auth/latest/mcp_auth/{name}/)"
+            )),
+            "module `{name}` has no link in README.md's map"
+        );
+    }
+}

@@ -151,8 +151,8 @@ impl AuthArgs {
 
     /// The protected resource at `bound` (its identifier `http://BOUND/mcp` unless
     /// `--resource`), its authorization servers, discovered lazily so that the server starts
-    /// even while one is down, and the layer; `own_rules` are the command's own per-tool scopes,
-    /// before `--tool-scope`.
+    /// even while one is down, and the layer; `own_rules` are the command's default per-tool
+    /// scopes, each left out for a tool a `--tool-scope` names.
     pub(crate) fn protect(
         &self,
         bound: SocketAddr,

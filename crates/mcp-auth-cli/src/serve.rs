@@ -20,9 +20,6 @@ pub(crate) struct ServeArgs {
     bind: SocketAddr,
     #[command(flatten)]
     auth: AuthArgs,
-    /// The further scope the `admin_report` tool needs (a per-tool rule, as with --tool-scope).
-    #[arg(long, env = "MCP_AUTH_ADMIN_SCOPE", default_value = mcp_server::ADMIN_SCOPE)]
-    admin_scope: String,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -39,8 +36,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         .await
         .map_err(|err| format!("cannot listen on {}: {err}", args.bind))?;
     let bound = listener.local_addr().map_err(|err| err.to_string())?;
-    // The admin scope guards admin_report in the layer, like any --tool-scope rule.
-    let own_rules = [(mcp_server::ADMIN_TOOL, args.admin_scope.as_str())];
+    // admin_report needs the admin scope unless a --tool-scope rule says what it needs.
+    let own_rules = [(mcp_server::ADMIN_TOOL, mcp_server::ADMIN_SCOPE)];
     let observing = args.observe.start().await?;
     let dpop = args.auth.dpop.start().await?;
     let protection = args

@@ -17,7 +17,7 @@ pub(crate) struct ToolScopeArgs {
     /// separated by spaces ('admin_report=mcp:admin audit'). A token lacking them gets 403
     /// insufficient_scope naming every scope the call needs (MCP step-up). Tool names match
     /// without regard to case. Repeatable, the scopes of one tool add up; comma-separated in the
-    /// variable.
+    /// variable. The built-in server's admin_report needs mcp:admin unless a rule names it.
     #[arg(
         long = "tool-scope",
         value_name = "TOOL=SCOPE",
@@ -120,9 +120,10 @@ impl OperationScopeArgs {
         }
     }
 
-    /// The rules: the command's own per-tool scopes (`own`) first, then the flags'.
-    pub(crate) fn rules(&self, own: &[(&str, &str)]) -> ScopeRules {
-        let mut rules = ScopeRules::new(own, &self.tools.tool_scopes);
+    /// The rules: the command's own per-tool scopes (`defaults`, each left out for a tool a
+    /// `--tool-scope` names), then the flags'.
+    pub(crate) fn rules(&self, defaults: &[(&str, &str)]) -> ScopeRules {
+        let mut rules = ScopeRules::new(defaults, &self.tools.tool_scopes);
         let kinds = [
             (RuleKind::Prompt, &self.prompt_scopes),
             (RuleKind::Resource, &self.resource_scopes),
@@ -243,11 +244,14 @@ impl RuleKind {
 pub(crate) struct ScopeRules(Vec<(RuleKind, String, Vec<String>)>);
 
 impl ScopeRules {
-    /// The command's own tool rules and the `--tool-scope` entries.
-    pub(crate) fn new(own: &[(&str, &str)], given: &[ScopeRule]) -> Self {
+    /// The command's own tool rules (`defaults`) and the `--tool-scope` entries: a tool named
+    /// by an entry needs what the entries say, its default rule left out (written wins).
+    pub(crate) fn new(defaults: &[(&str, &str)], given: &[ScopeRule]) -> Self {
         let mut rules = Self::default();
-        for (tool, scope) in own {
-            rules.add(RuleKind::Tool, tool, std::iter::once(*scope));
+        for (tool, scope) in defaults {
+            if !given.iter().any(|entry| entry.name == *tool) {
+                rules.add(RuleKind::Tool, tool, std::iter::once(*scope));
+            }
         }
         for entry in given {
             rules.add(
@@ -391,8 +395,14 @@ mod tests {
         assert_eq!(rules.needed_by("whoami", &[]), ["audit"]);
         assert_eq!(
             rules.published(&base),
-            ["mcp:tools", "mcp:admin", "ops", "audit"]
+            ["mcp:tools", "audit", "mcp:admin", "ops"]
         );
+        // A rule written for a tool replaces its default.
+        let written = ScopeRules::new(
+            &[("admin_report", "mcp:admin")],
+            &[entry("admin_report", &["admin"])],
+        );
+        assert_eq!(written.needed_by("admin_report", &[]), ["admin"]);
         let admin_base = vec!["mcp:admin".to_owned()];
         assert_eq!(
             ScopeRules::new(&[("admin_report", "mcp:admin")], &[]).published(&admin_base),

@@ -138,7 +138,7 @@ fn exchanges(result: &Value) -> Vec<(String, String, u64)> {
 }
 
 /// `mcp-auth serve` trusting `issuer`, every request needing `mcp:tools` and `admin_report`
-/// `mcp:admin` too (a --tool-scope rule, on top of the --admin-scope one); returns it and its
+/// `mcp:admin` too (a --tool-scope rule, in place of the built-in one); returns it and its
 /// MCP endpoint.
 async fn serve_with_admin_rule(issuer: &str, stateful: bool) -> (Running, String) {
     let mut args = vec![

@@ -1,4 +1,4 @@
-//! Per-tool scopes from the command line (`--tool-scope`, the demo's and `--admin-scope`'s rule
+//! Per-tool scopes from the command line (`--tool-scope`, and the built-in rule
 //! for `admin_report`) and the session mode (`--stateful`), against the `mcp-auth` binary
 //! started as a process. Needs nothing but the binary: the demo brings its own authorization
 //! server, and `serve` trusts a test issuer on 127.0.0.1.
@@ -280,11 +280,11 @@ async fn tool_scopes_from_the_variable_guard_their_tools_and_are_published() {
     assert_step_up(
         &call(&demo.url, &demo.token, "admin_report").await,
         &demo.url,
-        "mcp:tools mcp:admin ops",
+        "mcp:tools ops mcp:admin",
     );
     assert_eq!(
         scopes_supported(&demo.url).await,
-        json!(["mcp:tools", "mcp:admin", "ops", "mcp:audit"])
+        json!(["mcp:tools", "mcp:audit", "ops", "mcp:admin"])
     );
 
     // The demo client may ask for every scope a rule names.
@@ -293,14 +293,14 @@ async fn tool_scopes_from_the_variable_guard_their_tools_and_are_published() {
     assert_step_up(
         &call(&demo.url, &audit, "admin_report").await,
         &demo.url,
-        "mcp:tools mcp:admin ops",
+        "mcp:tools ops mcp:admin",
     );
     let admin = demo_token(&demo, "mcp:tools mcp:admin ops").await;
     tool_text(call(&demo.url, &admin, "admin_report").await).await;
 }
 
 #[tokio::test]
-async fn serve_makes_the_admin_scope_and_tool_scopes_rules_and_publishes_them() {
+async fn serve_makes_tool_scopes_rules_that_add_up_and_publishes_them() {
     let issuer = TestIssuer::start().await.unwrap();
     let mut command = mcp_auth(&[
         "serve",
@@ -312,10 +312,10 @@ async fn serve_makes_the_admin_scope_and_tool_scopes_rules_and_publishes_them() 
         "oauth",
         "--scope",
         "mcp:tools",
-        "--admin-scope",
-        "root",
         "--tool-scope",
         "whoami=audit",
+        "--tool-scope",
+        "admin_report=root",
         "--tool-scope",
         "admin_report=ops audit",
     ]);
@@ -348,8 +348,47 @@ async fn serve_makes_the_admin_scope_and_tool_scopes_rules_and_publishes_them() 
     );
     assert_eq!(
         scopes_supported(&url).await,
-        json!(["mcp:tools", "root", "ops", "audit"])
+        json!(["mcp:tools", "audit", "root", "ops"])
     );
+}
+
+#[tokio::test]
+async fn a_tool_scope_rule_for_admin_report_replaces_its_default() {
+    // As a new user would write it: admin_report needs `admin`, not `mcp:admin` and `admin`.
+    let issuer = TestIssuer::start().await.unwrap();
+    let mut command = mcp_auth(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--issuer",
+        issuer.issuer(),
+        "--issuer-type",
+        "oauth",
+        "--scope",
+        "read",
+        "--tool-scope",
+        "admin_report=admin",
+    ]);
+    command.env_remove("MCP_AUTH_ISSUER");
+    let mut server = Running::spawn(command);
+    let url = server.value_after("  MCP endpoint").await;
+    let token = |scopes: &[&str]| {
+        issuer
+            .token()
+            .audience(&url)
+            .subject("someone")
+            .scopes(scopes.iter().copied())
+            .sign()
+            .unwrap()
+    };
+    let read = token(&["read"]);
+    assert_step_up(&call(&url, &read, "admin_report").await, &url, "read admin");
+    let admin = token(&["read", "admin"]);
+    assert_eq!(
+        tool_text(call(&url, &admin, "admin_report").await).await,
+        "admin report for someone: all systems nominal"
+    );
+    assert_eq!(scopes_supported(&url).await, json!(["read", "admin"]));
 }
 
 /// The `initialize` request of protocol 2025-06-18 (sessions exist before 2026-07-28).

@@ -125,6 +125,20 @@ pub enum ConfigError {
         /// The built-in verifier also given: `"JWT options"`, `"introspection"` or `"API keys"`.
         built_in: &'static str,
     },
+    /// Introspection or API keys were set on a bearer layer without saying whether JWTs are
+    /// accepted too.
+    #[error(
+        "the bearer layer verifies tokens by {alongside}; say whether it accepts JWTs too: .jwt(JwtOptions::default()) to accept them, .without_jwt() to refuse them"
+    )]
+    JwtModeUnstated {
+        /// The other mode set: `"introspection"` or `"API keys"`.
+        alongside: &'static str,
+    },
+    /// JWT mode was turned off and no other way to verify tokens was set.
+    #[error(
+        "the bearer layer has JWT mode off and no other verifier: add .introspection(...), .api_keys(...) or .verifier(...), or drop .without_jwt()"
+    )]
+    NoTokenVerifier,
     /// A setting of introspection mode is not usable.
     #[error("IntrospectionOptions::{option} is not usable: {reason}")]
     InvalidIntrospectionOption {

@@ -41,7 +41,7 @@ pub struct BearerAuthBuilder {
     resource: Option<String>,
     verifier: Option<Arc<dyn TokenVerifier>>,
     verifier_timeout: Option<Duration>,
-    jwt: Option<JwtOptions>,
+    jwt: JwtMode,
     introspection: Option<IntrospectionOptions>,
     api_keys: Option<ApiKeys>,
     audiences: Vec<String>,
@@ -62,7 +62,7 @@ impl BearerAuthBuilder {
             resource: None,
             verifier: None,
             verifier_timeout: None,
-            jwt: None,
+            jwt: JwtMode::Unstated,
             introspection: None,
             api_keys: None,
             audiences: Vec::new(),
@@ -109,9 +109,35 @@ impl BearerAuthBuilder {
 
     /// Turns JWT mode on with these settings: tokens are JWTs signed with a key from their
     /// issuer's key set. It is on by default when neither [`introspection`](Self::introspection)
-    /// nor [`api_keys`](Self::api_keys) is set; with them, call this to accept JWTs too.
+    /// nor [`api_keys`](Self::api_keys) is set; with either, say whether JWTs are accepted too:
+    /// this, or [`without_jwt`](Self::without_jwt) (left unsaid, [`build`](Self::build) refuses
+    /// with [`ConfigError::JwtModeUnstated`]).
     pub fn jwt(mut self, options: JwtOptions) -> Self {
-        self.jwt = Some(options);
+        self.jwt = JwtMode::On(Box::new(options));
+        self
+    }
+
+    /// Turns JWT mode off: only [`introspection`](Self::introspection) and
+    /// [`api_keys`](Self::api_keys) decide. Every token that is not an API key goes to
+    /// introspection when it is on, JWTs included (for providers whose JWTs must be
+    /// introspected, so that a revoked one is refused), and is refused otherwise.
+    ///
+    /// ```
+    /// use mcp_auth::verify::{ApiKey, ApiKeys};
+    /// use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    ///
+    /// # fn main() -> Result<(), mcp_auth::ConfigError> {
+    /// let auth = McpAuth::builder()
+    ///     .protected_resource(ProtectedResource::new("https://mcp.example.com/mcp").authorization_server(
+    ///         AuthServerConfig::lazy("https://auth.example.com", AuthServerType::OAuth),
+    ///     ))
+    ///     .build()?;
+    /// let keys = ApiKeys::new().key(ApiKey::from_plain_text("test", "ci-bot"));
+    /// let keys_only = auth.bearer().api_keys(keys).without_jwt().build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn without_jwt(mut self) -> Self {
+        self.jwt = JwtMode::Off;
         self
     }
 
@@ -146,7 +172,7 @@ impl BearerAuthBuilder {
     /// and the key's subject and scopes.
     ///
     /// ```
-    /// use mcp_auth::verify::{ApiKey, ApiKeys};
+    /// use mcp_auth::verify::{ApiKey, ApiKeys, JwtOptions};
     /// use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
     ///
     /// # fn main() -> Result<(), mcp_auth::ConfigError> {
@@ -159,7 +185,12 @@ impl BearerAuthBuilder {
     ///     ApiKey::new("9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", "ci-bot")
     ///         .scopes(["mcp:tools"]),
     /// );
-    /// let bearer = auth.bearer().api_keys(keys).required_scopes(["mcp:tools"]).build()?;
+    /// let bearer = auth
+    ///     .bearer()
+    ///     .api_keys(keys)
+    ///     .jwt(JwtOptions::default()) // JWTs from the issuer too (or .without_jwt())
+    ///     .required_scopes(["mcp:tools"])
+    ///     .build()?;
     /// # Ok(()) }
     /// ```
     pub fn api_keys(mut self, keys: ApiKeys) -> Self {
@@ -263,7 +294,7 @@ impl BearerAuthBuilder {
         let verifier = match self.verifier {
             Some(custom) => {
                 let built_in = [
-                    (self.jwt.is_some(), "JWT options"),
+                    (matches!(self.jwt, JwtMode::On(_)), "JWT options"),
                     (self.introspection.is_some(), "introspection"),
                     (self.api_keys.is_some(), "API keys"),
                 ];
@@ -285,15 +316,27 @@ impl BearerAuthBuilder {
                     ));
                 }
                 let servers = &resource.authorization_servers;
-                let jwt_on =
-                    self.jwt.is_some() || (self.introspection.is_none() && self.api_keys.is_none());
-                let jwt = match jwt_on {
-                    true => Some(Box::new(JwtVerifier::new(
+                let alongside = match (&self.introspection, &self.api_keys) {
+                    (Some(_), _) => Some("introspection"),
+                    (None, Some(_)) => Some("API keys"),
+                    (None, None) => None,
+                };
+                let jwt = match (self.jwt, alongside) {
+                    (JwtMode::On(options), _) => Some(*options),
+                    (JwtMode::Unstated, None) => Some(JwtOptions::default()),
+                    (JwtMode::Off, Some(_)) => None,
+                    (JwtMode::Unstated, Some(alongside)) => {
+                        return Err(ConfigError::JwtModeUnstated { alongside });
+                    }
+                    (JwtMode::Off, None) => return Err(ConfigError::NoTokenVerifier),
+                };
+                let jwt = match jwt {
+                    Some(options) => Some(Box::new(JwtVerifier::new(
                         servers,
-                        self.jwt.unwrap_or_default(),
+                        options,
                         self.scope_relation.clone(),
                     )?)),
-                    false => None,
+                    None => None,
                 };
                 let introspection = match self.introspection {
                     Some(options) => Some(Box::new(IntrospectionVerifier::new(
@@ -386,6 +429,14 @@ impl std::fmt::Debug for BearerAuthBuilder {
             .field("operations", &self.operations)
             .finish_non_exhaustive()
     }
+}
+
+/// Whether JWT mode was asked for, refused, or left unsaid (on unless another mode is set).
+#[derive(Clone, Debug)]
+enum JwtMode {
+    Unstated,
+    On(Box<JwtOptions>),
+    Off,
 }
 
 /// The resource a layer guards: the one named, or the only one configured.

@@ -229,6 +229,54 @@ fn the_bearer_layer_checks_its_own_settings() {
 }
 
 #[test]
+fn introspection_or_api_keys_must_say_whether_jwts_are_accepted_too() {
+    let mut metadata = AuthorizationServerMetadata::new("https://as.example");
+    metadata.jwks_uri = Some("https://as.example/jwks".into());
+    metadata.introspection_endpoint = Some("https://as.example/introspect".into());
+    let auth = build(vec![
+        ProtectedResource::new("https://mcp.example.com/mcp")
+            .authorization_server(AuthServerConfig::new(metadata, AuthServerType::OAuth)),
+    ])
+    .unwrap();
+    let introspection = || mcp_auth::verify::IntrospectionOptions::new("rs", "secret");
+    let keys = || {
+        mcp_auth::verify::ApiKeys::new().key(mcp_auth::verify::ApiKey::from_plain_text("k", "ci"))
+    };
+    for (layer, alongside) in [
+        (
+            auth.bearer().introspection(introspection()),
+            "introspection",
+        ),
+        (auth.bearer().api_keys(keys()), "API keys"),
+    ] {
+        let err = layer.build().unwrap_err();
+        assert_eq!(err, ConfigError::JwtModeUnstated { alongside });
+        let said = err.to_string();
+        assert!(
+            said.contains(".jwt(JwtOptions::default())") && said.contains(".without_jwt()"),
+            "{said}"
+        );
+    }
+    // Said either way, it builds.
+    for layer in [
+        auth.bearer().api_keys(keys()).without_jwt(),
+        auth.bearer()
+            .api_keys(keys())
+            .jwt(mcp_auth::verify::JwtOptions::default()),
+        auth.bearer().introspection(introspection()).without_jwt(),
+        auth.bearer(),
+    ] {
+        if let Err(err) = layer.build() {
+            panic!("{err}");
+        }
+    }
+    // Off, with nothing else: no token could pass.
+    let err = auth.bearer().without_jwt().build().unwrap_err();
+    assert_eq!(err, ConfigError::NoTokenVerifier);
+    assert!(err.to_string().contains(".api_keys(...)"), "{err}");
+}
+
+#[test]
 fn with_several_resources_the_layer_must_name_one() {
     let auth = build(vec![
         ProtectedResource::new("https://api.example.com/a")

@@ -44,7 +44,7 @@ async fn app_with(
     let issuer = issuer().await;
     let config = issuer.lazy_config();
     JwtApp::start_with(issuer, vec![config], |bearer| {
-        configure(bearer.introspection(options))
+        configure(bearer.introspection(options).without_jwt())
     })
     .await
 }
@@ -352,7 +352,10 @@ async fn api_keys_are_accepted_refused_and_scoped() {
     let issuer = issuer().await;
     let config = issuer.lazy_config();
     let app = JwtApp::start_with(issuer, vec![config], |bearer| {
-        bearer.api_keys(api_keys()).required_scopes(["read"])
+        bearer
+            .api_keys(api_keys())
+            .without_jwt()
+            .required_scopes(["read"])
     })
     .await;
     let info = app.accepted("ci-key-1").await;
@@ -363,7 +366,7 @@ async fn api_keys_are_accepted_refused_and_scoped() {
         .await;
     let challenge = app.challenge("nightly-key", StatusCode::FORBIDDEN).await;
     assert_eq!(challenge.param("error"), Some("insufficient_scope"));
-    // JWT mode is off unless asked: a good JWT is not an API key.
+    // With JWT mode off, a good JWT is not an API key.
     app.refused(
         &app.token().scopes(["read"]).sign().unwrap(),
         "the token is not a known API key",
@@ -406,7 +409,11 @@ async fn introspection_settings_are_checked_when_the_layer_is_built() {
             .protected_resource(resource)
             .build()
             .unwrap();
-        auth.bearer().introspection(options).build().err()
+        auth.bearer()
+            .introspection(options)
+            .without_jwt()
+            .build()
+            .err()
     };
     let bare = || {
         AuthServerConfig::new(
@@ -467,6 +474,7 @@ async fn introspection_settings_are_checked_when_the_layer_is_built() {
     let bad_key = auth
         .bearer()
         .api_keys(ApiKeys::new().key(ApiKey::new("+f".repeat(32), "x")))
+        .without_jwt()
         .build()
         .err();
     assert_eq!(

@@ -7,9 +7,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
+use mcp_auth::scope::is_scope_token;
 use mcp_auth::verify::{ApiKey, ApiKeys, ClientAuthMethod, IntrospectionOptions};
-
-use crate::server_args::is_scope_char;
 
 /// Flags of `serve` and `proxy` for opaque tokens and API keys.
 #[derive(Debug, Args)]
@@ -297,7 +296,7 @@ fn parse_api_key(entry: &str) -> Result<ApiKeyEntry, &'static str> {
         .split(' ')
         .filter(|s| !s.is_empty())
     {
-        if !scope.bytes().all(is_scope_char) {
+        if !is_scope_token(scope) {
             return Err(
                 "a scope is not a scope token (RFC 6749: visible ASCII except '\"' and '\\', separated by spaces)",
             );

@@ -6,6 +6,7 @@
 
 use clap::Args;
 use mcp_auth::operations::OperationRules;
+use mcp_auth::scope::is_scope_token;
 
 use crate::Failure;
 use crate::mcp_server;
@@ -191,7 +192,7 @@ fn parse_scope_rule(entry: &str, what: &str, example: &str) -> Result<ScopeRule,
     }
     let mut scopes: Vec<String> = Vec::new();
     for scope in list.split(' ').filter(|scope| !scope.is_empty()) {
-        if !scope.bytes().all(is_scope_char) {
+        if !is_scope_token(scope) {
             return Err(format!(
                 "{scope:?} is not a scope token (RFC 6749: visible ASCII except '\"' and '\\', separated by spaces)"
             ));
@@ -207,11 +208,6 @@ fn parse_scope_rule(entry: &str, what: &str, example: &str) -> Result<ScopeRule,
         name: name.to_owned(),
         scopes,
     })
-}
-
-/// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
-pub(crate) fn is_scope_char(byte: u8) -> bool {
-    matches!(byte, 0x21 | 0x23..=0x5B | 0x5D..=0x7E)
 }
 
 /// What a rule guards.

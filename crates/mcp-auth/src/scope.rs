@@ -164,8 +164,18 @@ pub(crate) fn split_scopes(list: &str) -> Option<Vec<String>> {
         .collect()
 }
 
-/// Whether `token` is one RFC 6749 scope token.
-pub(crate) fn is_scope_token(token: &str) -> bool {
+/// Whether `token` is one RFC 6749 scope token (§3.3: visible ASCII but `"` and `\`, no
+/// space): what every scope this crate is given must be.
+///
+/// ```
+/// use mcp_auth::scope::is_scope_token;
+///
+/// assert!(is_scope_token("mcp:tools"));
+/// assert!(!is_scope_token("read write"));
+/// assert!(!is_scope_token("caf\u{e9}"));
+/// assert!(!is_scope_token(""));
+/// ```
+pub fn is_scope_token(token: &str) -> bool {
     !token.is_empty() && token.bytes().all(is_scope_char)
 }
 

@@ -20,6 +20,7 @@ mod clock;
 mod error;
 mod extract;
 mod fetch;
+mod forbidden;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
@@ -35,6 +36,7 @@ pub use auth_server::AuthServerConfig;
 pub use error::{ConfigError, UrlKind, VerifyError};
 pub use extract::{Auth, MaybeAuth, MissingAuthInfo};
 pub use fetch::FetchError;
+pub use forbidden::Forbidden;
 /// The JWS algorithms of `jsonwebtoken`, as [`verify::JwtOptions::algorithms`] and
 /// `testing::DpopKey::with` take them.
 pub use jsonwebtoken::Algorithm;

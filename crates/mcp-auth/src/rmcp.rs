@@ -1,5 +1,6 @@
 //! rmcp support: the [`Auth`] and [`MaybeAuth`] extractors in tool and prompt handlers, checks
-//! inside a tool ([`Auth::require_scopes`], [`Auth::require_claim`]), and lists that show each
+//! inside a tool ([`Auth::require_scopes`], [`Auth::require_claim`], whose [`Forbidden`] `?`
+//! turns into the JSON-RPC error [`FORBIDDEN`]), and lists that show each
 //! caller only what the layer's [operation rules](crate::operations) let it use
 //! ([`visible_tools`], [`visible_prompts`], [`visible_resources`]).
 //!
@@ -30,78 +31,20 @@ use rmcp::RoleServer;
 use rmcp::handler::server::common::{AsRequestContext, FromContextPart};
 use rmcp::model::{ErrorCode, Prompt, Resource, Tool};
 use rmcp::service::RequestContext;
-use serde_json::{Value, json};
 
 use crate::auth_info::AuthInfo;
 use crate::extract::{Auth, MaybeAuth, MissingAuthInfo};
+use crate::forbidden::Forbidden;
 use crate::operations::Permissions;
 
 /// The JSON-RPC error code of [`Auth::require_scopes`] and [`Auth::require_claim`]: one of the
 /// codes JSON-RPC leaves to implementations (-32000 to -32099), clear of those MCP uses.
 pub const FORBIDDEN: ErrorCode = ErrorCode(-32011);
 
-impl Auth {
-    /// Checks, inside a tool, scopes that depend on its arguments; the layer's scope relation
-    /// applies, as in the layer. The error names what is missing.
-    ///
-    /// ```
-    /// use mcp_auth::Auth;
-    /// use rmcp::ErrorData;
-    ///
-    /// fn export(auth: &Auth, table: &str) -> Result<String, ErrorData> {
-    ///     if table == "salaries" {
-    ///         auth.require_scopes(["hr:read"])?;
-    ///     }
-    ///     Ok(format!("exported {table}"))
-    /// }
-    /// ```
-    pub fn require_scopes<'a>(
-        &self,
-        scopes: impl IntoIterator<Item = &'a str>,
-    ) -> Result<(), ErrorData> {
-        let missing: Vec<&str> = scopes
-            .into_iter()
-            .filter(|scope| !self.0.has_scope(scope))
-            .collect();
-        if missing.is_empty() {
-            return Ok(());
-        }
-        Err(ErrorData::new(
-            FORBIDDEN,
-            format!(
-                "this operation needs the scopes {}, which the access token does not grant",
-                missing.join(" ")
-            ),
-            Some(json!({ "missing_scopes": missing })),
-        ))
-    }
-
-    /// Checks, inside a tool, that the token's claim `name` is `value` or, for an array claim
-    /// (roles, groups), contains it.
-    ///
-    /// ```
-    /// use mcp_auth::Auth;
-    /// use rmcp::ErrorData;
-    ///
-    /// fn approve(auth: &Auth) -> Result<&'static str, ErrorData> {
-    ///     auth.require_claim("roles", "approver")?;
-    ///     Ok("approved")
-    /// }
-    /// ```
-    pub fn require_claim(&self, name: &str, value: &str) -> Result<(), ErrorData> {
-        let holds = match self.0.claims.get(name) {
-            Some(Value::String(held)) => held == value,
-            Some(Value::Array(held)) => held.iter().any(|item| item.as_str() == Some(value)),
-            _ => false,
-        };
-        if holds {
-            return Ok(());
-        }
-        Err(ErrorData::new(
-            FORBIDDEN,
-            format!("this operation needs the claim {name} to include {value}"),
-            Some(json!({ "claim": name })),
-        ))
+/// A handler's own refusal as the JSON-RPC error [`FORBIDDEN`], naming what is missing.
+impl From<Forbidden> for ErrorData {
+    fn from(refused: Forbidden) -> Self {
+        ErrorData::new(FORBIDDEN, refused.to_string(), Some(refused.data()))
     }
 }
 

@@ -969,3 +969,53 @@ async fn a_verifier_that_leaves_out_issuer_or_audience_is_named_in_the_log() {
         assert!(!logs.contains(token), "the token is never logged: {logs}");
     }
 }
+
+#[tokio::test]
+async fn checks_inside_an_axum_handler_answer_403_naming_what_is_missing() {
+    let (_, bearer) = configured(|bearer| bearer.required_scopes(["read"]));
+    let handler = any(
+        |auth: Auth, axum::extract::Path(table): axum::extract::Path<String>| async move {
+            if table == "salaries" {
+                auth.require_scopes(["read", "hr:read"])?;
+            }
+            if table == "approvals" {
+                auth.require_claim("custom", "8")?;
+            }
+            Ok::<_, mcp_auth::Forbidden>(format!("exported {table}"))
+        },
+    );
+    let app: Router = Router::new().route("/mcp/{table}", handler).layer(bearer);
+    let get = |table: &str| {
+        app.clone().oneshot(
+            Request::get(format!("/mcp/{table}"))
+                .header(AUTHORIZATION, "Bearer alice")
+                .body(Body::empty())
+                .unwrap(),
+        )
+    };
+
+    let allowed = get("orders").await.unwrap();
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert_eq!(text_body(allowed).await, "exported orders");
+
+    let refused = get("salaries").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        json_body(refused).await,
+        json!({
+            "error": "insufficient_scope",
+            "error_description": "this operation needs the scopes hr:read, which the access token does not grant",
+            "missing_scopes": ["hr:read"],
+        })
+    );
+    let refused = get("approvals").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        json_body(refused).await,
+        json!({
+            "error": "forbidden",
+            "error_description": "this operation needs the claim custom to include 8",
+            "claim": "custom",
+        })
+    );
+}

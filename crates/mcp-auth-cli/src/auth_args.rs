@@ -47,9 +47,8 @@ pub(crate) struct AuthArgs {
     pub(crate) scopes: Vec<String>,
     #[command(flatten)]
     pub(crate) operations: OperationScopeArgs,
-    /// Clock skew tolerated on token times, in seconds.
-    #[arg(long, env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
-    leeway: u64,
+    #[command(flatten)]
+    leeway: LeewayArgs,
     /// Longest wait for a request body read to find its operations (when there are operation
     /// rules), then 400: seconds, or milliseconds with an ms suffix (300ms).
     #[arg(
@@ -90,6 +89,20 @@ pub(crate) struct AuthArgs {
     pub(crate) dpop: DpopArgs,
     #[command(flatten)]
     tokens: OpaqueTokenArgs,
+}
+
+/// `--leeway`: the clock skew tolerated on token times, for `demo`, `serve` and `proxy`.
+#[derive(Debug, Args)]
+pub(crate) struct LeewayArgs {
+    /// Clock skew tolerated on token times, in seconds.
+    #[arg(long = "leeway", env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
+    seconds: u64,
+}
+
+impl LeewayArgs {
+    pub(crate) fn duration(&self) -> Duration {
+        Duration::from_secs(self.seconds)
+    }
 }
 
 /// `--issuer-type`.
@@ -194,7 +207,7 @@ impl AuthArgs {
             .bearer()
             .jwt(JwtOptions::default())
             .required_scopes(self.scopes.clone())
-            .leeway(Duration::from_secs(self.leeway))
+            .leeway(self.leeway.duration())
             .allowed_origins(self.allowed_origins.clone())
             .operations(rules.operations().body_timeout(self.body_timeout));
         if let Some(audience) = &self.audience {

@@ -7,10 +7,11 @@ use std::time::Duration;
 use clap::Args;
 use mcp_auth::testing::{TestClient, TestIssuer};
 use mcp_auth::{McpAuth, ProtectedResource};
-use tokio::net::TcpListener;
 
 use crate::Failure;
+use crate::auth_args::LeewayArgs;
 use crate::dpop_args::DpopArgs;
+use crate::listener::BindArgs;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
 use crate::observability::ObserveArgs;
 use crate::server_args::{ScopeRules, ServerArgs, ToolScopeArgs};
@@ -28,9 +29,8 @@ const CLIENT_ID: &str = "demo-client";
 /// Flags of `demo`.
 #[derive(Debug, Args)]
 pub(crate) struct DemoArgs {
-    /// Address the MCP server listens on (a loopback address unless --insecure-public-bind).
-    #[arg(long, env = "MCP_AUTH_BIND", default_value = "127.0.0.1:8000")]
-    bind: SocketAddr,
+    #[command(flatten)]
+    bind: BindArgs,
     /// Allows a --bind address off loopback. The demo protects nothing: its authorization
     /// server gives admin tokens to anyone presenting its client secret (drawn at start,
     /// printed in the welcome text) or clicking Approve on its consent page.
@@ -46,9 +46,8 @@ pub(crate) struct DemoArgs {
     #[arg(long, env = "MCP_AUTH_DEMO_TOKEN_LIFETIME", default_value_t = 3600,
           value_parser = clap::value_parser!(u64).range(1..))]
     token_lifetime: u64,
-    /// Clock skew tolerated on token times, in seconds.
-    #[arg(long, env = "MCP_AUTH_LEEWAY", default_value_t = 60)]
-    leeway: u64,
+    #[command(flatten)]
+    leeway: LeewayArgs,
     #[command(flatten)]
     tools: ToolScopeArgs,
     #[command(flatten)]
@@ -61,12 +60,12 @@ pub(crate) struct DemoArgs {
 
 pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     args.tools.check_builtin_tools()?;
-    let loopback = args.bind.ip().to_canonical().is_loopback();
+    let loopback = args.bind.address.ip().to_canonical().is_loopback();
     if !loopback && !args.insecure_public_bind {
         return Err(format!(
             "--bind {} is not a loopback address and the demo hands out admin tokens to whoever asks: \
              use --bind 127.0.0.1:PORT, or add --insecure-public-bind to expose it anyway",
-            args.bind
+            args.bind.address
         )
         .into());
     }
@@ -89,13 +88,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     issuer.set_resource_required(true);
     issuer.set_auto_approve(args.auto_approve);
     issuer.set_access_token_lifetime(Duration::from_secs(args.token_lifetime));
-    let listener = TcpListener::bind(args.bind).await.map_err(|err| {
-        format!(
-            "cannot listen on {}: {err} (choose another with --bind)",
-            args.bind
-        )
-    })?;
-    let bound = listener.local_addr().map_err(|err| err.to_string())?;
+    let (listener, bound) = args.bind.listen().await?;
     let resource = format!("http://{bound}/mcp");
     if !loopback {
         eprintln!(
@@ -123,7 +116,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     let bearer = observing
         .apply(auth.bearer())
         .required_scopes(base.clone())
-        .leeway(Duration::from_secs(args.leeway))
+        .leeway(args.leeway.duration())
         .operations(rules.operations())
         .show_error_details(true)
         .build()

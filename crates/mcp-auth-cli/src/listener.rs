@@ -18,6 +18,30 @@ use tower_service::Service;
 
 use crate::duration::parse_duration;
 
+/// `--bind`: the address `demo`, `serve` and `proxy` listen on.
+#[derive(Debug, Args)]
+pub(crate) struct BindArgs {
+    /// Address to listen on (for demo, a loopback address unless --insecure-public-bind).
+    #[arg(long = "bind", env = "MCP_AUTH_BIND", default_value = "127.0.0.1:8000")]
+    pub(crate) address: SocketAddr,
+}
+
+impl BindArgs {
+    /// Listens on the address; returns the listener and the address it got (the port chosen
+    /// when it was 0).
+    pub(crate) async fn listen(&self) -> Result<(TcpListener, SocketAddr), String> {
+        let cannot = |err: std::io::Error| {
+            format!(
+                "cannot listen on {}: {err} (choose another with --bind)",
+                self.address
+            )
+        };
+        let listener = TcpListener::bind(self.address).await.map_err(cannot)?;
+        let bound = listener.local_addr().map_err(cannot)?;
+        Ok((listener, bound))
+    }
+}
+
 /// The listener's flags.
 #[derive(Debug, Args)]
 pub(crate) struct ListenerArgs {

@@ -1,13 +1,10 @@
 //! `mcp-auth serve`: the protected MCP server, trusting real authorization servers.
 
-use std::net::SocketAddr;
-
 use clap::Args;
-use tokio::net::TcpListener;
 
 use crate::Failure;
 use crate::auth_args::AuthArgs;
-use crate::listener::ListenerArgs;
+use crate::listener::{BindArgs, ListenerArgs};
 use crate::mcp_server;
 use crate::observability::ObserveArgs;
 use crate::server_args::ServerArgs;
@@ -15,9 +12,8 @@ use crate::server_args::ServerArgs;
 /// Flags of `serve`; each can also come from its environment variable.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "MCP_AUTH_BIND", default_value = "127.0.0.1:8000")]
-    bind: SocketAddr,
+    #[command(flatten)]
+    bind: BindArgs,
     #[command(flatten)]
     auth: AuthArgs,
     #[command(flatten)]
@@ -32,10 +28,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     args.auth.operations.check_builtin_server()?;
     let tokens = args.auth.token_settings()?;
 
-    let listener = TcpListener::bind(args.bind)
-        .await
-        .map_err(|err| format!("cannot listen on {}: {err}", args.bind))?;
-    let bound = listener.local_addr().map_err(|err| err.to_string())?;
+    let (listener, bound) = args.bind.listen().await?;
     // admin_report needs the admin scope unless a --tool-scope rule says what it needs.
     let own_rules = [(mcp_server::ADMIN_TOOL, mcp_server::ADMIN_SCOPE)];
     let observing = args.observe.start().await?;

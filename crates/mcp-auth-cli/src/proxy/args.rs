@@ -1,7 +1,6 @@
 //! The flags of `proxy`, and the static headers it sends upstream (`--upstream-header`,
 //! `--upstream-headers-file`), checked before anything starts; their values are never shown.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,16 +12,15 @@ use url::Url;
 use super::headers::{IdentityHeaders, TrustedProxies, is_hop_by_hop};
 use crate::auth_args::AuthArgs;
 use crate::duration::parse_duration;
-use crate::listener::ListenerArgs;
+use crate::listener::{BindArgs, ListenerArgs};
 use crate::observability::ObserveArgs;
 use crate::opaque_tokens::Hidden;
 
 /// Flags of `proxy`; each can also come from its environment variable.
 #[derive(Debug, Args)]
 pub(crate) struct ProxyArgs {
-    /// Address to listen on.
-    #[arg(long, env = "MCP_AUTH_BIND", default_value = "127.0.0.1:8000")]
-    pub(crate) bind: SocketAddr,
+    #[command(flatten)]
+    pub(crate) bind: BindArgs,
     /// The MCP server to protect: requests under the resource's path go to this URL (the path
     /// below the resource's appended to its path, the query kept).
     #[arg(

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::routing::{any, get};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use super::args::ProxyArgs;
@@ -24,10 +23,7 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
     let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
     let tokens = args.auth.token_settings()?;
 
-    let listener = TcpListener::bind(args.bind)
-        .await
-        .map_err(|err| format!("cannot listen on {}: {err}", args.bind))?;
-    let bound = listener.local_addr().map_err(|err| err.to_string())?;
+    let (listener, bound) = args.bind.listen().await?;
     let observing = args.observe.start().await?;
     let dpop = args.auth.dpop.start().await?;
     let protection = args.auth.protect(bound, tokens, &[], &observing, &dpop)?;

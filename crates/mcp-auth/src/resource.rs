@@ -1,19 +1,16 @@
 //! A protected resource: its identifier, the authorization servers it trusts and the metadata it
 //! publishes (RFC 9728).
 
-use std::time::Duration;
-
 use url::Url;
 
 use crate::auth_server::AuthServerConfig;
 use crate::discovery::Discovery;
-use crate::dpop::{DpopMode, DpopOptions, MIN_SECRET_LEN};
+use crate::dpop::{DpopMode, DpopOptions};
 use crate::error::ConfigError;
 use crate::error::UrlKind;
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
 use crate::scope::check_scope_token;
 use crate::url_rules::{parse_http_url, parse_issuer, parse_resource_identifier};
-use crate::verify::ASYMMETRIC;
 
 /// The description of one protected resource (an MCP endpoint), checked when
 /// [`McpAuth`](crate::McpAuth) is built.
@@ -156,7 +153,7 @@ impl ProtectedResource {
             ..self.document
         };
         if let Some(dpop) = &self.dpop {
-            check_dpop(dpop)?;
+            dpop.check()?;
             document.dpop_signing_alg_values_supported = dpop.algorithm_names();
             document.dpop_bound_access_tokens_required = dpop.mode == DpopMode::Required;
         }
@@ -170,37 +167,6 @@ impl ProtectedResource {
             dpop: self.dpop,
         })
     }
-}
-
-/// DPoP settings a layer can enforce: asymmetric proof algorithms, a window of a second or more.
-fn check_dpop(dpop: &DpopOptions) -> Result<(), ConfigError> {
-    let invalid = |option, reason| Err(ConfigError::InvalidDpopOption { option, reason });
-    if dpop.algorithms.is_empty() {
-        return invalid(
-            "algorithms",
-            "it is empty: name at least one, such as ES256",
-        );
-    }
-    if dpop.algorithms.iter().any(|alg| !ASYMMETRIC.contains(alg)) {
-        return invalid(
-            "algorithms",
-            "proofs are signed with the client's public key: use asymmetric algorithms only (ES256, EdDSA, PS256, RS256...)",
-        );
-    }
-    if dpop.window < Duration::from_secs(1) || dpop.window > Duration::from_secs(3600) {
-        return invalid("proof_window", "use between one second and one hour");
-    }
-    if dpop
-        .nonce_secret
-        .as_ref()
-        .is_some_and(|secret| secret.len() < MIN_SECRET_LEN)
-    {
-        return invalid(
-            "server_nonces",
-            "the secret is shorter than 32 bytes: use 32 random bytes or more",
-        );
-    }
-    Ok(())
 }
 
 /// A protected resource whose configuration passed every check.

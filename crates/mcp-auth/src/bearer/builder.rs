@@ -9,7 +9,7 @@ use super::observer::Observer;
 use super::origin::AllowedOrigins;
 use super::policy::Policy;
 use super::verifier::Verifier;
-use crate::dpop::Nonces;
+use crate::dpop::RequestProofs;
 use crate::error::ConfigError;
 use crate::observe::{AuditEvent, AuditHook};
 use crate::operations::{OperationRules, Permissions};
@@ -402,13 +402,10 @@ impl BearerAuthBuilder {
                 resource: resource.url.to_string(),
                 audit: self.audit,
             },
-            dpop: resource.dpop.clone(),
-            public_url: resource.url.clone(),
-            dpop_nonces: resource
+            dpop: resource
                 .dpop
-                .as_ref()
-                .and_then(|dpop| dpop.nonce_secret.as_deref())
-                .map(Nonces::new),
+                .clone()
+                .map(|options| RequestProofs::new(options, resource.url.clone())),
         };
         Ok(BearerAuthLayer::new(policy, resource.url.clone()))
     }

@@ -5,7 +5,6 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use http::{HeaderMap, Method, Uri};
-use url::Url;
 
 use super::challenge::{ChallengeParams, Rejection};
 use super::observer::Observer;
@@ -14,13 +13,12 @@ use super::token::{Scheme, access_token};
 use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
-use crate::dpop::{self, DpopMode, DpopOptions, Nonces, ProofRequest, ProofUse};
+use crate::dpop::{ProofRefusal, RequestProofs, bound_key, is_bound};
 use crate::observe::Reason;
 use crate::operations::{Decided, Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};
 use crate::verify::rules::TokenRules;
-use crate::wire::headers::DPOP;
 
 /// The checks of one layer, shared by all its services.
 pub(crate) struct Policy {
@@ -38,13 +36,8 @@ pub(crate) struct Policy {
     pub(crate) sessions: Option<Arc<SessionBindings>>,
     /// Traces, counts and audits each decision.
     pub(crate) observer: Observer,
-    /// DPoP settings, when the resource takes DPoP tokens.
-    pub(crate) dpop: Option<DpopOptions>,
-    /// The resource identifier: its scheme, host and port make the public URL a DPoP proof
-    /// names (`htu`).
-    pub(crate) public_url: Url,
-    /// Server nonces for DPoP proofs, when they are on.
-    pub(crate) dpop_nonces: Option<Nonces>,
+    /// The resource's DPoP, when it takes DPoP tokens.
+    pub(crate) dpop: Option<RequestProofs>,
 }
 
 /// How much of a request body to read to find its operations, and for how long at most.
@@ -107,7 +100,7 @@ impl Policy {
         };
         match (scheme, &self.dpop) {
             (Scheme::Dpop, _) => return Decision::Prove(token.to_owned()),
-            (Scheme::Bearer, Some(dpop)) if dpop.mode == DpopMode::Required => {
+            (Scheme::Bearer, Some(dpop)) if dpop.required() => {
                 return Decision::Refuse(
                     Rejection::InvalidToken(
                         Reason::DpopRequired,
@@ -171,72 +164,19 @@ impl Policy {
             return Err(Rejection::NoCredentials.into());
         };
         let info = self.verified(token).await?;
-        let invalid = |reason| Rejection::InvalidDpopProof(Reason::InvalidDpopProof, reason);
-        let mut proofs = parts.headers.get_all(DPOP).iter();
-        let proof = match (proofs.next(), proofs.next()) {
-            (Some(proof), None) => proof
-                .to_str()
-                .map_err(|_| invalid("the DPoP header is not printable ASCII"))?,
-            (None, _) => return Err(invalid("the request has no DPoP proof").into()),
-            (Some(_), Some(_)) => {
-                return Err(invalid("the request has more than one DPoP header").into());
-            }
-        };
-        let path = parts
-            .extensions
-            .get::<axum::extract::OriginalUri>()
-            .map_or(parts.uri.path(), |original| original.0.path());
-        let mut url = self.public_url.clone();
-        url.set_path(path);
-        url.set_query(None);
-        url.set_fragment(None);
-        let request = ProofRequest {
-            method: &parts.method,
-            url: &url,
-            token,
-            now: unix_now(),
-        };
-        let checked = dpop::check(proof, &dpop.algorithms, dpop.window.as_secs(), &request)
-            .map_err(invalid)?;
-        if let Some(nonces) = &self.dpop_nonces
-            && !checked
-                .nonce
-                .as_deref()
-                .is_some_and(|nonce| nonces.accepts(nonce))
-        {
-            return Err(Rejection::UseDpopNonce(nonces.current()).into());
-        }
-        if bound_key(&info) != Some(checked.jkt.as_str()) {
-            return Err(Rejection::InvalidToken(
-                Reason::DpopKeyMismatch,
-                "the token is not bound to the DPoP proof's key".into(),
-            )
-            .into());
-        }
-        let recorded = dpop
-            .store
-            .first_use(&checked.jkt, &checked.jti, dpop.window * 2)
-            .await;
-        match recorded {
-            Ok(ProofUse::First) => {}
-            Ok(ProofUse::Replayed) => {
-                return Err(Rejection::InvalidDpopProof(
-                    Reason::ReplayedDpopProof,
-                    "the DPoP proof was used before",
-                )
-                .into());
-            }
-            // This client's fault, refused to this client only: a 503 would refuse everyone.
-            Ok(ProofUse::KeyLimit) => {
-                return Err(Rejection::InvalidDpopProof(
-                    Reason::DpopKeyLimit,
-                    "the DPoP key sent more proofs within the proof window than the server keeps for \
-                     one key: send fewer requests, or wait for older proofs to leave the window",
-                )
-                .into());
-            }
-            Err(err) => return Err(Rejection::Unavailable(err.to_string().into()).into()),
-        }
+        dpop.check(token, &info, parts)
+            .await
+            .map_err(|refusal| match refusal {
+                ProofRefusal::Invalid(reason, detail) => {
+                    Rejection::InvalidDpopProof(reason, detail)
+                }
+                ProofRefusal::UseNonce(nonce) => Rejection::UseDpopNonce(nonce),
+                ProofRefusal::KeyMismatch => Rejection::InvalidToken(
+                    Reason::DpopKeyMismatch,
+                    "the token is not bound to the DPoP proof's key".into(),
+                ),
+                ProofRefusal::Unavailable(detail) => Rejection::Unavailable(detail.into()),
+            })?;
         match self.check(&info, Scheme::Dpop) {
             Ok(()) => Ok(info),
             Err(rejection) => Err(Refusal::of(&info, rejection)),
@@ -342,25 +282,6 @@ impl Policy {
             })
         }
     }
-}
-
-/// The thumbprint of the key a token is bound to: its `cnf.jkt` (a JWT claim or an
-/// introspection member, RFC 9449 §6).
-fn bound_key(info: &AuthInfo) -> Option<&str> {
-    info.claims.get("cnf")?.get("jkt")?.as_str()
-}
-
-/// Whether a token is bound to a key its sender must prove (a confirmation, `cnf`: RFC 7800;
-/// DPoP's `jkt`, or mutual TLS's `x5t#S256`, RFC 8705, which this layer cannot check), or
-/// introspection says its type is `DPoP`. Such a token is refused as `Bearer` whatever the
-/// layer's DPoP setting: its issuer meant it to be useless without its key.
-fn is_bound(info: &AuthInfo) -> bool {
-    info.claims.contains_key("cnf")
-        || info
-            .claims
-            .get("token_type")
-            .and_then(serde_json::Value::as_str)
-            .is_some_and(|kind| kind.eq_ignore_ascii_case("dpop"))
 }
 
 /// A verifier's message with the token cut out, so no response or log line repeats it.

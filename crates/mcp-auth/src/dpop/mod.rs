@@ -27,6 +27,16 @@
 //! A DPoP-bound token sent as `Bearer` is refused even by a layer without DPoP: its issuer
 //! meant it to be used with proofs only.
 //!
+//! **Why the setting is the resource's, not the layer's.** The resource's metadata (RFC 9728)
+//! tells clients whether DPoP is required and which proof algorithms are accepted, and every
+//! layer built for that resource must answer as its metadata says: two layers of one resource
+//! disagreeing would make a client's token good at one path and refused at the next. So it is
+//! set once, on [`ProtectedResource`](crate::ProtectedResource), and each layer reads it.
+//!
+//! Inside the crate this module holds all of DPoP: the proof (`proof.rs`), the request's check
+//! and which tokens are bound (`request.rs`, the one call the bearer layer makes), the server
+//! nonces and the replay stores.
+//!
 //! ```
 //! use std::time::Duration;
 //! use mcp_auth::dpop::DpopOptions;
@@ -49,19 +59,23 @@ mod proof;
 #[cfg(feature = "redis")]
 mod redis_store;
 mod replay;
+mod request;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
-pub(crate) use nonce::{MIN_SECRET_LEN, Nonces};
+use crate::error::ConfigError;
+use crate::verify::key_set::first_not_asymmetric;
+
+use nonce::MIN_SECRET_LEN;
 #[cfg(feature = "testing")]
 pub(crate) use proof::access_token_hash;
-pub(crate) use proof::{ProofRequest, check};
 #[cfg(feature = "redis")]
 pub use redis_store::RedisReplayStore;
 pub use replay::{MemoryReplayStore, ProofUse, ReplayFuture, ReplayStore, ReplayStoreError};
+pub(crate) use request::{ProofRefusal, RequestProofs, bound_key, is_bound};
 
 /// The proof window by default: `iat` at most this far from now, either way.
 pub const DEFAULT_PROOF_WINDOW: Duration = Duration::from_secs(60);
@@ -90,6 +104,39 @@ pub struct DpopOptions {
 }
 
 impl DpopOptions {
+    /// Refuses settings a layer cannot enforce: no or symmetric proof algorithms (a proof is
+    /// signed with the client's key, and the server has only its public half), a window outside
+    /// a second to an hour, a nonce secret shorter than 32 bytes.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |option, reason| Err(ConfigError::InvalidDpopOption { option, reason });
+        if self.algorithms.is_empty() {
+            return invalid(
+                "algorithms",
+                "it is empty: name at least one, such as ES256",
+            );
+        }
+        if first_not_asymmetric(&self.algorithms).is_some() {
+            return invalid(
+                "algorithms",
+                "proofs are signed with the client's public key: use asymmetric algorithms only (ES256, EdDSA, PS256, RS256...)",
+            );
+        }
+        if self.window < Duration::from_secs(1) || self.window > Duration::from_secs(3600) {
+            return invalid("proof_window", "use between one second and one hour");
+        }
+        if self
+            .nonce_secret
+            .as_ref()
+            .is_some_and(|secret| secret.len() < MIN_SECRET_LEN)
+        {
+            return invalid(
+                "server_nonces",
+                "the secret is shorter than 32 bytes: use 32 random bytes or more",
+            );
+        }
+        Ok(())
+    }
+
     /// Bearer and DPoP tokens both accepted.
     pub fn allowed() -> Self {
         Self::new(DpopMode::Allowed)

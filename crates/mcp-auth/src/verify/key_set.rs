@@ -24,6 +24,15 @@ pub(crate) const ASYMMETRIC: [Algorithm; 9] = [
     Algorithm::EdDSA,
 ];
 
+/// The first of `algorithms` that is not [`ASYMMETRIC`] (an HMAC one, or `none`'s kin): tokens
+/// and DPoP proofs are checked with public keys, so such an algorithm could only be forged.
+pub(crate) fn first_not_asymmetric(algorithms: &[Algorithm]) -> Option<Algorithm> {
+    algorithms
+        .iter()
+        .copied()
+        .find(|alg| !ASYMMETRIC.contains(alg))
+}
+
 /// Smallest RSA modulus accepted, in bits (NIST SP 800-131A).
 const MIN_RSA_BITS: usize = 2048;
 

@@ -56,9 +56,8 @@ pub use introspection::{ClientAuthMethod, IntrospectionOptions};
 pub use introspection_store::{
     IntrospectionStore, MemoryIntrospectionStore, StoreFuture, StoredAnswer, TokenDigest,
 };
-pub(crate) use key_set::ASYMMETRIC;
 #[cfg(fuzzing)]
-pub(crate) use key_set::KeySet;
+pub(crate) use key_set::{ASYMMETRIC, KeySet};
 pub use key_set_report::{KeySetError, KeySetReport, UsableKey};
 pub use options::JwtOptions;
 

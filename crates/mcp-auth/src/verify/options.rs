@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
-use jsonwebtoken::{Algorithm, AlgorithmFamily};
+use jsonwebtoken::Algorithm;
 
-use super::key_set::ASYMMETRIC;
+use super::key_set::{ASYMMETRIC, first_not_asymmetric};
 use crate::error::ConfigError;
 
 /// The verified-token cache's memory bound unless set: 32 MiB.
@@ -190,15 +190,11 @@ impl JwtOptions {
                 "the list is empty: allow at least one, such as RS256".to_owned(),
             );
         }
-        if let Some(hmac) = self
-            .algorithms
-            .iter()
-            .find(|alg| alg.family() == AlgorithmFamily::Hmac)
-        {
+        if let Some(symmetric) = first_not_asymmetric(&self.algorithms) {
             return invalid(
                 "algorithms",
                 format!(
-                    "{hmac:?} is an HMAC algorithm; key sets publish public keys, so only asymmetric algorithms are allowed"
+                    "{symmetric:?} is an HMAC algorithm; key sets publish public keys, so only asymmetric algorithms are allowed"
                 ),
             );
         }

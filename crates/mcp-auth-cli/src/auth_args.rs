@@ -100,6 +100,7 @@ pub(crate) struct LeewayArgs {
 }
 
 impl LeewayArgs {
+    /// The leeway the flag gives.
     pub(crate) fn duration(&self) -> Duration {
         Duration::from_secs(self.seconds)
     }

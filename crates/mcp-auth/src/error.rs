@@ -128,7 +128,7 @@ pub enum ConfigError {
     /// Introspection or API keys were set on a bearer layer without saying whether JWTs are
     /// accepted too.
     #[error(
-        "the bearer layer verifies tokens by {alongside}; say whether it accepts JWTs too: .jwt(JwtOptions::default()) to accept them, .without_jwt() to refuse them"
+        "the bearer layer verifies tokens by {alongside}; say whether it accepts JWTs too: .jwt(JwtOptions::default()) to verify JWTs from the key set, .without_jwt() to leave every token to {alongside}"
     )]
     JwtModeUnstated {
         /// The other mode set: `"introspection"` or `"API keys"`.

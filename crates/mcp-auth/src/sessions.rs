@@ -13,7 +13,7 @@ use crate::auth_info::AuthInfo;
 use crate::error::ConfigError;
 use crate::observe::metrics;
 use crate::wire::headers::MCP_SESSION_ID;
-use crate::wire::token_digest;
+use crate::wire::token_digest_hex;
 
 /// How sessions are bound to their principal; on by default, bounded in entries and idle time.
 ///
@@ -98,9 +98,7 @@ impl Principal {
             (Some(subject), _) => format!("{} sub {subject}", info.issuer),
             (None, Some(client)) => format!("{} client {client}", info.issuer),
             (None, None) => {
-                let hash = token_digest(&info.token);
-                let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-                format!("token {hex}")
+                format!("token {}", token_digest_hex(&info.token))
             }
         };
         Self(who.into())

@@ -10,7 +10,7 @@ use aws_lc_rs::constant_time::verify_slices_are_equal;
 use crate::auth_info::AuthInfo;
 use crate::error::ConfigError;
 use crate::scope::{SharedScopeRelation, check_scope_token};
-use crate::wire::token_digest;
+use crate::wire::{token_digest, token_digest_hex};
 
 /// The API keys a layer accepts, each by its SHA-256 and the identity it stands for.
 ///
@@ -67,11 +67,7 @@ impl ApiKey {
     /// assert_eq!(format!("{key:?}"), format!("{same:?}"));
     /// ```
     pub fn from_plain_text(plain_text: &str, subject: impl Into<String>) -> Self {
-        let sha256_hex: String = token_digest(plain_text)
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
-        Self::new(sha256_hex, subject)
+        Self::new(token_digest_hex(plain_text), subject)
     }
 
     /// The scopes the key grants.

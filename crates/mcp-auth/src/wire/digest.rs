@@ -11,6 +11,14 @@ pub(crate) fn token_digest(token: &str) -> [u8; 32] {
     sha256
 }
 
+/// [`token_digest`] in lower-case hexadecimal, as `sha256sum` prints it.
+pub(crate) fn token_digest_hex(token: &str) -> String {
+    token_digest(token)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -18,12 +26,8 @@ mod tests {
     #[test]
     fn is_the_sha_256_of_the_token() {
         // `printf %s token | sha256sum`
-        let hex: String = token_digest("token")
-            .iter()
-            .map(|byte| format!("{byte:02x}"))
-            .collect();
         assert_eq!(
-            hex,
+            token_digest_hex("token"),
             "3c469e9d6c5875d37a43f353d4f88e61fcf812c66eee3457465a40b0da4153e0"
         );
     }

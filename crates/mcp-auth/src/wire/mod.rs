@@ -7,4 +7,4 @@ mod digest;
 pub(crate) mod headers;
 pub(crate) mod json;
 
-pub(crate) use digest::token_digest;
+pub(crate) use digest::{token_digest, token_digest_hex};

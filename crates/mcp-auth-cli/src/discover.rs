@@ -62,7 +62,9 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
     };
     let keys_usable = matches!(&key_set, Some(Ok(summary)) if !summary.keys.is_empty());
     let introspection = found.metadata.introspection_endpoint.as_deref();
-    let introspection_methods = introspection_auth_methods(&found.metadata.other);
+    // RFC 8414 §2: absent and empty say the same (no method listed).
+    let introspection_methods = Some(&found.metadata.introspection_endpoint_auth_methods_supported)
+        .filter(|methods| !methods.is_empty());
     let passed = report.is_valid() && keys_usable;
 
     if args.json {
@@ -106,9 +108,7 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
         println!("introspection     {}", introspection.unwrap_or("none"));
         println!(
             "  auth methods    {}",
-            introspection_methods
-                .filter(|methods| !methods.is_empty())
-                .map_or("none".to_owned(), |methods| methods.join(" "))
+            introspection_methods.map_or("none".to_owned(), |methods| methods.join(" "))
         );
         match &key_set {
             Some(Ok(summary)) => {
@@ -161,20 +161,6 @@ fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
         }
         println!("FAIL");
     }
-}
-
-/// `introspection_endpoint_auth_methods_supported` (RFC 8414 §2), if the metadata has it; the
-/// members that are not strings are left out.
-fn introspection_auth_methods(other: &serde_json::Map<String, Value>) -> Option<Vec<String>> {
-    let listed = other.get("introspection_endpoint_auth_methods_supported")?;
-    Some(
-        listed
-            .as_array()?
-            .iter()
-            .filter_map(Value::as_str)
-            .map(str::to_owned)
-            .collect(),
-    )
 }
 
 fn algorithm_names(algorithms: &[impl std::fmt::Debug]) -> Vec<String> {

@@ -175,6 +175,21 @@ pub enum ConfigError {
         "the legacy /.well-known/oauth-authorization-server mirror needs exactly one authorization server across the configuration; it cannot stand for several"
     )]
     LegacyMetadataNeedsOneServer,
+    /// A setting of a [`Discovery`](crate::discovery::Discovery) is not usable.
+    #[error("Discovery::{option} is not usable: {reason}")]
+    InvalidDiscoveryOption {
+        /// The setter at fault.
+        option: &'static str,
+        /// What is wrong with its value.
+        reason: &'static str,
+    },
+    /// One issuer is described twice in different ways (other metadata, discovery, server type
+    /// or plain-http permission): every layer shares one source of its metadata and keys, so it
+    /// must be described once.
+    #[error(
+        "authorization server {0:?} is configured twice in different ways: build its AuthServerConfig once and clone it for each resource"
+    )]
+    IssuerConfiguredTwice(String),
     /// An API key digest is not 64 hexadecimal digits, or appears twice.
     #[error("API key {index}: {reason}")]
     InvalidApiKey {

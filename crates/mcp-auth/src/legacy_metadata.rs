@@ -3,7 +3,6 @@
 //! there instead of reading Protected Resource Metadata. Opt-in, as in the reference SDK.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::Router;
@@ -11,17 +10,12 @@ use axum::http::header::CACHE_CONTROL;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::McpAuth;
-use crate::auth_server::AuthServerConfig;
 use crate::error::ConfigError;
+use crate::issuer::{Issuer, Needs};
 use crate::wire::cors::ANY_ORIGIN;
-
-/// How long a mirrored document is served before it is discovered again.
-const REFRESH_AFTER: Duration = Duration::from_secs(3600);
-/// How long after a failed discovery the next is tried.
-const RETRY_AFTER: Duration = Duration::from_secs(5);
 
 /// The path the 2025-03-26 clients ask on the resource's origin.
 const LEGACY_PATH: &str = "/.well-known/oauth-authorization-server";
@@ -30,9 +24,10 @@ impl McpAuth {
     /// **Deprecated protocol support.** An axum router serving
     /// `/.well-known/oauth-authorization-server` on the resource's origin with the metadata of
     /// its one authorization server, every field kept: what MCP clients of the 2025-03-26
-    /// protocol look for. The document is discovered on first request and again every hour
-    /// (the last good one is served while discovery fails; 503 before any succeeded); inline
-    /// metadata is served as given.
+    /// protocol look for. The document is the one the layers use, discovered once for all of
+    /// them and refreshed as its [`Discovery`](crate::discovery::Discovery) says (daily unless
+    /// set); the last good one is served while discovery fails, 503 before any succeeded;
+    /// inline metadata is served as given.
     /// Merge it outside the bearer layer, and only for clients that need it.
     ///
     /// Refused when the configuration trusts more than one authorization server: a client
@@ -63,83 +58,41 @@ impl McpAuth {
         if servers.any(|other| other.issuer() != server.issuer()) {
             return Err(ConfigError::LegacyMetadataNeedsOneServer);
         }
-        let mirror = Arc::new(Mirror {
-            server: server.clone(),
-            state: tokio::sync::Mutex::default(),
-        });
+        let issuer = Arc::clone(server);
         Ok(Router::new().route(
             LEGACY_PATH,
             get(move || {
-                let mirror = mirror.clone();
-                async move { mirror.serve().await }
+                let issuer = issuer.clone();
+                async move { serve(&issuer).await }
             }),
         ))
     }
 }
 
-/// One authorization server's metadata, mirrored.
-struct Mirror {
-    server: AuthServerConfig,
-    state: tokio::sync::Mutex<MirrorState>,
-}
-
-impl Mirror {
-    async fn serve(&self) -> Response {
-        match self.document().await {
-            Some(document) => (
-                [
-                    ANY_ORIGIN,
-                    (CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
-                ],
-                Json(document),
-            )
-                .into_response(),
-            None => (
+/// The issuer's metadata document as received, or 503 while none could be discovered.
+async fn serve(issuer: &Arc<Issuer>) -> Response {
+    match issuer.metadata(Needs::Document).await {
+        Ok(metadata) => (
+            [
+                ANY_ORIGIN,
+                (
+                    CACHE_CONTROL,
+                    HeaderValue::from_static("public, max-age=3600"),
+                ),
+            ],
+            Json(metadata.document.clone()),
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::debug!(%error, "no authorization server metadata to mirror");
+            (
                 StatusCode::SERVICE_UNAVAILABLE,
                 Json(json!({
                     "error": "temporarily_unavailable",
                     "error_description": "the authorization server's metadata cannot be discovered now",
                 })),
             )
-                .into_response(),
+                .into_response()
         }
     }
-
-    /// The document to serve: inline metadata, a fresh discovery, or the last good one. A
-    /// failed discovery is not tried again for [`RETRY_AFTER`], so an issuer outage cannot make
-    /// every request wait on it.
-    async fn document(&self) -> Option<Value> {
-        let Some(discovery) = self.server.discovery() else {
-            return serde_json::to_value(self.server.metadata()?).ok();
-        };
-        let mut state = self.state.lock().await;
-        let fresh = state
-            .document
-            .as_ref()
-            .is_some_and(|(_, at)| at.elapsed() < REFRESH_AFTER);
-        let retry_later = state.failed_at.is_some_and(|at| at.elapsed() < RETRY_AFTER);
-        if !fresh && !retry_later {
-            match discovery.fetch().await {
-                Ok(found) => {
-                    state.document = Some((found.document, Instant::now()));
-                    state.failed_at = None;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "authorization server metadata discovery failed");
-                    state.failed_at = Some(Instant::now());
-                }
-            }
-        }
-        state
-            .document
-            .as_ref()
-            .map(|(document, _)| document.clone())
-    }
-}
-
-/// The last document discovered, and the last failure.
-#[derive(Default)]
-struct MirrorState {
-    document: Option<(Value, Instant)>,
-    failed_at: Option<Instant>,
 }

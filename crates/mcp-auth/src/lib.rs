@@ -1,7 +1,6 @@
 #![doc = include_str!("../README.md")]
 
 pub mod bearer;
-pub mod discovery;
 pub mod dpop;
 pub mod metadata;
 pub mod observe;
@@ -15,28 +14,27 @@ pub mod testing;
 pub mod verify;
 
 mod auth_info;
-mod auth_server;
 mod clock;
 mod error;
 mod extract;
-mod fetch;
 mod forbidden;
 #[cfg(fuzzing)]
 #[doc(hidden)]
 pub mod fuzzing;
+mod issuer;
 mod legacy_metadata;
 mod mcp_auth;
 mod resource;
 mod router;
-mod url_rules;
 mod wire;
 
 pub use auth_info::AuthInfo;
-pub use auth_server::AuthServerConfig;
 pub use error::{ConfigError, UrlKind, VerifyError};
 pub use extract::{Auth, MaybeAuth, MissingAuthInfo};
-pub use fetch::FetchError;
 pub use forbidden::Forbidden;
+pub use issuer::config::AuthServerConfig;
+pub use issuer::discovery;
+pub use issuer::fetch::FetchError;
 /// The JWS algorithms of `jsonwebtoken`, as [`verify::JwtOptions::algorithms`] and
 /// `testing::DpopKey::with` take them.
 pub use jsonwebtoken::Algorithm;

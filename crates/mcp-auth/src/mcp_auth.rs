@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use crate::bearer::BearerAuthBuilder;
 use crate::error::ConfigError;
+use crate::issuer::Issuers;
 use crate::metadata::{ProtectedResourceMetadata, well_known_path};
 use crate::resource::{ProtectedResource, ResourceConfig};
+use crate::verify::KeyCaches;
 
 /// The authorization configuration of an MCP server.
 ///
@@ -31,6 +33,8 @@ use crate::resource::{ProtectedResource, ResourceConfig};
 #[derive(Debug, Clone)]
 pub struct McpAuth {
     resources: Arc<[ResourceConfig]>,
+    /// Shared by every layer, so that layers trusting one issuer fetch its keys once.
+    key_caches: Arc<KeyCaches>,
 }
 
 impl McpAuth {
@@ -41,7 +45,7 @@ impl McpAuth {
 
     /// Starts a bearer layer for one of the protected resources.
     pub fn bearer(&self) -> BearerAuthBuilder {
-        BearerAuthBuilder::new(self.resources.clone())
+        BearerAuthBuilder::new(self.resources.clone(), self.key_caches.clone())
     }
 
     /// The RFC 9728 document published for `resource`, if it is configured.
@@ -80,8 +84,9 @@ impl McpAuthBuilder {
             return Err(ConfigError::NoProtectedResource);
         }
         let mut resources: Vec<ResourceConfig> = Vec::with_capacity(self.resources.len());
+        let mut issuers = Issuers::default();
         for resource in self.resources {
-            let resource = resource.validate()?;
+            let resource = resource.validate(&mut issuers)?;
             for known in &resources {
                 if known.identifier == resource.identifier {
                     return Err(ConfigError::DuplicateResource(resource.identifier));
@@ -99,6 +104,7 @@ impl McpAuthBuilder {
         }
         Ok(McpAuth {
             resources: resources.into(),
+            key_caches: Arc::default(),
         })
     }
 }

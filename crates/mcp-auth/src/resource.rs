@@ -1,16 +1,19 @@
 //! A protected resource: its identifier, the authorization servers it trusts and the metadata it
 //! publishes (RFC 9728).
 
+use std::sync::Arc;
+
 use url::Url;
 
-use crate::auth_server::AuthServerConfig;
-use crate::discovery::Discovery;
 use crate::dpop::{DpopMode, DpopOptions};
 use crate::error::ConfigError;
 use crate::error::UrlKind;
+use crate::issuer::config::AuthServerConfig;
+use crate::issuer::discovery::Discovery;
+use crate::issuer::url_rules::{parse_http_url, parse_issuer, parse_resource_identifier};
+use crate::issuer::{Issuer, Issuers};
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
 use crate::scope::check_scope_token;
-use crate::url_rules::{parse_http_url, parse_issuer, parse_resource_identifier};
 
 /// The description of one protected resource (an MCP endpoint), checked when
 /// [`McpAuth`](crate::McpAuth) is built.
@@ -108,8 +111,9 @@ impl ProtectedResource {
         &self.identifier
     }
 
-    /// Checks everything and computes what requests will need.
-    pub(crate) fn validate(self) -> Result<ResourceConfig, ConfigError> {
+    /// Checks everything and computes what requests will need; its authorization servers are
+    /// shared through `shared` with the other resources that trust them.
+    pub(crate) fn validate(self, shared: &mut Issuers) -> Result<ResourceConfig, ConfigError> {
         let url = parse_resource_identifier(&self.identifier)?;
         if self.authorization_servers.is_empty() {
             return Err(ConfigError::NoAuthorizationServer(self.identifier));
@@ -157,12 +161,17 @@ impl ProtectedResource {
             document.dpop_signing_alg_values_supported = dpop.algorithm_names();
             document.dpop_bound_access_tokens_required = dpop.mode == DpopMode::Required;
         }
+        let authorization_servers = self
+            .authorization_servers
+            .into_iter()
+            .map(|server| shared.share(server))
+            .collect::<Result<_, _>>()?;
         Ok(ResourceConfig {
             identifier: self.identifier,
             url,
             metadata_url,
             issuers,
-            authorization_servers: self.authorization_servers,
+            authorization_servers,
             document,
             dpop: self.dpop,
         })
@@ -176,7 +185,7 @@ pub(crate) struct ResourceConfig {
     pub(crate) url: Url,
     pub(crate) metadata_url: Url,
     pub(crate) issuers: Vec<String>,
-    pub(crate) authorization_servers: Vec<AuthServerConfig>,
+    pub(crate) authorization_servers: Vec<Arc<Issuer>>,
     pub(crate) document: ProtectedResourceMetadata,
     pub(crate) dpop: Option<DpopOptions>,
 }

@@ -136,6 +136,8 @@ async fn metrics_add_up_and_the_audit_log_has_one_event_per_request() {
     let fetches = samples(&text, "mcp_auth_key_set_fetches_total");
     let ok = format!(r#"issuer="{}",result="ok""#, issuer.issuer());
     assert_eq!(fetches.get(&ok), Some(&1.0), "{text}");
+    let discoveries = samples(&text, "mcp_auth_metadata_fetches_total");
+    assert_eq!(discoveries.get(&ok), Some(&1.0), "{text}");
     // Every unexpired token whose signature verified is remembered (the rules are checked per
     // request): the good one and the one for another audience.
     assert_eq!(

@@ -20,7 +20,7 @@ use crate::verify::api_keys::ApiKeyVerifier;
 use crate::verify::introspection::IntrospectionVerifier;
 use crate::verify::jwt::JwtVerifier;
 use crate::verify::rules::TokenRules;
-use crate::verify::{ApiKeys, IntrospectionOptions, JwtOptions, TokenVerifier};
+use crate::verify::{ApiKeys, IntrospectionOptions, JwtOptions, KeyCaches, TokenVerifier};
 
 /// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
 /// otherwise.
@@ -38,6 +38,7 @@ const MAX_LEEWAY: Duration = Duration::from_secs(3600);
 #[derive(Clone)]
 pub struct BearerAuthBuilder {
     resources: Arc<[ResourceConfig]>,
+    key_caches: Arc<KeyCaches>,
     resource: Option<String>,
     verifier: Option<Arc<dyn TokenVerifier>>,
     verifier_timeout: Option<Duration>,
@@ -56,9 +57,10 @@ pub struct BearerAuthBuilder {
 }
 
 impl BearerAuthBuilder {
-    pub(crate) fn new(resources: Arc<[ResourceConfig]>) -> Self {
+    pub(crate) fn new(resources: Arc<[ResourceConfig]>, key_caches: Arc<KeyCaches>) -> Self {
         Self {
             resources,
+            key_caches,
             resource: None,
             verifier: None,
             verifier_timeout: None,
@@ -333,6 +335,7 @@ impl BearerAuthBuilder {
                 let jwt = match jwt {
                     Some(options) => Some(Box::new(JwtVerifier::new(
                         servers,
+                        &self.key_caches,
                         options,
                         self.scope_relation.clone(),
                     )?)),

@@ -61,6 +61,9 @@ pub struct AuthorizationServerMetadata {
     /// URL of the token introspection endpoint (RFC 7662).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspection_endpoint: Option<String>,
+    /// Client authentication methods the introspection endpoint accepts (RFC 8414 §2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
     /// Whether the server accepts Client ID Metadata Documents as client identifiers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id_metadata_document_supported: Option<bool>,

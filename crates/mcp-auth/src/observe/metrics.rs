@@ -6,6 +6,7 @@
 //! |---|---|---|---|
 //! | `mcp_auth_decisions_total` | counter | `outcome`, `reason` | decisions; `reason` is a [`Reason`] code, `none` when allowed |
 //! | `mcp_auth_decision_seconds` | histogram | `outcome` | time each decision took, verification included |
+//! | `mcp_auth_metadata_fetches_total` | counter | `issuer`, `result` (`ok`, `error`) | metadata discoveries (one per attempt, whatever the number of URLs tried) |
 //! | `mcp_auth_key_set_fetches_total` | counter | `issuer`, `result` (`ok`, `error`) | key-set fetches |
 //! | `mcp_auth_key_set_fetched_timestamp_seconds` | gauge | `issuer` | Unix time of the last good fetch: `time() - ` it is the key set's age |
 //! | `mcp_auth_cache_entries` | gauge | `cache` (`verified_tokens`, `introspection`, `sessions`, `dpop_replay`) | entries held (`dpop_replay`: proofs in the in-memory DPoP replay store) |
@@ -72,6 +73,18 @@ pub(crate) fn key_set_fetched(issuer: &str, ok: bool) {
             ::metrics::gauge!("mcp_auth_key_set_fetched_timestamp_seconds", "issuer" => issuer)
                 .set(crate::clock::unix_now() as f64);
         }
+    }
+    #[cfg(not(feature = "metrics"))]
+    let _ = (issuer, ok);
+}
+
+/// Counts one metadata discovery of `issuer`.
+pub(crate) fn metadata_fetched(issuer: &str, ok: bool) {
+    #[cfg(feature = "metrics")]
+    {
+        let result = if ok { "ok" } else { "error" };
+        ::metrics::counter!("mcp_auth_metadata_fetches_total", "issuer" => issuer.to_owned(), "result" => result)
+            .increment(1);
     }
     #[cfg(not(feature = "metrics"))]
     let _ = (issuer, ok);

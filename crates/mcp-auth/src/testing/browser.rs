@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use url::Url;
 
 use super::endpoint::error;
-use crate::url_rules::is_loopback;
+use crate::issuer::url_rules::is_loopback;
 
 /// Whether a request is for `authority` (`host:port`, the issuer's): its `Host` header (one at
 /// most) and the authority of its target (an absolute-form or HTTP/2 request), whichever it

@@ -11,8 +11,8 @@ use url::{Host, Url};
 use super::global_address;
 use super::public_client::PublicClient;
 use super::redirect_uri;
-use crate::fetch::{FetchLimits, get_json_with};
-use crate::url_rules::is_loopback_ip;
+use crate::issuer::fetch::{FetchLimits, get_json_with};
+use crate::issuer::url_rules::is_loopback_ip;
 
 /// Most redirect URIs a client may register, and their longest length.
 const MAX_REDIRECT_URIS: usize = 10;

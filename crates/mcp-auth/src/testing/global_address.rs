@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::fetch::client_builder;
+use crate::issuer::fetch::client_builder;
 
 /// What a resolver's future fails with.
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -208,7 +208,7 @@ mod tests {
         let on_loopback = client(true).unwrap().get(&url).send().await;
         assert_eq!(on_loopback.unwrap().status(), reqwest::StatusCode::OK);
         let global_only = client(false).unwrap().get(&url).send().await;
-        let error = crate::fetch::error_chain(&global_only.unwrap_err());
+        let error = crate::issuer::fetch::error_chain(&global_only.unwrap_err());
         assert!(error.contains("not fetched from"), "{error}");
     }
 }

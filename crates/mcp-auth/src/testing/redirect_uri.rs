@@ -3,7 +3,7 @@
 
 use url::Url;
 
-use crate::url_rules::{is_loopback, is_loopback_ip};
+use crate::issuer::url_rules::{is_loopback, is_loopback_ip};
 
 /// Why `uri` cannot be a redirect URI, or `None` when it can: an absolute URI without a
 /// fragment, `https`, `http` on a loopback host, or a native app's private-use scheme — never a

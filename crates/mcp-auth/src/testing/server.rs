@@ -26,7 +26,7 @@ use super::registration::registration_response;
 use super::state::{IssuerState, lock};
 use super::token::TokenBuilder;
 use super::token_endpoint::token_response;
-use crate::auth_server::AuthServerConfig;
+use crate::issuer::config::AuthServerConfig;
 use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
 
 /// A running test authorization server; it stops when dropped.

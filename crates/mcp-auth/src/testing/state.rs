@@ -12,7 +12,7 @@ use super::client_document;
 use super::grants::Grants;
 use super::keys::TestKey;
 use super::public_client::PublicClient;
-use crate::url_rules::is_loopback;
+use crate::issuer::url_rules::is_loopback;
 
 /// What the server and the token builder share.
 pub(crate) struct IssuerState {

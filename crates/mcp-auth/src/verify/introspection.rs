@@ -31,14 +31,15 @@ use super::introspection_store::{
     IntrospectionStore, MemoryIntrospectionStore, StoredAnswer, TokenDigest,
 };
 use crate::auth_info::AuthInfo;
-use crate::auth_server::AuthServerConfig;
 use crate::clock::unix_now;
 use crate::error::{ConfigError, UrlKind, VerifyError};
-use crate::fetch::{FetchError, FetchLimits, post_form_json};
+use crate::issuer::fetch::{FetchError, FetchLimits, post_form_json};
+use crate::issuer::url_rules::parse_issuer_endpoint;
+use crate::issuer::{Issuer, Needs};
+use crate::metadata::AuthorizationServerMetadata;
 use crate::observe::Reason;
 use crate::observe::metrics;
 use crate::scope::SharedScopeRelation;
-use crate::url_rules::parse_issuer_endpoint;
 use crate::wire::token_digest;
 
 /// How the resource server authenticates to the introspection endpoint (RFC 6749 §2.3.1).
@@ -265,12 +266,10 @@ struct Endpoint {
 
 /// Verifies opaque tokens by asking one authorization server.
 pub(crate) struct IntrospectionVerifier {
-    server: AuthServerConfig,
+    issuer: Arc<Issuer>,
     options: IntrospectionOptions,
-    /// Known at build time, or discovered on first use.
-    endpoint: tokio::sync::Mutex<Option<Endpoint>>,
-    /// The last failed discovery of the endpoint: none is tried again for a while.
-    discovery_failed_at: Mutex<Option<Instant>>,
+    /// The endpoint [`IntrospectionOptions::endpoint`] sets; else the issuer's metadata names it.
+    configured: Option<Endpoint>,
     store: Arc<dyn IntrospectionStore>,
     /// The identities of active tokens, in process, until their answer expires: a repeated
     /// token costs a hash and a lookup, as in JWT mode, whatever the store.
@@ -307,18 +306,15 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// How long a failed discovery of the endpoint is remembered before another is tried.
-const DISCOVERY_RETRY: Duration = Duration::from_secs(5);
-
 impl IntrospectionVerifier {
     /// A verifier asking the server `options` names (or the only one of `servers`).
     pub(crate) fn new(
-        servers: &[AuthServerConfig],
+        servers: &[Arc<Issuer>],
         options: IntrospectionOptions,
         scope_relation: SharedScopeRelation,
     ) -> Result<Self, ConfigError> {
         options.check()?;
-        let server = match (&options.issuer, servers) {
+        let issuer = match (&options.issuer, servers) {
             (Some(issuer), _) => servers
                 .iter()
                 .find(|server| server.issuer() == issuer)
@@ -327,7 +323,7 @@ impl IntrospectionVerifier {
             (None, _) => return Err(ConfigError::IntrospectionIssuerNotChosen),
         }
         .clone();
-        let endpoint = known_endpoint(&server, &options)?;
+        let configured = configured_endpoint(&issuer, &options)?;
         let store = match &options.store {
             Some(store) => store.clone(),
             None => Arc::new(MemoryIntrospectionStore::new(options.cache_capacity)),
@@ -335,10 +331,9 @@ impl IntrospectionVerifier {
         Ok(Self {
             budget: CallBudget::new(options.max_calls_per_second),
             verified: quick_cache::sync::Cache::new(options.cache_capacity.max(1)),
-            server,
+            issuer,
             options,
-            endpoint: tokio::sync::Mutex::new(endpoint),
-            discovery_failed_at: Mutex::new(None),
+            configured,
             store,
             in_flight: Mutex::new(HashMap::new()),
             scope_relation,
@@ -407,7 +402,7 @@ impl IntrospectionVerifier {
         let endpoint = self.endpoint().await?;
         if !self.budget.take(Instant::now()) {
             tracing::debug!(
-                issuer = %self.server.issuer(),
+                issuer = %self.issuer.issuer(),
                 "introspection calls over their bound: a token answered 503"
             );
             return Err(VerifyError::unavailable(format!(
@@ -479,52 +474,26 @@ impl IntrospectionVerifier {
         VerifyError::unavailable(format!("token introspection failed: {error}"))
     }
 
-    /// The endpoint, discovered from the server's metadata on first use when not known.
+    /// The endpoint configured, or the one the issuer's metadata names.
     async fn endpoint(&self) -> Result<Endpoint, VerifyError> {
-        let mut known = self.endpoint.lock().await;
-        if let Some(endpoint) = known.as_ref() {
-            return Ok(endpoint.clone());
+        if let Some(configured) = &self.configured {
+            return Ok(configured.clone());
         }
-        let unavailable = |reason: String| {
+        let unavailable = |reason: &str| {
             VerifyError::unavailable(format!("no introspection endpoint yet: {reason}"))
         };
-        if lock(&self.discovery_failed_at).is_some_and(|at| at.elapsed() < DISCOVERY_RETRY) {
-            return Err(unavailable("discovery failed moments ago".to_owned()));
-        }
-        let Some(discovery) = self.server.discovery() else {
-            return Err(unavailable("the issuer has no metadata".to_owned()));
-        };
-        let discovered = match discovery.fetch_within(self.options.timeout).await {
-            Ok(found) if found.metadata.issuer != self.server.issuer() => Err(format!(
-                "discovery found metadata for {}",
-                found.metadata.issuer
-            )),
-            Ok(found) => {
-                let server = AuthServerConfig::new(found.metadata, self.server.server_type());
-                let server = if self.server.allows_insecure_http() {
-                    server.allow_insecure_http()
-                } else {
-                    server
-                };
-                known_endpoint(&server, &self.options)
-                    .map_err(|error| error.to_string())
-                    .and_then(|endpoint| {
-                        endpoint.ok_or_else(|| "the metadata names none".to_owned())
-                    })
-            }
-            Err(error) => Err(error.to_string()),
-        };
-        match discovered {
-            Ok(endpoint) => {
-                *known = Some(endpoint.clone());
-                Ok(endpoint)
-            }
-            Err(reason) => {
-                tracing::warn!(issuer = %self.server.issuer(), %reason, "introspection endpoint discovery failed");
-                *lock(&self.discovery_failed_at) = Some(Instant::now());
-                Err(unavailable(reason))
-            }
-        }
+        let metadata = self
+            .issuer
+            .metadata(Needs::IntrospectionEndpoint)
+            .await
+            .map_err(|reason| unavailable(&reason))?;
+        Ok(Endpoint {
+            url: metadata
+                .introspection_endpoint()
+                .map_err(unavailable)?
+                .clone(),
+            method: auth_method(&self.options, Some(&metadata.metadata)),
+        })
     }
 
     /// The `AuthInfo` of an answer, or the refusal it calls for.
@@ -559,7 +528,7 @@ impl IntrospectionVerifier {
             members.clone(),
             false,
             ClaimsSource::Introspection {
-                answered_by: self.server.issuer(),
+                answered_by: self.issuer.issuer(),
             },
         )?;
         info.scope_relation = self.scope_relation.clone();
@@ -567,41 +536,53 @@ impl IntrospectionVerifier {
     }
 }
 
-/// The endpoint known without a network call: configured, or in the server's metadata;
-/// `None` when the metadata is yet to be discovered. Refuses an unusable URL, and a server whose
-/// metadata names no endpoint when none is configured.
-fn known_endpoint(
-    server: &AuthServerConfig,
+/// The endpoint [`IntrospectionOptions::endpoint`] sets, if any. Refuses an unusable URL, and
+/// metadata known now (inline, or discovered at start) that names no usable endpoint when none is
+/// set.
+fn configured_endpoint(
+    issuer: &Issuer,
     options: &IntrospectionOptions,
 ) -> Result<Option<Endpoint>, ConfigError> {
-    let metadata = server.metadata();
-    let url = match (&options.endpoint, metadata) {
-        (Some(url), _) => url.clone(),
-        (None, Some(metadata)) => metadata
-            .introspection_endpoint
-            .clone()
-            .ok_or_else(|| ConfigError::NoIntrospectionEndpoint(server.issuer().to_owned()))?,
+    let config = issuer.config();
+    let metadata = config.metadata();
+    let (url, configured) = match (&options.endpoint, metadata) {
+        (Some(url), _) => (url.as_str(), true),
+        (None, Some(metadata)) => (
+            metadata
+                .introspection_endpoint
+                .as_deref()
+                .ok_or_else(|| ConfigError::NoIntrospectionEndpoint(config.issuer().to_owned()))?,
+            false,
+        ),
         (None, None) => return Ok(None),
     };
     let url = parse_issuer_endpoint(
         UrlKind::IntrospectionEndpoint,
-        server.issuer(),
-        &url,
-        server.allows_insecure_http(),
+        config.issuer(),
+        url,
+        config.allows_insecure_http(),
     )?;
-    let supported = metadata
-        .and_then(|m| m.other.get("introspection_endpoint_auth_methods_supported"))
-        .and_then(Value::as_array);
-    let method = options.auth_method.unwrap_or_else(|| {
+    Ok(configured.then(|| Endpoint {
+        url,
+        method: auth_method(options, metadata),
+    }))
+}
+
+/// The method set, else the first of Basic and Post that `metadata` lists, else Basic.
+fn auth_method(
+    options: &IntrospectionOptions,
+    metadata: Option<&AuthorizationServerMetadata>,
+) -> ClientAuthMethod {
+    let supported = metadata.map(|m| &m.introspection_endpoint_auth_methods_supported);
+    options.auth_method.unwrap_or_else(|| {
         [
             ClientAuthMethod::ClientSecretBasic,
             ClientAuthMethod::ClientSecretPost,
         ]
         .into_iter()
-        .find(|method| supported.is_some_and(|list| list.contains(&Value::from(method.name()))))
+        .find(|method| supported.is_some_and(|list| list.iter().any(|m| m == method.name())))
         .unwrap_or(ClientAuthMethod::ClientSecretBasic)
-    });
-    Ok(Some(Endpoint { url, method }))
+    })
 }
 
 /// `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 §2.3.1).

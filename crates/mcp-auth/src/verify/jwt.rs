@@ -16,17 +16,17 @@ use jsonwebtoken::Header;
 use serde_json::{Map, Value};
 
 use super::claims::{ClaimsSource, auth_info_from_claims};
-use super::key_cache::{KeyCache, Lookup};
+use super::key_cache::{KeyCache, KeyCaches, Lookup};
 use super::key_set::VerifyKey;
 use super::options::JwtOptions;
 use super::rules::RuleViolation;
 use super::token_cache::TokenCache;
 use crate::auth_info::AuthInfo;
-use crate::auth_server::AuthServerConfig;
 use crate::error::{ConfigError, UrlKind, VerifyError};
+use crate::issuer::Issuer;
+use crate::issuer::url_rules::parse_issuer_endpoint;
 use crate::observe::Reason;
 use crate::scope::SharedScopeRelation;
-use crate::url_rules::parse_issuer_endpoint;
 use crate::wire::json::{self, Unread};
 
 /// Verifies JWT access tokens against the key sets of trusted issuers.
@@ -39,15 +39,16 @@ pub(crate) struct JwtVerifier {
 }
 
 impl JwtVerifier {
-    /// A verifier for tokens of `servers`, refusing options that contradict themselves and
-    /// inline metadata without a usable key set URL.
+    /// A verifier for tokens of `servers`, with their key caches from `caches`, refusing
+    /// options that contradict themselves and inline metadata without a usable key set URL.
     pub(crate) fn new(
-        servers: &[AuthServerConfig],
+        servers: &[Arc<Issuer>],
+        caches: &KeyCaches,
         options: JwtOptions,
         scope_relation: SharedScopeRelation,
     ) -> Result<Self, ConfigError> {
         options.check()?;
-        for server in servers {
+        for server in servers.iter().map(|issuer| issuer.config()) {
             let Some(metadata) = server.metadata() else {
                 continue;
             };
@@ -64,7 +65,7 @@ impl JwtVerifier {
         }
         let issuers = servers
             .iter()
-            .map(|server| Arc::new(KeyCache::new(server.clone(), options.keys.clone())))
+            .map(|issuer| caches.of(issuer, &options.keys))
             .collect();
         let verified = (options.verified_token_cache_bytes > 0).then(|| {
             TokenCache::new(

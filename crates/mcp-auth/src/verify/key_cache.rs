@@ -1,5 +1,5 @@
-//! The verification keys of one trusted issuer: its metadata (discovered lazily when needed)
-//! and its key set, cached and refreshed so that
+//! The verification keys of one trusted issuer: its key set (found through the issuer's
+//! metadata, which the shared [`Issuer`] keeps), cached and refreshed so that
 //! - keys are fetched once per TTL, not per request;
 //! - a new `kid` (rotation) is picked up by one refetch, and a flood of made-up `kid`s causes at
 //!   most one fetch per cooldown;
@@ -7,9 +7,11 @@
 //! - while the issuer is down the last good keys keep working up to a maximum staleness, and
 //!   failed fetches are retried with backoff rather than on every request;
 //! - with no usable key at all the answer is "unavailable" (503), never "accepted".
+//!
+//! Layers with the same options share one cache per issuer ([`KeyCaches`]).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::Algorithm;
@@ -17,11 +19,10 @@ use url::Url;
 
 use super::key_set::{KeySet, VerifyKey};
 use super::options::KeyCacheOptions;
-use crate::auth_server::AuthServerConfig;
-use crate::error::{UrlKind, VerifyError};
-use crate::fetch::{FetchLimits, get_json};
+use crate::error::VerifyError;
+use crate::issuer::fetch::{FetchLimits, get_json};
+use crate::issuer::{Issuer, Needs};
 use crate::observe::metrics;
-use crate::url_rules::parse_issuer_endpoint;
 
 /// What one lookup found.
 pub(crate) enum Lookup {
@@ -33,9 +34,9 @@ pub(crate) enum Lookup {
     NoKey(&'static str),
 }
 
-/// The cached keys and metadata of one issuer.
+/// The cached keys of one issuer.
 pub(crate) struct KeyCache {
-    server: AuthServerConfig,
+    issuer: Arc<Issuer>,
     options: KeyCacheOptions,
     state: RwLock<Arc<Snapshot>>,
     /// Held while fetching, so concurrent callers share one fetch.
@@ -49,7 +50,6 @@ pub(crate) struct KeyCache {
 #[derive(Default)]
 struct Snapshot {
     jwks_uri: Option<Url>,
-    metadata_fetched_at: Option<Instant>,
     keys: Option<Arc<KeySet>>,
     /// When the keys should be fetched again.
     keys_expire_at: Option<Instant>,
@@ -85,19 +85,11 @@ enum Plan {
 }
 
 impl KeyCache {
-    pub(crate) fn new(server: AuthServerConfig, options: KeyCacheOptions) -> Self {
-        let initial = Snapshot {
-            jwks_uri: server
-                .metadata()
-                .and_then(|m| m.jwks_uri.as_deref())
-                .and_then(|uri| Url::parse(uri).ok()),
-            metadata_fetched_at: server.metadata().map(|_| Instant::now()),
-            ..Snapshot::default()
-        };
+    fn new(issuer: Arc<Issuer>, options: KeyCacheOptions) -> Self {
         Self {
-            server,
+            issuer,
             options,
-            state: RwLock::new(Arc::new(initial)),
+            state: RwLock::default(),
             refresh: Arc::new(tokio::sync::Mutex::new(RefreshState::default())),
             attempts: AtomicU64::new(0),
         }
@@ -105,7 +97,7 @@ impl KeyCache {
 
     /// The issuer whose keys these are.
     pub(crate) fn issuer(&self) -> &str {
-        self.server.issuer()
+        self.issuer.issuer()
     }
 
     /// The keys that may verify a token with this `kid` and `alg`, fetching when needed.
@@ -176,7 +168,7 @@ impl KeyCache {
             }
             _ => Err(VerifyError::unavailable(format!(
                 "no usable keys for issuer {}: {}",
-                self.server.issuer(),
+                self.issuer(),
                 self.last_error()
             ))),
         }
@@ -267,7 +259,7 @@ impl KeyCache {
         // The backoff counts from the end of the attempt: one that hung until the fetch timeout
         // must not be retried at once.
         state.last_attempt = now.checked_add(took).or(Some(now));
-        let issuer = self.server.issuer();
+        let issuer = self.issuer();
         let duration_ms = took.as_secs_f64() * 1000.0;
         match outcome {
             Ok(snapshot) => {
@@ -290,10 +282,11 @@ impl KeyCache {
         self.attempts.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Metadata (when due) then the key set; the result becomes the new snapshot.
+    /// The key set, from the URL the issuer's metadata names; the result becomes the new
+    /// snapshot.
     async fn fetch(&self, now: Instant) -> Result<Snapshot, String> {
-        let current = self.snapshot();
-        let (jwks_uri, metadata_fetched_at) = self.jwks_uri(&current, now).await?;
+        let metadata = self.issuer.metadata_at(Needs::JwksUri, now).await?;
+        let jwks_uri = metadata.jwks_uri()?.clone();
         let limits = FetchLimits {
             timeout: self.options.fetch_timeout,
             ..FetchLimits::default()
@@ -301,6 +294,7 @@ impl KeyCache {
         let fetched = get_json(&jwks_uri, limits)
             .await
             .map_err(|err| err.to_string())?;
+        let current = self.snapshot();
         let keys = KeySet::parse(&fetched.json, current.keys.as_deref())
             .map_err(|err| format!("{jwks_uri}: {err}"))?;
         if keys.len() == 0 {
@@ -319,75 +313,40 @@ impl KeyCache {
             .clamp(self.options.min_ttl, self.options.max_ttl);
         Ok(Snapshot {
             jwks_uri: Some(jwks_uri),
-            metadata_fetched_at,
             keys: Some(Arc::new(keys)),
             keys_expire_at: now.checked_add(ttl),
         })
     }
+}
 
-    /// The key set's URL: from metadata discovered again when due, else the known one. Metadata
-    /// rarely changes, so while discovery fails (or finds no usable `jwks_uri`) the known URL
-    /// stays in use.
-    async fn jwks_uri(
-        &self,
-        current: &Snapshot,
-        now: Instant,
-    ) -> Result<(Url, Option<Instant>), String> {
-        let due = current
-            .metadata_fetched_at
-            .is_none_or(|at| now.saturating_duration_since(at) >= self.options.metadata_ttl);
-        let known = current
-            .jwks_uri
-            .clone()
-            .map(|uri| (uri, current.metadata_fetched_at));
-        let Some(discovery) = self.server.discovery().filter(|_| due) else {
-            return known.ok_or_else(|| {
-                format!(
-                    "issuer {} has no jwks_uri in its metadata; JWT mode needs one",
-                    self.issuer()
-                )
-            });
-        };
-        let started = Instant::now();
-        let fetched = discovery.fetch_within(self.options.fetch_timeout).await;
-        let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match &fetched {
-            Ok(found) => {
-                tracing::info!(issuer = self.issuer(), url = %found.url, duration_ms, "metadata fetched");
-            }
-            Err(error) => {
-                tracing::warn!(issuer = self.issuer(), %error, duration_ms, "metadata fetch failed");
-            }
-        }
-        let discovered = match fetched {
-            Ok(found) if found.metadata.issuer != self.issuer() => Err(format!(
-                "discovery found metadata for {} but {} is the trusted issuer",
-                found.metadata.issuer,
-                self.issuer()
-            )),
-            Ok(found) => match found.metadata.jwks_uri {
-                Some(uri) => parse_issuer_endpoint(
-                    UrlKind::JwksUri,
-                    self.issuer(),
-                    &uri,
-                    self.server.allows_insecure_http(),
-                )
-                .map_err(|err| err.to_string()),
-                None => Err(format!(
-                    "issuer {} publishes no jwks_uri; JWT mode needs one",
-                    self.issuer()
-                )),
-            },
-            Err(error) => Err(error.to_string()),
-        };
-        match (discovered, known) {
-            (Ok(uri), _) => Ok((uri, Some(now))),
-            (Err(error), Some(known)) => {
-                tracing::warn!(%error, "metadata refresh failed; keeping the known jwks_uri");
-                Ok(known)
-            }
-            (Err(error), None) => Err(error),
-        }
+/// The key caches of one configuration: one per issuer and options, shared by every layer built
+/// from one `McpAuth`, so two resources trusting one issuer fetch its keys once.
+#[derive(Default)]
+pub(crate) struct KeyCaches(Mutex<Vec<Weak<KeyCache>>>);
+
+impl std::fmt::Debug for KeyCaches {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCaches").finish_non_exhaustive()
+    }
+}
+
+impl KeyCaches {
+    /// The cache of `issuer`'s keys under `options`: the one a layer already uses, or a new one.
+    pub(crate) fn of(&self, issuer: &Arc<Issuer>, options: &KeyCacheOptions) -> Arc<KeyCache> {
+        let mut caches = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        caches.retain(|cache| cache.strong_count() > 0);
+        let shared = caches
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|cache| Arc::ptr_eq(&cache.issuer, issuer) && cache.options == *options);
+        shared.unwrap_or_else(|| {
+            let cache = Arc::new(KeyCache::new(Arc::clone(issuer), options.clone()));
+            caches.push(Arc::downgrade(&cache));
+            cache
+        })
     }
 }
 
@@ -418,7 +377,7 @@ fn throttled(state: &RefreshState, need: Need, now: Instant, options: &KeyCacheO
     };
     let backing_off = within(
         state.last_attempt,
-        backoff(state.consecutive_failures, options),
+        options.retry_backoff.wait(state.consecutive_failures),
     );
     match need {
         Need::Refresh => backing_off,
@@ -426,19 +385,6 @@ fn throttled(state: &RefreshState, need: Need, now: Instant, options: &KeyCacheO
             backing_off || within(state.last_unknown_kid_fetch, options.unknown_kid_cooldown)
         }
     }
-}
-
-/// Wait before retrying after `failures` failed fetches in a row: doubling from the minimum up
-/// to the maximum.
-fn backoff(failures: u32, options: &KeyCacheOptions) -> Duration {
-    if failures == 0 {
-        return Duration::ZERO;
-    }
-    let doublings = (failures - 1).min(16);
-    options
-        .retry_backoff_min
-        .saturating_mul(1 << doublings)
-        .min(options.retry_backoff_max)
 }
 
 #[cfg(test)]
@@ -456,11 +402,12 @@ mod tests {
 
     #[test]
     fn the_backoff_doubles_from_its_minimum_to_its_maximum() {
+        let backoff = options().retry_backoff;
         let waits: Vec<u64> = (0..9)
-            .map(|failures| backoff(failures, &options()).as_secs())
+            .map(|failures| backoff.wait(failures).as_secs())
             .collect();
         assert_eq!(waits, [0, 1, 2, 4, 8, 16, 32, 60, 60]);
-        assert_eq!(backoff(u32::MAX, &options()), Duration::from_secs(60));
+        assert_eq!(backoff.wait(u32::MAX), Duration::from_secs(60));
     }
 
     #[test]
@@ -582,7 +529,8 @@ mod tests {
 
         /// The cache of `issuer` with `options`, and the instant its clock starts at.
         fn start(issuer: &TestIssuer, options: KeyCacheOptions) -> (Arc<KeyCache>, Instant) {
-            let cache = Arc::new(KeyCache::new(issuer.lazy_config(), options));
+            let issuer = Arc::new(Issuer::new(issuer.lazy_config()).unwrap());
+            let cache = Arc::new(KeyCache::new(issuer, options));
             (cache, Instant::now())
         }
 
@@ -740,20 +688,6 @@ mod tests {
                 assert_eq!(settles(|| issuer.jwks_fetches(), 2).await, 2, "{broken}");
                 found(&cache, t0 + TTL + SECOND).await;
             }
-        }
-
-        #[tokio::test]
-        async fn metadata_is_discovered_again_after_its_ttl() {
-            let issuer = TestIssuer::start().await.unwrap();
-            let short = KeyCacheOptions {
-                metadata_ttl: TTL,
-                ..options()
-            };
-            let (cache, t0) = start(&issuer, short);
-            found(&cache, t0).await;
-            found(&cache, t0 + TTL).await;
-            assert_eq!(settles(|| issuer.jwks_fetches(), 2).await, 2);
-            assert_eq!(issuer.metadata_fetches(), 2);
         }
 
         #[tokio::test]

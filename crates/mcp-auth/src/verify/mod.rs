@@ -31,12 +31,14 @@
 //!
 //! # Keys
 //!
-//! Each trusted issuer's metadata and key set are fetched once per TTL (the key set's
-//! `Cache-Control: max-age`, held within bounds), refetched once for a new `kid` (rotation) with
-//! a cooldown against floods of made-up ones, shared among concurrent callers, refreshed in the
-//! background while stale keys keep answering, and kept through an outage up to a maximum
-//! staleness; with no usable key the answer is 503, never a pass. See [`JwtOptions`] for every
-//! bound.
+//! Each trusted issuer's metadata is discovered once for every layer built from one
+//! [`McpAuth`](crate::McpAuth), and again as its [`Discovery`](crate::discovery::Discovery) says
+//! (daily by default). Its key set is fetched once per TTL (the key set's
+//! `Cache-Control: max-age`, held within bounds) by all the layers with the same [`JwtOptions`],
+//! refetched once for a new `kid` (rotation) with a cooldown against floods of made-up ones,
+//! shared among concurrent callers, refreshed in the background while stale keys keep answering,
+//! and kept through an outage up to a maximum staleness; with no usable key the answer is 503,
+//! never a pass. See [`JwtOptions`] for every bound.
 
 pub(crate) mod api_keys;
 mod call_budget;
@@ -56,6 +58,7 @@ pub use introspection::{ClientAuthMethod, IntrospectionOptions};
 pub use introspection_store::{
     IntrospectionStore, MemoryIntrospectionStore, StoreFuture, StoredAnswer, TokenDigest,
 };
+pub(crate) use key_cache::KeyCaches;
 #[cfg(fuzzing)]
 pub(crate) use key_set::{ASYMMETRIC, KeySet};
 pub use key_set_report::{KeySetError, KeySetReport, UsableKey};

@@ -6,6 +6,7 @@ use jsonwebtoken::Algorithm;
 
 use super::key_set::{ASYMMETRIC, first_not_asymmetric};
 use crate::error::ConfigError;
+use crate::issuer::fetch::Backoff;
 
 /// The verified-token cache's memory bound unless set: 32 MiB.
 const DEFAULT_VERIFIED_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;
@@ -36,17 +37,16 @@ pub struct JwtOptions {
     pub(crate) verified_token_ttl: Duration,
 }
 
-/// How one issuer's metadata and keys are cached and refetched.
-#[derive(Debug, Clone)]
+/// How one issuer's key set is cached and refetched (its metadata is the issuer's business: see
+/// [`Discovery`](crate::discovery::Discovery)). Layers with equal options share one cache.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KeyCacheOptions {
     pub(crate) default_ttl: Duration,
     pub(crate) min_ttl: Duration,
     pub(crate) max_ttl: Duration,
     pub(crate) unknown_kid_cooldown: Duration,
     pub(crate) max_staleness: Duration,
-    pub(crate) retry_backoff_min: Duration,
-    pub(crate) retry_backoff_max: Duration,
-    pub(crate) metadata_ttl: Duration,
+    pub(crate) retry_backoff: Backoff,
     pub(crate) fetch_timeout: Duration,
 }
 
@@ -58,9 +58,10 @@ impl Default for KeyCacheOptions {
             max_ttl: Duration::from_secs(24 * 3600),
             unknown_kid_cooldown: Duration::from_secs(10),
             max_staleness: Duration::from_secs(24 * 3600),
-            retry_backoff_min: Duration::from_secs(1),
-            retry_backoff_max: Duration::from_secs(60),
-            metadata_ttl: Duration::from_secs(24 * 3600),
+            retry_backoff: Backoff {
+                min: Duration::from_secs(1),
+                max: Duration::from_secs(60),
+            },
             fetch_timeout: Duration::from_secs(10),
         }
     }
@@ -159,21 +160,17 @@ impl JwtOptions {
         self
     }
 
-    /// Wait after a failed fetch before the next try, doubling from `min` up to `max` (1 s and
-    /// 60 s by default). Requests in between are answered from what is cached, or with 503.
+    /// Wait after a failed key set fetch before the next try, doubling from `min` up to `max`
+    /// (1 s and 60 s by default). Requests in between are answered from what is cached, or with
+    /// 503. The issuer's metadata has its own:
+    /// [`Discovery::retry_backoff`](crate::discovery::Discovery::retry_backoff).
     pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
-        self.keys.retry_backoff_min = min;
-        self.keys.retry_backoff_max = max;
+        self.keys.retry_backoff = Backoff { min, max };
         self
     }
 
-    /// How long discovered metadata is used before it is discovered again (24 h by default).
-    pub fn metadata_ttl(mut self, ttl: Duration) -> Self {
-        self.keys.metadata_ttl = ttl;
-        self
-    }
-
-    /// Longest a metadata or key set fetch may take (10 s by default).
+    /// Longest a key set fetch may take (10 s by default). Metadata discovery has its own:
+    /// [`Discovery::timeout`](crate::discovery::Discovery::timeout).
     pub fn fetch_timeout(mut self, timeout: Duration) -> Self {
         self.keys.fetch_timeout = timeout;
         self
@@ -220,12 +217,12 @@ impl JwtOptions {
                 ),
             );
         }
-        if keys.retry_backoff_min > keys.retry_backoff_max {
+        if keys.retry_backoff.min > keys.retry_backoff.max {
             return invalid(
                 "retry_backoff",
                 format!(
                     "the bounds are inverted ({:?} > {:?})",
-                    keys.retry_backoff_min, keys.retry_backoff_max
+                    keys.retry_backoff.min, keys.retry_backoff.max
                 ),
             );
         }

@@ -429,6 +429,43 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
 }
 
 #[test]
+fn discovery_settings_are_checked_when_the_configuration_is_built() {
+    use mcp_auth::discovery::Discovery;
+    use std::time::Duration;
+
+    let discovery = || Discovery::new("https://as.example", AuthServerType::OAuth);
+    let cases = [
+        (
+            discovery().timeout(Duration::ZERO),
+            "timeout",
+            "no fetch could ever finish",
+        ),
+        (
+            discovery().refresh_every(Duration::ZERO),
+            "refresh_every",
+            "on every request",
+        ),
+        (
+            discovery().retry_backoff(Duration::from_secs(2), Duration::from_secs(1)),
+            "retry_backoff",
+            "bounds are inverted",
+        ),
+    ];
+    for (discovery, setter, expected) in cases {
+        let err = build(vec![
+            ProtectedResource::new("https://api.example.com/mcp")
+                .authorization_server(AuthServerConfig::lazy_with(discovery)),
+        ])
+        .unwrap_err();
+        assert!(
+            matches!(err, ConfigError::InvalidDiscoveryOption { option, .. } if option == setter),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+}
+
+#[test]
 fn plain_http_issuers_and_key_sets_off_loopback_need_an_explicit_opt_in() {
     let resource = "https://api.example.com/mcp";
     let trusting = |server: AuthServerConfig| {

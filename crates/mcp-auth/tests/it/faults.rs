@@ -11,14 +11,27 @@ use std::time::{Duration, Instant};
 use crate::common::jwt::JwtApp;
 use futures::future::join_all;
 use jsonwebtoken::{Algorithm, Header};
-use mcp_auth::testing::{KeyMaterial, TestKey};
+use mcp_auth::discovery::Discovery;
+use mcp_auth::testing::{KeyMaterial, TestIssuer, TestKey};
 use mcp_auth::verify::JwtOptions;
+use mcp_auth::{AuthServerConfig, AuthServerType};
 use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
 
 const BAD_SIGNATURE: &str = "the token's signature does not verify";
 const NO_KEY: &str = "no key of the issuer's key set matches the token's kid and alg";
+
+/// A resource trusting a test issuer discovered with short limits (150 ms backoff, 300 ms
+/// timeout), verifying with `options`.
+async fn start(options: JwtOptions) -> JwtApp {
+    let issuer = TestIssuer::start().await.unwrap();
+    let discovery = Discovery::new(issuer.issuer(), AuthServerType::OAuth)
+        .timeout(Duration::from_millis(300))
+        .retry_backoff(Duration::from_millis(150), Duration::from_millis(150));
+    let server = AuthServerConfig::lazy_with(discovery);
+    JwtApp::start_with(issuer, vec![server], |b| b.jwt(options)).await
+}
 
 /// Short limits so that faults play out in well under a second; the verified-token cache is off
 /// so that every request goes to the keys.
@@ -78,7 +91,7 @@ async fn burst(app: &JwtApp, token: &str, count: usize) -> (Vec<StatusCode>, Dur
 
 #[tokio::test]
 async fn an_issuer_down_at_start_fails_closed_under_load_and_recovers_after_the_backoff() {
-    let app = JwtApp::start(|b| b.jwt(options())).await;
+    let app = start(options()).await;
     app.issuer.set_down(true);
     let valid = app.token().sign().unwrap();
     let forged = forged(&app);
@@ -131,7 +144,7 @@ async fn an_issuer_down_at_start_fails_closed_under_load_and_recovers_after_the_
 async fn a_key_set_slower_than_the_fetch_timeout_gives_503_in_time_and_one_fetch() {
     // The backoff counts from the end of the failed attempt, so even one shorter than the
     // timeout holds off the next request.
-    let app = JwtApp::start(|b| b.jwt(options())).await;
+    let app = start(options()).await;
     app.issuer.set_jwks_delay(Duration::from_secs(5));
     let valid = app.token().sign().unwrap();
 
@@ -181,7 +194,7 @@ async fn a_key_set_answering_garbage_at_start_gives_503_then_recovers() {
         "",
     ];
     let cases = garbage.iter().map(|body| async move {
-        let app = JwtApp::start(|b| b.jwt(options())).await;
+        let app = start(options()).await;
         app.issuer.set_jwks_body(Some((*body).to_owned()));
         let valid = app.token().sign().unwrap();
         let forged = forged(&app);
@@ -206,7 +219,7 @@ async fn a_key_set_answering_garbage_at_start_gives_503_then_recovers() {
 
 #[tokio::test]
 async fn a_huge_key_set_is_refused_as_too_large_once_per_attempt() {
-    let app = JwtApp::start(|b| b.jwt(options())).await;
+    let app = start(options()).await;
     let huge = json!({ "keys": [], "padding": "x".repeat(2 * 1024 * 1024) }).to_string();
     app.issuer.set_jwks_body(Some(huge));
     let valid = app.token().sign().unwrap();
@@ -252,7 +265,7 @@ async fn metadata_answering_garbage_or_another_issuer_gives_503_never_200() {
     };
     let count = documents("x", "y").len();
     let cases = (0..count).map(|i| async move {
-        let app = JwtApp::start(|b| b.jwt(options())).await;
+        let app = start(options()).await;
         let document = documents(app.issuer.issuer(), &app.issuer.jwks_uri()).remove(i);
         app.issuer.set_metadata(Some(document.clone()));
         let valid = app.token().sign().unwrap();
@@ -273,7 +286,7 @@ async fn metadata_answering_garbage_or_another_issuer_gives_503_never_200() {
 
 #[tokio::test]
 async fn a_flapping_issuer_after_warm_up_keeps_valid_tokens_passing_and_forgeries_out() {
-    let app = JwtApp::start(|b| b.jwt(options())).await;
+    let app = start(options()).await;
     let valid = app.token().sign().unwrap();
     let forged = forged(&app);
     let unknown = app
@@ -308,7 +321,7 @@ async fn a_flapping_issuer_after_warm_up_keeps_valid_tokens_passing_and_forgerie
 #[tokio::test]
 async fn a_key_rotated_during_an_outage_is_refused_until_the_issuer_is_back() {
     let options = options().unknown_kid_cooldown(Duration::ZERO);
-    let app = JwtApp::start(|b| b.jwt(options)).await;
+    let app = start(options).await;
     let old = app.token().sign().unwrap();
     app.accepted(&old).await;
 
@@ -349,7 +362,7 @@ async fn a_key_removed_from_the_set_is_refused_once_the_set_is_refetched() {
     let options = options()
         .key_cache_ttl(Duration::from_millis(100))
         .key_cache_ttl_bounds(Duration::ZERO, Duration::from_secs(3600));
-    let app = JwtApp::start(|b| b.jwt(options)).await;
+    let app = start(options).await;
     let old = app.token().sign().unwrap();
     app.accepted(&old).await;
     app.issuer.add_key(

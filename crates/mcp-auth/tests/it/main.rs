@@ -23,6 +23,7 @@ mod metadata_router;
 mod observability;
 mod operations;
 mod rmcp_tools;
+mod shared_issuer;
 mod test_issuer;
 mod test_issuer_authorization_code;
 mod test_issuer_introspection;

@@ -15,7 +15,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_REDIRECTS: usize = 3;
 
 /// Limits of one fetch.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct FetchLimits {
     /// Longest a whole fetch may take, body included.
     pub(crate) timeout: Duration,
@@ -29,6 +29,24 @@ impl Default for FetchLimits {
             timeout: Duration::from_secs(10),
             max_body: 256 * 1024,
         }
+    }
+}
+
+/// The wait after failed fetches before the next: doubling from `min` up to `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Backoff {
+    pub(crate) min: Duration,
+    pub(crate) max: Duration,
+}
+
+impl Backoff {
+    /// The wait after `failures` failed fetches in a row (none after none).
+    pub(crate) fn wait(&self, failures: u32) -> Duration {
+        if failures == 0 {
+            return Duration::ZERO;
+        }
+        let doublings = (failures - 1).min(16);
+        self.min.saturating_mul(1 << doublings).min(self.max)
     }
 }
 

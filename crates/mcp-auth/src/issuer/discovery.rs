@@ -1,5 +1,6 @@
 //! Finding an authorization server's metadata (RFC 8414, OpenID Connect Discovery 1.0), in the
-//! order the MCP authorization spec gives clients, and refusing metadata for another issuer.
+//! order the MCP authorization spec gives clients, and refusing metadata for another issuer; and
+//! how often a trusted server's metadata is discovered again.
 
 use std::fmt;
 use std::sync::Arc;
@@ -8,11 +9,11 @@ use std::time::Duration;
 use serde_json::Value;
 use url::Url;
 
+use super::fetch::{Backoff, FetchError, FetchLimits, get_json};
+use super::url_rules::{invalid_url, parse_http_url, parse_issuer, parse_metadata_url};
 use crate::error::ConfigError;
 use crate::error::UrlKind;
-use crate::fetch::{FetchError, FetchLimits, get_json};
 use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
-use crate::url_rules::{invalid_url, parse_http_url, parse_issuer, parse_metadata_url};
 
 const OAUTH_SUFFIX: &str = "/.well-known/oauth-authorization-server";
 const OIDC_SUFFIX: &str = "/.well-known/openid-configuration";
@@ -48,6 +49,27 @@ pub struct Discovery {
     transpile: Option<Transpile>,
     limits: FetchLimits,
     allow_insecure_http: bool,
+    refresh: RefreshPolicy,
+}
+
+/// When a trusted server's metadata is discovered again: after `every`, and after a failure not
+/// before the backoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RefreshPolicy {
+    pub(crate) every: Duration,
+    pub(crate) backoff: Backoff,
+}
+
+impl Default for RefreshPolicy {
+    fn default() -> Self {
+        Self {
+            every: Duration::from_secs(24 * 3600),
+            backoff: Backoff {
+                min: Duration::from_secs(1),
+                max: Duration::from_secs(60),
+            },
+        }
+    }
 }
 
 /// Metadata that discovery found, and where.
@@ -109,6 +131,7 @@ impl Discovery {
             transpile: None,
             limits: FetchLimits::default(),
             allow_insecure_http: false,
+            refresh: RefreshPolicy::default(),
         }
     }
 
@@ -180,6 +203,72 @@ impl Discovery {
         self
     }
 
+    /// How long discovered metadata is used before it is discovered again (24 h unless set).
+    /// The refresh runs in the background: requests keep using the known document meanwhile,
+    /// and keep it if the refresh fails.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use mcp_auth::AuthServerType;
+    /// use mcp_auth::discovery::Discovery;
+    ///
+    /// let discovery = Discovery::new("https://auth.example.com", AuthServerType::Oidc)
+    ///     .refresh_every(Duration::from_secs(3600))
+    ///     .retry_backoff(Duration::from_millis(500), Duration::from_secs(30));
+    /// ```
+    pub fn refresh_every(mut self, every: Duration) -> Self {
+        self.refresh.every = every;
+        self
+    }
+
+    /// Wait after a failed discovery before the next, doubling from `min` up to `max` (1 s and
+    /// 60 s unless set): an issuer outage costs one attempt per wait, however many requests
+    /// arrive.
+    pub fn retry_backoff(mut self, min: Duration, max: Duration) -> Self {
+        self.refresh.backoff = Backoff { min, max };
+        self
+    }
+
+    /// When the metadata is discovered again.
+    pub(crate) fn refresh_policy(&self) -> RefreshPolicy {
+        self.refresh
+    }
+
+    /// Refuses settings that contradict themselves, naming the setter at fault.
+    pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |option, reason| Err(ConfigError::InvalidDiscoveryOption { option, reason });
+        if self.limits.timeout.is_zero() {
+            return invalid("timeout", "it is zero, so no fetch could ever finish");
+        }
+        if self.refresh.every.is_zero() {
+            return invalid(
+                "refresh_every",
+                "it is zero, which would discover the metadata again on every request",
+            );
+        }
+        if self.refresh.backoff.min > self.refresh.backoff.max {
+            return invalid("retry_backoff", "the bounds are inverted (min > max)");
+        }
+        Ok(())
+    }
+
+    /// Whether `other` discovers the same way: the same issuer, URL, limits, policy and the
+    /// very same transpile hook (closures compare by identity).
+    pub(crate) fn same_as(&self, other: &Discovery) -> bool {
+        let same_transpile = match (&self.transpile, &other.transpile) {
+            (None, None) => true,
+            (Some(mine), Some(theirs)) => Arc::ptr_eq(mine, theirs),
+            _ => false,
+        };
+        self.issuer == other.issuer
+            && self.server_type == other.server_type
+            && self.well_known_url == other.well_known_url
+            && self.limits == other.limits
+            && self.allow_insecure_http == other.allow_insecure_http
+            && self.refresh == other.refresh
+            && same_transpile
+    }
+
     /// The well-known URL a root issuer was given by, when it cannot tell whether the issuer
     /// ends with a slash (`https://as.example` or `https://as.example/`): only the document
     /// says, so the issuer is known once discovered, not before.
@@ -225,25 +314,9 @@ impl Discovery {
     /// used, and that document must name this issuer exactly. A URL that answers with something
     /// else (404, a web page) passes to the next; an unreachable server stops discovery.
     pub async fn fetch(&self) -> Result<Discovered, DiscoveryError> {
-        self.fetch_with(self.limits).await
-    }
-
-    /// [`fetch`](Self::fetch) with another time limit (JWT mode's `fetch_timeout`).
-    pub(crate) async fn fetch_within(
-        &self,
-        timeout: Duration,
-    ) -> Result<Discovered, DiscoveryError> {
-        self.fetch_with(FetchLimits {
-            timeout,
-            ..self.limits
-        })
-        .await
-    }
-
-    async fn fetch_with(&self, limits: FetchLimits) -> Result<Discovered, DiscoveryError> {
         let mut tried = Vec::new();
         for url in self.candidate_urls()? {
-            let fetched = match get_json(&url, limits).await {
+            let fetched = match get_json(&url, self.limits).await {
                 Ok(fetched) => fetched,
                 // Not there, or something that is not metadata (a catch-all web page, say):
                 // try the next URL, as MCP clients do.
@@ -302,6 +375,7 @@ impl fmt::Debug for Discovery {
             .field("well_known_url", &self.well_known_url)
             .field("transpile", &self.transpile.is_some())
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("refresh", &self.refresh)
             .finish()
     }
 }

@@ -1,6 +1,6 @@
 //! An authorization server a protected resource trusts.
 
-use crate::discovery::{Discovery, DiscoveryError};
+use super::discovery::{Discovery, DiscoveryError};
 use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
 
 /// An authorization server trusted to issue tokens for a protected resource.
@@ -159,5 +159,21 @@ impl AuthServerConfig {
     /// How to discover the metadata again, unless it was given inline.
     pub(crate) fn discovery(&self) -> Option<&Discovery> {
         self.discovery.as_ref()
+    }
+
+    /// Whether `other` describes this server the same way: then both share one [`Issuer`].
+    ///
+    /// [`Issuer`]: super::Issuer
+    pub(crate) fn same_as(&self, other: &Self) -> bool {
+        let same_discovery = match (&self.discovery, &other.discovery) {
+            (None, None) => true,
+            (Some(mine), Some(theirs)) => mine.same_as(theirs),
+            _ => false,
+        };
+        self.issuer == other.issuer
+            && self.server_type == other.server_type
+            && self.metadata == other.metadata
+            && self.allow_insecure_http == other.allow_insecure_http
+            && same_discovery
     }
 }

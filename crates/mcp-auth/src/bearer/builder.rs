@@ -8,7 +8,6 @@ use super::layer::BearerAuthLayer;
 use super::observer::Observer;
 use super::origin::AllowedOrigins;
 use super::policy::Policy;
-use super::verifier::Verifier;
 use crate::dpop::RequestProofs;
 use crate::error::ConfigError;
 use crate::observe::{AuditEvent, AuditHook};
@@ -16,11 +15,10 @@ use crate::operations::{OperationRules, Permissions};
 use crate::resource::ResourceConfig;
 use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
 use crate::sessions::SessionBinding;
-use crate::verify::api_keys::ApiKeyVerifier;
-use crate::verify::introspection::IntrospectionVerifier;
-use crate::verify::jwt::JwtVerifier;
-use crate::verify::rules::TokenRules;
-use crate::verify::{ApiKeys, IntrospectionOptions, JwtOptions, KeyCaches, TokenVerifier};
+use crate::verify::{
+    ApiKeyVerifier, ApiKeys, CustomVerifier, IntrospectionOptions, IntrospectionVerifier,
+    JwtOptions, JwtVerifier, KeyCaches, TokenRules, TokenVerifier, Verifier,
+};
 
 /// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
 /// otherwise.
@@ -309,7 +307,7 @@ impl BearerAuthBuilder {
                         "it is zero, so no token could ever be verified",
                     ));
                 }
-                Verifier::Custom(custom, timeout)
+                Verifier::Custom(CustomVerifier::new(custom, timeout))
             }
             None => {
                 if self.verifier_timeout.is_some() {

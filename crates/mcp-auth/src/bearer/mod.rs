@@ -66,7 +66,6 @@ mod origin;
 mod policy;
 mod service;
 mod token;
-mod verifier;
 
 pub use body::{RequestBody, ResponseBody};
 pub use builder::{BearerAuthBuilder, DEFAULT_LEEWAY, DEFAULT_VERIFIER_TIMEOUT};

@@ -10,7 +10,6 @@ use super::challenge::{ChallengeParams, Rejection};
 use super::observer::Observer;
 use super::origin::AllowedOrigins;
 use super::token::{Scheme, access_token};
-use super::verifier::Verifier;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::dpop::{ProofRefusal, RequestProofs, bound_key, is_bound};
@@ -18,7 +17,7 @@ use crate::observe::Reason;
 use crate::operations::{Decided, Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};
-use crate::verify::rules::TokenRules;
+use crate::verify::{TokenRules, Verifier};
 
 /// The checks of one layer, shared by all its services.
 pub(crate) struct Policy {
@@ -196,19 +195,39 @@ impl Policy {
         self.rules.check(info, unix_now()).map_err(|violation| {
             Rejection::InvalidToken(violation.reason(), violation.to_string().into())
         })?;
-        let missing = missing_scopes(&self.scope_relation, &info.scopes, &self.required_scopes);
+        self.has_scopes(info, &self.required_scopes, false)
+    }
+
+    /// Refuses with `insufficient_scope` when `info` lacks any of `needed`; the challenge names
+    /// them all when `name_all` (an operation's scopes, base ones included), else only the
+    /// missing ones.
+    fn has_scopes(
+        &self,
+        info: &AuthInfo,
+        needed: &[String],
+        name_all: bool,
+    ) -> Result<(), Rejection> {
+        let missing = missing_scopes(&self.scope_relation, &info.scopes, needed);
         if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(Rejection::InsufficientScope {
-                missing: missing.into_iter().map(str::to_owned).collect(),
-                needed: None,
-            })
+            return Ok(());
         }
+        Err(Rejection::InsufficientScope {
+            missing: missing.into_iter().map(str::to_owned).collect(),
+            needed: name_all.then(|| needed.to_vec()),
+        })
     }
 }
 
 impl Policy {
+    /// Gives an allowed request what handlers read: its caller's [`AuthInfo`] and, with
+    /// operation rules, the caller's permissions (for lists and checks inside tools).
+    pub(crate) fn equip(&self, extensions: &mut http::Extensions, info: Arc<AuthInfo>) {
+        extensions.insert(info);
+        if let Some(permissions) = &self.permissions {
+            extensions.insert(permissions.clone());
+        }
+    }
+
     /// Checks the request's session against its caller: what to watch in the answer, or the
     /// 404 refusal for a session that is not the caller's.
     pub(crate) fn watch_session(
@@ -272,15 +291,7 @@ impl Policy {
                 needed.push(scope.to_owned());
             }
         }
-        let missing = missing_scopes(&self.scope_relation, &info.scopes, &needed);
-        if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(Rejection::InsufficientScope {
-                missing: missing.into_iter().map(str::to_owned).collect(),
-                needed: Some(needed),
-            })
-        }
+        self.has_scopes(info, &needed, true)
     }
 }
 

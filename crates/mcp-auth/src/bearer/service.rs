@@ -1,4 +1,4 @@
-//! The bearer service: refuses or passes each request, inserting [`AuthInfo`] on the way in.
+//! The bearer service: refuses or passes each request, inserting [`AuthInfo`](crate::AuthInfo) on the way in.
 
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -16,11 +16,10 @@ use super::future::ResponseFuture;
 use super::observer::{Seen, decision_span};
 use super::policy::{BodyRead, Decision, Policy, Refusal};
 use super::token::{Scheme, uses_dpop};
-use crate::auth_info::AuthInfo;
 
 /// The service [`BearerAuthLayer`](super::BearerAuthLayer) wraps around an inner service.
 ///
-/// Accepted requests reach `inner` with an `Arc<`[`AuthInfo`]`>` in their extensions and their
+/// Accepted requests reach `inner` with an `Arc<`[`AuthInfo`](crate::AuthInfo)`>` in their extensions and their
 /// body as a [`RequestBody`] (the same bytes; read ahead only when operation rules need it);
 /// refused ones get a ready-made response and never reach `inner`.
 #[derive(Clone)]
@@ -108,10 +107,7 @@ where
                 // The decision ends here: the inner service's work is not part of its span.
                 drop(entered);
                 let mut request = request.map(RequestBody::untouched);
-                request.extensions_mut().insert(info);
-                if let Some(permissions) = &self.policy.permissions {
-                    request.extensions_mut().insert(permissions.clone());
-                }
+                self.policy.equip(request.extensions_mut(), info);
                 ResponseFuture::inner(self.inner.call(request), watch)
             }
             decision => {
@@ -231,10 +227,7 @@ where
         ..seen(&parts)
     };
     policy.observer.allowed(&seen, &info);
-    parts.extensions.insert::<Arc<AuthInfo>>(info);
-    if let Some(permissions) = &policy.permissions {
-        parts.extensions.insert(permissions.clone());
-    }
+    policy.equip(&mut parts.extensions, info);
     Ok((Request::from_parts(parts, body), watch))
 }
 

@@ -1,4 +1,4 @@
-//! Turning an access token into an [`AuthInfo`]: the [`TokenVerifier`] trait, which plain async
+//! Turning an access token into an [`AuthInfo`](crate::AuthInfo): the [`TokenVerifier`] trait, which plain async
 //! functions and closures implement (custom mode), JWT mode's settings ([`JwtOptions`]),
 //! introspection mode's ([`IntrospectionOptions`], RFC 7662, with its [`IntrospectionStore`]),
 //! API keys ([`ApiKeys`]), and a report on what a key set offers ([`KeySetReport`]).
@@ -26,7 +26,7 @@
 //!    client from `client_id` or `azp`.
 //!
 //! Then, in every mode, cached or not, the layer applies the same rules to the
-//! [`AuthInfo`]: a trusted issuer, an audience of this resource, `exp`, `nbf` and `iat` within
+//! [`AuthInfo`](crate::AuthInfo): a trusted issuer, an audience of this resource, `exp`, `nbf` and `iat` within
 //! the leeway, and the required scopes.
 //!
 //! # Keys
@@ -40,98 +40,27 @@
 //! and kept through an outage up to a maximum staleness; with no usable key the answer is 503,
 //! never a pass. See [`JwtOptions`] for every bound.
 
-pub(crate) mod api_keys;
-mod call_budget;
+mod api_keys;
 mod claims;
-pub(crate) mod introspection;
-mod introspection_store;
-pub(crate) mod jwt;
-mod key_cache;
+mod custom;
+mod introspection;
+mod jwt;
 pub(crate) mod key_set;
-mod key_set_report;
-mod options;
-pub(crate) mod rules;
-mod token_cache;
+mod rules;
+mod verifier;
 
+pub(crate) use api_keys::ApiKeyVerifier;
 pub use api_keys::{ApiKey, ApiKeys};
-pub use introspection::{ClientAuthMethod, IntrospectionOptions};
-pub use introspection_store::{
-    IntrospectionStore, MemoryIntrospectionStore, StoreFuture, StoredAnswer, TokenDigest,
+pub(crate) use custom::CustomVerifier;
+pub use custom::{TokenVerifier, VerifyFuture};
+pub(crate) use introspection::IntrospectionVerifier;
+pub use introspection::{
+    ClientAuthMethod, IntrospectionOptions, IntrospectionStore, MemoryIntrospectionStore,
+    StoreFuture, StoredAnswer, TokenDigest,
 };
-pub(crate) use key_cache::KeyCaches;
+pub use jwt::{JwtOptions, KeySetError, KeySetReport, UsableKey};
+pub(crate) use jwt::{JwtVerifier, KeyCaches};
 #[cfg(fuzzing)]
 pub(crate) use key_set::{ASYMMETRIC, KeySet};
-pub use key_set_report::{KeySetError, KeySetReport, UsableKey};
-pub use options::JwtOptions;
-
-use std::future::Future;
-use std::pin::Pin;
-
-use crate::auth_info::AuthInfo;
-use crate::error::VerifyError;
-
-/// The future a [`TokenVerifier`] returns.
-pub type VerifyFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<AuthInfo, VerifyError>> + Send + 'a>>;
-
-/// Checks that a token is genuine and says whose it is.
-///
-/// The verifier checks the token itself (signature, expiry, revocation...); the bearer layer
-/// then checks the issuer, audience, expiry and required scopes of the [`AuthInfo`] it returns,
-/// so a verifier does not repeat those, but must fill them: start from
-/// [`AuthInfo::new`]`(issuer, audience)`. A token whose `AuthInfo` lacks the issuer or the
-/// audience is refused (401), and the layer logs at `warn` which field the verifier left out.
-/// An `AuthInfo` without `expires_at` is taken as a token that does not expire (some opaque
-/// tokens): set it whenever the token has an expiry.
-///
-/// Any `async` function or closure taking the token as a `String` is a verifier:
-///
-/// ```
-/// use mcp_auth::{AuthInfo, TokenVerifier, VerifyError};
-///
-/// async fn lookup(token: String) -> Result<AuthInfo, VerifyError> {
-///     match token.as_str() {
-///         "alice-token" => Ok(AuthInfo {
-///             subject: Some("alice".into()),
-///             scopes: vec!["read".into()],
-///             ..AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
-///         }),
-///         _ => Err(VerifyError::invalid_token("unknown token")),
-///     }
-/// }
-///
-/// fn takes_a_verifier(_: impl TokenVerifier) {}
-/// takes_a_verifier(lookup);
-/// ```
-///
-/// A verifier with state implements the trait:
-///
-/// ```
-/// use std::collections::HashMap;
-/// use mcp_auth::{AuthInfo, TokenVerifier, VerifyError};
-/// use mcp_auth::verify::VerifyFuture;
-///
-/// struct StaticTokens(HashMap<String, AuthInfo>);
-///
-/// impl TokenVerifier for StaticTokens {
-///     fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
-///         Box::pin(async move {
-///             self.0.get(token).cloned().ok_or(VerifyError::invalid_token("unknown token"))
-///         })
-///     }
-/// }
-/// ```
-pub trait TokenVerifier: Send + Sync + 'static {
-    /// Verifies `token`, which has already passed RFC 6750's `b64token` syntax check.
-    fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a>;
-}
-
-impl<F, Fut> TokenVerifier for F
-where
-    F: Fn(String) -> Fut + Send + Sync + 'static,
-    Fut: Future<Output = Result<AuthInfo, VerifyError>> + Send + 'static,
-{
-    fn verify<'a>(&'a self, token: &'a str) -> VerifyFuture<'a> {
-        Box::pin(self(token.to_owned()))
-    }
-}
+pub(crate) use rules::TokenRules;
+pub(crate) use verifier::Verifier;

@@ -2,11 +2,11 @@
 
 use jsonwebtoken::Algorithm;
 
-use super::key_set::{ASYMMETRIC, KeySet};
 use crate::error::{ConfigError, UrlKind};
 use crate::issuer::discovery::Discovery;
 use crate::issuer::fetch::{FetchError, FetchLimits, get_json};
 use crate::issuer::url_rules::parse_issuer_endpoint;
+use crate::verify::key_set::{ASYMMETRIC, KeySet};
 
 /// The keys of a key set that JWT mode could verify tokens with, and how many it would leave out.
 ///

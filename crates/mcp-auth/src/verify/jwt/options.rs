@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use jsonwebtoken::Algorithm;
 
-use super::key_set::{ASYMMETRIC, first_not_asymmetric};
 use crate::error::ConfigError;
 use crate::issuer::fetch::Backoff;
+use crate::verify::key_set::{ASYMMETRIC, first_not_asymmetric};
 
 /// The verified-token cache's memory bound unless set: 32 MiB.
 const DEFAULT_VERIFIED_TOKEN_CACHE_BYTES: u64 = 32 * 1024 * 1024;

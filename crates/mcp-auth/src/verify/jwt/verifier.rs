@@ -1,12 +1,4 @@
-//! JWT mode: a token is accepted when its signature verifies with a key from its issuer's key
-//! set; the layer then applies the rules every token follows (issuer, audience, times, scopes).
-//!
-//! Order of checks, cheapest and safest first: size (tokens verified before were answered from
-//! the verified-token cache by [`JwtVerifier::remembered`] already), then shape, header
-//! (algorithm allow-list, `crit`, optional `typ`), then `iss`, which must name a trusted issuer
-//! before any network call, since it chooses whose keys to use; then the key (by `kid`, agreeing
-//! with `alg`), the signature (aws-lc-rs, with keys parsed once), and the claims' types
-//! (`claims.rs`). Each part of the token is decoded once.
+//! The JWT verifier: the checks of one token, in order, with the keys of its issuer.
 
 use std::sync::Arc;
 
@@ -15,11 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::Header;
 use serde_json::{Map, Value};
 
-use super::claims::{ClaimsSource, auth_info_from_claims};
 use super::key_cache::{KeyCache, KeyCaches, Lookup};
-use super::key_set::VerifyKey;
 use super::options::JwtOptions;
-use super::rules::RuleViolation;
 use super::token_cache::TokenCache;
 use crate::auth_info::AuthInfo;
 use crate::error::{ConfigError, UrlKind, VerifyError};
@@ -27,6 +16,9 @@ use crate::issuer::Issuer;
 use crate::issuer::url_rules::parse_issuer_endpoint;
 use crate::observe::Reason;
 use crate::scope::SharedScopeRelation;
+use crate::verify::claims::{ClaimsSource, auth_info_from_claims};
+use crate::verify::key_set::VerifyKey;
+use crate::verify::rules::RuleViolation;
 use crate::wire::json::{self, Unread};
 
 /// Verifies JWT access tokens against the key sets of trusted issuers.

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use quick_cache::Weighter;
 use quick_cache::sync::Cache;
 
-use super::key_set::VerifyKey;
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::observe::metrics;
+use crate::verify::key_set::VerifyKey;
 use crate::wire::token_digest;
 use serde_json::Value;
 

@@ -17,12 +17,12 @@ use std::time::{Duration, Instant};
 use jsonwebtoken::Algorithm;
 use url::Url;
 
-use super::key_set::{KeySet, VerifyKey};
 use super::options::KeyCacheOptions;
 use crate::error::VerifyError;
 use crate::issuer::fetch::{FetchLimits, get_json};
 use crate::issuer::{Issuer, Needs};
 use crate::observe::metrics;
+use crate::verify::key_set::{KeySet, VerifyKey};
 
 /// What one lookup found.
 pub(crate) enum Lookup {

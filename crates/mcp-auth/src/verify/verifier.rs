@@ -5,20 +5,19 @@
 //! introspection when it is on, else is refused.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use base64::Engine;
 use base64::alphabet;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 
+use super::api_keys::ApiKeyVerifier;
+use super::custom::CustomVerifier;
+use super::introspection::IntrospectionVerifier;
+use super::jwt::JwtVerifier;
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
 use crate::observe::Reason;
 use crate::scope::SharedScopeRelation;
-use crate::verify::TokenVerifier;
-use crate::verify::api_keys::ApiKeyVerifier;
-use crate::verify::introspection::IntrospectionVerifier;
-use crate::verify::jwt::JwtVerifier;
 
 /// How a layer verifies tokens.
 pub(crate) enum Verifier {
@@ -28,91 +27,72 @@ pub(crate) enum Verifier {
         introspection: Option<Box<IntrospectionVerifier>>,
         api_keys: Option<ApiKeyVerifier>,
     },
-    /// The user's verifier (custom mode), and how long it may take.
-    Custom(Arc<dyn TokenVerifier>, Duration),
+    /// The user's verifier (custom mode).
+    Custom(CustomVerifier),
 }
 
 impl Verifier {
     /// What is known of `token` without waiting: a JWT or opaque token verified before, or an
     /// API key.
     pub(crate) fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
-        match self {
-            Self::BuiltIn {
-                jwt,
-                introspection,
-                api_keys,
-            } => match jwt.as_deref().filter(|_| {
-                (introspection.is_none() && api_keys.is_none()) || looks_like_jwt(token)
-            }) {
-                Some(jwt) => jwt.remembered(token),
-                None => api_keys
-                    .as_ref()
-                    .and_then(|keys| keys.identify(token))
-                    .or_else(|| introspection.as_ref()?.remembered(token)),
-            },
-            Self::Custom(..) => None,
+        let Self::BuiltIn {
+            introspection,
+            api_keys,
+            ..
+        } = self
+        else {
+            return None;
+        };
+        match self.jwt_for(token) {
+            Some(jwt) => jwt.remembered(token),
+            None => api_keys
+                .as_ref()
+                .and_then(|keys| keys.identify(token))
+                .or_else(|| introspection.as_ref()?.remembered(token)),
         }
     }
 
-    /// Verifies a token [`remembered`](Self::remembered) knew nothing of.
+    /// Verifies a token [`remembered`](Self::remembered) knew nothing of (so not an API key).
     pub(crate) async fn verify(
         &self,
         token: &str,
         scope_relation: &SharedScopeRelation,
     ) -> Result<Arc<AuthInfo>, VerifyError> {
-        match self {
+        let (jwt, introspection) = match self {
+            Self::Custom(custom) => return custom.verify(token, scope_relation).await,
             Self::BuiltIn {
-                jwt,
-                introspection,
-                api_keys,
-            } => {
-                let only_jwt = introspection.is_none() && api_keys.is_none();
-                match (jwt, introspection) {
-                    (Some(jwt), _) if only_jwt || looks_like_jwt(token) => jwt.verify(token).await,
-                    (_, Some(introspection)) => introspection.verify(token).await,
-                    (Some(_), None) => Err(VerifyError::invalid_token(
-                        "the token is neither a JWT nor a known API key",
-                    )
-                    .with_reason(Reason::UnknownToken)),
-                    (None, None) => Err(VerifyError::invalid_token(
-                        "the token is not a known API key",
-                    )
-                    .with_reason(Reason::UnknownToken)),
-                }
-            }
-            Self::Custom(custom, timeout) => {
-                let mut info = tokio::time::timeout(*timeout, custom.verify(token))
-                    .await
-                    .map_err(|_| {
-                        VerifyError::unavailable(format!(
-                            "the verifier gave no answer within {timeout:?}"
-                        ))
-                    })??;
-                token.clone_into(&mut info.token);
-                info.scope_relation = scope_relation.clone();
-                warn_of_missing_fields(&info);
-                Ok(Arc::new(info))
-            }
+                jwt, introspection, ..
+            } => (jwt, introspection),
+        };
+        if let Some(jwt) = self.jwt_for(token) {
+            return jwt.verify(token).await;
+        }
+        match (introspection, jwt) {
+            (Some(introspection), _) => introspection.verify(token).await,
+            (None, Some(_)) => Err(VerifyError::invalid_token(
+                "the token is neither a JWT nor a known API key",
+            )
+            .with_reason(Reason::UnknownToken)),
+            (None, None) => Err(
+                VerifyError::invalid_token("the token is not a known API key")
+                    .with_reason(Reason::UnknownToken),
+            ),
         }
     }
-}
 
-/// A custom verifier that leaves out the issuer or the audience gets every token refused; the
-/// refusal alone would not say why, so the log does, at the default level.
-fn warn_of_missing_fields(info: &AuthInfo) {
-    let missing: Vec<&str> = [
-        (info.issuer.is_empty(), "issuer"),
-        (info.audience.is_empty(), "audience"),
-    ]
-    .into_iter()
-    .filter_map(|(empty, field)| empty.then_some(field))
-    .collect();
-    if !missing.is_empty() {
-        tracing::warn!(
-            missing = %missing.join(" and "),
-            "the custom verifier returned an AuthInfo without {}, so the token is refused: build it with AuthInfo::new(issuer, audience)",
-            missing.join(" and ")
-        );
+    /// JWT mode, when `token` goes to it: every token when it is the only built-in mode, else a
+    /// token shaped like a JWT.
+    fn jwt_for(&self, token: &str) -> Option<&JwtVerifier> {
+        let Self::BuiltIn {
+            jwt,
+            introspection,
+            api_keys,
+        } = self
+        else {
+            return None;
+        };
+        let only_jwt = introspection.is_none() && api_keys.is_none();
+        jwt.as_deref().filter(|_| only_jwt || looks_like_jwt(token))
     }
 }
 

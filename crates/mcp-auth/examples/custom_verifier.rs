@@ -53,12 +53,10 @@ fn verifier(
             "no-scope-token" => &[],
             _ => return std::future::ready(Err(VerifyError::invalid_token("unknown token"))),
         };
-        std::future::ready(Ok(AuthInfo {
-            subject: Some("alice".into()),
-            client_id: Some("example-client".into()),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            ..AuthInfo::new(ISSUER, [resource.as_str()])
-        }))
+        std::future::ready(Ok(AuthInfo::new(ISSUER, [resource.as_str()])
+            .with_subject("alice")
+            .with_client_id("example-client")
+            .with_scopes(scopes.iter().copied())))
     }
 }
 

@@ -16,21 +16,23 @@ use crate::scope::{ScopeRelation, SharedScopeRelation};
 /// every check passed; handlers take it with the [`Auth`](crate::Auth) extractor (axum routes
 /// and rmcp tools alike).
 /// A custom verifier builds one from what it learned about the token, starting from
-/// [`AuthInfo::new`], which asks for the two fields the layer refuses a token without:
+/// [`AuthInfo::new`], which asks for the two fields the layer refuses a token without, then
+/// the `with_` methods (or assignments to the fields):
 ///
 /// ```
 /// use mcp_auth::AuthInfo;
 ///
-/// let info = AuthInfo {
-///     subject: Some("user-1".into()),
-///     scopes: vec!["read".into()],
-///     ..AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
-/// };
+/// let info = AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
+///     .with_subject("user-1")
+///     .with_scopes(["read"])
+///     .with_expires_at(4_000_000_000);
 /// assert!(info.has_scope("read"));
 /// ```
 ///
-/// `Debug` never prints the token.
+/// New fields may be added (the struct is `#[non_exhaustive]`), so it cannot be written as a
+/// struct literal outside this crate. `Debug` never prints the token.
 #[derive(Clone, Default, PartialEq, Serialize)]
+#[non_exhaustive]
 pub struct AuthInfo {
     /// The raw access token, as the client sent it.
     #[serde(skip)]
@@ -56,10 +58,9 @@ pub struct AuthInfo {
     pub claims: Map<String, Value>,
     /// How granted scopes satisfy required ones: the bearer layer sets its own
     /// ([`scope_relation`](crate::bearer::BearerAuthBuilder::scope_relation)), so that
-    /// [`has_scope`](Self::has_scope) in a tool agrees with the layer. A custom verifier leaves
-    /// the default.
+    /// [`has_scope`](Self::has_scope) in a tool agrees with the layer.
     #[serde(skip)]
-    pub scope_relation: SharedScopeRelation,
+    pub(crate) scope_relation: SharedScopeRelation,
 }
 
 impl AuthInfo {
@@ -84,6 +85,62 @@ impl AuthInfo {
             audience: audience.into_iter().map(Into::into).collect(),
             ..Self::default()
         }
+    }
+
+    /// With the resource owner (`sub`).
+    pub fn with_subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+
+    /// With the OAuth client the token was issued to (`client_id` or `azp`).
+    pub fn with_client_id(mut self, client_id: impl Into<String>) -> Self {
+        self.client_id = Some(client_id.into());
+        self
+    }
+
+    /// With the scopes the token grants.
+    pub fn with_scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// With the expiry (`exp`), in seconds since the Unix epoch.
+    pub fn with_expires_at(mut self, expires_at: u64) -> Self {
+        self.expires_at = Some(expires_at);
+        self
+    }
+
+    /// With the start of validity (`nbf`), in seconds since the Unix epoch.
+    pub fn with_not_before(mut self, not_before: u64) -> Self {
+        self.not_before = Some(not_before);
+        self
+    }
+
+    /// With the issue time (`iat`), in seconds since the Unix epoch.
+    pub fn with_issued_at(mut self, issued_at: u64) -> Self {
+        self.issued_at = Some(issued_at);
+        self
+    }
+
+    /// With the token's claims, or whatever the verifier chose to keep.
+    ///
+    /// ```
+    /// use mcp_auth::AuthInfo;
+    /// use serde_json::json;
+    ///
+    /// let claims = json!({ "tenant": "acme" }).as_object().cloned().unwrap_or_default();
+    /// let info = AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
+    ///     .with_claims(claims);
+    /// assert_eq!(info.claims["tenant"], "acme");
+    /// ```
+    pub fn with_claims(mut self, claims: Map<String, Value>) -> Self {
+        self.claims = claims;
+        self
     }
 
     /// Whether the token grants this scope, under the layer's scope relation: with

@@ -46,9 +46,12 @@ pub enum ConfigError {
     NoProtectedResource,
     /// The same resource identifier was configured twice.
     #[error(
-        "protected resource {0:?} is configured twice: each resource identifier must be unique"
+        "protected resource {resource:?} is configured twice: each resource identifier must be unique"
     )]
-    DuplicateResource(String),
+    DuplicateResource {
+        /// The repeated resource identifier.
+        resource: String,
+    },
     /// Two resources would publish their metadata at the same well-known path.
     #[error(
         "protected resources {first:?} and {second:?} both publish metadata at {path:?}: serve them from separate McpAuth values"
@@ -63,9 +66,12 @@ pub enum ConfigError {
     },
     /// A protected resource trusts no authorization server.
     #[error(
-        "protected resource {0:?} has no authorization server: add one with ProtectedResource::authorization_server (RFC 9728 clients need at least one)"
+        "protected resource {resource:?} has no authorization server: add one with ProtectedResource::authorization_server (RFC 9728 clients need at least one)"
     )]
-    NoAuthorizationServer(String),
+    NoAuthorizationServer {
+        /// The resource.
+        resource: String,
+    },
     /// A lazily discovered server was given by the well-known URL of a root issuer, which does
     /// not say whether the issuer ends with a slash; tokens must name it exactly.
     #[error(
@@ -95,25 +101,29 @@ pub enum ConfigError {
     },
     /// The bearer layer did not say which resource it protects and there are several.
     #[error(
-        "several protected resources are configured ({0:?}): say which one this layer protects with BearerAuthBuilder::resource"
+        "several protected resources are configured ({known:?}): say which one this layer protects with BearerAuthBuilder::resource"
     )]
-    AmbiguousResource(Vec<String>),
+    AmbiguousResource {
+        /// The resources that are configured.
+        known: Vec<String>,
+    },
     /// An audience is the empty string, which no token should carry.
     #[error(
         "an audience is empty: name the audience your tokens carry, or leave it out to use the resource identifier"
     )]
     EmptyAudience,
-    /// The leeway is far longer than any clock skew.
-    #[error(
-        "a leeway of {0:?} is too long: clock skew is seconds or minutes; use at most one hour"
-    )]
-    LeewayTooLong(std::time::Duration),
-    /// A setting of JWT mode is not usable.
-    #[error("JwtOptions::{option} is not usable: {reason}")]
-    InvalidJwtOption {
-        /// The setter of [`JwtOptions`](crate::verify::JwtOptions) at fault.
-        option: &'static str,
-        /// What is wrong with its value.
+    /// A setting's value cannot be used: a bound that nothing could pass (zero where a size, a
+    /// count or a time limit must fit something), bounds that contradict each other, a value
+    /// out of its range. Every setting of every type reports this way.
+    #[error("{of}::{setting} is not usable: {reason}")]
+    InvalidSetting {
+        /// The type whose setter is at fault: `"JwtOptions"`, `"IntrospectionOptions"`,
+        /// `"DpopOptions"`, `"Discovery"`, `"OperationRules"`, `"SessionBinding"`,
+        /// `"BearerAuthBuilder"`.
+        of: &'static str,
+        /// The setter at fault, such as `"fetch_timeout"`.
+        setting: &'static str,
+        /// What is wrong with its value, and what to do.
         reason: String,
     },
     /// A custom verifier was given with a built-in one (JWT, introspection or API keys) to one
@@ -139,27 +149,14 @@ pub enum ConfigError {
         "the bearer layer has JWT mode off and no other verifier: add .introspection(...), .api_keys(...) or .verifier(...), or drop .without_jwt()"
     )]
     NoTokenVerifier,
-    /// A setting of introspection mode is not usable.
-    #[error("IntrospectionOptions::{option} is not usable: {reason}")]
-    InvalidIntrospectionOption {
-        /// The setter of [`IntrospectionOptions`](crate::verify::IntrospectionOptions) at fault.
-        option: &'static str,
-        /// What is wrong with its value.
-        reason: &'static str,
-    },
-    /// A DPoP setting is not usable.
-    #[error("DpopOptions::{option} is not usable: {reason}")]
-    InvalidDpopOption {
-        /// The setter of [`DpopOptions`](crate::dpop::DpopOptions) at fault.
-        option: &'static str,
-        /// What is wrong with its value.
-        reason: &'static str,
-    },
     /// Introspection names an issuer the resource does not trust.
     #[error(
-        "IntrospectionOptions::issuer names {0}, which is not an authorization server of this resource: add it, or name one of them"
+        "IntrospectionOptions::issuer names {issuer}, which is not an authorization server of this resource: add it, or name one of them"
     )]
-    UnknownIntrospectionIssuer(String),
+    UnknownIntrospectionIssuer {
+        /// The issuer named.
+        issuer: String,
+    },
     /// The resource trusts several authorization servers and introspection names none.
     #[error(
         "the resource trusts several authorization servers: say which one introspects tokens with IntrospectionOptions::issuer"
@@ -167,29 +164,27 @@ pub enum ConfigError {
     IntrospectionIssuerNotChosen,
     /// Introspection needs an endpoint and the server's metadata names none.
     #[error(
-        "authorization server {0} has no introspection_endpoint in its metadata: set IntrospectionOptions::endpoint"
+        "authorization server {issuer} has no introspection_endpoint in its metadata: set IntrospectionOptions::endpoint"
     )]
-    NoIntrospectionEndpoint(String),
+    NoIntrospectionEndpoint {
+        /// The authorization server.
+        issuer: String,
+    },
     /// The legacy authorization server metadata mirror needs exactly one authorization server.
     #[error(
         "the legacy /.well-known/oauth-authorization-server mirror needs exactly one authorization server across the configuration; it cannot stand for several"
     )]
     LegacyMetadataNeedsOneServer,
-    /// A setting of a [`Discovery`](crate::discovery::Discovery) is not usable.
-    #[error("Discovery::{option} is not usable: {reason}")]
-    InvalidDiscoveryOption {
-        /// The setter at fault.
-        option: &'static str,
-        /// What is wrong with its value.
-        reason: &'static str,
-    },
     /// One issuer is described twice in different ways (other metadata, discovery, server type
     /// or plain-http permission): every layer shares one source of its metadata and keys, so it
     /// must be described once.
     #[error(
-        "authorization server {0:?} is configured twice in different ways: build its AuthServerConfig once and clone it for each resource"
+        "authorization server {issuer:?} is configured twice in different ways: build its AuthServerConfig once and clone it for each resource"
     )]
-    IssuerConfiguredTwice(String),
+    IssuerConfiguredTwice {
+        /// The issuer.
+        issuer: String,
+    },
     /// An API key digest is not 64 hexadecimal digits, or appears twice.
     #[error("API key {index}: {reason}")]
     InvalidApiKey {
@@ -206,32 +201,20 @@ pub enum ConfigError {
     /// A resource rule names a URI out of canonical form, which no request can be compared
     /// with.
     #[error(
-        "the resource rule {0:?} is not a canonical URI (no query, fragment, %-escape, ';', '\\', user-info, empty, '.' or '..' segment, upper-case scheme or host, default port; file: with an empty host): write it as requests name it, such as file:///private/"
+        "the resource rule {uri:?} is not a canonical URI (no query, fragment, %-escape, ';', '\\', user-info, empty, '.' or '..' segment, upper-case scheme or host, default port; file: with an empty host): write it as requests name it, such as file:///private/"
     )]
-    NonCanonicalResourceRule(String),
-    /// `OperationRules::max_body_bytes` is zero, so no operation could be read.
-    #[error(
-        "OperationRules::max_body_bytes is zero: no request's operation could be read; leave it unset for 1 MiB"
-    )]
-    ZeroBodyLimit,
-    /// `OperationRules::body_timeout` is zero, so no body could be read in time.
-    #[error(
-        "OperationRules::body_timeout is zero: no request body could be read in time; leave it unset for 30 s"
-    )]
-    ZeroBodyTimeout,
-    /// Session binding is on with a zero session count or idle timeout: no session could last.
-    #[error(
-        "SessionBinding allows no session (max_sessions or idle_timeout is zero): raise it, or turn binding off with SessionBinding::off()"
-    )]
-    InvalidSessionBinding,
-    /// The custom verifier's timeout cannot be used.
-    #[error("BearerAuthBuilder::verifier_timeout is not usable: {0}")]
-    InvalidVerifierTimeout(&'static str),
+    NonCanonicalResourceRule {
+        /// The rule's URI as given.
+        uri: String,
+    },
     /// JWT mode needs the key set of an authorization server whose metadata has none.
     #[error(
-        "authorization server {0} has no jwks_uri in its metadata, and JWT mode needs its key set: add jwks_uri, or use a custom verifier"
+        "authorization server {issuer} has no jwks_uri in its metadata, and JWT mode needs its key set: add jwks_uri, or use a custom verifier"
     )]
-    NoJwksUri(String),
+    NoJwksUri {
+        /// The authorization server.
+        issuer: String,
+    },
     /// An allowed `Origin` is not a `scheme://host[:port]` origin.
     #[error("allowed origin {origin:?} is not usable: {reason}")]
     InvalidOrigin {
@@ -240,6 +223,21 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
+}
+
+impl ConfigError {
+    /// [`InvalidSetting`](Self::InvalidSetting): `of::setting` cannot be used, because `reason`.
+    pub(crate) fn invalid_setting(
+        of: &'static str,
+        setting: &'static str,
+        reason: impl Into<String>,
+    ) -> Self {
+        Self::InvalidSetting {
+            of,
+            setting,
+            reason: reason.into(),
+        }
+    }
 }
 
 /// Why a [`TokenVerifier`](crate::TokenVerifier) did not accept a token: a refusal (401

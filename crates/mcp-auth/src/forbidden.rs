@@ -16,10 +16,10 @@ use crate::extract::Auth;
 /// use axum::response::IntoResponse;
 /// use mcp_auth::{Auth, AuthInfo, Forbidden};
 ///
-/// let auth = Auth(std::sync::Arc::new(AuthInfo {
-///     scopes: vec!["read".into()],
-///     ..AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
-/// }));
+/// let auth = Auth(std::sync::Arc::new(
+///     AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
+///         .with_scopes(["read"]),
+/// ));
 /// let refused = auth.require_scopes(["read", "hr:read"]).unwrap_err();
 /// assert_eq!(refused, Forbidden::MissingScopes { missing: vec!["hr:read".into()] });
 /// assert_eq!(refused.into_response().status(), 403);

@@ -89,7 +89,9 @@ impl McpAuthBuilder {
             let resource = resource.validate(&mut issuers)?;
             for known in &resources {
                 if known.identifier == resource.identifier {
-                    return Err(ConfigError::DuplicateResource(resource.identifier));
+                    return Err(ConfigError::DuplicateResource {
+                        resource: resource.identifier,
+                    });
                 }
                 let path = well_known_path(&resource.url);
                 if well_known_path(&known.url) == path {

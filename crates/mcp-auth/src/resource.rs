@@ -116,7 +116,9 @@ impl ProtectedResource {
     pub(crate) fn validate(self, shared: &mut Issuers) -> Result<ResourceConfig, ConfigError> {
         let url = parse_resource_identifier(&self.identifier)?;
         if self.authorization_servers.is_empty() {
-            return Err(ConfigError::NoAuthorizationServer(self.identifier));
+            return Err(ConfigError::NoAuthorizationServer {
+                resource: self.identifier,
+            });
         }
         let mut issuers: Vec<String> = Vec::with_capacity(self.authorization_servers.len());
         for server in &self.authorization_servers {

@@ -69,8 +69,24 @@ impl SessionBinding {
 
     /// Refuses limits under which no session could last.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
-        if self.enabled && (self.max_sessions == 0 || self.idle_timeout.is_zero()) {
-            return Err(ConfigError::InvalidSessionBinding);
+        let invalid = |setting, reason| {
+            Err(ConfigError::invalid_setting(
+                "SessionBinding",
+                setting,
+                reason,
+            ))
+        };
+        if self.enabled && self.max_sessions == 0 {
+            return invalid(
+                "max_sessions",
+                "it is zero, so no session could last: raise it, or turn binding off with SessionBinding::off()",
+            );
+        }
+        if self.enabled && self.idle_timeout.is_zero() {
+            return invalid(
+                "idle_timeout",
+                "it is zero, so no session could last: raise it, or turn binding off with SessionBinding::off()",
+            );
         }
         Ok(())
     }
@@ -267,7 +283,11 @@ mod tests {
             SessionBinding::default()
                 .idle_timeout(Duration::ZERO)
                 .check(),
-            Err(ConfigError::InvalidSessionBinding)
+            Err(ConfigError::invalid_setting(
+                "SessionBinding",
+                "idle_timeout",
+                "it is zero, so no session could last: raise it, or turn binding off with SessionBinding::off()"
+            ))
         );
         assert_eq!(SessionBinding::off().max_sessions(0).check(), Ok(()));
     }

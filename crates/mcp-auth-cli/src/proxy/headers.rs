@@ -307,12 +307,10 @@ mod tests {
     }
 
     fn caller() -> AuthInfo {
-        AuthInfo {
-            subject: Some("user-1".to_owned()),
-            client_id: Some("client-1".to_owned()),
-            scopes: vec!["mcp:tools".to_owned(), "files:read".to_owned()],
-            ..AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
-        }
+        AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
+            .with_subject("user-1")
+            .with_client_id("client-1")
+            .with_scopes(["mcp:tools", "files:read"])
     }
 
     static HTTPS: HeaderValue = HeaderValue::from_static("https");
@@ -449,10 +447,7 @@ mod tests {
 
     #[test]
     fn identity_headers_are_always_sent_empty_when_the_token_has_no_value() {
-        let info = AuthInfo {
-            subject: Some("line\nbreak".to_owned()),
-            ..AuthInfo::new("https://auth.example.com", ["aud"])
-        };
+        let info = AuthInfo::new("https://auth.example.com", ["aud"]).with_subject("line\nbreak");
         let client = map(&[
             ("x-mcp-auth-subject", "admin"),
             ("x-mcp-auth-client-id", "c"),

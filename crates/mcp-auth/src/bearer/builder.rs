@@ -283,7 +283,14 @@ impl BearerAuthBuilder {
             return Err(ConfigError::EmptyAudience);
         }
         if self.leeway > MAX_LEEWAY {
-            return Err(ConfigError::LeewayTooLong(self.leeway));
+            return Err(ConfigError::invalid_setting(
+                "BearerAuthBuilder",
+                "leeway",
+                format!(
+                    "{:?} is far longer than any clock skew (seconds or minutes): use at most one hour",
+                    self.leeway
+                ),
+            ));
         }
         let audiences = if self.audiences.is_empty() {
             vec![resource.identifier.clone()]
@@ -303,7 +310,9 @@ impl BearerAuthBuilder {
                 }
                 let timeout = self.verifier_timeout.unwrap_or(DEFAULT_VERIFIER_TIMEOUT);
                 if timeout.is_zero() {
-                    return Err(ConfigError::InvalidVerifierTimeout(
+                    return Err(ConfigError::invalid_setting(
+                        "BearerAuthBuilder",
+                        "verifier_timeout",
                         "it is zero, so no token could ever be verified",
                     ));
                 }
@@ -311,7 +320,9 @@ impl BearerAuthBuilder {
             }
             None => {
                 if self.verifier_timeout.is_some() {
-                    return Err(ConfigError::InvalidVerifierTimeout(
+                    return Err(ConfigError::invalid_setting(
+                        "BearerAuthBuilder",
+                        "verifier_timeout",
                         "it bounds a custom verifier, and none is set: the built-in verifiers are bounded by their own options (fetch_timeout, timeout)",
                     ));
                 }
@@ -445,7 +456,7 @@ fn chosen_resource<'r>(
     let known = || resources.iter().map(|r| r.identifier.clone()).collect();
     match (wanted, resources) {
         (None, [only]) => Ok(only),
-        (None, _) => Err(ConfigError::AmbiguousResource(known())),
+        (None, _) => Err(ConfigError::AmbiguousResource { known: known() }),
         (Some(wanted), resources) => resources
             .iter()
             .find(|r| r.identifier == wanted)

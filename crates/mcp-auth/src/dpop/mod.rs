@@ -108,7 +108,8 @@ impl DpopOptions {
     /// signed with the client's key, and the server has only its public half), a window outside
     /// a second to an hour, a nonce secret shorter than 32 bytes.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
-        let invalid = |option, reason| Err(ConfigError::InvalidDpopOption { option, reason });
+        let invalid =
+            |setting, reason| Err(ConfigError::invalid_setting("DpopOptions", setting, reason));
         if self.algorithms.is_empty() {
             return invalid(
                 "algorithms",
@@ -134,7 +135,7 @@ impl DpopOptions {
                 "the secret is shorter than 32 bytes: use 32 random bytes or more",
             );
         }
-        Ok(())
+        self.store.check()
     }
 
     /// Bearer and DPoP tokens both accepted.

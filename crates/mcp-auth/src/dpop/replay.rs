@@ -8,6 +8,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::error::ConfigError;
 use crate::observe::metrics;
 
 /// The future a [`ReplayStore`] answers with.
@@ -55,6 +56,12 @@ pub trait ReplayStore: Send + Sync + 'static {
     /// [`ProofUse::KeyLimit`] when the store refuses more proofs of this key (a store without
     /// a per-key bound never answers it), an error when the store cannot answer.
     fn first_use<'a>(&'a self, jkt: &'a str, jti: &'a str, keep: Duration) -> ReplayFuture<'a>;
+
+    /// Refuses bounds under which the store could hold no proof; called when the configuration
+    /// is built, so such a store fails there, not on every request. Accepts by default.
+    fn check(&self) -> Result<(), ConfigError> {
+        Ok(())
+    }
 }
 
 /// Near full: at this share of its capacity (nine tenths), the store warns.
@@ -97,8 +104,28 @@ pub struct MemoryReplayStore {
 }
 
 impl MemoryReplayStore {
-    /// A store holding at most `capacity` proofs (at least one), a tenth of them (at least one)
-    /// per key.
+    /// A store holding at most `capacity` proofs, a tenth of them (at least one) per key. A
+    /// capacity of zero could hold no proof: the layer refuses the configuration.
+    ///
+    /// ```
+    /// use mcp_auth::dpop::{DpopOptions, MemoryReplayStore};
+    /// use mcp_auth::{AuthServerConfig, AuthServerType, ConfigError, McpAuth, ProtectedResource};
+    ///
+    /// let build = |store| {
+    ///     McpAuth::builder()
+    ///         .protected_resource(
+    ///             ProtectedResource::new("https://api.example.com/mcp")
+    ///                 .authorization_server(AuthServerConfig::lazy("https://auth.example.com", AuthServerType::OAuth))
+    ///                 .dpop(DpopOptions::allowed().replay_store(store)),
+    ///         )
+    ///         .build()
+    /// };
+    /// assert!(matches!(
+    ///     build(MemoryReplayStore::new(0)),
+    ///     Err(ConfigError::InvalidSetting { of: "MemoryReplayStore", setting: "new", .. })
+    /// ));
+    /// ```
+    ///
     ///
     /// ```
     /// use mcp_auth::dpop::MemoryReplayStore;
@@ -107,7 +134,6 @@ impl MemoryReplayStore {
     /// assert_eq!((store.capacity(), store.per_key()), (100_000, 10_000));
     /// ```
     pub fn new(capacity: usize) -> Self {
-        let capacity = capacity.max(1);
         Self {
             proofs: Mutex::new(Proofs::default()),
             limits: Limits {
@@ -117,10 +143,10 @@ impl MemoryReplayStore {
         }
     }
 
-    /// At most `max` live proofs per key (at least one; at most the capacity, where one key
-    /// alone could fill the store).
+    /// At most `max` live proofs per key (at most the capacity, where one key alone could fill
+    /// the store). Zero would refuse every proof: the layer refuses the configuration.
     pub fn max_per_key(mut self, max: usize) -> Self {
-        self.limits.per_key = max.clamp(1, self.limits.capacity);
+        self.limits.per_key = max.min(self.limits.capacity);
         self
     }
 
@@ -166,6 +192,29 @@ impl MemoryReplayStore {
 impl ReplayStore for MemoryReplayStore {
     fn first_use<'a>(&'a self, jkt: &'a str, jti: &'a str, keep: Duration) -> ReplayFuture<'a> {
         Box::pin(std::future::ready(self.record(jkt, jti, keep)))
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        let invalid = |setting, reason| {
+            Err(ConfigError::invalid_setting(
+                "MemoryReplayStore",
+                setting,
+                reason,
+            ))
+        };
+        if self.limits.capacity == 0 {
+            return invalid(
+                "new",
+                "a capacity of zero holds no proof, so every DPoP request would get 503",
+            );
+        }
+        if self.limits.per_key == 0 {
+            return invalid(
+                "max_per_key",
+                "it is zero, so every proof of every key would be refused",
+            );
+        }
+        Ok(())
     }
 }
 
@@ -213,11 +262,7 @@ impl Proofs {
         if self.live.contains(&id) {
             return Ok(ProofUse::Replayed);
         }
-        if self
-            .per_key
-            .get(jkt)
-            .is_some_and(|held| *held >= limits.per_key)
-        {
+        if self.per_key.get(jkt).copied().unwrap_or(0) >= limits.per_key {
             return Ok(ProofUse::KeyLimit);
         }
         if self.live.len() >= limits.capacity {
@@ -403,7 +448,19 @@ mod tests {
         assert_eq!((store.capacity(), store.per_key()), (100_000, 10_000));
         assert_eq!(MemoryReplayStore::new(5).per_key(), 1);
         assert_eq!(MemoryReplayStore::new(5).max_per_key(9).per_key(), 5);
-        assert_eq!(MemoryReplayStore::new(0).capacity(), 1);
+        let empty = MemoryReplayStore::new(0);
+        assert_eq!(empty.capacity(), 0);
+        assert!(empty.check().is_err(), "refused when the layer is built");
+        assert_eq!(
+            empty.record("k", "a", KEEP),
+            Err(ReplayStoreError(
+                "it holds 0 proofs within their window already (its capacity)".to_owned()
+            )),
+            "and fails closed if used anyway"
+        );
+        let keyless = MemoryReplayStore::new(10).max_per_key(0);
+        assert!(keyless.check().is_err());
+        assert_eq!(keyless.record("k", "a", KEEP), Ok(ProofUse::KeyLimit));
         assert_eq!(store.record("k", "a", KEEP), Ok(ProofUse::First));
         assert_eq!(store.record("k", "a", KEEP), Ok(ProofUse::Replayed));
     }

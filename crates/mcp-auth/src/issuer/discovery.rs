@@ -236,7 +236,8 @@ impl Discovery {
 
     /// Refuses settings that contradict themselves, naming the setter at fault.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
-        let invalid = |option, reason| Err(ConfigError::InvalidDiscoveryOption { option, reason });
+        let invalid =
+            |setting, reason| Err(ConfigError::invalid_setting("Discovery", setting, reason));
         if self.limits.timeout.is_zero() {
             return invalid("timeout", "it is zero, so no fetch could ever finish");
         }

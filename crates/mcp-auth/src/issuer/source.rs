@@ -317,9 +317,9 @@ impl Issuers {
             return if known.config().same_as(&config) {
                 Ok(Arc::clone(known))
             } else {
-                Err(ConfigError::IssuerConfiguredTwice(
-                    config.issuer().to_owned(),
-                ))
+                Err(ConfigError::IssuerConfiguredTwice {
+                    issuer: config.issuer().to_owned(),
+                })
             };
         }
         let issuer = Arc::new(Issuer::new(config)?);

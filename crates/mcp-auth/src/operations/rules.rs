@@ -187,13 +187,21 @@ impl OperationRules {
             .chain(prefixes)
             .find(|uri| resource_uri::canonical(uri).is_none())
         {
-            return Err(ConfigError::NonCanonicalResourceRule(uri.clone()));
+            return Err(ConfigError::NonCanonicalResourceRule { uri: uri.clone() });
         }
         if self.max_body_bytes == Some(0) {
-            return Err(ConfigError::ZeroBodyLimit);
+            return Err(ConfigError::invalid_setting(
+                "OperationRules",
+                "max_body_bytes",
+                "it is zero, so no request's operation could be read; leave it unset for 1 MiB",
+            ));
         }
         if self.body_timeout == Some(Duration::ZERO) {
-            return Err(ConfigError::ZeroBodyTimeout);
+            return Err(ConfigError::invalid_setting(
+                "OperationRules",
+                "body_timeout",
+                "it is zero, so no request body could be read in time; leave it unset for 30 s",
+            ));
         }
         Ok(())
     }
@@ -392,10 +400,14 @@ mod tests {
             OperationRules::new().tool("t", ["two words"]).check(),
             Err(ConfigError::InvalidScope { .. })
         ));
-        assert_eq!(
+        assert!(matches!(
             OperationRules::new().max_body_bytes(0).check(),
-            Err(ConfigError::ZeroBodyLimit)
-        );
+            Err(ConfigError::InvalidSetting {
+                of: "OperationRules",
+                setting: "max_body_bytes",
+                ..
+            })
+        ));
         for uri in [
             "file:///private/?",
             "file:////x",
@@ -404,11 +416,15 @@ mod tests {
         ] {
             assert_eq!(
                 OperationRules::new().resource(uri, ["a"]).check(),
-                Err(ConfigError::NonCanonicalResourceRule(uri.to_owned()))
+                Err(ConfigError::NonCanonicalResourceRule {
+                    uri: uri.to_owned()
+                })
             );
             assert_eq!(
                 OperationRules::new().resource_prefix(uri, ["a"]).check(),
-                Err(ConfigError::NonCanonicalResourceRule(uri.to_owned()))
+                Err(ConfigError::NonCanonicalResourceRule {
+                    uri: uri.to_owned()
+                })
             );
         }
         assert!(rules().check().is_ok());

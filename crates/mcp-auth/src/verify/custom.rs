@@ -31,11 +31,11 @@ pub type VerifyFuture<'a> =
 ///
 /// async fn lookup(token: String) -> Result<AuthInfo, VerifyError> {
 ///     match token.as_str() {
-///         "alice-token" => Ok(AuthInfo {
-///             subject: Some("alice".into()),
-///             scopes: vec!["read".into()],
-///             ..AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
-///         }),
+///         "alice-token" => Ok(
+///             AuthInfo::new("https://auth.example.com", ["https://api.example.com/mcp"])
+///                 .with_subject("alice")
+///                 .with_scopes(["read"]),
+///         ),
 ///         _ => Err(VerifyError::invalid_token("unknown token")),
 ///     }
 /// }

@@ -582,11 +582,7 @@ impl TokenVerifier for CountingVerifier {
             if token != "counted" {
                 return Err(VerifyError::invalid_token("not the counted token"));
             }
-            Ok(AuthInfo {
-                issuer: ISSUER.to_owned(),
-                audience: vec!["urn:counted".to_owned()],
-                ..AuthInfo::default()
-            })
+            Ok(AuthInfo::new(ISSUER, ["urn:counted"]))
         })
     }
 }
@@ -856,12 +852,7 @@ async fn two_mounted_resources_each_refuse_the_other_resources_tokens() {
             "for-mail" => MAIL,
             _ => return std::future::ready(Err(VerifyError::invalid_token("unknown token"))),
         };
-        std::future::ready(Ok(AuthInfo {
-            issuer: ISSUER.to_owned(),
-            subject: Some(token),
-            audience: vec![audience.to_owned()],
-            ..AuthInfo::default()
-        }))
+        std::future::ready(Ok(AuthInfo::new(ISSUER, [audience]).with_subject(token)))
     });
     let layer = |resource: &str| {
         auth.bearer()
@@ -934,14 +925,8 @@ async fn two_mounted_resources_each_refuse_the_other_resources_tokens() {
 async fn a_verifier_that_leaves_out_issuer_or_audience_is_named_in_the_log() {
     let forgetful = |token: String| async move {
         Ok(match token.as_str() {
-            "no-audience" => AuthInfo {
-                subject: Some("alice".into()),
-                ..AuthInfo::new(ISSUER, Vec::<String>::new())
-            },
-            _ => AuthInfo {
-                subject: Some("alice".into()),
-                ..AuthInfo::default()
-            },
+            "no-audience" => AuthInfo::new(ISSUER, Vec::<String>::new()).with_subject("alice"),
+            _ => AuthInfo::default().with_subject("alice"),
         })
     };
     let auth = mcp_auth(RESOURCE);

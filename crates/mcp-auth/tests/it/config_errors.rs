@@ -106,7 +106,9 @@ fn duplicate_resources_and_clashing_metadata_paths_are_errors() {
     };
     assert_eq!(
         build(vec![one(), one()]).unwrap_err(),
-        ConfigError::DuplicateResource("https://api.example.com/mcp".into())
+        ConfigError::DuplicateResource {
+            resource: "https://api.example.com/mcp".into()
+        }
     );
     let other_host = ProtectedResource::new("https://other.example.com/mcp")
         .authorization_server(server("https://as.example"));
@@ -126,7 +128,9 @@ fn a_resource_needs_distinct_valid_authorization_servers() {
     let err = build(vec![ProtectedResource::new("https://api.example.com/mcp")]).unwrap_err();
     assert_eq!(
         err,
-        ConfigError::NoAuthorizationServer("https://api.example.com/mcp".into())
+        ConfigError::NoAuthorizationServer {
+            resource: "https://api.example.com/mcp".into()
+        }
     );
     assert!(err.to_string().contains("authorization_server"));
 
@@ -191,7 +195,9 @@ fn the_bearer_layer_checks_its_own_settings() {
     // JWT mode (no verifier given) needs the key set of every trusted server.
     assert_eq!(
         auth.bearer().build().unwrap_err(),
-        ConfigError::NoJwksUri(common::ISSUER.into())
+        ConfigError::NoJwksUri {
+            issuer: common::ISSUER.into()
+        }
     );
     assert!(matches!(
         auth.bearer()
@@ -290,7 +296,7 @@ fn with_several_resources_the_layer_must_name_one() {
         .verifier(fixed_tokens("x"))
         .build()
         .unwrap_err();
-    assert!(matches!(err, ConfigError::AmbiguousResource(_)));
+    assert!(matches!(err, ConfigError::AmbiguousResource { .. }));
     assert!(err.to_string().contains("BearerAuthBuilder::resource"));
     assert!(
         auth.bearer()
@@ -341,10 +347,18 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
         .leeway(std::time::Duration::from_secs(86_400))
         .build()
         .unwrap_err();
-    assert_eq!(
-        err,
-        ConfigError::LeewayTooLong(std::time::Duration::from_secs(86_400))
+    assert!(
+        matches!(
+            err,
+            ConfigError::InvalidSetting {
+                of: "BearerAuthBuilder",
+                setting: "leeway",
+                ..
+            }
+        ),
+        "{err:?}"
     );
+    assert!(err.to_string().contains("at most one hour"), "{err}");
 
     use mcp_auth::verify::JwtOptions;
     let day = std::time::Duration::from_secs(86_400);
@@ -375,6 +389,16 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
             "bounds are inverted",
         ),
         (
+            JwtOptions::default().key_cache_ttl(std::time::Duration::ZERO),
+            "key_cache_ttl",
+            "for every token",
+        ),
+        (
+            JwtOptions::default().key_cache_ttl_bounds(std::time::Duration::ZERO, day),
+            "key_cache_ttl_bounds",
+            "for every token",
+        ),
+        (
             JwtOptions::default().retry_backoff(day, day / 2),
             "retry_backoff",
             "bounds are inverted",
@@ -388,7 +412,7 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
     for (options, setter, expected) in cases {
         let err = good.bearer().jwt(options).build().unwrap_err();
         assert!(
-            matches!(err, ConfigError::InvalidJwtOption { option, .. } if option == setter),
+            matches!(err, ConfigError::InvalidSetting { of: "JwtOptions", setting, .. } if setting == setter),
             "{err:?}"
         );
         assert!(err.to_string().contains(expected), "{err}");
@@ -414,7 +438,11 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
         .unwrap_err();
     assert!(matches!(
         timeout_without_verifier,
-        ConfigError::InvalidVerifierTimeout(_)
+        ConfigError::InvalidSetting {
+            of: "BearerAuthBuilder",
+            setting: "verifier_timeout",
+            ..
+        }
     ));
     let zero_timeout = good
         .bearer()
@@ -424,7 +452,11 @@ fn jwt_mode_settings_are_checked_when_the_layer_is_built() {
         .unwrap_err();
     assert!(matches!(
         zero_timeout,
-        ConfigError::InvalidVerifierTimeout(_)
+        ConfigError::InvalidSetting {
+            of: "BearerAuthBuilder",
+            setting: "verifier_timeout",
+            ..
+        }
     ));
 }
 
@@ -458,7 +490,7 @@ fn discovery_settings_are_checked_when_the_configuration_is_built() {
         ])
         .unwrap_err();
         assert!(
-            matches!(err, ConfigError::InvalidDiscoveryOption { option, .. } if option == setter),
+            matches!(err, ConfigError::InvalidSetting { of: "Discovery", setting, .. } if setting == setter),
             "{err:?}"
         );
         assert!(err.to_string().contains(expected), "{err}");

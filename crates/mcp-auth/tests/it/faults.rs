@@ -361,7 +361,7 @@ async fn a_key_rotated_during_an_outage_is_refused_until_the_issuer_is_back() {
 async fn a_key_removed_from_the_set_is_refused_once_the_set_is_refetched() {
     let options = options()
         .key_cache_ttl(Duration::from_millis(100))
-        .key_cache_ttl_bounds(Duration::ZERO, Duration::from_secs(3600));
+        .key_cache_ttl_bounds(Duration::from_millis(100), Duration::from_secs(3600));
     let app = start(options).await;
     let old = app.token().sign().unwrap();
     app.accepted(&old).await;

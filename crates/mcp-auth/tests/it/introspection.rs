@@ -12,7 +12,9 @@ use futures::future::join_all;
 use mcp_auth::bearer::BearerAuthBuilder;
 use mcp_auth::metadata::AuthorizationServerMetadata;
 use mcp_auth::testing::{TestClient, TestIssuer};
-use mcp_auth::verify::{ApiKey, ApiKeys, ClientAuthMethod, IntrospectionOptions, JwtOptions};
+use mcp_auth::verify::{
+    ApiKey, ApiKeys, ClientAuthMethod, IntrospectionOptions, JwtOptions, MemoryIntrospectionStore,
+};
 use mcp_auth::{AuthServerConfig, AuthServerType, ConfigError, McpAuth, ProtectedResource};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -267,6 +269,28 @@ async fn an_active_answer_is_not_kept_past_the_cache_ttl() {
 }
 
 #[tokio::test]
+async fn a_zero_cache_capacity_keeps_no_answer() {
+    // Zero turns a cache off, as for every cache bound (the crate README's rule); a store of
+    // zero answers keeps none either.
+    for options in [
+        options().cache_capacity(0),
+        options()
+            .cache_capacity(0)
+            .store(MemoryIntrospectionStore::new(0)),
+    ] {
+        let app = app_with(options, |bearer| bearer).await;
+        let token = app.token().opaque().unwrap();
+        for _ in 0..3 {
+            app.accepted(&token).await;
+        }
+        for _ in 0..2 {
+            app.refused("unknown", NOT_ACTIVE).await;
+        }
+        assert_eq!(app.issuer.introspection_calls(), 5);
+    }
+}
+
+#[tokio::test]
 async fn with_jwt_mode_too_the_token_shape_decides() {
     let app = app_with(options(), |bearer| bearer.jwt(JwtOptions::default())).await;
     app.accepted(&app.token().sign().unwrap()).await;
@@ -424,9 +448,9 @@ async fn introspection_settings_are_checked_when_the_layer_is_built() {
     let other = AuthServerConfig::lazy("https://other.example.com", AuthServerType::OAuth);
     assert_eq!(
         build(vec![bare()], options()),
-        Some(ConfigError::NoIntrospectionEndpoint(
-            "https://auth.example.com".to_owned()
-        ))
+        Some(ConfigError::NoIntrospectionEndpoint {
+            issuer: "https://auth.example.com".to_owned()
+        })
     );
     assert_eq!(
         build(vec![bare(), other.clone()], options()),
@@ -434,9 +458,9 @@ async fn introspection_settings_are_checked_when_the_layer_is_built() {
     );
     assert_eq!(
         build(vec![bare()], options().issuer("https://nope.example")),
-        Some(ConfigError::UnknownIntrospectionIssuer(
-            "https://nope.example".to_owned()
-        ))
+        Some(ConfigError::UnknownIntrospectionIssuer {
+            issuer: "https://nope.example".to_owned()
+        })
     );
     assert!(matches!(
         build(
@@ -450,9 +474,10 @@ async fn introspection_settings_are_checked_when_the_layer_is_built() {
             vec![bare()],
             IntrospectionOptions::new("", SECRET).endpoint("https://auth.example.com/i")
         ),
-        Some(ConfigError::InvalidIntrospectionOption {
-            option: "new",
-            reason: "the client id is empty"
+        Some(ConfigError::InvalidSetting {
+            of: "IntrospectionOptions",
+            setting: "new",
+            reason: "the client id is empty".to_owned()
         })
     );
     assert_eq!(

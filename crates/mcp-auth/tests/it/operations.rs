@@ -113,14 +113,10 @@ fn verifier(
         } else {
             json!([])
         };
-        std::future::ready(Ok(AuthInfo {
-            issuer: ISSUER.to_owned(),
-            claims: json!({ "roles": roles }).as_object().unwrap().clone(),
-            subject: Some(token),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            audience: vec![resource.clone()],
-            ..AuthInfo::default()
-        }))
+        std::future::ready(Ok(AuthInfo::new(ISSUER, [resource.as_str()])
+            .with_claims(json!({ "roles": roles }).as_object().unwrap().clone())
+            .with_subject(token)
+            .with_scopes(scopes.iter().copied())))
     }
 }
 

@@ -179,7 +179,9 @@ fn an_issuer_described_twice_in_different_ways_is_refused() {
         let error = build(second).unwrap_err();
         assert_eq!(
             error,
-            ConfigError::IssuerConfiguredTwice("https://auth.example.com".to_owned())
+            ConfigError::IssuerConfiguredTwice {
+                issuer: "https://auth.example.com".to_owned()
+            }
         );
         assert!(error.to_string().contains("clone it"), "{error}");
     }

@@ -128,21 +128,22 @@ impl IntrospectionOptions {
     }
 
     /// How long an active answer is reused (never past the token's `exp`; at most one hour):
-    /// a revoked token is accepted up to this long after its revocation.
+    /// a revoked token is accepted up to this long after its revocation. Zero reuses none.
     pub fn cache_ttl(mut self, ttl: Duration) -> Self {
         self.cache_ttl = ttl;
         self
     }
 
     /// How long an inactive answer is reused, so that a flood of bad tokens costs one call per
-    /// token per this period.
+    /// token per this period. Zero reuses none.
     pub fn negative_cache_ttl(mut self, ttl: Duration) -> Self {
         self.negative_cache_ttl = ttl;
         self
     }
 
     /// How many answers the default in-memory store keeps (and how many identities of active
-    /// tokens are kept in process, whatever the store).
+    /// tokens are kept in process, whatever the store); zero keeps none (every request asks
+    /// the endpoint, or the store of [`store`](Self::store) when set).
     pub fn cache_capacity(mut self, answers: usize) -> Self {
         self.cache_capacity = answers;
         self
@@ -208,7 +209,11 @@ impl IntrospectionOptions {
     /// Refuses settings that contradict themselves, naming the setter at fault.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
         let invalid = |option: &'static str, reason: &'static str| {
-            Err(ConfigError::InvalidIntrospectionOption { option, reason })
+            Err(ConfigError::invalid_setting(
+                "IntrospectionOptions",
+                option,
+                reason,
+            ))
         };
         if self.client_id.is_empty() {
             return invalid("new", "the client id is empty");
@@ -229,12 +234,6 @@ impl IntrospectionOptions {
             return invalid(
                 "cache_ttl",
                 "it is above one hour: revocations must be seen eventually",
-            );
-        }
-        if self.store.is_none() && self.cache_capacity == 0 {
-            return invalid(
-                "cache_capacity",
-                "it is zero; set cache_ttl to zero to turn caching off",
             );
         }
         Ok(())

@@ -58,25 +58,32 @@ pub trait IntrospectionStore: Send + Sync + 'static {
 ///     .store(MemoryIntrospectionStore::new(50_000));
 /// ```
 pub struct MemoryIntrospectionStore {
-    entries: Cache<TokenDigest, Arc<StoredAnswer>>,
+    /// None for a zero capacity: nothing is kept.
+    entries: Option<Cache<TokenDigest, Arc<StoredAnswer>>>,
 }
 
 impl MemoryIntrospectionStore {
-    /// A store of at most `capacity` answers.
+    /// A store of at most `capacity` answers (zero keeps none).
     pub fn new(capacity: usize) -> Self {
         Self {
-            entries: Cache::new(capacity.max(1)),
+            entries: (capacity > 0).then(|| Cache::new(capacity)),
         }
     }
 }
 
 impl IntrospectionStore for MemoryIntrospectionStore {
     fn get<'a>(&'a self, digest: &'a TokenDigest) -> StoreFuture<'a, Option<Arc<StoredAnswer>>> {
-        Box::pin(std::future::ready(self.entries.get(digest)))
+        let found = self
+            .entries
+            .as_ref()
+            .and_then(|entries| entries.get(digest));
+        Box::pin(std::future::ready(found))
     }
 
     fn put(&self, digest: TokenDigest, answer: StoredAnswer) -> StoreFuture<'_, ()> {
-        self.entries.insert(digest, Arc::new(answer));
+        if let Some(entries) = &self.entries {
+            entries.insert(digest, Arc::new(answer));
+        }
         Box::pin(std::future::ready(()))
     }
 }

@@ -41,10 +41,12 @@ pub(crate) struct IntrospectionVerifier {
     options: IntrospectionOptions,
     /// The endpoint [`IntrospectionOptions::endpoint`] sets; else the issuer's metadata names it.
     configured: Option<Endpoint>,
-    store: Arc<dyn IntrospectionStore>,
+    /// Where answers are kept; none with a zero cache capacity and no store of the user's.
+    store: Option<Arc<dyn IntrospectionStore>>,
     /// The identities of active tokens, in process, until their answer expires: a repeated
-    /// token costs a hash and a lookup, as in JWT mode, whatever the store.
-    verified: quick_cache::sync::Cache<TokenDigest, (Arc<AuthInfo>, u64)>,
+    /// token costs a hash and a lookup, as in JWT mode, whatever the store. None with a zero
+    /// cache capacity.
+    verified: Option<quick_cache::sync::Cache<TokenDigest, (Arc<AuthInfo>, u64)>>,
     /// Calls under way, so that concurrent requests with one new token share one.
     in_flight: Calls,
     /// The calls a second the endpoint may get.
@@ -89,19 +91,23 @@ impl IntrospectionVerifier {
             (Some(issuer), _) => servers
                 .iter()
                 .find(|server| server.issuer() == issuer)
-                .ok_or_else(|| ConfigError::UnknownIntrospectionIssuer(issuer.clone()))?,
+                .ok_or_else(|| ConfigError::UnknownIntrospectionIssuer {
+                    issuer: issuer.clone(),
+                })?,
             (None, [only]) => only,
             (None, _) => return Err(ConfigError::IntrospectionIssuerNotChosen),
         }
         .clone();
         let configured = configured_endpoint(&issuer, &options)?;
+        let capacity = options.cache_capacity;
         let store = match &options.store {
-            Some(store) => store.clone(),
-            None => Arc::new(MemoryIntrospectionStore::new(options.cache_capacity)),
+            Some(store) => Some(store.clone()),
+            None if capacity == 0 => None,
+            None => Some(Arc::new(MemoryIntrospectionStore::new(capacity)) as Arc<_>),
         };
         Ok(Self {
             budget: CallBudget::new(options.max_calls_per_second),
-            verified: quick_cache::sync::Cache::new(options.cache_capacity.max(1)),
+            verified: (capacity > 0).then(|| quick_cache::sync::Cache::new(capacity)),
             issuer,
             options,
             configured,
@@ -116,7 +122,7 @@ impl IntrospectionVerifier {
         if token.len() > self.options.max_token_bytes {
             return None;
         }
-        let (info, until) = self.verified.get(&token_digest(token))?;
+        let (info, until) = self.verified.as_ref()?.get(&token_digest(token))?;
         (until > unix_now()).then_some(info)
     }
 
@@ -130,18 +136,20 @@ impl IntrospectionVerifier {
             .with_reason(Reason::MalformedToken));
         }
         let key = token_digest(token);
-        let stored = self
-            .store
-            .get(&key)
-            .await
-            .filter(|answer| answer.expires_at > unix_now());
+        let stored = match &self.store {
+            Some(store) => store.get(&key).await,
+            None => None,
+        }
+        .filter(|answer| answer.expires_at > unix_now());
         let answer = match stored {
             Some(answer) => answer,
             None => self.introspect_once(key, token).await?,
         };
         let info = self.auth_info(token, &answer)?;
-        self.verified.insert(key, (info.clone(), answer.expires_at));
-        metrics::cache_entries("introspection", self.verified.len());
+        if let Some(verified) = &self.verified {
+            verified.insert(key, (info.clone(), answer.expires_at));
+            metrics::cache_entries("introspection", verified.len());
+        }
         Ok(info)
     }
 
@@ -159,8 +167,12 @@ impl IntrospectionVerifier {
         };
         cell.get_or_init(|| async {
             let answer = self.introspect(token).await.map(Arc::new)?;
-            if answer.expires_at > unix_now() {
-                self.store.put(key, (*answer).clone()).await;
+            if let Some(store) = self
+                .store
+                .as_ref()
+                .filter(|_| answer.expires_at > unix_now())
+            {
+                store.put(key, (*answer).clone()).await;
             }
             Ok(answer)
         })
@@ -319,10 +331,11 @@ fn configured_endpoint(
     let (url, configured) = match (&options.endpoint, metadata) {
         (Some(url), _) => (url.as_str(), true),
         (None, Some(metadata)) => (
-            metadata
-                .introspection_endpoint
-                .as_deref()
-                .ok_or_else(|| ConfigError::NoIntrospectionEndpoint(config.issuer().to_owned()))?,
+            metadata.introspection_endpoint.as_deref().ok_or_else(|| {
+                ConfigError::NoIntrospectionEndpoint {
+                    issuer: config.issuer().to_owned(),
+                }
+            })?,
             false,
         ),
         (None, None) => return Ok(None),

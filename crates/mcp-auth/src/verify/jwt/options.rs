@@ -125,21 +125,22 @@ impl JwtOptions {
         self
     }
 
-    /// Longest a verified token is remembered (5 minutes by default), whatever its `exp`.
+    /// Longest a verified token is remembered (5 minutes by default), whatever its `exp`; zero
+    /// remembers none.
     pub fn verified_token_ttl(mut self, ttl: Duration) -> Self {
         self.verified_token_ttl = ttl;
         self
     }
 
     /// How long a key set is used before it is fetched again when its response has no
-    /// `Cache-Control: max-age` (5 minutes by default).
+    /// `Cache-Control: max-age` (5 minutes by default; not zero).
     pub fn key_cache_ttl(mut self, ttl: Duration) -> Self {
         self.keys.default_ttl = ttl;
         self
     }
 
-    /// Bounds on a key set's `max-age` (30 s to 24 h by default; the ceiling may not exceed a
-    /// week).
+    /// Bounds on a key set's `max-age` (30 s to 24 h by default; the floor may not be zero,
+    /// the ceiling may not exceed a week).
     pub fn key_cache_ttl_bounds(mut self, min: Duration, max: Duration) -> Self {
         self.keys.min_ttl = min;
         self.keys.max_ttl = max;
@@ -179,7 +180,7 @@ impl JwtOptions {
     /// Refuses settings that contradict themselves, naming the setter at fault.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
         let invalid = |option: &'static str, reason: String| {
-            Err(ConfigError::InvalidJwtOption { option, reason })
+            Err(ConfigError::invalid_setting("JwtOptions", option, reason))
         };
         if self.algorithms.is_empty() {
             return invalid(
@@ -199,6 +200,18 @@ impl JwtOptions {
             return invalid("max_token_bytes", "it must be above zero".to_owned());
         }
         let keys = &self.keys;
+        if keys.default_ttl.is_zero() {
+            return invalid(
+                "key_cache_ttl",
+                "it is zero, which would fetch the key set for every token".to_owned(),
+            );
+        }
+        if keys.min_ttl.is_zero() {
+            return invalid(
+                "key_cache_ttl_bounds",
+                "the floor is zero, so a key set served with max-age=0 would be fetched for every token".to_owned(),
+            );
+        }
         if keys.max_ttl > MAX_KEY_TTL {
             return invalid(
                 "key_cache_ttl_bounds",

@@ -47,7 +47,9 @@ impl JwtVerifier {
             let uri = metadata
                 .jwks_uri
                 .as_deref()
-                .ok_or_else(|| ConfigError::NoJwksUri(metadata.issuer.clone()))?;
+                .ok_or_else(|| ConfigError::NoJwksUri {
+                    issuer: metadata.issuer.clone(),
+                })?;
             parse_issuer_endpoint(
                 UrlKind::JwksUri,
                 &metadata.issuer,

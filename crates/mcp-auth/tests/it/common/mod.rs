@@ -41,6 +41,12 @@ where
     TestServer { addr }
 }
 
+/// `info` with one change: `AuthInfo` cannot be written as a struct literal outside its crate.
+pub fn changed(mut info: AuthInfo, change: impl FnOnce(&mut AuthInfo)) -> AuthInfo {
+    change(&mut info);
+    info
+}
+
 /// `McpAuth` for one resource trusting [`ISSUER`] and [`OTHER_ISSUER`].
 pub fn mcp_auth(resource: &str) -> McpAuth {
     McpAuth::builder()
@@ -84,55 +90,47 @@ pub fn fixed_tokens(
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs();
-        let info = |subject: &str, scopes: &[&str]| AuthInfo {
-            issuer: ISSUER.to_owned(),
-            subject: Some(subject.to_owned()),
-            client_id: Some(format!("{subject}-client")),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-            audience: vec![resource.clone()],
-            expires_at: Some(now + 3600),
-            claims: serde_json::json!({ "sub": subject, "custom": 7 })
-                .as_object()
-                .unwrap()
-                .clone(),
-            ..AuthInfo::default()
+        let info = |subject: &str, scopes: &[&str]| {
+            AuthInfo::new(ISSUER, [resource.clone()])
+                .with_subject(subject)
+                .with_client_id(format!("{subject}-client"))
+                .with_scopes(scopes.iter().copied())
+                .with_expires_at(now + 3600)
+                .with_claims(
+                    serde_json::json!({ "sub": subject, "custom": 7 })
+                        .as_object()
+                        .unwrap()
+                        .clone(),
+                )
         };
         std::future::ready(match token.as_str() {
             "alice" | "bob" => Ok(info(&token, &["read", "write"])),
             "reader" => Ok(info("reader", &["read"])),
             "files-owner" => Ok(info("files-owner", &["files"])),
-            "second-issuer" => Ok(AuthInfo {
-                issuer: OTHER_ISSUER.to_owned(),
-                ..info("second", &["read", "write"])
-            }),
-            "untrusted" => Ok(AuthInfo {
-                issuer: UNTRUSTED_ISSUER.to_owned(),
-                ..info("mallory", &["read", "write"])
-            }),
-            "other-audience" => Ok(AuthInfo {
-                audience: vec!["https://other.example.com/mcp".to_owned()],
-                ..info("alice", &["read", "write"])
-            }),
-            "many-audiences" => Ok(AuthInfo {
-                audience: vec!["https://other.example.com/mcp".to_owned(), resource.clone()],
-                ..info("alice", &["read", "write"])
-            }),
-            "expired" => Ok(AuthInfo {
-                expires_at: Some(now - 120),
-                ..info("alice", &["read", "write"])
-            }),
-            "expired-in-leeway" => Ok(AuthInfo {
-                expires_at: Some(now - 30),
-                ..info("alice", &["read", "write"])
-            }),
-            "no-expiry" => Ok(AuthInfo {
-                expires_at: None,
-                ..info("alice", &["read", "write"])
-            }),
-            "no-audience" => Ok(AuthInfo {
-                audience: Vec::new(),
-                ..info("alice", &["read", "write"])
-            }),
+            "second-issuer" => Ok(changed(info("second", &["read", "write"]), |i| {
+                i.issuer = OTHER_ISSUER.to_owned()
+            })),
+            "untrusted" => Ok(changed(info("mallory", &["read", "write"]), |i| {
+                i.issuer = UNTRUSTED_ISSUER.to_owned()
+            })),
+            "other-audience" => Ok(changed(info("alice", &["read", "write"]), |i| {
+                i.audience = vec!["https://other.example.com/mcp".to_owned()]
+            })),
+            "many-audiences" => Ok(changed(info("alice", &["read", "write"]), |i| {
+                i.audience = vec!["https://other.example.com/mcp".to_owned(), resource.clone()]
+            })),
+            "expired" => Ok(changed(info("alice", &["read", "write"]), |i| {
+                i.expires_at = Some(now - 120)
+            })),
+            "expired-in-leeway" => Ok(changed(info("alice", &["read", "write"]), |i| {
+                i.expires_at = Some(now - 30)
+            })),
+            "no-expiry" => Ok(changed(info("alice", &["read", "write"]), |i| {
+                i.expires_at = None
+            })),
+            "no-audience" => Ok(changed(info("alice", &["read", "write"]), |i| {
+                i.audience = Vec::new()
+            })),
             "unavailable" => Err(VerifyError::unavailable(
                 "introspection endpoint unreachable",
             )),

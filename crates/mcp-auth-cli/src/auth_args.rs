@@ -10,7 +10,7 @@ use axum::Router;
 use clap::{Args, ValueEnum};
 use mcp_auth::bearer::BearerAuthLayer;
 use mcp_auth::observe::redact_userinfo;
-use mcp_auth::verify::{IntrospectionOptions, JwtOptions};
+use mcp_auth::verify::{ApiKey, IntrospectionOptions, JwtOptions};
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
 
 use crate::Failure;
@@ -18,7 +18,7 @@ use crate::dpop_args::{Dpop, DpopArgs};
 use crate::duration::parse_duration;
 use crate::mcp_server;
 use crate::observability::Observing;
-use crate::opaque_tokens::{self, ApiKeyEntry, OpaqueTokenArgs};
+use crate::opaque_tokens::{self, OpaqueTokenArgs};
 use crate::server_args::{OperationScopeArgs, ScopeRules};
 
 /// Authorization flags of `serve` and `proxy`; each can also come from its environment variable.
@@ -128,7 +128,7 @@ impl From<IssuerType> for AuthServerType {
 /// usage error (exit 2).
 pub(crate) struct TokenSettings {
     introspection: Option<IntrospectionOptions>,
-    api_keys: Vec<ApiKeyEntry>,
+    api_keys: Vec<ApiKey>,
 }
 
 /// What the flags became: the metadata, the layer and what the start banner shows.
@@ -140,7 +140,7 @@ pub(crate) struct Protection {
     pub(crate) rules: ScopeRules,
     /// The Host header values the MCP endpoint accepts.
     pub(crate) allowed_hosts: Vec<String>,
-    api_keys: Vec<ApiKeyEntry>,
+    api_keys: Vec<ApiKey>,
 }
 
 impl AuthArgs {
@@ -275,11 +275,11 @@ impl AuthArgs {
         for key in &protection.api_keys {
             println!(
                 "  API key           {}{}",
-                key.subject,
-                if key.scopes.is_empty() {
+                key.subject(),
+                if key.granted_scopes().is_empty() {
                     String::new()
                 } else {
-                    format!(" ({})", key.scopes.join(" "))
+                    format!(" ({})", key.granted_scopes().join(" "))
                 }
             );
         }

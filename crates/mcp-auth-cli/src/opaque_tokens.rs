@@ -7,7 +7,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, ValueEnum};
-use mcp_auth::scope::is_scope_token;
 use mcp_auth::verify::{ApiKey, ApiKeys, ClientAuthMethod, IntrospectionOptions};
 
 /// Flags of `serve` and `proxy` for opaque tokens and API keys.
@@ -108,14 +107,6 @@ impl fmt::Debug for Hidden {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("[redacted]")
     }
-}
-
-/// One `--api-key-sha256` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct ApiKeyEntry {
-    sha256_hex: String,
-    pub(crate) subject: String,
-    pub(crate) scopes: Vec<String>,
 }
 
 /// The two ways to give the client secret.
@@ -222,8 +213,8 @@ impl OpaqueTokenArgs {
     /// The `--api-key-sha256` entries, checked: each names its key by a SHA-256, a subject and
     /// valid scopes, and no key comes twice. An error names the entry by its position only:
     /// a malformed one may be the key itself, pasted by mistake.
-    pub(crate) fn api_key_entries(&self) -> Result<Vec<ApiKeyEntry>, String> {
-        let mut entries: Vec<ApiKeyEntry> = Vec::new();
+    pub(crate) fn api_key_entries(&self) -> Result<Vec<ApiKey>, String> {
+        let mut entries: Vec<ApiKey> = Vec::new();
         let given = self
             .api_keys
             .iter()
@@ -232,12 +223,12 @@ impl OpaqueTokenArgs {
             .filter(|entry| !entry.is_empty());
         for (index, entry) in given.enumerate() {
             let position = index + 1;
-            let parsed = parse_api_key(entry).map_err(|reason| {
+            let parsed: ApiKey = entry.parse().map_err(|reason| {
                 format!("--api-key-sha256 entry {position} is not HEX=SUBJECT[:SCOPES]: {reason}")
             })?;
             if let Some(first) = entries
                 .iter()
-                .position(|known| known.sha256_hex == parsed.sha256_hex)
+                .position(|known| known.sha256_hex() == parsed.sha256_hex())
             {
                 return Err(format!(
                     "--api-key-sha256 entries {} and {position} name the same key",
@@ -251,16 +242,15 @@ impl OpaqueTokenArgs {
 }
 
 /// The layer's API keys, or `None` without any.
-pub(crate) fn api_keys(entries: &[ApiKeyEntry]) -> Option<ApiKeys> {
+pub(crate) fn api_keys(entries: &[ApiKey]) -> Option<ApiKeys> {
     if entries.is_empty() {
         return None;
     }
-    Some(entries.iter().fold(ApiKeys::new(), |keys, entry| {
-        keys.key(
-            ApiKey::new(entry.sha256_hex.clone(), entry.subject.clone())
-                .scopes(entry.scopes.clone()),
-        )
-    }))
+    Some(
+        entries
+            .iter()
+            .fold(ApiKeys::new(), |keys, entry| keys.key(entry.clone())),
+    )
 }
 
 /// The secret in `path`, without its trailing newline. The error names the file, never its
@@ -273,46 +263,6 @@ fn read_secret(path: &Path) -> Result<String, String> {
         )
     })?;
     Ok(content.trim_end_matches(['\n', '\r']).to_owned())
-}
-
-/// Parses `HEX=SUBJECT[:SCOPES]`; the error is a reason that repeats nothing of the entry.
-fn parse_api_key(entry: &str) -> Result<ApiKeyEntry, &'static str> {
-    const NOT_A_DIGEST: &str = "the part before '=' must be the key's SHA-256, 64 hexadecimal \
-                                digits (printf %s \"$KEY\" | sha256sum), never the key itself";
-    let (hex, rest) = entry.split_once('=').ok_or(NOT_A_DIGEST)?;
-    if hex.len() != 64 || !hex.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err(NOT_A_DIGEST);
-    }
-    let (subject, list) = match rest.split_once(':') {
-        Some((subject, list)) => (subject, Some(list)),
-        None => (rest, None),
-    };
-    if subject.is_empty() {
-        return Err("the subject after '=' is empty");
-    }
-    let mut scopes: Vec<String> = Vec::new();
-    for scope in list
-        .unwrap_or_default()
-        .split(' ')
-        .filter(|s| !s.is_empty())
-    {
-        if !is_scope_token(scope) {
-            return Err(
-                "a scope is not a scope token (RFC 6749: visible ASCII except '\"' and '\\', separated by spaces)",
-            );
-        }
-        if !scopes.iter().any(|known| known == scope) {
-            scopes.push(scope.to_owned());
-        }
-    }
-    if list.is_some() && scopes.is_empty() {
-        return Err("no scope after ':' (leave the ':' out for a key without scopes)");
-    }
-    Ok(ApiKeyEntry {
-        sha256_hex: hex.to_ascii_lowercase(),
-        subject: subject.to_owned(),
-        scopes,
-    })
 }
 
 #[cfg(test)]
@@ -335,53 +285,12 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_names_a_digest_a_subject_and_its_scopes() {
-        assert_eq!(
-            parse_api_key(&format!(
-                "{}=ci-bot:mcp:tools  mcp:admin mcp:tools",
-                HEX.to_uppercase()
-            )),
-            Ok(ApiKeyEntry {
-                sha256_hex: HEX.to_owned(),
-                subject: "ci-bot".to_owned(),
-                scopes: vec!["mcp:tools".to_owned(), "mcp:admin".to_owned()],
-            })
-        );
-        let bare = parse_api_key(&format!("{HEX}=ci-bot")).unwrap();
-        assert_eq!((bare.subject.as_str(), bare.scopes.len()), ("ci-bot", 0));
-    }
-
-    #[test]
-    fn malformed_entries_are_refused_without_repeating_them() {
-        let short = &HEX[..63];
-        for bad in [
-            "the-key-itself".to_owned(),
-            "c2VjcmV0LWtleQ==".to_owned(),
-            format!("{short}=ci-bot"),
-            format!("{short}g=ci-bot"),
-            format!("{HEX}="),
-            format!("{HEX}=:mcp:tools"),
-            format!("{HEX}=ci-bot:"),
-            format!("{HEX}=ci-bot:mcp:\"tools"),
-        ] {
-            let reason = parse_api_key(&bad).expect_err(&bad);
-            assert!(
-                !reason.contains(&bad) && !reason.contains("ci-bot"),
-                "{reason}"
-            );
-        }
-    }
-
-    #[test]
     fn entries_come_by_comma_or_line_and_each_key_once() {
         let other = HEX.replace('9', "8");
         let line = format!("{HEX}=a:x\n\n {other}=b \n");
         let entries = args(&[&line]).api_key_entries().unwrap();
         assert_eq!(
-            entries
-                .iter()
-                .map(|e| e.subject.as_str())
-                .collect::<Vec<_>>(),
+            entries.iter().map(ApiKey::subject).collect::<Vec<_>>(),
             ["a", "b"]
         );
         let error = args(&[&format!("{HEX}=a"), "oops", &format!("{HEX}=c")])

@@ -3,13 +3,14 @@
 //! MCP client only sends one when told to (a configured header or token), never through its
 //! OAuth flow. The server keeps only each key's SHA-256, never the key.
 
+use std::str::FromStr;
 use std::sync::Arc;
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 
 use crate::auth_info::AuthInfo;
 use crate::error::ConfigError;
-use crate::scope::{SharedScopeRelation, check_scope_token};
+use crate::scope::{SharedScopeRelation, check_scope_token, is_scope_token};
 use crate::wire::{token_digest, token_digest_hex};
 
 /// The API keys a layer accepts, each by its SHA-256 and the identity it stands for.
@@ -32,7 +33,20 @@ pub struct ApiKeys {
 }
 
 /// One API key: the hexadecimal SHA-256 of the key, and whose it is.
-#[derive(Debug, Clone)]
+///
+/// Configuration files and the command's `--api-key-sha256` write one as
+/// `SHA256=SUBJECT[:SCOPE SCOPE...]`, which [`parse`](str::parse) reads:
+///
+/// ```
+/// use mcp_auth::verify::ApiKey;
+///
+/// let key: ApiKey =
+///     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08=ci-bot:mcp:tools".parse()?;
+/// assert_eq!((key.subject(), key.granted_scopes()), ("ci-bot", &["mcp:tools".to_owned()][..]));
+/// assert!("the-key-itself=ci-bot".parse::<ApiKey>().is_err());
+/// # Ok::<(), mcp_auth::verify::InvalidApiKeyEntry>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiKey {
     sha256_hex: String,
     subject: String,
@@ -83,6 +97,75 @@ impl ApiKey {
     {
         self.scopes = scopes.into_iter().map(Into::into).collect();
         self
+    }
+}
+
+impl ApiKey {
+    /// The hexadecimal SHA-256 of the key, as given (lower case when parsed).
+    pub fn sha256_hex(&self) -> &str {
+        &self.sha256_hex
+    }
+
+    /// Whose key it is.
+    pub fn subject(&self) -> &str {
+        &self.subject
+    }
+
+    /// The scopes it grants.
+    pub fn granted_scopes(&self) -> &[String] {
+        &self.scopes
+    }
+}
+
+/// Why a `SHA256=SUBJECT[:SCOPES]` entry is not an API key. It never repeats the entry, which
+/// may hold a key pasted by mistake where its digest belongs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidApiKeyEntry(&'static str);
+
+impl FromStr for ApiKey {
+    type Err = InvalidApiKeyEntry;
+
+    /// `SHA256=SUBJECT[:SCOPES]`: the key's SHA-256 in 64 hexadecimal digits, the subject it
+    /// stands for (no `:`), then optionally the scopes it grants, separated by spaces (each
+    /// once).
+    fn from_str(entry: &str) -> Result<Self, Self::Err> {
+        const NOT_A_DIGEST: InvalidApiKeyEntry = InvalidApiKeyEntry(
+            "the part before '=' must be the key's SHA-256, 64 hexadecimal digits \
+             (printf %s \"$KEY\" | sha256sum), never the key itself",
+        );
+        let (hex, rest) = entry.split_once('=').ok_or(NOT_A_DIGEST)?;
+        if parse_digest(hex).is_none() {
+            return Err(NOT_A_DIGEST);
+        }
+        let (subject, list) = match rest.split_once(':') {
+            Some((subject, list)) => (subject, Some(list)),
+            None => (rest, None),
+        };
+        if subject.is_empty() {
+            return Err(InvalidApiKeyEntry("the subject after '=' is empty"));
+        }
+        let mut scopes: Vec<String> = Vec::new();
+        for scope in list
+            .unwrap_or_default()
+            .split(' ')
+            .filter(|s| !s.is_empty())
+        {
+            if !is_scope_token(scope) {
+                return Err(InvalidApiKeyEntry(
+                    "a scope is not a scope token (RFC 6749: visible ASCII except '\"' and '\\', separated by spaces)",
+                ));
+            }
+            if !scopes.iter().any(|known| known == scope) {
+                scopes.push(scope.to_owned());
+            }
+        }
+        if list.is_some() && scopes.is_empty() {
+            return Err(InvalidApiKeyEntry(
+                "no scope after ':' (leave the ':' out for a key without scopes)",
+            ));
+        }
+        Ok(ApiKey::new(hex.to_ascii_lowercase(), subject).scopes(scopes))
     }
 }
 
@@ -173,4 +256,46 @@ fn parse_digest(hex: &str) -> Option<[u8; 32]> {
         *byte = u8::from_str_radix(pair, 16).ok()?;
     }
     Some(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEX: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+    #[test]
+    fn an_entry_names_a_digest_a_subject_and_its_scopes() {
+        let entry = format!(
+            "{}=ci-bot:mcp:tools  mcp:admin mcp:tools",
+            HEX.to_uppercase()
+        );
+        assert_eq!(
+            entry.parse(),
+            Ok(ApiKey::new(HEX, "ci-bot").scopes(["mcp:tools", "mcp:admin"]))
+        );
+        let bare: ApiKey = format!("{HEX}=ci-bot").parse().unwrap();
+        assert_eq!((bare.subject(), bare.granted_scopes().len()), ("ci-bot", 0));
+    }
+
+    #[test]
+    fn malformed_entries_are_refused_without_repeating_them() {
+        let short = &HEX[..63];
+        for bad in [
+            "the-key-itself".to_owned(),
+            "c2VjcmV0LWtleQ==".to_owned(),
+            format!("{short}=ci-bot"),
+            format!("{short}g=ci-bot"),
+            format!("{HEX}="),
+            format!("{HEX}=:mcp:tools"),
+            format!("{HEX}=ci-bot:"),
+            format!("{HEX}=ci-bot:mcp:\"tools"),
+        ] {
+            let reason = bad.parse::<ApiKey>().expect_err(&bad).to_string();
+            assert!(
+                !reason.contains(&bad) && !reason.contains("ci-bot"),
+                "{reason}"
+            );
+        }
+    }
 }

@@ -50,7 +50,7 @@ mod rules;
 mod verifier;
 
 pub(crate) use api_keys::ApiKeyVerifier;
-pub use api_keys::{ApiKey, ApiKeys};
+pub use api_keys::{ApiKey, ApiKeys, InvalidApiKeyEntry};
 pub(crate) use custom::CustomVerifier;
 pub use custom::{TokenVerifier, VerifyFuture};
 pub(crate) use introspection::IntrospectionVerifier;

@@ -1,25 +1,23 @@
 //! The authorization flags `serve` and `proxy` share (issuers, resource, audience, scopes,
-//! per-tool scopes, leeway, allowed hosts and origins, opaque tokens and API keys), and what
-//! they become: the [`McpAuth`] with its metadata, and the [`BearerAuthLayer`] in front of the
-//! MCP endpoint.
+//! per-tool scopes, leeway, allowed hosts and origins, opaque tokens and API keys), and the
+//! protection [`Plan`] they make.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
 use clap::{Args, ValueEnum};
-use mcp_auth::bearer::BearerAuthLayer;
 use mcp_auth::observe::redact_userinfo;
-use mcp_auth::verify::{ApiKey, IntrospectionOptions, JwtOptions};
-use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+use mcp_auth::verify::{ApiKey, IntrospectionOptions};
+use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth};
 
 use crate::Failure;
 use crate::dpop_args::{Dpop, DpopArgs};
 use crate::duration::parse_duration;
-use crate::mcp_server;
 use crate::observability::Observing;
-use crate::opaque_tokens::{self, OpaqueTokenArgs};
-use crate::server_args::{OperationScopeArgs, ScopeRules};
+use crate::opaque_tokens::OpaqueTokenArgs;
+use crate::protection::{Plan, Protection};
+use crate::server_args::OperationScopeArgs;
 
 /// Authorization flags of `serve` and `proxy`; each can also come from its environment variable.
 #[derive(Debug, Args)]
@@ -131,18 +129,6 @@ pub(crate) struct TokenSettings {
     api_keys: Vec<ApiKey>,
 }
 
-/// What the flags became: the metadata, the layer and what the start banner shows.
-pub(crate) struct Protection {
-    pub(crate) auth: McpAuth,
-    pub(crate) bearer: BearerAuthLayer,
-    /// The resource identifier, as published.
-    pub(crate) resource: String,
-    pub(crate) rules: ScopeRules,
-    /// The Host header values the MCP endpoint accepts.
-    pub(crate) allowed_hosts: Vec<String>,
-    api_keys: Vec<ApiKey>,
-}
-
 impl AuthArgs {
     /// The first issuer introspects: one server must answer for a token, and the order given
     /// is the only preference there is.
@@ -175,73 +161,42 @@ impl AuthArgs {
         observing: &Observing,
         dpop: &Dpop,
     ) -> Result<Protection, Failure> {
-        let resource = self
-            .resource
-            .clone()
-            .unwrap_or_else(|| format!("http://{bound}/mcp"));
         if self.insecure_http_issuers {
             tracing::warn!(
                 "--insecure-http-issuers: issuers, their metadata and key sets may be fetched over plain http; anyone on the path can swap the keys and sign any token"
             );
         }
-        let protected = self
+        let servers = self
             .issuers
             .iter()
-            .fold(ProtectedResource::new(&resource), |r, issuer| {
+            .map(|issuer| {
                 let server = AuthServerConfig::lazy(issuer.clone(), self.issuer_type.into());
-                r.authorization_server(if self.insecure_http_issuers {
+                if self.insecure_http_issuers {
                     server.allow_insecure_http()
                 } else {
                     server
-                })
-            });
-        // Every rule's scopes are published, so clients know what they may ask for.
-        let rules = self.operations.rules(own_rules);
-        let protected = dpop.apply(protected.scopes_supported(rules.published(&self.scopes)));
-        let auth = McpAuth::builder()
-            .protected_resource(protected)
-            .build()
-            .map_err(|err| err.to_string())?;
-        // JWT mode stays on next to introspection and API keys: the token's shape picks the
-        // verifier.
-        let mut bearer = auth
-            .bearer()
-            .jwt(JwtOptions::default())
-            .required_scopes(self.scopes.clone())
-            .leeway(self.leeway.duration())
-            .allowed_origins(self.allowed_origins.clone())
-            .operations(rules.operations().body_timeout(self.body_timeout));
-        if let Some(audience) = &self.audience {
-            bearer = bearer.audience(audience.clone());
-        }
-        if let Some(options) = tokens.introspection {
-            bearer = bearer.introspection(options);
-        }
-        if let Some(keys) = opaque_tokens::api_keys(&tokens.api_keys) {
-            bearer = bearer.api_keys(keys);
-        }
-        let bearer = observing
-            .apply(bearer)
-            .build()
-            .map_err(|err| err.to_string())?;
-
-        if self.allowed_hosts.iter().any(String::is_empty) {
-            let message = "--allowed-host is empty: name a host such as api.example.com";
-            return Err(Failure::Failed(message.to_owned()));
-        }
-        let allowed_hosts = if self.allowed_hosts.is_empty() {
-            mcp_server::default_allowed_hosts(bearer.resource_url(), bound)
-        } else {
-            self.allowed_hosts.clone()
-        };
-        Ok(Protection {
-            auth,
-            bearer,
-            resource,
-            rules,
-            allowed_hosts,
+                }
+            })
+            .collect();
+        let plan = Plan {
+            resource: self
+                .resource
+                .clone()
+                .unwrap_or_else(|| format!("http://{bound}/mcp")),
+            servers,
+            resource_name: None,
+            audience: self.audience.clone(),
+            scopes: self.scopes.clone(),
+            rules: self.operations.rules(own_rules),
+            leeway: self.leeway.duration(),
+            body_timeout: Some(self.body_timeout),
+            allowed_origins: self.allowed_origins.clone(),
+            allowed_hosts: self.allowed_hosts.clone(),
+            introspection: tokens.introspection,
             api_keys: tokens.api_keys,
-        })
+            show_error_details: false,
+        };
+        plan.protect(bound, observing, dpop)
     }
 
     /// The legacy authorization server metadata mirror, when `--legacy-as-metadata` asks for it.

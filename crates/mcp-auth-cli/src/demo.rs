@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use clap::Args;
 use mcp_auth::testing::{TestClient, TestIssuer};
-use mcp_auth::{McpAuth, ProtectedResource};
 
 use crate::Failure;
 use crate::auth_args::LeewayArgs;
@@ -14,6 +13,7 @@ use crate::dpop_args::DpopArgs;
 use crate::listener::BindArgs;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
 use crate::observability::ObserveArgs;
+use crate::protection::Plan;
 use crate::server_args::{ScopeRules, ServerArgs, ToolScopeArgs};
 use mcp_auth::testing::DpopKey;
 
@@ -101,30 +101,28 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
     }
 
     let dpop = args.dpop.start().await?;
-    let auth = McpAuth::builder()
-        .protected_resource(
-            dpop.apply(
-                ProtectedResource::new(&resource)
-                    .authorization_server(issuer.lazy_config())
-                    .scopes_supported(supported.clone())
-                    .resource_name("mcp-auth demo"),
-            ),
-        )
-        .build()
-        .map_err(|err| err.to_string())?;
     let observing = args.observe.start().await?;
-    let bearer = observing
-        .apply(auth.bearer())
-        .required_scopes(base.clone())
-        .leeway(args.leeway.duration())
-        .operations(rules.operations())
-        .show_error_details(true)
-        .build()
-        .map_err(|err| err.to_string())?;
+    // The same protection as `serve`, from the demo's own settings.
+    let plan = Plan {
+        resource: resource.clone(),
+        servers: vec![issuer.lazy_config()],
+        resource_name: Some("mcp-auth demo".to_owned()),
+        audience: None,
+        scopes: base.clone(),
+        rules,
+        leeway: args.leeway.duration(),
+        body_timeout: None,
+        allowed_origins: Vec::new(),
+        allowed_hosts: Vec::new(),
+        introspection: None,
+        api_keys: Vec::new(),
+        show_error_details: true,
+    };
+    let protection = plan.protect(bound, &observing, &dpop)?;
     let app = mcp_server::app(
-        &auth,
-        &bearer,
-        mcp_server::default_allowed_hosts(bearer.resource_url(), bound),
+        &protection.auth,
+        &protection.bearer,
+        protection.allowed_hosts.clone(),
         args.server.stateful,
     );
     let mut token = issuer
@@ -146,8 +144,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         issuer: &issuer,
         token: &token,
         client_secret: &client_secret,
-        whoami_needs: rules.needed_by("whoami", &base),
-        admin_needs: rules.needed_by(ADMIN_TOOL, &base),
+        whoami_needs: protection.rules.needed_by("whoami", &base),
+        admin_needs: protection.rules.needed_by(ADMIN_TOOL, &base),
         supported: &supported,
         stateful: args.server.stateful,
         dpop: dpop.on(),

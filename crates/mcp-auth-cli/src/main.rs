@@ -16,9 +16,11 @@ mod listener;
 mod mcp_server;
 mod observability;
 mod opaque_tokens;
+mod protection;
 mod proxy;
 mod serve;
 mod server_args;
+mod startup;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

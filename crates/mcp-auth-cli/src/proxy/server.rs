@@ -15,18 +15,15 @@ use super::args::ProxyArgs;
 use super::forward::{self, Upstream, UpstreamSettings};
 use super::gate::GateLayer;
 use crate::Failure;
+use crate::startup::Started;
 
 /// Runs `mcp-auth proxy` until SIGTERM or Ctrl-C, then lets open requests finish within the
 /// grace period.
 pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
     let identity = args.identity_headers().map_err(Failure::Usage)?;
     let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
-    let tokens = args.auth.token_settings()?;
-
-    let (listener, bound) = args.bind.listen().await?;
-    let observing = args.observe.start().await?;
-    let dpop = args.auth.dpop.start().await?;
-    let protection = args.auth.protect(bound, tokens, &[], &observing, &dpop)?;
+    let started = Started::start(&args.bind, &args.auth, &args.observe, &[]).await?;
+    let protection = &started.protection;
     let upstream = Upstream::new(UpstreamSettings {
         url: args.upstream.clone(),
         resource: protection.bearer.resource_url().clone(),
@@ -44,25 +41,20 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
         .bearer
         .mount(forwarding)
         .layer(GateLayer::new(&protection.bearer));
-    let mut app = endpoint
+    let app = endpoint
         .merge(protection.auth.metadata_router())
         .route("/healthz", get(|| async { "ok" }));
-    if let Some(mirror) = args.auth.legacy_mirror(&protection.auth)? {
-        app = app.merge(mirror);
-    }
+    let app = started.with_legacy_mirror(&args.auth, app)?;
 
-    println!("mcp-auth proxy: listening on http://{bound}");
-    println!("  MCP endpoint      {}", protection.resource);
-    println!("  upstream          {}", args.upstream);
-    args.auth.print_summary(&protection, &dpop);
-    observing.print_summary();
     let names: Vec<&str> = fixed.keys().map(|name| name.as_str()).collect();
-    if !names.is_empty() {
-        println!("  upstream headers  {} (values hidden)", names.join(", "));
-    }
-    if args.auth.legacy_as_metadata {
-        println!("  legacy metadata   /.well-known/oauth-authorization-server (deprecated)");
-    }
+    let upstream_headers = (!names.is_empty())
+        .then(|| format!("upstream headers  {} (values hidden)", names.join(", ")));
+    started.print_banner(
+        "proxy",
+        &args.auth,
+        &[format!("upstream          {}", args.upstream)],
+        upstream_headers.as_slice(),
+    );
 
     let (stopping, stopped) = watch::channel(false);
     let signal = async move {
@@ -70,7 +62,7 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
         let _ = stopping.send(true);
     };
     tokio::select! {
-        () = args.listener.serve(listener, app, signal) => Ok(()),
+        () = args.listener.serve(started.listener, app, signal) => Ok(()),
         () = grace_expired(stopped, args.shutdown_grace) => {
             tracing::warn!(
                 grace_secs = args.shutdown_grace.as_secs_f64(),

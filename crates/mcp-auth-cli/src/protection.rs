@@ -1,0 +1,126 @@
+//! How the MCP endpoint is protected, said once for `demo`, `serve` and `proxy`: a [`Plan`]
+//! (from flags, or from the demo's own settings) becomes the [`McpAuth`] with its metadata and
+//! the [`BearerAuthLayer`] in front of the endpoint.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use mcp_auth::bearer::BearerAuthLayer;
+use mcp_auth::verify::{ApiKey, IntrospectionOptions, JwtOptions};
+use mcp_auth::{AuthServerConfig, McpAuth, ProtectedResource};
+
+use crate::Failure;
+use crate::dpop_args::Dpop;
+use crate::mcp_server;
+use crate::observability::Observing;
+use crate::opaque_tokens;
+use crate::server_args::ScopeRules;
+
+/// Everything that decides how the endpoint is protected.
+pub(crate) struct Plan {
+    /// The resource identifier, as published.
+    pub(crate) resource: String,
+    /// Its trusted authorization servers.
+    pub(crate) servers: Vec<AuthServerConfig>,
+    /// `resource_name` in its metadata.
+    pub(crate) resource_name: Option<String>,
+    /// The accepted audience, when not the resource identifier.
+    pub(crate) audience: Option<String>,
+    /// The scopes every request needs.
+    pub(crate) scopes: Vec<String>,
+    /// The per-operation scope rules.
+    pub(crate) rules: ScopeRules,
+    pub(crate) leeway: Duration,
+    /// How long a body read for its operations may take (the library's default when `None`).
+    pub(crate) body_timeout: Option<Duration>,
+    pub(crate) allowed_origins: Vec<String>,
+    /// The Host header values the endpoint accepts (its own defaults when empty).
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) introspection: Option<IntrospectionOptions>,
+    pub(crate) api_keys: Vec<ApiKey>,
+    /// Refusals say why in their `error_description` (the demo, for learning).
+    pub(crate) show_error_details: bool,
+}
+
+/// What a plan became: the metadata, the layer and what the start banner shows.
+pub(crate) struct Protection {
+    pub(crate) auth: McpAuth,
+    pub(crate) bearer: BearerAuthLayer,
+    /// The resource identifier, as published.
+    pub(crate) resource: String,
+    pub(crate) rules: ScopeRules,
+    /// The Host header values the MCP endpoint accepts.
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) api_keys: Vec<ApiKey>,
+}
+
+impl Plan {
+    /// The resource, its metadata (every rule's scopes published, so that clients know what to
+    /// ask for) and its layer for a server bound at `bound`, observed by `observing`, with
+    /// `dpop`'s proof settings.
+    pub(crate) fn protect(
+        self,
+        bound: SocketAddr,
+        observing: &Observing,
+        dpop: &Dpop,
+    ) -> Result<Protection, Failure> {
+        let mut protected = self
+            .servers
+            .into_iter()
+            .fold(ProtectedResource::new(&self.resource), |r, server| {
+                r.authorization_server(server)
+            })
+            .scopes_supported(self.rules.published(&self.scopes));
+        if let Some(name) = self.resource_name {
+            protected = protected.resource_name(name);
+        }
+        let auth = McpAuth::builder()
+            .protected_resource(dpop.apply(protected))
+            .build()
+            .map_err(|err| err.to_string())?;
+        let mut operations = self.rules.operations();
+        if let Some(timeout) = self.body_timeout {
+            operations = operations.body_timeout(timeout);
+        }
+        // JWT mode stays on next to introspection and API keys: the token's shape picks the
+        // verifier.
+        let mut bearer = auth
+            .bearer()
+            .jwt(JwtOptions::default())
+            .required_scopes(self.scopes)
+            .leeway(self.leeway)
+            .allowed_origins(self.allowed_origins)
+            .operations(operations)
+            .show_error_details(self.show_error_details);
+        if let Some(audience) = self.audience {
+            bearer = bearer.audience(audience);
+        }
+        if let Some(options) = self.introspection {
+            bearer = bearer.introspection(options);
+        }
+        if let Some(keys) = opaque_tokens::api_keys(&self.api_keys) {
+            bearer = bearer.api_keys(keys);
+        }
+        let bearer = observing
+            .apply(bearer)
+            .build()
+            .map_err(|err| err.to_string())?;
+        if self.allowed_hosts.iter().any(String::is_empty) {
+            let message = "--allowed-host is empty: name a host such as api.example.com";
+            return Err(Failure::Failed(message.to_owned()));
+        }
+        let allowed_hosts = if self.allowed_hosts.is_empty() {
+            mcp_server::default_allowed_hosts(bearer.resource_url(), bound)
+        } else {
+            self.allowed_hosts
+        };
+        Ok(Protection {
+            auth,
+            bearer,
+            resource: self.resource,
+            rules: self.rules,
+            allowed_hosts,
+            api_keys: self.api_keys,
+        })
+    }
+}

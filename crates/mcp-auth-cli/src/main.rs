@@ -13,6 +13,8 @@ mod dpop_args;
 mod dpop_proof;
 mod duration;
 mod listener;
+#[cfg(test)]
+mod man_pages;
 mod mcp_server;
 mod observability;
 mod opaque_tokens;

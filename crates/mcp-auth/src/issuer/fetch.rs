@@ -3,7 +3,7 @@
 //! redirects only within the origin.
 
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::redirect;
@@ -47,6 +47,49 @@ impl Backoff {
         }
         let doublings = (failures - 1).min(16);
         self.min.saturating_mul(1 << doublings).min(self.max)
+    }
+}
+
+/// The attempts at fetching one document: when the last one ended, how many failed in a row,
+/// and why the last one failed. The backoff counts from the end of an attempt, so one that hung
+/// until its timeout is not retried at once.
+#[derive(Debug, Default)]
+pub(crate) struct Attempts {
+    last_ended: Option<Instant>,
+    failures: u32,
+    last_error: Option<String>,
+}
+
+impl Attempts {
+    /// Whether `backoff` holds back an attempt at `now`.
+    pub(crate) fn backing_off(&self, backoff: &Backoff, now: Instant) -> bool {
+        self.last_ended
+            .is_some_and(|at| now.saturating_duration_since(at) < backoff.wait(self.failures))
+    }
+
+    /// How many attempts failed in a row.
+    pub(crate) fn failures(&self) -> u32 {
+        self.failures
+    }
+
+    /// Why the last attempt failed, unless it worked.
+    pub(crate) fn last_error(&self) -> Option<&str> {
+        self.last_error.as_deref()
+    }
+
+    /// Records the outcome of an attempt begun at `now` that took `took`.
+    pub(crate) fn record(&mut self, now: Instant, took: Duration, outcome: Result<(), String>) {
+        self.last_ended = now.checked_add(took).or(Some(now));
+        match outcome {
+            Ok(()) => {
+                self.failures = 0;
+                self.last_error = None;
+            }
+            Err(error) => {
+                self.failures = self.failures.saturating_add(1);
+                self.last_error = Some(error);
+            }
+        }
     }
 }
 

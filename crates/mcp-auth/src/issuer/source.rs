@@ -24,6 +24,7 @@ use url::Url;
 
 use super::config::AuthServerConfig;
 use super::discovery::{Discovery, RefreshPolicy};
+use super::fetch::Attempts;
 use super::url_rules::parse_issuer_endpoint;
 use crate::error::{ConfigError, UrlKind};
 use crate::metadata::AuthorizationServerMetadata;
@@ -34,7 +35,7 @@ pub(crate) struct Issuer {
     config: AuthServerConfig,
     known: RwLock<Option<Arc<Metadata>>>,
     /// Held while fetching, so concurrent readers share one fetch.
-    fetching: Arc<tokio::sync::Mutex<FetchState>>,
+    fetching: Arc<tokio::sync::Mutex<Attempts>>,
     /// Fetch attempts so far: a reader that waited for the lock while another fetched sees it
     /// change and uses that fetch's outcome instead of fetching again.
     attempts: AtomicU64,
@@ -63,13 +64,6 @@ pub(crate) enum Needs {
     JwksUri,
     /// A usable `introspection_endpoint` (introspection).
     IntrospectionEndpoint,
-}
-
-#[derive(Default)]
-struct FetchState {
-    last_attempt: Option<Instant>,
-    consecutive_failures: u32,
-    last_error: Option<String>,
 }
 
 impl Metadata {
@@ -149,7 +143,7 @@ impl Issuer {
         Ok(Self {
             config,
             known: RwLock::new(known),
-            fetching: Arc::new(tokio::sync::Mutex::new(FetchState::default())),
+            fetching: Arc::new(tokio::sync::Mutex::new(Attempts::default())),
             attempts: AtomicU64::new(0),
         })
     }
@@ -209,9 +203,10 @@ impl Issuer {
             .await;
         match self.known() {
             Some(metadata) if metadata.lacks(needs).is_none() => Ok(metadata),
-            _ => Err(state.last_error.clone().unwrap_or_else(|| {
-                format!("the metadata of {} is being discovered", self.issuer())
-            })),
+            _ => Err(state.last_error().map_or_else(
+                || format!("the metadata of {} is being discovered", self.issuer()),
+                str::to_owned,
+            )),
         }
     }
 
@@ -236,7 +231,7 @@ impl Issuer {
     /// counts as a failure for the backoff.
     async fn fetch_locked(
         &self,
-        state: &mut FetchState,
+        state: &mut Attempts,
         needs: Needs,
         attempts_seen: u64,
         now: Instant,
@@ -245,13 +240,12 @@ impl Issuer {
             return;
         };
         let policy = discovery.refresh_policy();
-        let backing_off = state.last_attempt.is_some_and(|at| {
-            now.saturating_duration_since(at) < policy.backoff.wait(state.consecutive_failures)
-        });
-        if self.attempts.load(Ordering::Acquire) != attempts_seen || backing_off {
+        if self.attempts.load(Ordering::Acquire) != attempts_seen
+            || state.backing_off(&policy.backoff, now)
+        {
             return;
         }
-        let why = match (state.consecutive_failures, self.known().is_some()) {
+        let why = match (state.failures(), self.known().is_some()) {
             (1.., _) => "retry",
             (0, true) => "refresh",
             (0, false) => "first",
@@ -259,25 +253,16 @@ impl Issuer {
         let started = Instant::now();
         let outcome = self.discover(discovery, needs, now).await;
         let took = started.elapsed();
-        // The backoff counts from the end of the attempt: one that hung until the timeout must
-        // not be retried at once.
-        state.last_attempt = now.checked_add(took).or(Some(now));
         let issuer = self.issuer();
         let duration_ms = took.as_secs_f64() * 1000.0;
-        match outcome {
-            Ok(url) => {
-                tracing::info!(issuer, %url, why, duration_ms, "metadata fetched");
-                metrics::metadata_fetched(issuer, true);
-                state.consecutive_failures = 0;
-                state.last_error = None;
-            }
+        match &outcome {
+            Ok(url) => tracing::info!(issuer, %url, why, duration_ms, "metadata fetched"),
             Err(error) => {
                 tracing::warn!(issuer, why, %error, duration_ms, "metadata fetch failed");
-                metrics::metadata_fetched(issuer, false);
-                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-                state.last_error = Some(error);
             }
         }
+        metrics::metadata_fetched(issuer, outcome.is_ok());
+        state.record(now, took, outcome.map(drop));
         // Counted after the outcome is stored, so a reader that sees the new count also sees it.
         self.attempts.fetch_add(1, Ordering::AcqRel);
     }

@@ -19,7 +19,7 @@ use url::Url;
 
 use super::options::KeyCacheOptions;
 use crate::error::VerifyError;
-use crate::issuer::fetch::{FetchLimits, get_json};
+use crate::issuer::fetch::{Attempts, FetchLimits, get_json};
 use crate::issuer::{Issuer, Needs};
 use crate::observe::metrics;
 use crate::verify::key_set::{KeySet, VerifyKey};
@@ -57,12 +57,10 @@ struct Snapshot {
 
 #[derive(Default)]
 struct RefreshState {
-    last_attempt: Option<Instant>,
+    attempts: Attempts,
     /// The last fetch caused by an unknown `kid`: the cooldown counts from it, so rotation is
     /// picked up at once while a flood of made-up `kid`s fetches once per cooldown.
     last_unknown_kid_fetch: Option<Instant>,
-    consecutive_failures: u32,
-    last_error: Option<String>,
 }
 
 /// Why a refresh is wanted; each kind has its own throttle.
@@ -178,7 +176,7 @@ impl KeyCache {
         self.refresh
             .try_lock()
             .ok()
-            .and_then(|state| state.last_error.clone())
+            .and_then(|state| state.attempts.last_error().map(str::to_owned))
             .unwrap_or_else(|| "the key set is being fetched".to_owned())
     }
 
@@ -239,13 +237,12 @@ impl KeyCache {
         {
             return;
         }
-        state.last_attempt = Some(now);
         if need == Need::UnknownKid {
             state.last_unknown_kid_fetch = Some(now);
         }
         let why = match (
             need,
-            state.consecutive_failures,
+            state.attempts.failures(),
             self.snapshot().keys.is_some(),
         ) {
             (Need::UnknownKid, ..) => "unknown_kid",
@@ -256,9 +253,6 @@ impl KeyCache {
         let started = Instant::now();
         let outcome = self.fetch(now).await;
         let took = started.elapsed();
-        // The backoff counts from the end of the attempt: one that hung until the fetch timeout
-        // must not be retried at once.
-        state.last_attempt = now.checked_add(took).or(Some(now));
         let issuer = self.issuer();
         let duration_ms = took.as_secs_f64() * 1000.0;
         match outcome {
@@ -268,14 +262,12 @@ impl KeyCache {
                 tracing::info!(issuer, url, why, keys, duration_ms, "key set fetched");
                 metrics::key_set_fetched(issuer, true);
                 self.store(snapshot);
-                state.consecutive_failures = 0;
-                state.last_error = None;
+                state.attempts.record(now, took, Ok(()));
             }
             Err(error) => {
                 tracing::warn!(issuer, why, %error, duration_ms, "key set refresh failed");
                 metrics::key_set_fetched(issuer, false);
-                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-                state.last_error = Some(error);
+                state.attempts.record(now, took, Err(error));
             }
         }
         // Counted after the outcome is stored, so a caller that sees the new count also sees it.
@@ -375,10 +367,7 @@ fn throttled(state: &RefreshState, need: Need, now: Instant, options: &KeyCacheO
     let within = |at: Option<Instant>, wait: Duration| {
         at.is_some_and(|at| now.saturating_duration_since(at) < wait)
     };
-    let backing_off = within(
-        state.last_attempt,
-        options.retry_backoff.wait(state.consecutive_failures),
-    );
+    let backing_off = state.attempts.backing_off(&options.retry_backoff, now);
     match need {
         Need::Refresh => backing_off,
         Need::UnknownKid => {
@@ -418,12 +407,17 @@ mod tests {
             !throttled(&state, Need::Refresh, t0, &options()),
             "first fetch"
         );
-        state.last_attempt = Some(t0);
+        state.attempts.record(t0, Duration::ZERO, Ok(()));
         assert!(
             !throttled(&state, Need::Refresh, t0, &options()),
             "no failure, no wait"
         );
-        state.consecutive_failures = 3; // backoff 4 s
+        for _ in 0..3 {
+            // backoff 4 s after the third
+            state
+                .attempts
+                .record(t0, Duration::ZERO, Err("down".to_owned()));
+        }
         assert!(throttled(
             &state,
             Need::Refresh,
@@ -441,11 +435,11 @@ mod tests {
     #[test]
     fn unknown_kids_also_wait_out_the_cooldown() {
         let t0 = Instant::now();
-        let state = RefreshState {
-            last_attempt: Some(t0),
+        let mut state = RefreshState {
             last_unknown_kid_fetch: Some(t0),
             ..RefreshState::default()
         };
+        state.attempts.record(t0, Duration::ZERO, Ok(()));
         let cooldown = options().unknown_kid_cooldown;
         assert!(throttled(
             &state,
@@ -463,10 +457,13 @@ mod tests {
             !throttled(&state, Need::Refresh, t0 + SECOND, &options()),
             "expired keys are not held back by the unknown-kid cooldown"
         );
-        let failing = RefreshState {
-            consecutive_failures: 7, // backoff 60 s, longer than the cooldown
-            ..state
-        };
+        let mut failing = state;
+        for _ in 0..7 {
+            // backoff 60 s after the seventh, longer than the cooldown
+            failing
+                .attempts
+                .record(t0, Duration::ZERO, Err("down".to_owned()));
+        }
         assert!(throttled(
             &failing,
             Need::UnknownKid,

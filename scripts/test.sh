@@ -4,7 +4,8 @@
 # e2e/package-lock.json, Debian's redis-server and chromium, and the differential suite's Go,
 # uvicorn and Jackson when missing),
 # runs every Rust test (unit, integration, end-to-end, doc), then the seed-page twins, then the
-# README's custom-verifier example driven with curl exactly as it tells a newcomer to.
+# library guide's custom-verifier example (docs/library.md) driven with curl exactly as it tells a
+# newcomer to.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -49,3 +49,8 @@ pub use verify::TokenVerifier;
 #[cfg(all(doctest, feature = "rmcp", feature = "testing"))]
 #[doc = include_str!("../../../README.md")]
 struct RepositoryReadme;
+
+/// The library guide's examples (`docs/library.md`), compiled and run as doctests.
+#[cfg(all(doctest, feature = "rmcp", feature = "testing"))]
+#[doc = include_str!("../../../docs/library.md")]
+struct LibraryGuide;

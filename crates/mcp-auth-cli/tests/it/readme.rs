@@ -1,12 +1,12 @@
-//! The README's reference of the command is checked against the command itself: every flag
-//! that `--help` shows for `demo`, `serve` and `proxy`, and every environment variable it reads,
-//! is named in the README. A flag added without its row fails here, not in a user's hands.
+//! The command's reference (`docs/command.md`) is checked against the command itself: every
+//! flag that `--help` shows for `demo`, `serve` and `proxy`, and every environment variable it
+//! reads, is named there. A flag added without its row fails here, not in a user's hands.
 
 use crate::common::mcp_auth;
 
-/// The README at the repository's root.
+/// The command's reference, beside the README at the repository's root.
 fn readme() -> String {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/command.md");
     std::fs::read_to_string(path).unwrap()
 }
 
@@ -43,7 +43,7 @@ fn flags_and_variables(help: &str) -> (Vec<String>, Vec<String>) {
 }
 
 #[tokio::test]
-async fn every_flag_and_variable_of_the_command_is_in_the_readme() {
+async fn every_flag_and_variable_of_the_command_is_in_its_reference() {
     let readme = readme();
     let mut missing = Vec::new();
     for command in ["demo", "serve", "proxy"] {
@@ -60,5 +60,5 @@ async fn every_flag_and_variable_of_the_command_is_in_the_readme() {
     }
     missing.sort();
     missing.dedup();
-    assert!(missing.is_empty(), "not in README.md: {missing:#?}");
+    assert!(missing.is_empty(), "not in docs/command.md: {missing:#?}");
 }

@@ -32,7 +32,7 @@ async fn call(url: &str, token: &str) -> (StatusCode, String) {
 
 #[tokio::test]
 async fn two_resources_trusting_one_issuer_discover_it_and_fetch_its_keys_once() {
-    // The README's "two resources in one server", with a mirror and introspection besides.
+    // The library guide's "two resources in one server" (docs/library.md), with a mirror and introspection besides.
     let issuer = TestIssuer::start().await.unwrap();
     issuer.register_client(TestClient {
         id: "mcp-server".to_owned(),

@@ -646,7 +646,7 @@ async fn sigterm(proxy: &Running) {
 #[tokio::test]
 async fn sigterm_lets_an_open_request_finish_then_the_proxy_exits_0() {
     let issuer = TestIssuer::start().await.unwrap();
-    let (upstream, _seen) = upstream().await;
+    let (upstream, seen) = upstream().await;
     let (mut proxy, endpoint) = proxy(&issuer, &upstream, &["--shutdown-grace", "5"]).await;
     let token = token(&issuer, &endpoint, &["mcp:tools"]);
 
@@ -656,7 +656,14 @@ async fn sigterm_lets_an_open_request_finish_then_the_proxy_exits_0() {
             .bearer_auth(&token)
             .send(),
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Stopped once the request is open at the upstream (it answers a second later).
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while seen.calls.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .unwrap();
     sigterm(&proxy).await;
 
     let response = slow.await.unwrap().unwrap();

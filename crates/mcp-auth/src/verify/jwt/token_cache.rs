@@ -83,9 +83,14 @@ impl TokenCache {
 
     /// What `token` verified to earlier, if that still holds.
     pub(crate) fn get(&self, token: &str) -> Option<Arc<AuthInfo>> {
+        self.get_at(token, Instant::now())
+    }
+
+    /// [`get`](Self::get) as if it were `now`: tests move the clock instead of sleeping.
+    fn get_at(&self, token: &str, now: Instant) -> Option<Arc<AuthInfo>> {
         let id = token_digest(token);
         let entry = self.entries.get(&id)?;
-        if Instant::now() < entry.valid_until && entry.key.strong_count() > 0 {
+        if now < entry.valid_until && entry.key.strong_count() > 0 {
             Some(entry.info)
         } else {
             self.entries.remove(&id);
@@ -164,10 +169,27 @@ mod tests {
     fn an_entry_never_outlives_the_ttl_or_the_token() {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
-        let short_ttl = TokenCache::new(100 * 1024, Duration::from_millis(30));
+        let short_ttl = TokenCache::new(100 * 1024, Duration::from_secs(30));
+        let t0 = Instant::now();
         short_ttl.insert("t", &info(300), &key, None);
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(short_ttl.get("t").is_none());
+        assert!(
+            short_ttl
+                .get_at("t", t0 + Duration::from_secs(29))
+                .is_some()
+        );
+        assert!(
+            short_ttl
+                .get_at("t", t0 + Duration::from_secs(31))
+                .is_none()
+        );
+
+        let cache = TokenCache::new(100 * 1024, Duration::from_secs(60));
+        cache.insert("t", &info(10), &key, None);
+        assert!(cache.get_at("t", t0 + Duration::from_secs(9)).is_some());
+        assert!(
+            cache.get_at("t", t0 + Duration::from_secs(11)).is_none(),
+            "not past its exp"
+        );
 
         let cache = TokenCache::new(100 * 1024, Duration::from_secs(60));
         cache.insert("expiring", &info(0), &key, None);
@@ -212,11 +234,10 @@ mod tests {
         let keys = key_set();
         let key = keys.keys().next().unwrap().clone();
         let cache = TokenCache::new(100 * 1024, Duration::from_secs(60));
-        let soon = Instant::now() + Duration::from_millis(30);
+        let soon = Instant::now() + Duration::from_secs(30);
         cache.insert("t", &info(300), &key, Some(soon));
-        assert!(cache.get("t").is_some());
-        std::thread::sleep(Duration::from_millis(60));
-        assert!(cache.get("t").is_none());
+        assert!(cache.get_at("t", soon - Duration::from_secs(1)).is_some());
+        assert!(cache.get_at("t", soon).is_none());
     }
 
     #[test]

@@ -15,6 +15,15 @@
 //! instead: the private halves of those ship with the crate, so anyone can sign with them.
 //! Either way this issuer hands tokens to whoever asks: never trust it outside tests and demos.
 //!
+//! It lives in the library, behind a feature that is off by default, rather than in a crate of
+//! its own, for two reasons. The library's own unit tests drive crate-private parts (the key
+//! cache, the shared issuer source, the verified-token cache) against it with a moved clock; as
+//! a separate crate depending on this one it would hand those tests a second copy of the
+//! library's types. And it applies rules the library owns (the hardened HTTP client that fetches
+//! client metadata documents, the loopback rules, DPoP's `ath`): a separate crate would need them
+//! made public or copied, and a rule with two homes drifts. Off by default, it costs users
+//! nothing.
+//!
 //! Any web page the user opens could call it, so it limits what pages may do:
 //!
 //! - it answers only requests for its own authority (`Host: 127.0.0.1:PORT`); another `Host`

@@ -17,7 +17,7 @@ use crate::duration::parse_duration;
 use crate::observability::Observing;
 use crate::opaque_tokens::OpaqueTokenArgs;
 use crate::protection::{Plan, Protection};
-use crate::server_args::OperationScopeArgs;
+use crate::scope_rules::OperationScopeArgs;
 
 /// Authorization flags of `serve` and `proxy`; each can also come from its environment variable.
 #[derive(Debug, Args)]

@@ -11,10 +11,11 @@ use crate::Failure;
 use crate::auth_args::LeewayArgs;
 use crate::dpop_args::DpopArgs;
 use crate::listener::BindArgs;
+use crate::mcp_server::ServerArgs;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
 use crate::observability::ObserveArgs;
 use crate::protection::Plan;
-use crate::server_args::{ScopeRules, ServerArgs, ToolScopeArgs};
+use crate::scope_rules::{ScopeRules, ToolScopeArgs};
 use mcp_auth::testing::DpopKey;
 
 /// The scope every request needs.

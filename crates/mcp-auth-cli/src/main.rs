@@ -20,8 +20,8 @@ mod observability;
 mod opaque_tokens;
 mod protection;
 mod proxy;
+mod scope_rules;
 mod serve;
-mod server_args;
 mod startup;
 
 use std::io::IsTerminal;

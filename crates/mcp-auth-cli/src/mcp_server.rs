@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 
 use axum::Router;
+use clap::Args;
 use mcp_auth::Auth;
 use mcp_auth::McpAuth;
 use mcp_auth::bearer::BearerAuthLayer;
@@ -20,6 +21,15 @@ use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, Stream
 use rmcp::{ErrorData, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use serde_json::json;
 use url::Url;
+
+/// Flags of the built-in MCP server, shared by `demo` and `serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// Sessions: rmcp's session mode (Mcp-Session-Id, SSE responses) instead of stateless JSON
+    /// responses, for MCP protocol versions before 2026-07-28.
+    #[arg(long, env = "MCP_AUTH_STATEFUL")]
+    pub(crate) stateful: bool,
+}
 
 /// The scope `admin_report` needs unless told otherwise.
 pub(crate) const ADMIN_SCOPE: &str = "mcp:admin";

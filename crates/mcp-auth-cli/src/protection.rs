@@ -14,7 +14,7 @@ use crate::dpop_args::Dpop;
 use crate::mcp_server;
 use crate::observability::Observing;
 use crate::opaque_tokens;
-use crate::server_args::ScopeRules;
+use crate::scope_rules::ScopeRules;
 
 /// Everything that decides how the endpoint is protected.
 pub(crate) struct Plan {

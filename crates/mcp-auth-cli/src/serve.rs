@@ -6,8 +6,8 @@ use crate::Failure;
 use crate::auth_args::AuthArgs;
 use crate::listener::{BindArgs, ListenerArgs};
 use crate::mcp_server;
+use crate::mcp_server::ServerArgs;
 use crate::observability::ObserveArgs;
-use crate::server_args::ServerArgs;
 use crate::startup::Started;
 
 /// Flags of `serve`; each can also come from its environment variable.

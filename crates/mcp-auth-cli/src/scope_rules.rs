@@ -1,8 +1,7 @@
 //! The flags `demo`, `serve` and `proxy` share about operations: per-tool scopes
 //! (`--tool-scope`), per-prompt, per-resource and per-method scopes for `serve` and `proxy`
-//! (`--prompt-scope`, `--resource-scope`, `--resource-prefix-scope`, `--method-scope`), the
-//! session mode of the built-in server (`--stateful`), and what becomes of them: the bearer
-//! layer's [`OperationRules`] and the scopes the resource publishes.
+//! (`--prompt-scope`, `--resource-scope`, `--resource-prefix-scope`, `--method-scope`), and what
+//! becomes of them: the bearer layer's [`OperationRules`] and the scopes the resource publishes.
 
 use clap::Args;
 use mcp_auth::operations::OperationRules;
@@ -138,15 +137,6 @@ impl OperationScopeArgs {
         }
         rules
     }
-}
-
-/// Flags of the built-in MCP server, shared by `demo` and `serve`.
-#[derive(Debug, Args)]
-pub(crate) struct ServerArgs {
-    /// Sessions: rmcp's session mode (Mcp-Session-Id, SSE responses) instead of stateless JSON
-    /// responses, for MCP protocol versions before 2026-07-28.
-    #[arg(long, env = "MCP_AUTH_STATEFUL")]
-    pub(crate) stateful: bool,
 }
 
 /// One `--tool-scope` (or prompt, resource, method) entry: what it guards and the scopes it

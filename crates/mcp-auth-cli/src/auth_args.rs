@@ -37,9 +37,12 @@ pub(crate) struct AuthArgs {
     /// The resource identifier clients request tokens for [default: http://BIND/mcp].
     #[arg(long, env = "MCP_AUTH_RESOURCE")]
     resource: Option<String>,
-    /// Accepted token audience [default: the resource identifier].
-    #[arg(long, env = "MCP_AUTH_AUDIENCE")]
-    audience: Option<String>,
+    /// An audience the tokens' aud may name instead of the resource identifier (repeatable;
+    /// comma-separated in the variable), for providers that cannot bind tokens to the resource
+    /// (RFC 8707), such as Entra ID's api://... app ID URI or client id [default: the resource
+    /// identifier]. Given any, the resource identifier is accepted only if listed too.
+    #[arg(long = "audience", env = "MCP_AUTH_AUDIENCE", value_delimiter = ',')]
+    audiences: Vec<String>,
     /// A scope every request needs (repeatable; comma-separated in the variable).
     #[arg(long = "scope", env = "MCP_AUTH_SCOPE", value_delimiter = ',')]
     pub(crate) scopes: Vec<String>,
@@ -185,7 +188,7 @@ impl AuthArgs {
                 .unwrap_or_else(|| format!("http://{bound}/mcp")),
             servers,
             resource_name: None,
-            audience: self.audience.clone(),
+            audiences: self.audiences.clone(),
             scopes: self.scopes.clone(),
             rules: self.operations.rules(own_rules),
             leeway: self.leeway.duration(),

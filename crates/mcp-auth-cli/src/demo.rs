@@ -108,7 +108,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         resource: resource.clone(),
         servers: vec![issuer.lazy_config()],
         resource_name: Some("mcp-auth demo".to_owned()),
-        audience: None,
+        audiences: Vec::new(),
         scopes: base.clone(),
         rules,
         leeway: args.leeway.duration(),

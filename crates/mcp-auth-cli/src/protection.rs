@@ -24,8 +24,8 @@ pub(crate) struct Plan {
     pub(crate) servers: Vec<AuthServerConfig>,
     /// `resource_name` in its metadata.
     pub(crate) resource_name: Option<String>,
-    /// The accepted audience, when not the resource identifier.
-    pub(crate) audience: Option<String>,
+    /// The accepted audiences, when not the resource identifier.
+    pub(crate) audiences: Vec<String>,
     /// The scopes every request needs.
     pub(crate) scopes: Vec<String>,
     /// The per-operation scope rules.
@@ -92,7 +92,7 @@ impl Plan {
             .allowed_origins(self.allowed_origins)
             .operations(operations)
             .show_error_details(self.show_error_details);
-        if let Some(audience) = self.audience {
+        for audience in self.audiences {
             bearer = bearer.audience(audience);
         }
         if let Some(options) = self.introspection {

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod audiences;
 mod demo;
 mod differential;
 mod dpop;

@@ -33,6 +33,7 @@ pub(crate) fn auth_info_from_claims(
     source: ClaimsSource<'_>,
 ) -> Result<AuthInfo, VerifyError> {
     let jwt = matches!(source, ClaimsSource::Jwt);
+    refuse_other_token_kinds(&claims)?;
     let issuer = match (string(&claims, "iss")?, source) {
         (Some(iss), ClaimsSource::Introspection { answered_by }) if iss != answered_by => {
             return Err(VerifyError::invalid_token(
@@ -84,6 +85,32 @@ pub(crate) fn auth_info_from_claims(
         claims,
         scope_relation: SharedScopeRelation::default(),
     })
+}
+
+/// Refuses a token whose claims say it is not an access token, whatever its header says: an ID
+/// token is never an access token (it is issued for the client, not for this resource). Cognito
+/// writes `token_use` (`access` or `id`); Keycloak writes a `typ` claim (`Bearer` on access
+/// tokens; `ID`, `Refresh`, `Offline`, `Logout` on the others).
+fn refuse_other_token_kinds(claims: &Map<String, Value>) -> Result<(), VerifyError> {
+    let not_access = |claim: &str| {
+        VerifyError::invalid_token(format!(
+            "the token's {claim} claim says it is not an access token"
+        ))
+        .with_reason(Reason::WrongTokenType)
+    };
+    match claims.get("token_use") {
+        None => {}
+        Some(Value::String(kind)) if kind == "access" => {}
+        Some(_) => return Err(not_access("token_use")),
+    }
+    if let Some(kind) = claims.get("typ") {
+        let other = ["ID", "Refresh", "Offline", "Logout"];
+        match kind {
+            Value::String(kind) if !other.iter().any(|o| kind.eq_ignore_ascii_case(o)) => {}
+            _ => return Err(not_access("typ")),
+        }
+    }
+    Ok(())
 }
 
 /// Scopes from `scope` (space-delimited, RFC 8693 / RFC 9068), else `scp` (array or

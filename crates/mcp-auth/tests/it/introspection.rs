@@ -115,6 +115,14 @@ async fn an_active_answer_still_follows_the_layer_rules() {
             "the introspection answer says the token is not a bearer access token",
         ),
         (
+            json!({ "active": true, "aud": app.resource, "typ": "ID" }),
+            "the token's typ claim says it is not an access token",
+        ),
+        (
+            json!({ "active": true, "aud": app.resource, "token_use": "id" }),
+            "the token's token_use claim says it is not an access token",
+        ),
+        (
             json!({ "active": true, "aud": app.resource, "scope": "read\u{a0}admin" }),
             "the scope claim has a scope outside RFC 6749's character set",
         ),

@@ -403,6 +403,35 @@ async fn a_missing_type_is_refused_when_required() {
 // ---- issuer ---------------------------------------------------------------------------------
 
 #[tokio::test]
+async fn an_id_token_is_refused_whatever_its_header_says() {
+    // Cognito's ID tokens say `token_use: id`; Keycloak's say `typ: ID` in their claims (its
+    // refresh and logout tokens `Refresh`, `Logout`); their headers look like an access token's.
+    let app = JwtApp::start(|b| b).await;
+    for (claim, value) in [
+        ("token_use", json!("id")),
+        ("token_use", json!("ID")),
+        ("token_use", json!(["access"])),
+        ("typ", json!("ID")),
+        ("typ", json!("id")),
+        ("typ", json!("Refresh")),
+        ("typ", json!("Offline")),
+        ("typ", json!("Logout")),
+        ("typ", json!(7)),
+    ] {
+        app.refused_with_claim(
+            claim,
+            value,
+            &format!("the token's {claim} claim says it is not an access token"),
+        )
+        .await;
+    }
+    for (claim, value) in [("token_use", json!("access")), ("typ", json!("Bearer"))] {
+        app.accepted(&app.token().claim(claim, value).sign().unwrap())
+            .await;
+    }
+}
+
+#[tokio::test]
 async fn an_untrusted_issuer_is_refused_without_contacting_it() {
     let app = app().await;
     let stranger = TestIssuer::start().await.unwrap();

@@ -1,0 +1,67 @@
+//! `--audience`, repeatable (and comma-separated in `MCP_AUTH_AUDIENCE`): for providers that
+//! cannot bind tokens to the resource (Entra ID's `api://...` app ID URI or client id), the
+//! audiences named are accepted instead of the resource identifier, and nothing else is.
+
+use mcp_auth::testing::TestIssuer;
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{self, Running};
+
+const APP_ID_URI: &str = "api://mcp-files";
+const CLIENT_ID: &str = "00000000-1111-2222-3333-444444444444";
+
+/// The status of a `tools/list` call to `url` with a token for `audience`.
+async fn status_for(issuer: &TestIssuer, url: &str, audience: &str) -> StatusCode {
+    let token = issuer
+        .token()
+        .audience(audience)
+        .scopes(["mcp:tools"])
+        .sign()
+        .unwrap();
+    reqwest::Client::new()
+        .post(url)
+        .bearer_auth(token)
+        .header("accept", "application/json, text/event-stream")
+        .json(&json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" }))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn the_audiences_named_are_accepted_instead_of_the_resource() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let base = [
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--issuer-type",
+        "oauth",
+        "--issuer",
+        issuer.issuer(),
+        "--scope",
+        "mcp:tools",
+    ];
+    let mut by_flags = common::mcp_auth(&base);
+    by_flags.args(["--audience", APP_ID_URI, "--audience", CLIENT_ID]);
+    let mut by_variable = common::mcp_auth(&base);
+    by_variable.env("MCP_AUTH_AUDIENCE", format!("{APP_ID_URI},{CLIENT_ID}"));
+    for command in [by_flags, by_variable] {
+        let mut server = Running::spawn(command);
+        let url = server.value_after("  MCP endpoint").await;
+        assert_eq!(status_for(&issuer, &url, APP_ID_URI).await, StatusCode::OK);
+        assert_eq!(status_for(&issuer, &url, CLIENT_ID).await, StatusCode::OK);
+        assert_eq!(
+            status_for(&issuer, &url, &url).await,
+            StatusCode::UNAUTHORIZED,
+            "the resource identifier is accepted only if listed"
+        );
+        assert_eq!(
+            status_for(&issuer, &url, "api://another-app").await,
+            StatusCode::UNAUTHORIZED
+        );
+        server.stop().await;
+    }
+}

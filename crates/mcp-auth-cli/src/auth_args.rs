@@ -43,6 +43,16 @@ pub(crate) struct AuthArgs {
     /// identifier]. Given any, the resource identifier is accepted only if listed too.
     #[arg(long = "audience", env = "MCP_AUTH_AUDIENCE", value_delimiter = ',')]
     audiences: Vec<String>,
+    /// Relaxes the audience check for providers whose access tokens do not name the resource
+    /// (Cognito: no aud; Keycloak without an audience mapper: account): a token that does not
+    /// name it is accepted when its client (client_id, else azp) is this one (repeatable;
+    /// comma-separated in the variable). Logged at start; off by default.
+    #[arg(
+        long = "allowed-client-id",
+        env = "MCP_AUTH_ALLOWED_CLIENT_ID",
+        value_delimiter = ','
+    )]
+    allowed_client_ids: Vec<String>,
     /// A scope every request needs (repeatable; comma-separated in the variable).
     #[arg(long = "scope", env = "MCP_AUTH_SCOPE", value_delimiter = ',')]
     pub(crate) scopes: Vec<String>,
@@ -189,6 +199,7 @@ impl AuthArgs {
             servers,
             resource_name: None,
             audiences: self.audiences.clone(),
+            allowed_client_ids: self.allowed_client_ids.clone(),
             scopes: self.scopes.clone(),
             rules: self.operations.rules(own_rules),
             leeway: self.leeway.duration(),
@@ -221,6 +232,15 @@ impl AuthArgs {
             redact_userinfo(&self.issuers.join(", "))
         );
         dpop.print_summary();
+        if !self.audiences.is_empty() {
+            println!("  audiences         {}", self.audiences.join(", "));
+        }
+        if !self.allowed_client_ids.is_empty() {
+            println!(
+                "  audience relaxed  tokens not naming the resource accepted from clients {}",
+                self.allowed_client_ids.join(", ")
+            );
+        }
         if !self.scopes.is_empty() {
             println!("  required scopes   {}", self.scopes.join(" "));
         }

@@ -109,6 +109,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         servers: vec![issuer.lazy_config()],
         resource_name: Some("mcp-auth demo".to_owned()),
         audiences: Vec::new(),
+        allowed_client_ids: Vec::new(),
         scopes: base.clone(),
         rules,
         leeway: args.leeway.duration(),

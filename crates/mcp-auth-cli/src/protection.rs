@@ -26,6 +26,8 @@ pub(crate) struct Plan {
     pub(crate) resource_name: Option<String>,
     /// The accepted audiences, when not the resource identifier.
     pub(crate) audiences: Vec<String>,
+    /// Clients whose tokens are accepted without naming the resource (a named relaxation).
+    pub(crate) allowed_client_ids: Vec<String>,
     /// The scopes every request needs.
     pub(crate) scopes: Vec<String>,
     /// The per-operation scope rules.
@@ -94,6 +96,9 @@ impl Plan {
             .show_error_details(self.show_error_details);
         for audience in self.audiences {
             bearer = bearer.audience(audience);
+        }
+        if !self.allowed_client_ids.is_empty() {
+            bearer = bearer.allowed_client_ids(self.allowed_client_ids);
         }
         if let Some(options) = self.introspection {
             bearer = bearer.introspection(options);

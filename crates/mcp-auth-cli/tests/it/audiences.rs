@@ -1,6 +1,8 @@
 //! `--audience`, repeatable (and comma-separated in `MCP_AUTH_AUDIENCE`): for providers that
 //! cannot bind tokens to the resource (Entra ID's `api://...` app ID URI or client id), the
 //! audiences named are accepted instead of the resource identifier, and nothing else is.
+//! `--allowed-client-id`: the named relaxation for tokens that do not name the resource at all
+//! (Cognito, Keycloak without an audience mapper), shown in the banner.
 
 use mcp_auth::testing::TestIssuer;
 use reqwest::StatusCode;
@@ -19,6 +21,11 @@ async fn status_for(issuer: &TestIssuer, url: &str, audience: &str) -> StatusCod
         .scopes(["mcp:tools"])
         .sign()
         .unwrap();
+    status_with(url, &token).await
+}
+
+/// The status of a `tools/list` call to `url` with `token`.
+async fn status_with(url: &str, token: &str) -> StatusCode {
     reqwest::Client::new()
         .post(url)
         .bearer_auth(token)
@@ -64,4 +71,44 @@ async fn the_audiences_named_are_accepted_instead_of_the_resource() {
         );
         server.stop().await;
     }
+}
+
+#[tokio::test]
+async fn allowed_client_ids_accept_tokens_without_the_resource_from_those_clients_only() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let mut server = Running::spawn(common::mcp_auth(&[
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--issuer-type",
+        "oauth",
+        "--issuer",
+        issuer.issuer(),
+        "--scope",
+        "mcp:tools",
+        "--allowed-client-id",
+        "cognito-app-client",
+    ]));
+    let url = server.value_after("  MCP endpoint").await;
+    let banner = server.value_after("  audience relaxed").await;
+    assert!(banner.contains("cognito-app-client"), "{banner}");
+    let without_aud = |client: &str| {
+        issuer
+            .token()
+            .without("aud")
+            .client_id(client)
+            .scopes(["mcp:tools"])
+            .sign()
+            .unwrap()
+    };
+    assert_eq!(
+        status_with(&url, &without_aud("cognito-app-client")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        status_with(&url, &without_aud("another-app-client")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let said = server.stop().await;
+    assert!(said.contains("audience check relaxed"), "{said}");
 }

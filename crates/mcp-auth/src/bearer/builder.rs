@@ -44,6 +44,7 @@ pub struct BearerAuthBuilder {
     introspection: Option<IntrospectionOptions>,
     api_keys: Option<ApiKeys>,
     audiences: Vec<String>,
+    clients_instead_of_audience: Vec<String>,
     required_scopes: Vec<String>,
     scope_relation: SharedScopeRelation,
     leeway: Duration,
@@ -66,6 +67,7 @@ impl BearerAuthBuilder {
             introspection: None,
             api_keys: None,
             audiences: Vec::new(),
+            clients_instead_of_audience: Vec::new(),
             required_scopes: Vec::new(),
             scope_relation: SharedScopeRelation::default(),
             leeway: DEFAULT_LEEWAY,
@@ -205,6 +207,35 @@ impl BearerAuthBuilder {
         self
     }
 
+    /// **A named relaxation of the audience check**, for providers whose access tokens do not
+    /// name the resource: Cognito's carry no `aud`, Keycloak's (without an audience mapper) only
+    /// `account`. A token whose `aud` names none of the layer's audiences is then accepted when
+    /// its client (`client_id`, else `azp`) is one of `clients`, and a JWT may come without
+    /// `aud`; any other is refused as before. The client check is the audience check there: a
+    /// token the provider issued to another of its clients is refused. Call again to allow
+    /// more; the layer logs the relaxation at `warn` when it is built. Off by default.
+    ///
+    /// ```
+    /// use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    ///
+    /// let auth = McpAuth::builder()
+    ///     .protected_resource(ProtectedResource::new("https://api.example.com/mcp").authorization_server(
+    ///         AuthServerConfig::lazy("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc", AuthServerType::Oidc),
+    ///     ))
+    ///     .build()?;
+    /// let bearer = auth.bearer().allowed_client_ids(["4abc1234example"]).build()?;
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn allowed_client_ids<I, S>(mut self, clients: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.clients_instead_of_audience
+            .extend(clients.into_iter().map(Into::into));
+        self
+    }
+
     /// Scopes every request's token must hold; otherwise 403 `insufficient_scope`.
     pub fn required_scopes<I, S>(mut self, scopes: I) -> Self
     where
@@ -282,6 +313,24 @@ impl BearerAuthBuilder {
         if self.audiences.iter().any(String::is_empty) {
             return Err(ConfigError::EmptyAudience);
         }
+        if self
+            .clients_instead_of_audience
+            .iter()
+            .any(String::is_empty)
+        {
+            return Err(ConfigError::invalid_setting(
+                "BearerAuthBuilder",
+                "allowed_client_ids",
+                "a client id is empty: name the client ids your provider puts in client_id or azp",
+            ));
+        }
+        if !self.clients_instead_of_audience.is_empty() {
+            tracing::warn!(
+                resource = %resource.identifier,
+                clients = %self.clients_instead_of_audience.join(", "),
+                "audience check relaxed: a token that does not name this resource is accepted from these clients (allowed_client_ids)"
+            );
+        }
         if self.leeway > MAX_LEEWAY {
             return Err(ConfigError::invalid_setting(
                 "BearerAuthBuilder",
@@ -347,6 +396,7 @@ impl BearerAuthBuilder {
                         &self.key_caches,
                         options,
                         self.scope_relation.clone(),
+                        self.clients_instead_of_audience.is_empty(),
                     )?)),
                     None => None,
                 };
@@ -401,6 +451,7 @@ impl BearerAuthBuilder {
             rules: TokenRules {
                 trusted_issuers,
                 audiences,
+                clients_instead_of_audience: self.clients_instead_of_audience,
                 leeway: self.leeway.as_secs(),
             },
             required_scopes: self.required_scopes,
@@ -431,6 +482,7 @@ impl std::fmt::Debug for BearerAuthBuilder {
             .field("verifier_timeout", &self.verifier_timeout)
             .field("jwt", &self.jwt)
             .field("audiences", &self.audiences)
+            .field("allowed_client_ids", &self.clients_instead_of_audience)
             .field("required_scopes", &self.required_scopes)
             .field("leeway", &self.leeway)
             .field("allowed_origins", &self.allowed_origins)

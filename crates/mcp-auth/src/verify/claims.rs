@@ -11,8 +11,12 @@ use crate::scope::{SharedScopeRelation, is_scope_token, split_scopes};
 /// Where claims come from, which decides what must be present.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum ClaimsSource<'a> {
-    /// A JWT access token: `iss`, `exp` and `aud` must be present (RFC 9068 §2.2).
-    Jwt,
+    /// A JWT access token: `iss` and `exp` must be present, and `aud` unless the layer checks
+    /// the client instead (RFC 9068 §2.2; Cognito's access tokens carry no `aud`).
+    Jwt {
+        /// Whether a missing `aud` refuses the token.
+        aud_required: bool,
+    },
     /// An introspection answer (RFC 7662 §2.2), from the authorization server `answered_by`:
     /// every claim is optional, a missing `iss` is that server's and any other `iss` refuses
     /// the token (one server cannot vouch for another's tokens); `scope` may be an array.
@@ -32,7 +36,8 @@ pub(crate) fn auth_info_from_claims(
     read_scopes_claim: bool,
     source: ClaimsSource<'_>,
 ) -> Result<AuthInfo, VerifyError> {
-    let jwt = matches!(source, ClaimsSource::Jwt);
+    let jwt = matches!(source, ClaimsSource::Jwt { .. });
+    let aud_required = matches!(source, ClaimsSource::Jwt { aud_required: true });
     refuse_other_token_kinds(&claims)?;
     let issuer = match (string(&claims, "iss")?, source) {
         (Some(iss), ClaimsSource::Introspection { answered_by }) if iss != answered_by => {
@@ -43,7 +48,7 @@ pub(crate) fn auth_info_from_claims(
         }
         (Some(iss), _) => iss,
         (None, ClaimsSource::Introspection { answered_by }) => answered_by.to_owned(),
-        (None, ClaimsSource::Jwt) => {
+        (None, ClaimsSource::Jwt { .. }) => {
             return Err(malformed("the token has no iss claim"));
         }
     };
@@ -54,7 +59,7 @@ pub(crate) fn auth_info_from_claims(
     let not_before = number(&claims, "nbf")?;
     let issued_at = number(&claims, "iat")?;
     let audience = match claims.get("aud") {
-        None if jwt => return Err(malformed("the token has no aud claim")),
+        None if aud_required => return Err(malformed("the token has no aud claim")),
         None => Vec::new(),
         Some(Value::String(aud)) => vec![aud.clone()],
         Some(Value::Array(items)) => items
@@ -197,7 +202,7 @@ mod tests {
         let Value::Object(map) = claims else {
             panic!("claims must be an object")
         };
-        auth_info_from_claims("tok", map, true, ClaimsSource::Jwt)
+        auth_info_from_claims("tok", map, true, ClaimsSource::Jwt { aud_required: true })
     }
 
     fn base() -> Value {

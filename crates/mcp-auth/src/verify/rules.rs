@@ -13,8 +13,11 @@ use crate::observe::Reason;
 pub(crate) struct TokenRules {
     /// Issuers the resource trusts; `iss` must be one of them.
     pub(crate) trusted_issuers: Vec<String>,
-    /// Audiences accepted; `aud` must contain one of them.
+    /// Audiences accepted; `aud` must contain one of them...
     pub(crate) audiences: Vec<String>,
+    /// ...unless the token's client is one of these, for providers whose tokens do not name the
+    /// resource (Cognito: no `aud`; Keycloak without an audience mapper: `account`).
+    pub(crate) clients_instead_of_audience: Vec<String>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub(crate) leeway: u64,
 }
@@ -70,11 +73,15 @@ impl TokenRules {
         if !self.trusts(&info.issuer) {
             return Err(RuleViolation::UntrustedIssuer);
         }
-        if !self
+        let audience_named = self
             .audiences
             .iter()
-            .any(|expected| info.audience.contains(expected))
-        {
+            .any(|expected| info.audience.contains(expected));
+        let client_allowed = info
+            .client_id
+            .as_ref()
+            .is_some_and(|client| self.clients_instead_of_audience.contains(client));
+        if !audience_named && !client_allowed {
             return Err(RuleViolation::WrongAudience);
         }
         let latest_valid_now = now.saturating_add(self.leeway);
@@ -105,6 +112,7 @@ mod tests {
         TokenRules {
             trusted_issuers: vec!["https://as.example".to_owned()],
             audiences: vec![RESOURCE.to_owned()],
+            clients_instead_of_audience: Vec::new(),
             leeway: 60,
         }
     }

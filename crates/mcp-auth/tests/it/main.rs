@@ -6,6 +6,7 @@
 mod common;
 
 mod adversarial;
+mod audiences;
 mod audit_operations;
 mod bearer_http;
 mod bearer_layer;

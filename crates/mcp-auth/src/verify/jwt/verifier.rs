@@ -28,6 +28,9 @@ pub(crate) struct JwtVerifier {
     options: JwtOptions,
     /// The layer's, given to every `AuthInfo` made here.
     scope_relation: SharedScopeRelation,
+    /// Whether a token without `aud` is refused here (unless the layer checks the client
+    /// instead, for providers that issue none).
+    aud_required: bool,
 }
 
 impl JwtVerifier {
@@ -38,6 +41,7 @@ impl JwtVerifier {
         caches: &KeyCaches,
         options: JwtOptions,
         scope_relation: SharedScopeRelation,
+        aud_required: bool,
     ) -> Result<Self, ConfigError> {
         options.check()?;
         for server in servers.iter().map(|issuer| issuer.config()) {
@@ -72,6 +76,7 @@ impl JwtVerifier {
             verified,
             options,
             scope_relation,
+            aud_required,
         })
     }
 
@@ -170,7 +175,9 @@ impl JwtVerifier {
             token,
             claims,
             self.options.read_scopes_claim,
-            ClaimsSource::Jwt,
+            ClaimsSource::Jwt {
+                aud_required: self.aud_required,
+            },
         )?;
         info.scope_relation = self.scope_relation.clone();
         let info = Arc::new(info);

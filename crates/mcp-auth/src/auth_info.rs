@@ -45,6 +45,10 @@ pub struct AuthInfo {
     pub client_id: Option<String>,
     /// The scopes the token grants.
     pub scopes: Vec<String>,
+    /// The roles or groups the token says its subject has, read from the claims the layer names
+    /// ([`roles_claim`](crate::bearer::BearerAuthBuilder::roles_claim)): Keycloak's
+    /// `realm_access.roles`, Entra's `roles`, Cognito's `cognito:groups`... Empty unless named.
+    pub roles: Vec<String>,
     /// The audiences the token is meant for (`aud`); must contain the layer's audience.
     pub audience: Vec<String>,
     /// When the token expires, in seconds since the Unix epoch (`exp`); `None` for a token that
@@ -109,6 +113,16 @@ impl AuthInfo {
         self
     }
 
+    /// With the roles or groups of the subject.
+    pub fn with_roles<I, S>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// With the expiry (`exp`), in seconds since the Unix epoch.
     pub fn with_expires_at(mut self, expires_at: u64) -> Self {
         self.expires_at = Some(expires_at);
@@ -161,6 +175,7 @@ impl fmt::Debug for AuthInfo {
             .field("subject", &self.subject)
             .field("client_id", &self.client_id)
             .field("scopes", &self.scopes)
+            .field("roles", &self.roles)
             .field("audience", &self.audience)
             .field("expires_at", &self.expires_at)
             .field("not_before", &self.not_before)

@@ -16,8 +16,8 @@ use crate::resource::ResourceConfig;
 use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
 use crate::sessions::SessionBinding;
 use crate::verify::{
-    ApiKeyVerifier, ApiKeys, CustomVerifier, IntrospectionOptions, IntrospectionVerifier,
-    JwtOptions, JwtVerifier, KeyCaches, TokenRules, TokenVerifier, Verifier,
+    ApiKeyVerifier, ApiKeys, CustomVerifier, IdentityMapping, IntrospectionOptions,
+    IntrospectionVerifier, JwtOptions, JwtVerifier, KeyCaches, TokenRules, TokenVerifier, Verifier,
 };
 
 /// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
@@ -45,6 +45,7 @@ pub struct BearerAuthBuilder {
     api_keys: Option<ApiKeys>,
     audiences: Vec<String>,
     clients_instead_of_audience: Vec<String>,
+    roles_claims: Vec<String>,
     required_scopes: Vec<String>,
     scope_relation: SharedScopeRelation,
     leeway: Duration,
@@ -68,6 +69,7 @@ impl BearerAuthBuilder {
             api_keys: None,
             audiences: Vec::new(),
             clients_instead_of_audience: Vec::new(),
+            roles_claims: Vec::new(),
             required_scopes: Vec::new(),
             scope_relation: SharedScopeRelation::default(),
             leeway: DEFAULT_LEEWAY,
@@ -236,6 +238,33 @@ impl BearerAuthBuilder {
         self
     }
 
+    /// A claim holding the subject's roles or groups, read into
+    /// [`AuthInfo::roles`](crate::AuthInfo::roles) by JWT mode and introspection: a claim name
+    /// (`roles`, `groups`, `cognito:groups`, a namespaced `https://example.com/roles`) or a
+    /// dotted path (`realm_access.roles`, `resource_access.CLIENT.roles`); the exact name is
+    /// tried first. Call again for several; their roles add up. A string is one role, an array
+    /// of strings a role each; another type refuses the token. A custom verifier fills
+    /// `roles` itself.
+    ///
+    /// ```
+    /// # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    /// # let auth = McpAuth::builder()
+    /// #     .protected_resource(ProtectedResource::new("https://api.example.com/mcp").authorization_server(
+    /// #         AuthServerConfig::lazy("https://keycloak.example.com/realms/mcp", AuthServerType::Oidc),
+    /// #     ))
+    /// #     .build()?;
+    /// let bearer = auth
+    ///     .bearer()
+    ///     .roles_claim("realm_access.roles")
+    ///     .roles_claim("resource_access.mcp-server.roles")
+    ///     .build()?;
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn roles_claim(mut self, path: impl Into<String>) -> Self {
+        self.roles_claims.push(path.into());
+        self
+    }
+
     /// Scopes every request's token must hold; otherwise 403 `insufficient_scope`.
     pub fn required_scopes<I, S>(mut self, scopes: I) -> Self
     where
@@ -347,6 +376,7 @@ impl BearerAuthBuilder {
             self.audiences
         };
         let mut trusted_issuers = resource.issuers.clone();
+        let mapping = IdentityMapping::new(self.scope_relation.clone(), self.roles_claims.clone())?;
         let verifier = match self.verifier {
             Some(custom) => {
                 let built_in = [
@@ -395,7 +425,7 @@ impl BearerAuthBuilder {
                         servers,
                         &self.key_caches,
                         options,
-                        self.scope_relation.clone(),
+                        mapping.clone(),
                         self.clients_instead_of_audience.is_empty(),
                     )?)),
                     None => None,
@@ -404,7 +434,7 @@ impl BearerAuthBuilder {
                     Some(options) => Some(Box::new(IntrospectionVerifier::new(
                         servers,
                         options,
-                        self.scope_relation.clone(),
+                        mapping.clone(),
                     )?)),
                     None => None,
                 };
@@ -483,6 +513,7 @@ impl std::fmt::Debug for BearerAuthBuilder {
             .field("jwt", &self.jwt)
             .field("audiences", &self.audiences)
             .field("allowed_client_ids", &self.clients_instead_of_audience)
+            .field("roles_claims", &self.roles_claims)
             .field("required_scopes", &self.required_scopes)
             .field("leeway", &self.leeway)
             .field("allowed_origins", &self.allowed_origins)

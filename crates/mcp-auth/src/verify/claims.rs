@@ -83,6 +83,7 @@ pub(crate) fn auth_info_from_claims(
         subject,
         client_id,
         scopes,
+        roles: Vec::new(),
         audience,
         expires_at,
         not_before,

@@ -46,6 +46,7 @@ mod custom;
 mod introspection;
 mod jwt;
 pub(crate) mod key_set;
+mod mapping;
 mod rules;
 mod verifier;
 
@@ -62,5 +63,6 @@ pub use jwt::{JwtOptions, KeySetError, KeySetReport, UsableKey};
 pub(crate) use jwt::{JwtVerifier, KeyCaches};
 #[cfg(fuzzing)]
 pub(crate) use key_set::{ASYMMETRIC, KeySet};
+pub(crate) use mapping::IdentityMapping;
 pub(crate) use rules::TokenRules;
 pub(crate) use verifier::Verifier;

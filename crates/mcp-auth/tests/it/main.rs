@@ -24,6 +24,7 @@ mod metadata_router;
 mod observability;
 mod operations;
 mod rmcp_tools;
+mod roles;
 mod shared_issuer;
 mod test_issuer;
 mod test_issuer_authorization_code;

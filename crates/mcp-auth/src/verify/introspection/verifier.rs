@@ -24,8 +24,8 @@ use crate::issuer::{Issuer, Needs};
 
 use crate::observe::Reason;
 use crate::observe::metrics;
-use crate::scope::SharedScopeRelation;
 use crate::verify::claims::{self, ClaimsSource, auth_info_from_claims};
+use crate::verify::mapping::IdentityMapping;
 use crate::wire::token_digest;
 
 /// Where and how to post tokens.
@@ -51,7 +51,8 @@ pub(crate) struct IntrospectionVerifier {
     in_flight: Calls,
     /// The calls a second the endpoint may get.
     budget: CallBudget,
-    scope_relation: SharedScopeRelation,
+    /// The layer's part of every `AuthInfo` made here.
+    mapping: IdentityMapping,
 }
 
 /// The calls under way, by token digest.
@@ -84,7 +85,7 @@ impl IntrospectionVerifier {
     pub(crate) fn new(
         servers: &[Arc<Issuer>],
         options: IntrospectionOptions,
-        scope_relation: SharedScopeRelation,
+        mapping: IdentityMapping,
     ) -> Result<Self, ConfigError> {
         options.check()?;
         let issuer = match (&options.issuer, servers) {
@@ -113,7 +114,7 @@ impl IntrospectionVerifier {
             configured,
             store,
             in_flight: Mutex::new(HashMap::new()),
-            scope_relation,
+            mapping,
         })
     }
 
@@ -314,7 +315,7 @@ impl IntrospectionVerifier {
                 answered_by: self.issuer.issuer(),
             },
         )?;
-        info.scope_relation = self.scope_relation.clone();
+        self.mapping.apply(&mut info)?;
         Ok(Arc::new(info))
     }
 }

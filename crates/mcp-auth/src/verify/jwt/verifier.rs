@@ -15,9 +15,9 @@ use crate::error::{ConfigError, UrlKind, VerifyError};
 use crate::issuer::Issuer;
 use crate::issuer::url_rules::parse_issuer_endpoint;
 use crate::observe::Reason;
-use crate::scope::SharedScopeRelation;
 use crate::verify::claims::{ClaimsSource, auth_info_from_claims};
 use crate::verify::key_set::VerifyKey;
+use crate::verify::mapping::IdentityMapping;
 use crate::verify::rules::RuleViolation;
 use crate::wire::json::{self, Unread};
 
@@ -26,8 +26,8 @@ pub(crate) struct JwtVerifier {
     issuers: Vec<Arc<KeyCache>>,
     verified: Option<TokenCache>,
     options: JwtOptions,
-    /// The layer's, given to every `AuthInfo` made here.
-    scope_relation: SharedScopeRelation,
+    /// The layer's part of every `AuthInfo` made here.
+    mapping: IdentityMapping,
     /// Whether a token without `aud` is refused here (unless the layer checks the client
     /// instead, for providers that issue none).
     aud_required: bool,
@@ -40,7 +40,7 @@ impl JwtVerifier {
         servers: &[Arc<Issuer>],
         caches: &KeyCaches,
         options: JwtOptions,
-        scope_relation: SharedScopeRelation,
+        mapping: IdentityMapping,
         aud_required: bool,
     ) -> Result<Self, ConfigError> {
         options.check()?;
@@ -75,7 +75,7 @@ impl JwtVerifier {
             issuers,
             verified,
             options,
-            scope_relation,
+            mapping,
             aud_required,
         })
     }
@@ -179,7 +179,7 @@ impl JwtVerifier {
                 aud_required: self.aud_required,
             },
         )?;
-        info.scope_relation = self.scope_relation.clone();
+        self.mapping.apply(&mut info)?;
         let info = Arc::new(info);
         if let Some(cache) = &self.verified {
             cache.insert(token, &info, &key, keys_usable_until);

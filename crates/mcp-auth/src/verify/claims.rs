@@ -26,6 +26,15 @@ pub(crate) enum ClaimsSource<'a> {
     },
 }
 
+/// Which non-standard claims also give scopes (JWT mode's options; introspection reads none).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ExtraScopeClaims {
+    /// `scopes` (a string or an array), when neither `scope` nor `scp` is there.
+    pub(crate) scopes: bool,
+    /// Auth0's `permissions` (RBAC: an array), added to the others.
+    pub(crate) permissions: bool,
+}
+
 /// Reads verified claims (a JWT's whose signature verified, or an introspection answer) into an
 /// [`AuthInfo`]: what `source` requires must be present, every registered claim must have its
 /// JSON type. Whether they are acceptable (trusted issuer, our audience, times) is for
@@ -33,7 +42,7 @@ pub(crate) enum ClaimsSource<'a> {
 pub(crate) fn auth_info_from_claims(
     token: &str,
     claims: Map<String, Value>,
-    read_scopes_claim: bool,
+    extra: ExtraScopeClaims,
     source: ClaimsSource<'_>,
 ) -> Result<AuthInfo, VerifyError> {
     let jwt = matches!(source, ClaimsSource::Jwt { .. });
@@ -76,7 +85,14 @@ pub(crate) fn auth_info_from_claims(
         Some(id) => Some(id),
         None => string(&claims, "azp")?,
     };
-    let scopes = scopes(&claims, read_scopes_claim, !jwt)?;
+    let mut scopes = scopes(&claims, extra.scopes, !jwt)?;
+    if extra.permissions {
+        for permission in permissions(&claims)? {
+            if !scopes.contains(&permission) {
+                scopes.push(permission);
+            }
+        }
+    }
     Ok(AuthInfo {
         token: token.to_owned(),
         issuer,
@@ -162,6 +178,23 @@ fn scopes(
     }
 }
 
+/// Auth0's RBAC `permissions`: an array of scope tokens, each granted like a scope.
+fn permissions(claims: &Map<String, Value>) -> Result<Vec<String>, VerifyError> {
+    match claims.get("permissions") {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(token) if is_scope_token(token) => Ok(token.clone()),
+                _ => Err(malformed(
+                    "the permissions claim has a member that is not a scope token",
+                )),
+            })
+            .collect(),
+        Some(_) => Err(malformed("the permissions claim is not an array")),
+    }
+}
+
 fn string(claims: &Map<String, Value>, name: &str) -> Result<Option<String>, VerifyError> {
     match claims.get(name) {
         None => Ok(None),
@@ -203,7 +236,11 @@ mod tests {
         let Value::Object(map) = claims else {
             panic!("claims must be an object")
         };
-        auth_info_from_claims("tok", map, true, ClaimsSource::Jwt { aud_required: true })
+        let extra = ExtraScopeClaims {
+            scopes: true,
+            permissions: false,
+        };
+        auth_info_from_claims("tok", map, extra, ClaimsSource::Jwt { aud_required: true })
     }
 
     fn base() -> Value {

@@ -1,5 +1,6 @@
-//! Roles and groups where providers put them, read into `AuthInfo::roles` by JWT mode and
-//! introspection from the claims the layer names.
+//! Roles, groups and scopes where providers put them: roles read into `AuthInfo::roles` by JWT
+//! mode and introspection from the claims the layer names; Auth0's `permissions` granted as
+//! scopes when asked.
 #![cfg(feature = "testing")]
 
 use crate::common::jwt::JwtApp;
@@ -88,5 +89,37 @@ fn a_roles_claim_that_names_no_claim_is_refused_at_build() {
             ),
             "{bad:?}: {error:?}"
         );
+    }
+}
+
+#[tokio::test]
+async fn auth0_permissions_are_scopes_only_when_asked() {
+    use mcp_auth::verify::JwtOptions;
+
+    let token = |app: &JwtApp| {
+        app.token()
+            .scopes(["openid"])
+            .claim("permissions", json!(["read:files", "openid"]))
+            .sign()
+            .unwrap()
+    };
+    let plain = JwtApp::start(|b| b).await;
+    assert_eq!(
+        plain.accepted(&token(&plain)).await["scopes"],
+        json!(["openid"])
+    );
+
+    let auth0 = JwtApp::start(|b| b.jwt(JwtOptions::default().read_permissions_claim(true))).await;
+    assert_eq!(
+        auth0.accepted(&token(&auth0)).await["scopes"],
+        json!(["openid", "read:files"])
+    );
+    for bad in [json!("read:files"), json!(["read files"]), json!([1])] {
+        auth0
+            .refused_starting(
+                &auth0.token().claim("permissions", bad).sign().unwrap(),
+                "the permissions claim",
+            )
+            .await;
     }
 }

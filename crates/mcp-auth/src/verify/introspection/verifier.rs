@@ -24,7 +24,7 @@ use crate::issuer::{Issuer, Needs};
 
 use crate::observe::Reason;
 use crate::observe::metrics;
-use crate::verify::claims::{self, ClaimsSource, auth_info_from_claims};
+use crate::verify::claims::{self, ClaimsSource, ExtraScopeClaims, auth_info_from_claims};
 use crate::verify::mapping::IdentityMapping;
 use crate::wire::token_digest;
 
@@ -310,7 +310,7 @@ impl IntrospectionVerifier {
         let mut info = auth_info_from_claims(
             token,
             members.clone(),
-            false,
+            ExtraScopeClaims::default(),
             ClaimsSource::Introspection {
                 answered_by: self.issuer.issuer(),
             },

@@ -31,6 +31,7 @@ pub struct JwtOptions {
     pub(crate) algorithms: Vec<Algorithm>,
     pub(crate) require_access_token_type: bool,
     pub(crate) read_scopes_claim: bool,
+    pub(crate) read_permissions_claim: bool,
     pub(crate) max_token_bytes: usize,
     pub(crate) keys: KeyCacheOptions,
     pub(crate) verified_token_cache_bytes: u64,
@@ -73,6 +74,7 @@ impl Default for JwtOptions {
             algorithms: ASYMMETRIC.to_vec(),
             require_access_token_type: false,
             read_scopes_claim: false,
+            read_permissions_claim: false,
             max_token_bytes: 16 * 1024,
             keys: KeyCacheOptions::default(),
             verified_token_cache_bytes: DEFAULT_VERIFIED_TOKEN_CACHE_BYTES,
@@ -103,6 +105,21 @@ impl JwtOptions {
     /// should grant nothing unless you know your issuer uses it.
     pub fn read_scopes_claim(mut self, read: bool) -> Self {
         self.read_scopes_claim = read;
+        self
+    }
+
+    /// Also grant the scopes of Auth0's `permissions` claim (with RBAC and "Add Permissions in
+    /// the Access Token" on: an array, each member granted like a scope, added to those of
+    /// `scope`). Off by default: a claim no specification defines should grant nothing unless
+    /// you know your issuer uses it.
+    ///
+    /// ```
+    /// use mcp_auth::verify::JwtOptions;
+    ///
+    /// let auth0 = JwtOptions::default().read_permissions_claim(true);
+    /// ```
+    pub fn read_permissions_claim(mut self, read: bool) -> Self {
+        self.read_permissions_claim = read;
         self
     }
 

@@ -15,7 +15,7 @@ use crate::error::{ConfigError, UrlKind, VerifyError};
 use crate::issuer::Issuer;
 use crate::issuer::url_rules::parse_issuer_endpoint;
 use crate::observe::Reason;
-use crate::verify::claims::{ClaimsSource, auth_info_from_claims};
+use crate::verify::claims::{ClaimsSource, ExtraScopeClaims, auth_info_from_claims};
 use crate::verify::key_set::VerifyKey;
 use crate::verify::mapping::IdentityMapping;
 use crate::verify::rules::RuleViolation;
@@ -174,7 +174,10 @@ impl JwtVerifier {
         let mut info = auth_info_from_claims(
             token,
             claims,
-            self.options.read_scopes_claim,
+            ExtraScopeClaims {
+                scopes: self.options.read_scopes_claim,
+                permissions: self.options.read_permissions_claim,
+            },
             ClaimsSource::Jwt {
                 aud_required: self.aud_required,
             },

@@ -37,10 +37,9 @@ async fn status_with(url: &str, token: &str) -> StatusCode {
         .status()
 }
 
-#[tokio::test]
-async fn the_audiences_named_are_accepted_instead_of_the_resource() {
-    let issuer = TestIssuer::start().await.unwrap();
-    let base = [
+/// `mcp-auth serve` trusting `issuer`, every request needing `mcp:tools`, then `args`.
+fn serve(issuer: &TestIssuer, args: &[&str]) -> tokio::process::Command {
+    let mut command = common::mcp_auth(&[
         "serve",
         "--bind",
         "127.0.0.1:0",
@@ -50,10 +49,19 @@ async fn the_audiences_named_are_accepted_instead_of_the_resource() {
         issuer.issuer(),
         "--scope",
         "mcp:tools",
-    ];
-    let mut by_flags = common::mcp_auth(&base);
-    by_flags.args(["--audience", APP_ID_URI, "--audience", CLIENT_ID]);
-    let mut by_variable = common::mcp_auth(&base);
+    ]);
+    command.args(args);
+    command
+}
+
+#[tokio::test]
+async fn the_audiences_named_are_accepted_instead_of_the_resource() {
+    let issuer = TestIssuer::start().await.unwrap();
+    let by_flags = serve(
+        &issuer,
+        &["--audience", APP_ID_URI, "--audience", CLIENT_ID],
+    );
+    let mut by_variable = serve(&issuer, &[]);
     by_variable.env("MCP_AUTH_AUDIENCE", format!("{APP_ID_URI},{CLIENT_ID}"));
     for command in [by_flags, by_variable] {
         let mut server = Running::spawn(command);
@@ -76,19 +84,10 @@ async fn the_audiences_named_are_accepted_instead_of_the_resource() {
 #[tokio::test]
 async fn allowed_client_ids_accept_tokens_without_the_resource_from_those_clients_only() {
     let issuer = TestIssuer::start().await.unwrap();
-    let mut server = Running::spawn(common::mcp_auth(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--issuer-type",
-        "oauth",
-        "--issuer",
-        issuer.issuer(),
-        "--scope",
-        "mcp:tools",
-        "--allowed-client-id",
-        "cognito-app-client",
-    ]));
+    let mut server = Running::spawn(serve(
+        &issuer,
+        &["--allowed-client-id", "cognito-app-client"],
+    ));
     let url = server.value_after("  MCP endpoint").await;
     let banner = server.value_after("  audience relaxed").await;
     assert!(banner.contains("cognito-app-client"), "{banner}");

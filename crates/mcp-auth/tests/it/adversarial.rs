@@ -1350,9 +1350,17 @@ async fn a_type_with_a_trailing_space_is_refused() {
 async fn a_cached_token_is_refused_once_it_expires() {
     // Accepted once (and remembered), the same token must not outlive its exp via the cache.
     let app = JwtApp::start(|b| b.leeway(Duration::ZERO)).await;
-    let token = app.token().expires_in(1).sign().unwrap();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+    };
+    // Two whole seconds ahead: at least one second of validity whatever the fraction of now,
+    // so the first call cannot meet an expired token on a slow machine.
+    let exp = now().as_secs() + 2;
+    let token = app.token().claim("exp", json!(exp)).sign().unwrap();
     app.accepted(&token).await;
-    // `exp` is whole seconds: past 2 s it has certainly passed.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let until_expired = Duration::from_secs(exp).saturating_sub(now());
+    tokio::time::sleep(until_expired + Duration::from_millis(50)).await;
     app.refused(&token, "the token has expired").await;
 }

@@ -77,11 +77,13 @@ impl TokenRules {
             .audiences
             .iter()
             .any(|expected| info.audience.contains(expected));
-        let client_allowed = info
-            .client_id
-            .as_ref()
-            .is_some_and(|client| self.clients_instead_of_audience.contains(client));
-        if !audience_named && !client_allowed {
+        // The client is looked at only when the audience does not name this resource.
+        let client_allowed = || {
+            info.client_id
+                .as_ref()
+                .is_some_and(|client| self.clients_instead_of_audience.contains(client))
+        };
+        if !audience_named && !client_allowed() {
             return Err(RuleViolation::WrongAudience);
         }
         let latest_valid_now = now.saturating_add(self.leeway);

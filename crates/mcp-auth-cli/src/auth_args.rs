@@ -17,6 +17,7 @@ use crate::duration::parse_duration;
 use crate::observability::Observing;
 use crate::opaque_tokens::OpaqueTokenArgs;
 use crate::protection::{Plan, Protection};
+use crate::role_rules::RoleArgs;
 use crate::scope_rules::OperationScopeArgs;
 
 /// Authorization flags of `serve` and `proxy`; each can also come from its environment variable.
@@ -58,6 +59,8 @@ pub(crate) struct AuthArgs {
     pub(crate) scopes: Vec<String>,
     #[command(flatten)]
     pub(crate) operations: OperationScopeArgs,
+    #[command(flatten)]
+    pub(crate) roles: RoleArgs,
     #[command(flatten)]
     leeway: LeewayArgs,
     /// Longest wait for a request body read to find its operations (when there are operation
@@ -149,8 +152,9 @@ impl AuthArgs {
         self.issuers.first().map(String::as_str)
     }
 
-    /// Checks the introspection and API key flags.
+    /// Checks the role, introspection and API key flags.
     pub(crate) fn token_settings(&self) -> Result<TokenSettings, Failure> {
+        self.roles.check(false)?;
         let introspection = self
             .tokens
             .introspection(self.first_issuer())
@@ -202,6 +206,7 @@ impl AuthArgs {
             allowed_client_ids: self.allowed_client_ids.clone(),
             scopes: self.scopes.clone(),
             rules: self.operations.rules(own_rules),
+            roles: self.roles.clone(),
             leeway: self.leeway.duration(),
             body_timeout: Some(self.body_timeout),
             allowed_origins: self.allowed_origins.clone(),
@@ -246,6 +251,9 @@ impl AuthArgs {
         }
         for (label, rule) in protection.rules.banner() {
             println!("  {label:<18}{rule}");
+        }
+        for (label, line) in self.roles.banner() {
+            println!("  {label:<18}{line}");
         }
         if let Some(introspection) = self.tokens.introspection_summary(self.first_issuer()) {
             println!("  introspection     {}", redact_userinfo(&introspection));

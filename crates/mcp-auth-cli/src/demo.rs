@@ -15,6 +15,7 @@ use crate::mcp_server::ServerArgs;
 use crate::mcp_server::{self, ADMIN_SCOPE, ADMIN_TOOL};
 use crate::observability::ObserveArgs;
 use crate::protection::Plan;
+use crate::role_rules::RoleArgs;
 use crate::scope_rules::{ScopeRules, ToolScopeArgs};
 use mcp_auth::testing::DpopKey;
 
@@ -112,6 +113,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         allowed_client_ids: Vec::new(),
         scopes: base.clone(),
         rules,
+        roles: RoleArgs::default(),
         leeway: args.leeway.duration(),
         body_timeout: None,
         allowed_origins: Vec::new(),

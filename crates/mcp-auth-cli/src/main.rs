@@ -20,6 +20,7 @@ mod observability;
 mod opaque_tokens;
 mod protection;
 mod proxy;
+mod role_rules;
 mod scope_rules;
 mod serve;
 mod startup;

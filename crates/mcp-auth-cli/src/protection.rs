@@ -14,6 +14,7 @@ use crate::dpop_args::Dpop;
 use crate::mcp_server;
 use crate::observability::Observing;
 use crate::opaque_tokens;
+use crate::role_rules::RoleArgs;
 use crate::scope_rules::ScopeRules;
 
 /// Everything that decides how the endpoint is protected.
@@ -32,6 +33,8 @@ pub(crate) struct Plan {
     pub(crate) scopes: Vec<String>,
     /// The per-operation scope rules.
     pub(crate) rules: ScopeRules,
+    /// Where roles are read, which tools need them, what scopes they grant.
+    pub(crate) roles: RoleArgs,
     pub(crate) leeway: Duration,
     /// How long a body read for its operations may take (the library's default when `None`).
     pub(crate) body_timeout: Option<Duration>,
@@ -80,14 +83,14 @@ impl Plan {
             .protected_resource(dpop.apply(protected))
             .build()
             .map_err(|err| err.to_string())?;
-        let mut operations = self.rules.operations();
+        let mut operations = self.roles.operations(self.rules.operations());
         if let Some(timeout) = self.body_timeout {
             operations = operations.body_timeout(timeout);
         }
         // JWT mode stays on next to introspection and API keys: the token's shape picks the
         // verifier.
-        let mut bearer = auth
-            .bearer()
+        let bearer = self.roles.apply(auth.bearer());
+        let mut bearer = bearer
             .jwt(JwtOptions::default())
             .required_scopes(self.scopes)
             .leeway(self.leeway)

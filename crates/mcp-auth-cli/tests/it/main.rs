@@ -17,4 +17,5 @@ mod observability;
 mod proxy;
 mod readme;
 mod redaction;
+mod roles;
 mod step_up;

@@ -46,6 +46,7 @@ pub struct BearerAuthBuilder {
     audiences: Vec<String>,
     clients_instead_of_audience: Vec<String>,
     roles_claims: Vec<String>,
+    role_scopes: Vec<(String, Vec<String>)>,
     required_scopes: Vec<String>,
     scope_relation: SharedScopeRelation,
     leeway: Duration,
@@ -70,6 +71,7 @@ impl BearerAuthBuilder {
             audiences: Vec::new(),
             clients_instead_of_audience: Vec::new(),
             roles_claims: Vec::new(),
+            role_scopes: Vec::new(),
             required_scopes: Vec::new(),
             scope_relation: SharedScopeRelation::default(),
             leeway: DEFAULT_LEEWAY,
@@ -265,6 +267,36 @@ impl BearerAuthBuilder {
         self
     }
 
+    /// Scopes a caller holding `role` is granted, on top of its token's, by JWT mode and
+    /// introspection: for servers whose rules are written against scopes, behind a provider
+    /// that puts what a user may do in roles or groups (Keycloak realm roles, Entra app roles,
+    /// Cognito groups). Call again for more roles or more scopes; a role is matched exactly.
+    /// Scopes that are not RFC 6749 scope tokens are refused by [`build`](Self::build).
+    ///
+    /// ```
+    /// # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    /// # let auth = McpAuth::builder()
+    /// #     .protected_resource(ProtectedResource::new("https://api.example.com/mcp").authorization_server(
+    /// #         AuthServerConfig::lazy("https://keycloak.example.com/realms/mcp", AuthServerType::Oidc),
+    /// #     ))
+    /// #     .build()?;
+    /// let bearer = auth
+    ///     .bearer()
+    ///     .roles_claim("realm_access.roles")
+    ///     .role_scopes("mcp-admins", ["mcp:admin"])
+    ///     .build()?;
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn role_scopes<I, S>(mut self, role: impl Into<String>, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.role_scopes
+            .push((role.into(), scopes.into_iter().map(Into::into).collect()));
+        self
+    }
+
     /// Scopes every request's token must hold; otherwise 403 `insufficient_scope`.
     pub fn required_scopes<I, S>(mut self, scopes: I) -> Self
     where
@@ -376,7 +408,11 @@ impl BearerAuthBuilder {
             self.audiences
         };
         let mut trusted_issuers = resource.issuers.clone();
-        let mapping = IdentityMapping::new(self.scope_relation.clone(), self.roles_claims.clone())?;
+        let mapping = IdentityMapping::new(
+            self.scope_relation.clone(),
+            self.roles_claims.clone(),
+            self.role_scopes.clone(),
+        )?;
         let verifier = match self.verifier {
             Some(custom) => {
                 let built_in = [
@@ -466,6 +502,15 @@ impl BearerAuthBuilder {
         );
         if let Some(rules) = &self.operations {
             rules.check()?;
+            let reads_roles =
+                !self.roles_claims.is_empty() || matches!(verifier, Verifier::Custom(_));
+            if rules.has_role_rules() && !reads_roles {
+                return Err(ConfigError::invalid_setting(
+                    "OperationRules",
+                    "tool_roles",
+                    "no caller could ever hold a role, since none is read from tokens: name the claim holding them with BearerAuthBuilder::roles_claim",
+                ));
+            }
         }
         self.session_binding.check()?;
         let operations = self.operations.filter(|rules| !rules.is_empty());
@@ -514,6 +559,7 @@ impl std::fmt::Debug for BearerAuthBuilder {
             .field("audiences", &self.audiences)
             .field("allowed_client_ids", &self.clients_instead_of_audience)
             .field("roles_claims", &self.roles_claims)
+            .field("role_scopes", &self.role_scopes)
             .field("required_scopes", &self.required_scopes)
             .field("leeway", &self.leeway)
             .field("allowed_origins", &self.allowed_origins)

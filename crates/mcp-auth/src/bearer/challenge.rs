@@ -32,6 +32,15 @@ pub(crate) enum Rejection {
         /// (MCP step-up); `None`: the layer's base scopes.
         needed: Option<Vec<String>>,
     },
+    /// The caller holds none of the roles an operation allows: 403 with a JSON-RPC error
+    /// answering the message `id`, and no challenge (no step-up grants a role, so a client must
+    /// not start one).
+    RoleRequired {
+        /// The JSON-RPC id of the message (`null` for a batch or an unreadable body).
+        id: serde_json::Value,
+        /// The roles that would have been allowed.
+        roles: Vec<String>,
+    },
     /// `Mcp-Method` / `Mcp-Name` disagree with the body: 400 with a JSON-RPC error -32020
     /// answering the message `id`, and no challenge (the credentials are not at fault).
     HeaderMismatch {
@@ -105,6 +114,7 @@ impl Rejection {
             Self::InvalidRequest(_) => Reason::InvalidRequest,
             Self::InvalidToken(reason, _) => *reason,
             Self::InsufficientScope { .. } => Reason::InsufficientScope,
+            Self::RoleRequired { .. } => Reason::RoleRequired,
             Self::HeaderMismatch { .. } => Reason::HeaderMismatch,
             Self::Unavailable(_) => Reason::IssuerUnavailable,
             Self::ForbiddenOrigin => Reason::ForbiddenOrigin,
@@ -126,6 +136,10 @@ impl Rejection {
             Self::InsufficientScope { missing, .. } => Cow::Owned(format!(
                 "the access token lacks the scopes: {}",
                 missing.join(" ")
+            )),
+            Self::RoleRequired { roles, .. } => Cow::Owned(format!(
+                "the caller holds none of the roles allowed: {}",
+                roles.join(", ")
             )),
             Self::HeaderMismatch { reason, .. } => Cow::Borrowed(reason),
             Self::ForbiddenOrigin => Cow::Borrowed("requests from this origin are not allowed"),
@@ -163,7 +177,23 @@ impl Rejection {
             ),
             // Not a credentials problem: a JSON-RPC error, as MCP asks.
             Self::HeaderMismatch { id, reason } => {
-                return header_mismatch(id, reason, params.show_error_details);
+                let generic = "the Mcp-Method or Mcp-Name header does not match the body";
+                let message = if params.show_error_details {
+                    reason
+                } else {
+                    generic
+                };
+                return json_rpc_error(StatusCode::BAD_REQUEST, id, HEADER_MISMATCH, message);
+            }
+            Self::RoleRequired { id, .. } => {
+                let detail = self.detail();
+                let generic = "the caller lacks a role this operation requires";
+                let message = if params.show_error_details {
+                    &detail
+                } else {
+                    generic
+                };
+                return json_rpc_error(StatusCode::FORBIDDEN, id, FORBIDDEN, message);
             }
             Self::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -206,6 +236,7 @@ impl Rejection {
             Self::Unavailable(_)
                 | Self::ForbiddenOrigin
                 | Self::HeaderMismatch { .. }
+                | Self::RoleRequired { .. }
                 | Self::SessionNotFound
         );
         let mut challenges = Vec::new();
@@ -288,20 +319,21 @@ fn challenge(
         .unwrap_or(HeaderValue::from_static("Bearer error=\"invalid_token\""))
 }
 
-/// MCP's answer to headers that disagree with the body: HTTP 400 carrying JSON-RPC error -32020.
-fn header_mismatch(id: &serde_json::Value, reason: &str, details: bool) -> Response<Full<Bytes>> {
-    let message = if details {
-        reason
-    } else {
-        "the Mcp-Method or Mcp-Name header does not match the body"
-    };
+/// A refusal that is not the credentials' fault, answered as MCP answers such requests: a
+/// JSON-RPC error for the message `id`, with `status` and no challenge.
+fn json_rpc_error(
+    status: StatusCode,
+    id: &serde_json::Value,
+    code: i32,
+    message: &str,
+) -> Response<Full<Bytes>> {
     let body = serde_json::json!({
         "jsonrpc": "2.0",
         "id": id,
-        "error": { "code": HEADER_MISMATCH, "message": message },
+        "error": { "code": code, "message": message },
     });
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = StatusCode::BAD_REQUEST;
+    *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -310,6 +342,11 @@ fn header_mismatch(id: &serde_json::Value, reason: &str, details: bool) -> Respo
 
 /// The JSON-RPC error code of MCP 2026-07-28 for headers that disagree with the body.
 const HEADER_MISMATCH: i32 = -32020;
+
+/// The JSON-RPC error code mcp-auth answers a denial no scope can fix with (a missing role):
+/// in the range JSON-RPC leaves to servers, and used by no MCP SDK (-32000 and -32001 are the
+/// TypeScript SDK's connection-closed and timeout, -32002 MCP's resource-not-found).
+const FORBIDDEN: i32 = -32003;
 
 /// Longest detailed description sent, in characters; longer ones are cut.
 const MAX_DESCRIPTION_LEN: usize = 200;

@@ -14,7 +14,7 @@ use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::dpop::{ProofRefusal, RequestProofs, bound_key, is_bound};
 use crate::observe::Reason;
-use crate::operations::{Decided, Needs, OperationRules, Permissions, needs};
+use crate::operations::{Decided, Grants, Needs, OperationRules, Permissions, needs};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};
 use crate::verify::{TokenRules, Verifier};
@@ -259,8 +259,8 @@ impl Policy {
             })
     }
 
-    /// The scopes the request's operations need beyond the base ones: `body` is the request
-    /// body when it was read whole, `None` when it was too large (then every rule's scopes).
+    /// The roles and scopes the request's operations need beyond the base scopes: `body` is the
+    /// request body when it was read whole, `None` when it was too large (then every rule's).
     /// Also returns the operation the body asks for, when it could be read.
     pub(crate) fn check_operations(
         &self,
@@ -272,14 +272,29 @@ impl Policy {
             return (Ok(()), None);
         };
         let (needs, decided) = needs(rules, headers, body);
-        (self.scopes_needed(info, needs), decided)
+        (self.grants_needed(info, needs), decided)
     }
 
-    fn scopes_needed(&self, info: &AuthInfo, needs: Needs<'_>) -> Result<(), Rejection> {
-        let extra = match needs {
+    /// Roles first: a caller without an allowed role is refused without a scope challenge, even
+    /// when it also lacks scopes, since no step-up would get it through.
+    fn grants_needed(&self, info: &AuthInfo, needs: Needs<'_>) -> Result<(), Rejection> {
+        let Grants {
+            scopes: extra,
+            roles,
+            id,
+        } = match needs {
             Needs::Mismatch { id, reason } => return Err(Rejection::HeaderMismatch { id, reason }),
-            Needs::Scopes(extra) => extra,
+            Needs::Grants(grants) => grants,
         };
+        if let Some(allowed) = roles
+            .into_iter()
+            .find(|allowed| !allowed.iter().any(|role| info.roles.contains(role)))
+        {
+            return Err(Rejection::RoleRequired {
+                id,
+                roles: allowed.to_vec(),
+            });
+        }
         if extra.is_empty() {
             return Ok(());
         }

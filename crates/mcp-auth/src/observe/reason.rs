@@ -10,7 +10,8 @@ use serde::Serialize;
 /// The codes never change meaning; new ones may be added. The HTTP answer follows from the
 /// code: `no_credentials` and the token codes 401, `invalid_request` and `header_mismatch` 400,
 /// `invalid_dpop_proof`, `replayed_dpop_proof` and `dpop_key_limit` 401 with a `DPoP` challenge,
-/// `insufficient_scope` and `forbidden_origin` 403, `session_not_found` 404,
+/// `insufficient_scope`, `role_required` (no challenge: no step-up grants a role) and
+/// `forbidden_origin` 403, `session_not_found` 404,
 /// `issuer_unavailable` 503.
 ///
 /// ```
@@ -79,12 +80,15 @@ pub enum Reason {
     /// A DPoP proof of a key that already has as many live proofs as the replay store keeps
     /// for one key (401 `invalid_dpop_proof`): that client alone is refused, not everyone.
     DpopKeyLimit,
+    /// The caller holds none of the roles an operation's rule allows (403 with a JSON-RPC error
+    /// and no `insufficient_scope` challenge: no step-up grants a role).
+    RoleRequired,
 }
 
 impl Reason {
     /// Every code, in the order of their declaration (metric handles are indexed by it).
     #[cfg(any(test, feature = "metrics"))]
-    pub(crate) const ALL: [Self; 25] = [
+    pub(crate) const ALL: [Self; 26] = [
         Self::NoCredentials,
         Self::InvalidRequest,
         Self::MalformedToken,
@@ -110,6 +114,7 @@ impl Reason {
         Self::DpopKeyMismatch,
         Self::UseDpopNonce,
         Self::DpopKeyLimit,
+        Self::RoleRequired,
     ];
 
     /// The code, as logs, metrics and audit events carry it.
@@ -140,6 +145,7 @@ impl Reason {
             Self::DpopKeyMismatch => "dpop_key_mismatch",
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::DpopKeyLimit => "dpop_key_limit",
+            Self::RoleRequired => "role_required",
         }
     }
 }

@@ -56,6 +56,6 @@ mod permissions;
 mod resource_uri;
 mod rules;
 
-pub(crate) use needs::{Decided, Needs, needs};
+pub(crate) use needs::{Decided, Grants, Needs, needs};
 pub use permissions::Permissions;
 pub use rules::{DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES, OperationRules};

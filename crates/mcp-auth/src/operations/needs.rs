@@ -46,35 +46,69 @@ impl Decided {
 /// The outcome for one request.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Needs<'r> {
-    /// These scopes, beyond the layer's base scopes (none when empty).
-    Scopes(Vec<&'r str>),
+    /// These grants, beyond the layer's base scopes.
+    Grants(Grants<'r>),
     /// `Mcp-Method` / `Mcp-Name` disagree with the body: 400 with JSON-RPC error -32020,
     /// answering the message `id`.
     Mismatch { id: Value, reason: String },
 }
 
-/// The scopes `body` (`None` when it was too large to read whole) needs under `rules`, and the
+/// What a request's operations need beyond the layer's base scopes.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Grants<'r> {
+    /// These scopes (none when empty).
+    pub(crate) scopes: Vec<&'r str>,
+    /// One role of each list (none when empty).
+    pub(crate) roles: Vec<&'r [String]>,
+    /// The message `id` a refusal for a missing role answers (`null` for a batch or an
+    /// unreadable body; only kept when roles are needed).
+    pub(crate) id: Value,
+}
+
+impl<'r> Grants<'r> {
+    /// What a request whose operations cannot be read needs: every rule's grants.
+    fn strictest(rules: &'r OperationRules) -> Self {
+        Self {
+            scopes: rules.strictest(),
+            roles: rules.strictest_roles(),
+            id: Value::Null,
+        }
+    }
+}
+
+/// What `body` (`None` when it was too large to read whole) needs under `rules`, and the
 /// operation it asks for when it could be read. A body that cannot be read is held to the
-/// strictest rule; a batch needs every message's scopes.
+/// strictest rule; a batch needs every message's grants.
 pub(crate) fn needs<'r>(
     rules: &'r OperationRules,
     headers: &HeaderMap,
     body: Option<&[u8]>,
 ) -> (Needs<'r>, Option<Decided>) {
     let Some(Ok(body)) = body.map(message::read) else {
-        return (Needs::Scopes(rules.strictest()), None);
+        return (Needs::Grants(Grants::strictest(rules)), None);
     };
-    let needs = scopes(rules, headers, &body);
+    let needs = grants(rules, headers, &body);
     (needs, Decided::of(body))
 }
 
-fn scopes<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: &Body) -> Needs<'r> {
+fn grants<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: &Body) -> Needs<'r> {
     match body {
         Body::Single {
             operation: Some(operation),
             id,
         } => match headers::agree(headers, operation) {
-            Ok(()) => Needs::Scopes(rules.scopes_for(operation)),
+            Ok(()) => {
+                let roles = rules.roles_for(operation);
+                Needs::Grants(Grants {
+                    scopes: rules.scopes_for(operation),
+                    id: if roles.is_empty() {
+                        Value::Null
+                    } else {
+                        id.clone()
+                    },
+                    roles,
+                })
+            }
             Err(reason) => Needs::Mismatch {
                 id: id.clone(),
                 reason,
@@ -90,22 +124,23 @@ fn scopes<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: &Body) -> Ne
         },
         Body::Single {
             operation: None, ..
-        } => Needs::Scopes(Vec::new()),
+        } => Needs::Grants(Grants::default()),
         Body::Batch(_) if headers::present(headers) => Needs::Mismatch {
             id: Value::Null,
             reason: "Mcp-Method or Mcp-Name was sent with a batch, which has no single method"
                 .to_owned(),
         },
         Body::Batch(operations) => {
-            let mut all: Vec<&str> = Vec::new();
+            let mut all = Grants::default();
             for operation in operations {
                 for scope in rules.scopes_for(operation) {
-                    if !all.contains(&scope) {
-                        all.push(scope);
+                    if !all.scopes.contains(&scope) {
+                        all.scopes.push(scope);
                     }
                 }
+                all.roles.extend(rules.roles_for(operation));
             }
-            Needs::Scopes(all)
+            Needs::Grants(all)
         }
     }
 }
@@ -119,12 +154,35 @@ mod tests {
         OperationRules::new()
             .tool("delete_repo", ["repo:admin"])
             .tool("read_file", ["files"])
+            .tool_roles("delete_repo", ["admins", "owners"])
+            .tool_roles("deploy", ["release"])
     }
 
-    fn scopes(headers: &HeaderMap, body: Option<&str>) -> Needs<'static> {
+    fn needed(headers: &HeaderMap, body: Option<&str>) -> Needs<'static> {
         // Leaked: a test's rules live as long as the test.
         let rules: &'static OperationRules = Box::leak(Box::new(rules()));
         needs(rules, headers, body.map(str::as_bytes)).0
+    }
+
+    /// The scopes needed, for a request that is not a mismatch.
+    fn scopes(headers: &HeaderMap, body: Option<&str>) -> Vec<&'static str> {
+        match needed(headers, body) {
+            Needs::Grants(grants) => grants.scopes,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// The role lists needed, sorted.
+    fn roles(body: Option<&str>) -> Vec<Vec<String>> {
+        match needed(&HeaderMap::new(), body) {
+            Needs::Grants(grants) => {
+                let mut roles: Vec<Vec<String>> =
+                    grants.roles.iter().map(|list| list.to_vec()).collect();
+                roles.sort();
+                roles
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     const DELETE: &str =
@@ -132,12 +190,45 @@ mod tests {
 
     #[test]
     fn a_call_needs_its_tool_scopes() {
-        assert_eq!(
-            scopes(&HeaderMap::new(), Some(DELETE)),
-            Needs::Scopes(vec!["repo:admin"])
-        );
+        assert_eq!(scopes(&HeaderMap::new(), Some(DELETE)), ["repo:admin"]);
         let list = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
-        assert_eq!(scopes(&HeaderMap::new(), Some(list)), Needs::Scopes(vec![]));
+        assert!(scopes(&HeaderMap::new(), Some(list)).is_empty());
+    }
+
+    #[test]
+    fn a_call_needs_one_of_its_tool_roles_and_its_id_is_kept_for_the_refusal() {
+        assert_eq!(roles(Some(DELETE)), [["admins", "owners"]]);
+        match needed(&HeaderMap::new(), Some(DELETE)) {
+            Needs::Grants(grants) => assert_eq!(grants.id, 4),
+            other => panic!("{other:?}"),
+        }
+        let read =
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"READ_file"}}"#;
+        assert!(roles(Some(read)).is_empty());
+        let folded = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"DEPLOY"}}"#;
+        assert_eq!(roles(Some(folded)), [["release"]]);
+    }
+
+    #[test]
+    fn unreadable_bodies_need_a_role_of_every_rule_and_batches_every_call_s() {
+        for body in [
+            None,
+            Some("{"),
+            Some(r#"{"method":"tools/call","params":{"name":" deploy"}}"#),
+        ] {
+            assert_eq!(
+                roles(body),
+                [vec!["admins", "owners"], vec!["release"]],
+                "{body:?}"
+            );
+        }
+        let batch = format!(
+            r#"[{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"deploy"}}}},{DELETE}]"#
+        );
+        assert_eq!(
+            roles(Some(&batch)),
+            [vec!["admins", "owners"], vec!["release"]]
+        );
     }
 
     #[test]
@@ -149,7 +240,7 @@ mod tests {
         ] {
             assert_eq!(
                 scopes(&HeaderMap::new(), body),
-                Needs::Scopes(vec!["files", "repo:admin"]),
+                ["files", "repo:admin"],
                 "{body:?}"
             );
         }
@@ -162,7 +253,7 @@ mod tests {
         );
         assert_eq!(
             scopes(&HeaderMap::new(), Some(&batch)),
-            Needs::Scopes(vec!["files", "repo:admin"])
+            ["files", "repo:admin"]
         );
     }
 
@@ -194,7 +285,7 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.insert("mcp-method", HeaderValue::from_static("tools/call"));
         headers.insert("mcp-name", HeaderValue::from_static("read_file"));
-        match scopes(&headers, Some(DELETE)) {
+        match needed(&headers, Some(DELETE)) {
             Needs::Mismatch { id, .. } => assert_eq!(id, 4),
             other => panic!("{other:?}"),
         }

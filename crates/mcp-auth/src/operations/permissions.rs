@@ -59,12 +59,21 @@ impl Permissions {
         self.allows(caller, "resources/read", Target::Resource(uri.to_owned()))
     }
 
-    /// The layer's own decision for this operation: its base scopes and every matching rule's.
+    /// The layer's own decision for this operation: one of each matching rule's roles, its base
+    /// scopes and every matching rule's.
     fn allows(&self, caller: &AuthInfo, method: &str, target: Target) -> bool {
         let operation = Operation {
             method: method.to_owned(),
             targets: vec![target],
         };
+        let has_roles = self
+            .rules
+            .roles_for(&operation)
+            .into_iter()
+            .all(|allowed| allowed.iter().any(|role| caller.roles.contains(role)));
+        if !has_roles {
+            return false;
+        }
         let mut needed = self.base.clone();
         needed.extend(
             self.rules
@@ -105,6 +114,12 @@ mod tests {
             "tools/call needs `tools`"
         );
         assert!(!permissions.may_get_prompt(&base, "incident"));
+        let admins = OperationRules::new().tool_roles("Delete_Repo", ["admins"]);
+        let by_role = Permissions::new(admins, vec![], SharedScopeRelation::default());
+        assert!(!by_role.may_call_tool(&base, "delete_repo"));
+        assert!(by_role.may_call_tool(&base.clone().with_roles(["admins"]), "delete_repo"));
+        assert!(!by_role.may_call_tool(&base.clone().with_roles(["Admins"]), "delete_repo"));
+        assert!(by_role.may_call_tool(&base, "read_file"));
         assert!(permissions.may_read_resource(&base, "file:///public/a"));
         assert!(!permissions.may_read_resource(&base, "file:///private/a"));
     }

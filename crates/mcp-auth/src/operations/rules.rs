@@ -51,6 +51,8 @@ pub struct OperationRules {
     resource_uris: Vec<String>,
     resource_prefixes: Vec<(String, Vec<String>)>,
     methods: HashMap<String, Vec<String>>,
+    /// Roles per tool, keyed by its folded name: the caller needs one of them.
+    tool_roles: HashMap<String, Vec<String>>,
     max_body_bytes: Option<usize>,
     body_timeout: Option<Duration>,
 }
@@ -68,6 +70,30 @@ impl OperationRules {
         S: Into<String>,
     {
         add(&mut self.tools, fold(&name.into()).into_owned(), scopes);
+        self
+    }
+
+    /// Roles allowed to call the tool `name` (`tools/call`): the caller needs one of them in
+    /// [`AuthInfo::roles`](crate::AuthInfo::roles) (read from the token by
+    /// [`BearerAuthBuilder::roles_claim`](crate::bearer::BearerAuthBuilder::roles_claim)).
+    /// Several calls for one tool add to the roles allowed. A caller holding none of them gets
+    /// 403 with no `insufficient_scope` challenge (no step-up can grant a role) and the tool is
+    /// left out of its lists; roles are compared exactly, case included, as providers issue
+    /// them. Role rules and scope rules both apply: a tool may need a scope and a role.
+    ///
+    /// ```
+    /// use mcp_auth::operations::OperationRules;
+    ///
+    /// let rules = OperationRules::new()
+    ///     .tool_roles("admin_report", ["admins", "auditors"])
+    ///     .tool("admin_report", ["mcp:admin"]);
+    /// ```
+    pub fn tool_roles<I, S>(mut self, name: impl Into<String>, roles: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        add(&mut self.tool_roles, fold(&name.into()).into_owned(), roles);
         self
     }
 
@@ -153,14 +179,35 @@ impl OperationRules {
             && self.resources.is_empty()
             && self.resource_prefixes.is_empty()
             && self.methods.is_empty()
+            && self.tool_roles.is_empty()
+    }
+
+    /// Whether a rule names roles.
+    pub(crate) fn has_role_rules(&self) -> bool {
+        !self.tool_roles.is_empty()
     }
 
     pub(crate) fn body_limit(&self) -> usize {
         self.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES)
     }
 
-    /// Refuses empty names and scopes that are not RFC 6749 scope tokens.
+    /// Refuses empty names, scopes that are not RFC 6749 scope tokens, and empty role lists or
+    /// roles.
     pub(crate) fn check(&self) -> Result<(), ConfigError> {
+        for (tool, roles) in &self.tool_roles {
+            if tool.is_empty() {
+                return Err(ConfigError::EmptyOperationName);
+            }
+            if roles.is_empty() || roles.iter().any(String::is_empty) {
+                return Err(ConfigError::invalid_setting(
+                    "OperationRules",
+                    "tool_roles",
+                    format!(
+                        "the tool {tool:?} is given no role or an empty one: name the roles that may call it"
+                    ),
+                ));
+            }
+        }
         let named = self
             .tools
             .iter()
@@ -241,6 +288,28 @@ impl OperationRules {
             }
         }
         needed
+    }
+
+    /// The roles `operation` needs: one of each list.
+    pub(crate) fn roles_for<'r>(&'r self, operation: &Operation) -> Vec<&'r [String]> {
+        if self.tool_roles.is_empty() {
+            return Vec::new();
+        }
+        operation
+            .targets
+            .iter()
+            .filter_map(|target| match target {
+                Target::Tool(name) => self.tool_roles.get(fold(name).as_ref()),
+                _ => None,
+            })
+            .map(Vec::as_slice)
+            .collect()
+    }
+
+    /// Every role list of every rule: what a request whose operations cannot be read needs
+    /// (one role of each).
+    pub(crate) fn strictest_roles(&self) -> Vec<&[String]> {
+        self.tool_roles.values().map(Vec::as_slice).collect()
     }
 
     /// Every scope any rule names: what a request whose operations cannot be read needs.

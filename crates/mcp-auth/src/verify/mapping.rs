@@ -1,13 +1,15 @@
 //! What a layer adds to every [`AuthInfo`](crate::AuthInfo) its built-in verifiers make: its scope
-//! relation, and the roles read from the claims where the provider puts them
-//! ([`BearerAuthBuilder::roles_claim`](crate::bearer::BearerAuthBuilder::roles_claim)).
+//! relation, the roles read from the claims where the provider puts them
+//! ([`BearerAuthBuilder::roles_claim`](crate::bearer::BearerAuthBuilder::roles_claim)), and the
+//! scopes those roles grant
+//! ([`BearerAuthBuilder::role_scopes`](crate::bearer::BearerAuthBuilder::role_scopes)).
 
 use serde_json::{Map, Value};
 
 use crate::auth_info::AuthInfo;
 use crate::error::{ConfigError, VerifyError};
 use crate::observe::Reason;
-use crate::scope::SharedScopeRelation;
+use crate::scope::{SharedScopeRelation, check_scope_token};
 
 /// The layer's part of every identity its JWT and introspection verifiers make.
 #[derive(Debug, Clone, Default)]
@@ -15,15 +17,33 @@ pub(crate) struct IdentityMapping {
     pub(crate) scope_relation: SharedScopeRelation,
     /// Claims holding roles or groups, each a claim name or a dotted path.
     roles_claims: Vec<String>,
+    /// Scopes granted to holders of a role.
+    role_scopes: Vec<(String, Vec<String>)>,
 }
 
 impl IdentityMapping {
-    /// The mapping with `scope_relation` and roles from `roles_claims`; refuses an empty path
-    /// or one with an empty segment.
+    /// The mapping with `scope_relation`, roles from `roles_claims` and the scopes of
+    /// `role_scopes`; refuses an empty path or one with an empty segment, an empty role, a
+    /// role granting nothing, and scopes that are not scope tokens.
     pub(crate) fn new(
         scope_relation: SharedScopeRelation,
         roles_claims: Vec<String>,
+        role_scopes: Vec<(String, Vec<String>)>,
     ) -> Result<Self, ConfigError> {
+        for (role, scopes) in &role_scopes {
+            if role.is_empty() || scopes.is_empty() {
+                return Err(ConfigError::invalid_setting(
+                    "BearerAuthBuilder",
+                    "role_scopes",
+                    format!(
+                        "the role {role:?} is empty or grants no scope: name a role and the scopes it grants"
+                    ),
+                ));
+            }
+            for scope in scopes {
+                check_scope_token(scope)?;
+            }
+        }
         if let Some(bad) = roles_claims
             .iter()
             .find(|path| path.is_empty() || path.split('.').any(str::is_empty))
@@ -39,16 +59,27 @@ impl IdentityMapping {
         Ok(Self {
             scope_relation,
             roles_claims,
+            role_scopes,
         })
     }
 
-    /// Completes `info`: the layer's scope relation, and its roles from the claims.
+    /// Completes `info`: the layer's scope relation, its roles from the claims, and the scopes
+    /// they grant.
     pub(crate) fn apply(&self, info: &mut AuthInfo) -> Result<(), VerifyError> {
         info.scope_relation = self.scope_relation.clone();
         for path in &self.roles_claims {
             for role in roles_at(&info.claims, path)? {
                 if !info.roles.contains(&role) {
                     info.roles.push(role);
+                }
+            }
+        }
+        for (role, scopes) in &self.role_scopes {
+            if info.roles.contains(role) {
+                for scope in scopes {
+                    if !info.scopes.contains(scope) {
+                        info.scopes.push(scope.clone());
+                    }
                 }
             }
         }
@@ -140,17 +171,43 @@ mod tests {
         let mapping = IdentityMapping::new(
             SharedScopeRelation::default(),
             vec!["roles".to_owned(), "groups".to_owned()],
+            vec![
+                (
+                    "c".to_owned(),
+                    vec!["mcp:admin".to_owned(), "read".to_owned()],
+                ),
+                ("z".to_owned(), vec!["never".to_owned()]),
+            ],
         )
         .unwrap();
-        let mut info = AuthInfo::default()
+        let info = AuthInfo::default()
             .with_claims(claims(json!({ "roles": ["a", "b"], "groups": ["b", "c"] })));
+        let mut info = info.with_scopes(["read"]);
         mapping.apply(&mut info).unwrap();
         assert_eq!(info.roles, ["a", "b", "c"]);
+        assert_eq!(
+            info.scopes,
+            ["read", "mcp:admin"],
+            "role c's scopes, each once"
+        );
+        let mapping = |paths: &[&str], grants: &[(&str, &[&str])]| {
+            IdentityMapping::new(
+                SharedScopeRelation::default(),
+                paths.iter().map(|path| (*path).to_owned()).collect(),
+                grants
+                    .iter()
+                    .map(|(role, scopes)| {
+                        let scopes = scopes.iter().map(|scope| (*scope).to_owned());
+                        ((*role).to_owned(), scopes.collect())
+                    })
+                    .collect(),
+            )
+        };
         for bad in ["", "realm_access.", ".roles", "a..b"] {
-            assert!(
-                IdentityMapping::new(SharedScopeRelation::default(), vec![bad.to_owned()]).is_err(),
-                "{bad:?}"
-            );
+            assert!(mapping(&[bad], &[]).is_err(), "{bad:?}");
+        }
+        for bad in [("", &["a"][..]), ("admin", &[]), ("admin", &["two words"])] {
+            assert!(mapping(&["roles"], &[bad]).is_err(), "{bad:?}");
         }
     }
 }

@@ -113,8 +113,10 @@ fn verifier(
         } else {
             json!([])
         };
+        let role_list: Vec<String> = serde_json::from_value(roles.clone()).unwrap();
         std::future::ready(Ok(AuthInfo::new(ISSUER, [resource.as_str()])
             .with_claims(json!({ "roles": roles }).as_object().unwrap().clone())
+            .with_roles(role_list)
             .with_subject(token)
             .with_scopes(scopes.iter().copied())))
     }
@@ -560,6 +562,85 @@ async fn tools_list_shows_each_caller_what_it_may_call() {
             )
             .await;
     }
+}
+
+/// Asserts the answer to a caller lacking a role: 403, no challenge of any kind (no step-up
+/// grants a role), a JSON-RPC error answering `id` that names no role (details are off).
+async fn role_refused(response: reqwest::Response, id: Value) {
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert!(response.headers().get(WWW_AUTHENTICATE).is_none());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({ "jsonrpc": "2.0", "id": id, "error": {
+            "code": -32003, "message": "the caller lacks a role this operation requires" } })
+    );
+}
+
+#[tokio::test]
+async fn a_tool_role_rule_refuses_without_a_challenge_and_hides_the_tool() {
+    for style in STYLES {
+        let server = server(|b| {
+            b.operations(
+                rules()
+                    .tool_roles("APPROVE", ["approver", "owner"])
+                    .tool_roles("delete_repo", ["owner"]),
+            )
+        })
+        .await;
+        // Every scope, no role.
+        role_refused(
+            server.post("everything", style, &call("approve")).await,
+            json!(7),
+        )
+        .await;
+        reached(server.post("hr", style, &call("approve")).await, 7).await;
+        // Missing both a role and a scope: the role answer, so the client does not step up
+        // for nothing.
+        role_refused(
+            server.post("base", style, &call("delete_repo")).await,
+            json!(7),
+        )
+        .await;
+        assert_eq!(server.calls().1, 0, "{style:?}");
+
+        let list = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" });
+        let everything = reply(server.post("everything", style, &list).await).await;
+        assert_eq!(
+            tool_names(&everything),
+            ["can_read_notes", "export", "read_file"],
+            "{style:?}"
+        );
+        let approver = reply(server.post("hr", style, &list).await).await;
+        assert_eq!(
+            tool_names(&approver),
+            ["approve", "can_read_notes", "export", "read_file"],
+            "{style:?}"
+        );
+    }
+    // A batch needs a role of every call it holds; an unreadable body every rule's.
+    let server = server(|b| b.operations(rules().tool_roles("approve", ["approver"]))).await;
+    let batch = json!([call("read_file"), call("approve")]).to_string();
+    role_refused(
+        server
+            .post_raw("everything", Style::BodyOnly, &[], batch.clone())
+            .await,
+        Value::Null,
+    )
+    .await;
+    let mut hr_batch = json!([call("read_file"), call("approve")]);
+    hr_batch[0]["id"] = json!(8);
+    let answer = server
+        .post_raw("hr", Style::BodyOnly, &[], hr_batch.to_string())
+        .await;
+    assert_ne!(answer.status(), StatusCode::FORBIDDEN);
+    role_refused(
+        server
+            .post_raw("everything", Style::BodyOnly, &[], "{".to_owned())
+            .await,
+        Value::Null,
+    )
+    .await;
 }
 
 #[tokio::test]

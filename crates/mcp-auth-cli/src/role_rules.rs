@@ -1,0 +1,190 @@
+//! The flags of `serve` and `proxy` about roles: where tokens carry them (`--roles-claim`),
+//! which tools need one (`--tool-role`), and the scopes a role grants (`--role-scope`).
+
+use clap::Args;
+use mcp_auth::bearer::BearerAuthBuilder;
+use mcp_auth::operations::OperationRules;
+use mcp_auth::scope::is_scope_token;
+
+use crate::Failure;
+use crate::mcp_server;
+
+/// `--roles-claim`, `--tool-role`, `--role-scope`.
+#[derive(Debug, Clone, Default, Args)]
+pub(crate) struct RoleArgs {
+    /// A claim holding the caller's roles or groups: a claim name (roles, groups,
+    /// cognito:groups) or a dotted path (realm_access.roles, resource_access.CLIENT.roles); the
+    /// exact name is tried first. A string is one role, an array a role each. Repeatable, the
+    /// roles add up; comma-separated in the variable.
+    #[arg(
+        long = "roles-claim",
+        value_name = "PATH",
+        env = "MCP_AUTH_ROLES_CLAIM",
+        value_delimiter = ','
+    )]
+    roles_claims: Vec<String>,
+    /// A role allowed to call a tool, as TOOL=ROLE. A caller holding none of a tool's roles
+    /// gets 403 with a JSON-RPC error and no insufficient_scope challenge (no step-up grants a
+    /// role), and the built-in server leaves the tool out of its tools/list. Roles match
+    /// exactly, tool names without regard to case. Repeatable, the roles of one tool add up
+    /// (any of them will do); comma-separated in the variable. Needs --roles-claim.
+    #[arg(
+        long = "tool-role",
+        value_name = "TOOL=ROLE",
+        env = "MCP_AUTH_TOOL_ROLE",
+        value_delimiter = ',',
+        value_parser = parse_tool_role
+    )]
+    tool_roles: Vec<(String, String)>,
+    /// Scopes a role grants its holders, on top of their token's, as ROLE=SCOPE; several
+    /// scopes separated by spaces. For servers whose rules are written against scopes behind a
+    /// provider that puts permissions in roles or groups. Repeatable; comma-separated in the
+    /// variable. Needs --roles-claim.
+    #[arg(
+        long = "role-scope",
+        value_name = "ROLE=SCOPE",
+        env = "MCP_AUTH_ROLE_SCOPE",
+        value_delimiter = ',',
+        value_parser = parse_role_scope
+    )]
+    role_scopes: Vec<(String, Vec<String>)>,
+}
+
+impl RoleArgs {
+    /// Refuses role rules with no claim to read roles from, and (for the built-in server,
+    /// `builtin`) a tool it does not have.
+    pub(crate) fn check(&self, builtin: bool) -> Result<(), Failure> {
+        let uses_roles = !self.tool_roles.is_empty() || !self.role_scopes.is_empty();
+        if uses_roles && self.roles_claims.is_empty() {
+            return Err(Failure::Usage(
+                "--tool-role and --role-scope need --roles-claim: name the claim the provider puts roles in (realm_access.roles, roles, groups, cognito:groups)".to_owned(),
+            ));
+        }
+        if builtin {
+            let tools = mcp_server::tool_names();
+            if let Some((tool, role)) = self
+                .tool_roles
+                .iter()
+                .find(|(tool, _)| !tools.contains(tool))
+            {
+                return Err(Failure::Usage(format!(
+                    "invalid value '{tool}={role}' for '--tool-role <TOOL=ROLE>': the server has no tool {tool:?}; its tools are {}",
+                    tools.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// `rules` with the tool role rules added.
+    pub(crate) fn operations(&self, rules: OperationRules) -> OperationRules {
+        self.tool_roles.iter().fold(rules, |rules, (tool, role)| {
+            rules.tool_roles(tool.clone(), [role.clone()])
+        })
+    }
+
+    /// `bearer` reading roles from the claims and granting their scopes.
+    pub(crate) fn apply(&self, bearer: BearerAuthBuilder) -> BearerAuthBuilder {
+        let bearer = self
+            .roles_claims
+            .iter()
+            .fold(bearer, |bearer, path| bearer.roles_claim(path.clone()));
+        self.role_scopes
+            .iter()
+            .fold(bearer, |bearer, (role, scopes)| {
+                bearer.role_scopes(role.clone(), scopes.clone())
+            })
+    }
+
+    /// The start banner's lines: `(label, value)`.
+    pub(crate) fn banner(&self) -> Vec<(&'static str, String)> {
+        let mut lines = Vec::new();
+        if !self.roles_claims.is_empty() {
+            lines.push(("roles from", self.roles_claims.join(", ")));
+        }
+        for (tool, role) in &self.tool_roles {
+            lines.push(("tool roles", format!("{tool}={role}")));
+        }
+        for (role, scopes) in &self.role_scopes {
+            lines.push(("role scopes", format!("{role}={}", scopes.join(" "))));
+        }
+        lines
+    }
+}
+
+/// `TOOL=ROLE`: both non-empty, without surrounding spaces.
+fn parse_tool_role(entry: &str) -> Result<(String, String), String> {
+    let Some((tool, role)) = entry.split_once('=') else {
+        return Err("expected TOOL=ROLE, such as admin_report=mcp-admins".to_owned());
+    };
+    if tool.is_empty() || role.is_empty() {
+        return Err("the tool and the role on either side of '=' must not be empty".to_owned());
+    }
+    if tool.trim() != tool || role.trim() != role {
+        return Err(format!(
+            "{entry:?} has spaces around a name (no space after a comma in the variable)"
+        ));
+    }
+    Ok((tool.to_owned(), role.to_owned()))
+}
+
+/// `ROLE=SCOPE[ SCOPE...]`: a role and at least one scope token.
+fn parse_role_scope(entry: &str) -> Result<(String, Vec<String>), String> {
+    let Some((role, list)) = entry.split_once('=') else {
+        return Err("expected ROLE=SCOPE, such as mcp-admins=mcp:admin".to_owned());
+    };
+    if role.is_empty() || role.trim() != role {
+        return Err(format!(
+            "the role {role:?} is empty or has spaces around it (no space after a comma in the variable)"
+        ));
+    }
+    let scopes: Vec<String> = list
+        .split(' ')
+        .filter(|scope| !scope.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if let Some(bad) = scopes.iter().find(|scope| !is_scope_token(scope)) {
+        return Err(format!(
+            "{bad:?} is not a scope token (RFC 6749: visible ASCII except '\"' and '\\', separated by spaces)"
+        ));
+    }
+    if scopes.is_empty() {
+        return Err(format!("no scope after '=' for the role {role}"));
+    }
+    Ok((role.to_owned(), scopes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_name_a_tool_or_role_and_what_it_needs_or_grants() {
+        assert_eq!(
+            parse_tool_role("admin_report=Reports.Admin"),
+            Ok(("admin_report".to_owned(), "Reports.Admin".to_owned()))
+        );
+        assert_eq!(
+            parse_role_scope("mcp-admins=mcp:admin  audit"),
+            Ok((
+                "mcp-admins".to_owned(),
+                vec!["mcp:admin".to_owned(), "audit".to_owned()]
+            ))
+        );
+        for bad in ["admin_report", "=admins", "admin_report=", " a=b", "a=b "] {
+            let error = parse_tool_role(bad).expect_err(bad);
+            assert_eq!(error.lines().count(), 1, "{bad}: {error}");
+        }
+        for bad in [
+            "admins",
+            "=a",
+            "admins=",
+            "admins=   ",
+            "admins=caf\u{e9}",
+            " a=b",
+        ] {
+            let error = parse_role_scope(bad).expect_err(bad);
+            assert_eq!(error.lines().count(), 1, "{bad}: {error}");
+        }
+    }
+}

@@ -9,7 +9,7 @@ use crate::dpop::{DpopMode, DpopOptions};
 use crate::error::ConfigError;
 use crate::error::UrlKind;
 use crate::issuer::config::AuthServerConfig;
-use crate::issuer::discovery::Discovery;
+use crate::issuer::discovery::{Discovery, TENANT_PLACEHOLDER};
 use crate::issuer::url_rules::{parse_http_url, parse_issuer, parse_resource_identifier};
 use crate::issuer::{Issuer, Issuers};
 use crate::metadata::{ProtectedResourceMetadata, well_known_url};
@@ -121,9 +121,26 @@ impl ProtectedResource {
             });
         }
         let mut issuers: Vec<String> = Vec::with_capacity(self.authorization_servers.len());
+        let mut identifiers: Vec<&str> = Vec::with_capacity(self.authorization_servers.len());
         for server in &self.authorization_servers {
             let issuer = server.issuer();
-            parse_issuer(issuer, server.allows_insecure_http())?;
+            match server.tenants() {
+                // A template is an issuer once a tenant stands in its place.
+                Some(_) => parse_issuer(
+                    &issuer.replace(TENANT_PLACEHOLDER, "common"),
+                    server.allows_insecure_http(),
+                )?,
+                None if issuer.contains(TENANT_PLACEHOLDER) => {
+                    return Err(ConfigError::invalid_setting(
+                        "AuthServerConfig",
+                        "issuer",
+                        format!(
+                            "{issuer} holds {TENANT_PLACEHOLDER}: describe a multi-tenant issuer with Discovery::multi_tenant and the tenants it accepts"
+                        ),
+                    ));
+                }
+                None => parse_issuer(issuer, server.allows_insecure_http())?,
+            };
             if let Some(url) = server
                 .discovery()
                 .filter(|_| server.metadata().is_none())
@@ -133,13 +150,15 @@ impl ProtectedResource {
                     well_known_url: url.to_owned(),
                 });
             }
-            if issuers.iter().any(|known| known == issuer) {
+            let published = server.published_issuer();
+            if identifiers.contains(&issuer) || issuers.iter().any(|known| known == published) {
                 return Err(ConfigError::DuplicateIssuer {
                     resource: self.identifier,
                     issuer: issuer.to_owned(),
                 });
             }
-            issuers.push(issuer.to_owned());
+            identifiers.push(issuer);
+            issuers.push(published.to_owned());
         }
         for scope in &self.document.scopes_supported {
             check_scope_token(scope)?;
@@ -155,7 +174,7 @@ impl ProtectedResource {
         let metadata_url = well_known_url(&url);
         let mut document = ProtectedResourceMetadata {
             resource: self.identifier.clone(),
-            authorization_servers: issuers.clone(),
+            authorization_servers: issuers,
             ..self.document
         };
         if let Some(dpop) = &self.dpop {
@@ -172,7 +191,6 @@ impl ProtectedResource {
             identifier: self.identifier,
             url,
             metadata_url,
-            issuers,
             authorization_servers,
             document,
             dpop: self.dpop,
@@ -186,7 +204,6 @@ pub(crate) struct ResourceConfig {
     pub(crate) identifier: String,
     pub(crate) url: Url,
     pub(crate) metadata_url: Url,
-    pub(crate) issuers: Vec<String>,
     pub(crate) authorization_servers: Vec<Arc<Issuer>>,
     pub(crate) document: ProtectedResourceMetadata,
     pub(crate) dpop: Option<DpopOptions>,

@@ -10,6 +10,7 @@ use super::origin::AllowedOrigins;
 use super::policy::Policy;
 use crate::dpop::RequestProofs;
 use crate::error::ConfigError;
+use crate::issuer::discovery::Tenants;
 use crate::observe::{AuditEvent, AuditHook};
 use crate::operations::{OperationRules, Permissions};
 use crate::resource::ResourceConfig;
@@ -17,7 +18,8 @@ use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
 use crate::sessions::SessionBinding;
 use crate::verify::{
     ApiKeyVerifier, ApiKeys, CustomVerifier, IdentityMapping, IntrospectionOptions,
-    IntrospectionVerifier, JwtOptions, JwtVerifier, KeyCaches, TokenRules, TokenVerifier, Verifier,
+    IntrospectionVerifier, JwtOptions, JwtVerifier, KeyCaches, TokenRules, TokenVerifier,
+    TrustedIssuer, Verifier,
 };
 
 /// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
@@ -407,7 +409,25 @@ impl BearerAuthBuilder {
         } else {
             self.audiences
         };
-        let mut trusted_issuers = resource.issuers.clone();
+        let mut trusted_issuers: Vec<TrustedIssuer> = resource
+            .authorization_servers
+            .iter()
+            .map(|server| match server.config().tenants() {
+                Some(tenants) => TrustedIssuer::Tenants {
+                    template: server.issuer().to_owned(),
+                    tenants: tenants.clone(),
+                },
+                None => TrustedIssuer::Exact(server.issuer().to_owned()),
+            })
+            .collect();
+        for server in &resource.authorization_servers {
+            if server.config().tenants().is_some_and(Tenants::is_any) {
+                tracing::warn!(
+                    issuer = server.issuer(),
+                    "tokens of any tenant of this issuer are accepted (Tenants::any): every organization using the provider can call this resource"
+                );
+            }
+        }
         let mapping = IdentityMapping::new(
             self.scope_relation.clone(),
             self.roles_claims.clone(),
@@ -477,7 +497,7 @@ impl BearerAuthBuilder {
                 let api_keys = match self.api_keys {
                     Some(keys) => {
                         // The resource issues its API keys to itself.
-                        trusted_issuers.push(resource.identifier.clone());
+                        trusted_issuers.push(TrustedIssuer::Exact(resource.identifier.clone()));
                         Some(ApiKeyVerifier::new(
                             keys,
                             &resource.identifier,

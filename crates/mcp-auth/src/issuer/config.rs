@@ -1,6 +1,6 @@
 //! An authorization server a protected resource trusts.
 
-use super::discovery::{Discovery, DiscoveryError};
+use super::discovery::{Discovery, DiscoveryError, Tenants};
 use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
 
 /// An authorization server trusted to issue tokens for a protected resource.
@@ -83,8 +83,13 @@ impl AuthServerConfig {
     /// ```
     pub async fn discover_with(discovery: Discovery) -> Result<Self, DiscoveryError> {
         let discovered = discovery.fetch().await?;
+        // A multi-tenant server is known by its template, whichever document answered.
+        let issuer = match discovery.tenants() {
+            Some(_) => discovery.issuer().to_owned(),
+            None => discovered.metadata.issuer.clone(),
+        };
         Ok(Self {
-            issuer: discovered.metadata.issuer.clone(),
+            issuer,
             server_type: discovery.server_type(),
             metadata: Some(discovered.metadata),
             allow_insecure_http: discovery.allows_insecure_http(),
@@ -141,9 +146,22 @@ impl AuthServerConfig {
         self.allow_insecure_http
     }
 
-    /// The issuer identifier tokens from this server carry as `iss`.
+    /// The issuer identifier tokens from this server carry as `iss`; for a
+    /// [multi-tenant](Discovery::multi_tenant) server, its template holding `{tenantid}`.
     pub fn issuer(&self) -> &str {
         &self.issuer
+    }
+
+    /// The tenants accepted, for a [multi-tenant](Discovery::multi_tenant) server.
+    pub fn tenants(&self) -> Option<&Tenants> {
+        self.discovery.as_ref().and_then(Discovery::tenants)
+    }
+
+    /// The issuer resource metadata lists for clients to discover.
+    pub(crate) fn published_issuer(&self) -> &str {
+        self.discovery
+            .as_ref()
+            .map_or(&self.issuer, Discovery::published_issuer)
     }
 
     /// The server's metadata, if known yet (a lazy server's is not until it is discovered).

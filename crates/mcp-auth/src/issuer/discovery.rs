@@ -10,6 +10,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::fetch::{Backoff, FetchError, FetchLimits, get_json};
+use super::tenants::tenant_in;
+pub use super::tenants::{TENANT_PLACEHOLDER, Tenants};
 use super::url_rules::{invalid_url, parse_http_url, parse_issuer, parse_metadata_url};
 use crate::error::ConfigError;
 use crate::error::UrlKind;
@@ -50,6 +52,10 @@ pub struct Discovery {
     limits: FetchLimits,
     allow_insecure_http: bool,
     refresh: RefreshPolicy,
+    /// A multi-tenant issuer's accepted tenants (`issuer` is then a template).
+    tenants: Option<Tenants>,
+    /// The issuer clients discover, when not `issuer` (a multi-tenant one's well-known URL's).
+    published: Option<String>,
 }
 
 /// When a trusted server's metadata is discovered again: after `every`, and after a failure not
@@ -132,7 +138,66 @@ impl Discovery {
             limits: FetchLimits::default(),
             allow_insecure_http: false,
             refresh: RefreshPolicy::default(),
+            tenants: None,
+            published: None,
         }
+    }
+
+    /// Discovery of a multi-tenant provider: Entra ID's `organizations` or `common` metadata
+    /// names the issuer `https://login.microsoftonline.com/{tenantid}/v2.0`, with a literal
+    /// `{tenantid}`, and each token's `iss` names its own tenant, also given in `tid`. The
+    /// document at `well_known_url` must name `issuer_template` (or the template with one of
+    /// `tenants` in place: a tenant's own metadata); a token is trusted when its `iss` is the
+    /// template with its own `tid` in place of `{tenantid}` and that tenant is one of
+    /// `tenants`. Resource metadata lists the issuer of `well_known_url` (the URL without its
+    /// well-known part), which is where clients find the provider.
+    ///
+    /// ```
+    /// use mcp_auth::AuthServerConfig;
+    /// use mcp_auth::discovery::{Discovery, Tenants};
+    ///
+    /// let entra = Discovery::multi_tenant(
+    ///     "https://login.microsoftonline.com/{tenantid}/v2.0",
+    ///     "https://login.microsoftonline.com/organizations/v2.0/.well-known/openid-configuration",
+    ///     Tenants::only(["72f988bf-86f1-41af-91ab-2d7cd011db47"]),
+    /// )?;
+    /// assert_eq!(entra.published_issuer(), "https://login.microsoftonline.com/organizations/v2.0");
+    /// let server = AuthServerConfig::lazy_with(entra);
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn multi_tenant(
+        issuer_template: impl Into<String>,
+        well_known_url: &str,
+        tenants: Tenants,
+    ) -> Result<Self, ConfigError> {
+        let template = issuer_template.into();
+        if template.matches(TENANT_PLACEHOLDER).count() != 1 {
+            return Err(ConfigError::invalid_setting(
+                "Discovery",
+                "multi_tenant",
+                format!("the issuer template {template:?} must hold {TENANT_PLACEHOLDER} once"),
+            ));
+        }
+        tenants.check()?;
+        let at = Self::from_well_known_url(well_known_url)?;
+        Ok(Self {
+            published: Some(at.issuer.clone()),
+            issuer: template,
+            root_issuer: false,
+            tenants: Some(tenants),
+            ..at
+        })
+    }
+
+    /// The tenants accepted, for a [`multi_tenant`](Self::multi_tenant) issuer.
+    pub fn tenants(&self) -> Option<&Tenants> {
+        self.tenants.as_ref()
+    }
+
+    /// The issuer clients are told to discover: [`issuer`](Self::issuer), except for a
+    /// [`multi_tenant`](Self::multi_tenant) one.
+    pub fn published_issuer(&self) -> &str {
+        self.published.as_deref().unwrap_or(&self.issuer)
     }
 
     /// Discovery from one well-known metadata URL; the issuer is the URL without its
@@ -267,6 +332,8 @@ impl Discovery {
             && self.limits == other.limits
             && self.allow_insecure_http == other.allow_insecure_http
             && self.refresh == other.refresh
+            && self.tenants == other.tenants
+            && self.published == other.published
             && same_transpile
     }
 
@@ -363,6 +430,10 @@ impl Discovery {
     }
 
     fn is_our_issuer(&self, found: &str) -> bool {
+        if let Some(tenants) = &self.tenants {
+            return found == self.issuer
+                || tenant_in(&self.issuer, found).is_some_and(|tenant| tenants.allows(tenant));
+        }
         found == self.issuer
             || (self.root_issuer && found.strip_suffix('/') == Some(self.issuer.as_str()))
     }
@@ -377,6 +448,7 @@ impl fmt::Debug for Discovery {
             .field("transpile", &self.transpile.is_some())
             .field("allow_insecure_http", &self.allow_insecure_http)
             .field("refresh", &self.refresh)
+            .field("tenants", &self.tenants)
             .finish()
     }
 }

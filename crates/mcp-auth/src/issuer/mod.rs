@@ -6,6 +6,7 @@ pub(crate) mod config;
 pub mod discovery;
 pub(crate) mod fetch;
 mod source;
+pub(crate) mod tenants;
 pub(crate) mod url_rules;
 
 pub(crate) use source::{Issuer, Issuers, Needs};

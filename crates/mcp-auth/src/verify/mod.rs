@@ -64,5 +64,5 @@ pub(crate) use jwt::{JwtVerifier, KeyCaches};
 #[cfg(fuzzing)]
 pub(crate) use key_set::{ASYMMETRIC, KeySet};
 pub(crate) use mapping::IdentityMapping;
-pub(crate) use rules::TokenRules;
+pub(crate) use rules::{TokenRules, TrustedIssuer};
 pub(crate) use verifier::Verifier;

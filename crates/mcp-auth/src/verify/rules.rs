@@ -5,14 +5,18 @@
 
 use std::fmt;
 
+use serde_json::Value;
+
 use crate::auth_info::AuthInfo;
+use crate::issuer::discovery::Tenants;
+use crate::issuer::tenants::tenant_in;
 use crate::observe::Reason;
 
 /// What a layer requires of every token's issuer, audience and times.
 #[derive(Debug, Clone)]
 pub(crate) struct TokenRules {
     /// Issuers the resource trusts; `iss` must be one of them.
-    pub(crate) trusted_issuers: Vec<String>,
+    pub(crate) trusted_issuers: Vec<TrustedIssuer>,
     /// Audiences accepted; `aud` must contain one of them...
     pub(crate) audiences: Vec<String>,
     /// ...unless the token's client is one of these, for providers whose tokens do not name the
@@ -20,6 +24,30 @@ pub(crate) struct TokenRules {
     pub(crate) clients_instead_of_audience: Vec<String>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub(crate) leeway: u64,
+}
+
+/// An issuer a resource trusts.
+#[derive(Debug, Clone)]
+pub(crate) enum TrustedIssuer {
+    /// `iss` is exactly this.
+    Exact(String),
+    /// A multi-tenant issuer: `iss` is `template` with the token's own `tid` in place of
+    /// `{tenantid}`, and that tenant is accepted.
+    Tenants { template: String, tenants: Tenants },
+}
+
+impl TrustedIssuer {
+    /// Whether `info` comes from this issuer.
+    fn issued(&self, info: &AuthInfo) -> bool {
+        match self {
+            Self::Exact(issuer) => *issuer == info.issuer,
+            Self::Tenants { template, tenants } => {
+                let tid = info.claims.get("tid").and_then(Value::as_str);
+                tenant_in(template, &info.issuer)
+                    .is_some_and(|tenant| tid == Some(tenant) && tenants.allows(tenant))
+            }
+        }
+    }
 }
 
 /// Which rule a token breaks.
@@ -62,15 +90,18 @@ impl RuleViolation {
 }
 
 impl TokenRules {
-    /// Whether `iss` names a trusted issuer.
-    pub(crate) fn trusts(&self, issuer: &str) -> bool {
-        self.trusted_issuers.iter().any(|trusted| trusted == issuer)
+    /// Whether `info` comes from a trusted issuer (and, from a multi-tenant one, an accepted
+    /// tenant that its issuer names).
+    pub(crate) fn trusts(&self, info: &AuthInfo) -> bool {
+        self.trusted_issuers
+            .iter()
+            .any(|trusted| trusted.issued(info))
     }
 
     /// Checks `info` at `now` (seconds since the Unix epoch). A time `info` does not carry is
     /// not checked: an opaque token without `expires_at` does not expire.
     pub(crate) fn check(&self, info: &AuthInfo, now: u64) -> Result<(), RuleViolation> {
-        if !self.trusts(&info.issuer) {
+        if !self.trusts(info) {
             return Err(RuleViolation::UntrustedIssuer);
         }
         let audience_named = self
@@ -112,7 +143,7 @@ mod tests {
 
     fn rules() -> TokenRules {
         TokenRules {
-            trusted_issuers: vec!["https://as.example".to_owned()],
+            trusted_issuers: vec![TrustedIssuer::Exact("https://as.example".to_owned())],
             audiences: vec![RESOURCE.to_owned()],
             clients_instead_of_audience: Vec::new(),
             leeway: 60,

@@ -26,6 +26,7 @@ mod operations;
 mod rmcp_tools;
 mod roles;
 mod shared_issuer;
+mod tenants;
 mod test_issuer;
 mod test_issuer_authorization_code;
 mod test_issuer_introspection;

@@ -13,6 +13,7 @@ use super::token_cache::TokenCache;
 use crate::auth_info::AuthInfo;
 use crate::error::{ConfigError, UrlKind, VerifyError};
 use crate::issuer::Issuer;
+use crate::issuer::tenants::tenant_in;
 use crate::issuer::url_rules::parse_issuer_endpoint;
 use crate::observe::Reason;
 use crate::verify::claims::{ClaimsSource, ExtraScopeClaims, auth_info_from_claims};
@@ -126,7 +127,10 @@ impl JwtVerifier {
         // Read, not trusted: only used to choose which trusted issuer's keys to try.
         let claims = payload(message)?;
         let keys = match claims.get("iss") {
-            Some(Value::String(iss)) => self.issuers.iter().find(|cache| cache.issuer() == iss),
+            Some(Value::String(iss)) => self
+                .issuers
+                .iter()
+                .find(|cache| cache.issuer() == iss || tenant_in(cache.issuer(), iss).is_some()),
             Some(_) => return Err(malformed("the iss claim is not a string")),
             None => return Err(malformed("the token has no iss claim")),
         }

@@ -8,6 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use clap::{Args, ValueEnum};
 use mcp_auth::observe::redact_userinfo;
+use mcp_auth::provider::Provider;
 use mcp_auth::verify::{ApiKey, IntrospectionOptions};
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth};
 
@@ -17,6 +18,7 @@ use crate::duration::parse_duration;
 use crate::observability::Observing;
 use crate::opaque_tokens::OpaqueTokenArgs;
 use crate::protection::{Plan, Protection};
+use crate::provider_args::ProviderArgs;
 use crate::role_rules::RoleArgs;
 use crate::scope_rules::OperationScopeArgs;
 
@@ -24,14 +26,17 @@ use crate::scope_rules::OperationScopeArgs;
 #[derive(Debug, Args)]
 pub(crate) struct AuthArgs {
     /// Issuer of a trusted authorization server (repeatable; comma-separated in the variable).
+    /// With --provider, once, for the provider's host.
     #[arg(
         long = "issuer",
         env = "MCP_AUTH_ISSUER",
         value_delimiter = ',',
-        required = true,
+        required_unless_present = "provider",
         hide_env_values = true
     )]
     pub(crate) issuers: Vec<String>,
+    #[command(flatten)]
+    provider: ProviderArgs,
     /// Which discovery document the issuers publish.
     #[arg(long, env = "MCP_AUTH_ISSUER_TYPE", value_enum, default_value = "oidc")]
     issuer_type: IssuerType,
@@ -143,6 +148,7 @@ impl From<IssuerType> for AuthServerType {
 pub(crate) struct TokenSettings {
     introspection: Option<IntrospectionOptions>,
     api_keys: Vec<ApiKey>,
+    provider: Option<Provider>,
 }
 
 impl AuthArgs {
@@ -154,7 +160,13 @@ impl AuthArgs {
 
     /// Checks the role, introspection and API key flags.
     pub(crate) fn token_settings(&self) -> Result<TokenSettings, Failure> {
-        self.roles.check(false)?;
+        let provider =
+            self.provider
+                .provider(&self.issuers, &self.audiences, &self.allowed_client_ids)?;
+        let provider_roles = provider
+            .as_ref()
+            .is_some_and(|provider| provider.roles_claim().is_some());
+        self.roles.check(provider_roles)?;
         let introspection = self
             .tokens
             .introspection(self.first_issuer())
@@ -163,6 +175,7 @@ impl AuthArgs {
         Ok(TokenSettings {
             introspection,
             api_keys,
+            provider,
         })
     }
 
@@ -183,11 +196,21 @@ impl AuthArgs {
                 "--insecure-http-issuers: issuers, their metadata and key sets may be fetched over plain http; anyone on the path can swap the keys and sign any token"
             );
         }
-        let servers = self
-            .issuers
-            .iter()
-            .map(|issuer| {
-                let server = AuthServerConfig::lazy(issuer.clone(), self.issuer_type.into());
+        let servers = match &tokens.provider {
+            Some(provider) => vec![
+                provider
+                    .authorization_server()
+                    .map_err(|err| err.to_string())?,
+            ],
+            None => self
+                .issuers
+                .iter()
+                .map(|issuer| AuthServerConfig::lazy(issuer.clone(), self.issuer_type.into()))
+                .collect(),
+        };
+        let servers = servers
+            .into_iter()
+            .map(|server| {
                 if self.insecure_http_issuers {
                     server.allow_insecure_http()
                 } else {
@@ -207,6 +230,7 @@ impl AuthArgs {
             scopes: self.scopes.clone(),
             rules: self.operations.rules(own_rules),
             roles: self.roles.clone(),
+            provider: tokens.provider,
             leeway: self.leeway.duration(),
             body_timeout: Some(self.body_timeout),
             allowed_origins: self.allowed_origins.clone(),
@@ -232,9 +256,15 @@ impl AuthArgs {
     /// The start banner's lines on authorization: issuers, scopes, tool rules, introspection
     /// (never the secret) and API keys (never the digests).
     pub(crate) fn print_summary(&self, protection: &Protection, dpop: &Dpop) {
+        if let Some(provider) = &protection.provider {
+            println!("  provider          {}", provider.name());
+            for setting in provider.settings() {
+                println!("  provider sets     {setting}");
+            }
+        }
         println!(
             "  trusted issuers   {}",
-            redact_userinfo(&self.issuers.join(", "))
+            redact_userinfo(&protection.issuers.join(", "))
         );
         dpop.print_summary();
         if !self.audiences.is_empty() {

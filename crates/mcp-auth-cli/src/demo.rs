@@ -114,6 +114,7 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         scopes: base.clone(),
         rules,
         roles: RoleArgs::default(),
+        provider: None,
         leeway: args.leeway.duration(),
         body_timeout: None,
         allowed_origins: Vec::new(),

@@ -19,6 +19,7 @@ mod mcp_server;
 mod observability;
 mod opaque_tokens;
 mod protection;
+mod provider_args;
 mod proxy;
 mod role_rules;
 mod scope_rules;

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use mcp_auth::bearer::BearerAuthLayer;
+use mcp_auth::provider::Provider;
 use mcp_auth::verify::{ApiKey, IntrospectionOptions, JwtOptions};
 use mcp_auth::{AuthServerConfig, McpAuth, ProtectedResource};
 
@@ -35,6 +36,8 @@ pub(crate) struct Plan {
     pub(crate) rules: ScopeRules,
     /// Where roles are read, which tools need them, what scopes they grant.
     pub(crate) roles: RoleArgs,
+    /// The identity provider whose tokens these are, when named.
+    pub(crate) provider: Option<Provider>,
     pub(crate) leeway: Duration,
     /// How long a body read for its operations may take (the library's default when `None`).
     pub(crate) body_timeout: Option<Duration>,
@@ -54,6 +57,10 @@ pub(crate) struct Protection {
     /// The resource identifier, as published.
     pub(crate) resource: String,
     pub(crate) rules: ScopeRules,
+    /// The trusted issuers (a multi-tenant one as its template).
+    pub(crate) issuers: Vec<String>,
+    /// The identity provider, when named.
+    pub(crate) provider: Option<Provider>,
     /// The Host header values the MCP endpoint accepts.
     pub(crate) allowed_hosts: Vec<String>,
     pub(crate) api_keys: Vec<ApiKey>,
@@ -69,6 +76,11 @@ impl Plan {
         observing: &Observing,
         dpop: &Dpop,
     ) -> Result<Protection, Failure> {
+        let issuers = self
+            .servers
+            .iter()
+            .map(|server| server.issuer().to_owned())
+            .collect();
         let mut protected = self
             .servers
             .into_iter()
@@ -89,9 +101,14 @@ impl Plan {
         }
         // JWT mode stays on next to introspection and API keys: the token's shape picks the
         // verifier.
-        let bearer = self.roles.apply(auth.bearer());
-        let mut bearer = bearer
-            .jwt(JwtOptions::default())
+        let bearer = auth.bearer().jwt(JwtOptions::default());
+        let bearer = match &self.provider {
+            Some(provider) => provider.configure(bearer),
+            None => bearer,
+        };
+        let mut bearer = self
+            .roles
+            .apply(bearer)
             .required_scopes(self.scopes)
             .leeway(self.leeway)
             .allowed_origins(self.allowed_origins)
@@ -127,6 +144,8 @@ impl Plan {
             bearer,
             resource: self.resource,
             rules: self.rules,
+            issuers,
+            provider: self.provider,
             allowed_hosts,
             api_keys: self.api_keys,
         })

@@ -51,29 +51,32 @@ pub(crate) struct RoleArgs {
 }
 
 impl RoleArgs {
-    /// Refuses role rules with no claim to read roles from, and (for the built-in server,
-    /// `builtin`) a tool it does not have.
-    pub(crate) fn check(&self, builtin: bool) -> Result<(), Failure> {
+    /// Refuses role rules with no claim to read roles from, here or from the provider
+    /// (`provider_roles`).
+    pub(crate) fn check(&self, provider_roles: bool) -> Result<(), Failure> {
         let uses_roles = !self.tool_roles.is_empty() || !self.role_scopes.is_empty();
-        if uses_roles && self.roles_claims.is_empty() {
+        if uses_roles && self.roles_claims.is_empty() && !provider_roles {
             return Err(Failure::Usage(
-                "--tool-role and --role-scope need --roles-claim: name the claim the provider puts roles in (realm_access.roles, roles, groups, cognito:groups)".to_owned(),
+                "--tool-role and --role-scope need --roles-claim (or a --provider that has roles): name the claim the provider puts roles in (realm_access.roles, roles, groups, cognito:groups)".to_owned(),
             ));
         }
-        if builtin {
-            let tools = mcp_server::tool_names();
-            if let Some((tool, role)) = self
-                .tool_roles
-                .iter()
-                .find(|(tool, _)| !tools.contains(tool))
-            {
-                return Err(Failure::Usage(format!(
-                    "invalid value '{tool}={role}' for '--tool-role <TOOL=ROLE>': the server has no tool {tool:?}; its tools are {}",
-                    tools.join(", ")
-                )));
-            }
-        }
         Ok(())
+    }
+
+    /// Refuses a tool the built-in server does not have.
+    pub(crate) fn check_builtin_tools(&self) -> Result<(), Failure> {
+        let tools = mcp_server::tool_names();
+        match self
+            .tool_roles
+            .iter()
+            .find(|(tool, _)| !tools.contains(tool))
+        {
+            Some((tool, role)) => Err(Failure::Usage(format!(
+                "invalid value '{tool}={role}' for '--tool-role <TOOL=ROLE>': the server has no tool {tool:?}; its tools are {}",
+                tools.join(", ")
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// `rules` with the tool role rules added.

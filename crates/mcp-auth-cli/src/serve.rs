@@ -27,7 +27,7 @@ pub(crate) struct ServeArgs {
 
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
     args.auth.operations.check_builtin_server()?;
-    args.auth.roles.check(true)?;
+    args.auth.roles.check_builtin_tools()?;
     // admin_report needs the admin scope unless a --tool-scope rule says what it needs.
     let own_rules = [(mcp_server::ADMIN_TOOL, mcp_server::ADMIN_SCOPE)];
     let started = Started::start(&args.bind, &args.auth, &args.observe, &own_rules).await?;

@@ -5,6 +5,7 @@ pub mod dpop;
 pub mod metadata;
 pub mod observe;
 pub mod operations;
+pub mod provider;
 #[cfg(feature = "rmcp")]
 pub mod rmcp;
 pub mod scope;

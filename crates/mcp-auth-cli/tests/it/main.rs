@@ -14,6 +14,7 @@ mod e2e;
 mod insecure_http;
 mod introspection;
 mod observability;
+mod providers;
 mod proxy;
 mod readme;
 mod redaction;

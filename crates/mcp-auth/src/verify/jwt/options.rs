@@ -32,6 +32,7 @@ pub struct JwtOptions {
     pub(crate) require_access_token_type: bool,
     pub(crate) read_scopes_claim: bool,
     pub(crate) read_permissions_claim: bool,
+    pub(crate) access_token_claims: Vec<String>,
     pub(crate) max_token_bytes: usize,
     pub(crate) keys: KeyCacheOptions,
     pub(crate) verified_token_cache_bytes: u64,
@@ -75,6 +76,7 @@ impl Default for JwtOptions {
             require_access_token_type: false,
             read_scopes_claim: false,
             read_permissions_claim: false,
+            access_token_claims: Vec::new(),
             max_token_bytes: 16 * 1024,
             keys: KeyCacheOptions::default(),
             verified_token_cache_bytes: DEFAULT_VERIFIED_TOKEN_CACHE_BYTES,
@@ -120,6 +122,26 @@ impl JwtOptions {
     /// ```
     pub fn read_permissions_claim(mut self, read: bool) -> Self {
         self.read_permissions_claim = read;
+        self
+    }
+
+    /// Claims only this issuer's access tokens carry: a token with none of them is refused as
+    /// another kind of token (`wrong_token_type`). Entra ID's access tokens carry `scp`
+    /// (delegated) or `roles` (an application's), its ID tokens neither, and both name the
+    /// app's client id in `aud`: without this, an ID token would pass an `--audience` of the
+    /// client id. None by default.
+    ///
+    /// ```
+    /// use mcp_auth::verify::JwtOptions;
+    ///
+    /// let entra = JwtOptions::default().require_any_claim(["scp", "roles"]);
+    /// ```
+    pub fn require_any_claim<I, S>(mut self, claims: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.access_token_claims = claims.into_iter().map(Into::into).collect();
         self
     }
 

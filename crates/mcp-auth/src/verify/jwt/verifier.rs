@@ -175,6 +175,14 @@ impl JwtVerifier {
             },
         };
 
+        let markers = &self.options.access_token_claims;
+        if !markers.is_empty() && !markers.iter().any(|claim| claims.contains_key(claim)) {
+            return Err(VerifyError::invalid_token(format!(
+                "the token carries none of {}: not an access token of this issuer",
+                markers.join(", ")
+            ))
+            .with_reason(Reason::WrongTokenType));
+        }
         let mut info = auth_info_from_claims(
             token,
             claims,

@@ -1,13 +1,14 @@
 //! `mcp-auth discover`: can MCP clients and mcp-auth work with this authorization server?
 
 use clap::Args;
-use mcp_auth::discovery::{Discovery, DiscoveryError};
+use mcp_auth::discovery::{Discovery, DiscoveryError, TENANT_PLACEHOLDER};
 use mcp_auth::metadata::{Check, CheckCode, Severity};
 use mcp_auth::observe::redact_userinfo;
 use mcp_auth::verify::KeySetReport;
 use serde_json::{Value, json};
 
 use crate::auth_args::IssuerType;
+use crate::recognize::{Recognized, recognize};
 
 /// Flags of `discover`.
 #[derive(Debug, Args)]
@@ -46,7 +47,20 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
             return Ok(false);
         }
     };
-    let report = found.metadata.validate();
+    let recognized = recognize(&found.document);
+    let mut report = found.metadata.validate();
+    if recognized
+        .as_ref()
+        .is_some_and(|found| found.provider == "cognito")
+    {
+        // Cognito publishes no code_challenge_methods_supported yet supports S256: MCP clients
+        // reach it with a pre-registered client, so this is a warning, not a failure.
+        for check in &mut report.checks {
+            if check.code == CheckCode::PkceS256 && !check.passed {
+                check.severity = Severity::Warning;
+            }
+        }
+    }
     let key_set = match &found.metadata.jwks_uri {
         Some(uri) => {
             if !args.json {
@@ -86,6 +100,7 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
             "introspection_endpoint": introspection,
             "introspection_endpoint_auth_methods_supported": introspection_methods,
             "key_set": keys,
+            "provider": recognized.as_ref().map(provider_json),
             "passed": passed,
         });
         println!(
@@ -96,6 +111,9 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
         println!("issuer            {}", found.metadata.issuer);
         println!("metadata found at {}", found.url);
         println!("issuer matches    yes (RFC 8414 §3.3)");
+        if let Some(found) = &recognized {
+            print_recognized(found);
+        }
         for check in &report.checks {
             println!(
                 "{:<17} {} {}",
@@ -141,6 +159,13 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
 /// The report when no metadata was found, or it named another issuer.
 fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
     let mismatch = matches!(error, DiscoveryError::IssuerMismatch { .. });
+    // A multi-tenant provider's document names a template, which no issuer equals.
+    let template = match error {
+        DiscoveryError::IssuerMismatch { found, .. } if found.contains(TENANT_PLACEHOLDER) => {
+            recognize(&json!({ "issuer": found }))
+        }
+        _ => None,
+    };
     // The issuer is the flag as given: a password in it is not repeated.
     let issuer = redact_userinfo(issuer);
     let error = redact_userinfo(&error.to_string()).into_owned();
@@ -148,6 +173,7 @@ fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
         let document = json!({
             "issuer": issuer,
             "issuer_matches": if mismatch { Some(false) } else { None },
+            "provider": template.as_ref().map(provider_json),
             "error": error,
             "passed": false,
         });
@@ -156,11 +182,27 @@ fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
         println!("issuer            {issuer}");
         if mismatch {
             println!("issuer matches    FAIL {error}");
+            if let Some(found) = template {
+                print_recognized(&found);
+            }
         } else {
             println!("metadata          FAIL {error}");
         }
         println!("FAIL");
     }
+}
+
+/// The recognised provider's lines: its name, the flags to use, its traps.
+fn print_recognized(found: &Recognized) {
+    println!("provider          {}", found.provider);
+    println!("  flags           {}", found.flags);
+    for trap in &found.traps {
+        println!("  warn            {trap}");
+    }
+}
+
+fn provider_json(found: &Recognized) -> Value {
+    json!({ "name": found.provider, "flags": found.flags, "traps": found.traps })
 }
 
 fn algorithm_names(algorithms: &[impl std::fmt::Debug]) -> Vec<String> {

@@ -21,6 +21,7 @@ mod opaque_tokens;
 mod protection;
 mod provider_args;
 mod proxy;
+mod recognize;
 mod role_rules;
 mod scope_rules;
 mod serve;

@@ -86,6 +86,26 @@ async fn refused(url: &str, token: &str, what: &str) {
     assert!(challenged, "{what}");
 }
 
+/// `mcp-auth discover ISSUER`: whether it passed, and what it printed.
+async fn discover(issuer: &str) -> (bool, String) {
+    let output = common::finished(&mut common::mcp_auth(&["discover", issuer])).await;
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// Asserts `discover` names `provider` and prints `flags`.
+async fn recognised(issuer: &str, provider: &str, flags: &str) -> (bool, String) {
+    let (passed, printed) = discover(issuer).await;
+    assert!(
+        printed.contains(&format!("provider          {provider}\n")),
+        "{printed}"
+    );
+    assert!(printed.contains(flags), "{printed}");
+    (passed, printed)
+}
+
 fn sign(builder: TokenBuilder) -> String {
     builder.sign().unwrap()
 }
@@ -218,6 +238,9 @@ async fn entra() {
             .claim("ver", json!("2.0"));
         refused(&url, &sign(id_token), "an ID token").await;
         server.stop().await;
+
+        let (_, printed) = recognised(issuer.issuer(), provider, "--tenant TENANT_ID").await;
+        assert!(printed.contains("Microsoft Graph"), "{printed}");
     }
 }
 
@@ -315,6 +338,18 @@ fn keycloak_token(issuer: &TestIssuer, client: &str, roles: &[&str]) -> TokenBui
 async fn keycloak() {
     let issuer = TestIssuer::start_at_path("/realms/mcp").await.unwrap();
     let realm = issuer.issuer().to_owned();
+    // keycloak.org, "Securing applications", OIDC endpoints of a realm.
+    issuer.set_metadata(Some(json!({
+        "issuer": realm,
+        "jwks_uri": issuer.jwks_uri(),
+        "authorization_endpoint": format!("{realm}/protocol/openid-connect/auth"),
+        "token_endpoint": format!("{realm}/protocol/openid-connect/token"),
+        "introspection_endpoint": format!("{realm}/protocol/openid-connect/token/introspect"),
+        "end_session_endpoint": format!("{realm}/protocol/openid-connect/logout"),
+        "response_types_supported": ["code", "none", "id_token", "token"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["plain", "S256"],
+    })));
     let (mut server, url) = serve(
         &[
             "--provider",
@@ -352,6 +387,9 @@ async fn keycloak() {
         .claim("typ", json!("ID"));
     refused(&url, &sign(id_token), "an ID token").await;
     server.stop().await;
+
+    let (_, printed) = recognised(&realm, "keycloak", &format!("--realm-url {realm}")).await;
+    assert!(printed.contains("aud: account"), "{printed}");
 }
 
 /// An Auth0 access token with RBAC and "Add Permissions in the Access Token" on (auth0.com,
@@ -438,6 +476,9 @@ async fn auth0() {
         .claim("nonce", json!("abc"));
     refused(&url, &sign(id_token), "an ID token").await;
     server.stop().await;
+
+    let (_, printed) = recognised(&format!("{origin}/"), "auth0", "--provider auth0").await;
+    assert!(printed.contains("ends with '/'"), "{printed}");
 }
 
 /// An Okta custom authorization server's access token (developer.okta.com, "OpenID Connect &
@@ -463,6 +504,17 @@ fn okta_token(issuer: &TestIssuer, audience: &str, groups: &[&str]) -> TokenBuil
 async fn okta() {
     let issuer = TestIssuer::start_at_path("/oauth2/default").await.unwrap();
     let okta_issuer = issuer.issuer().to_owned();
+    // developer.okta.com, "Authorization servers": /oauth2/default/v1/... endpoints.
+    issuer.set_metadata(Some(json!({
+        "issuer": okta_issuer,
+        "jwks_uri": issuer.jwks_uri(),
+        "authorization_endpoint": format!("{okta_issuer}/v1/authorize"),
+        "token_endpoint": format!("{okta_issuer}/v1/token"),
+        "introspection_endpoint": format!("{okta_issuer}/v1/introspect"),
+        "response_types_supported": ["code", "token", "id_token"],
+        "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
+        "code_challenge_methods_supported": ["S256"],
+    })));
     let (server, url) = serve(
         &[
             "--provider",
@@ -498,6 +550,13 @@ async fn okta() {
         .claim("amr", json!(["pwd"]));
     refused(&url, &sign(id_token), "an ID token").await;
     server.stop().await;
+
+    recognised(
+        &okta_issuer,
+        "okta",
+        &format!("--okta-issuer {okta_issuer}"),
+    )
+    .await;
 }
 
 /// A Cognito user pool access token ("Understanding the access token", docs.aws.amazon.com/
@@ -522,6 +581,20 @@ async fn cognito() {
         .await
         .unwrap();
     let origin = origin(&issuer);
+    // The pool's openid-configuration: endpoints on its own domain, and no
+    // code_challenge_methods_supported (docs.aws.amazon.com/cognito, "User pool endpoints").
+    let domain = "https://mcp-demo.auth.eu-west-1.amazoncognito.com";
+    issuer.set_metadata(Some(json!({
+        "issuer": issuer.issuer(),
+        "jwks_uri": issuer.jwks_uri(),
+        "authorization_endpoint": format!("{domain}/oauth2/authorize"),
+        "token_endpoint": format!("{domain}/oauth2/token"),
+        "userinfo_endpoint": format!("{domain}/oauth2/userInfo"),
+        "response_types_supported": ["code", "token"],
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    })));
     let client = "4abc1234example5client6id";
     let (server, url) = serve(
         &[
@@ -558,4 +631,20 @@ async fn cognito() {
         .claim("token_use", json!("id"));
     refused(&url, &sign(id_token), "an ID token").await;
     server.stop().await;
+
+    let (passed, printed) = recognised(
+        issuer.issuer(),
+        "cognito",
+        &format!("--cognito-pool eu-west-1/{pool}"),
+    )
+    .await;
+    assert!(
+        passed,
+        "a missing PKCE announcement is a warning for Cognito: {printed}"
+    );
+    let pkce = printed.lines().find(|line| line.starts_with("PKCE"));
+    assert!(
+        pkce.is_some_and(|line| line.split_whitespace().nth(1) == Some("warn")),
+        "{printed}"
+    );
 }

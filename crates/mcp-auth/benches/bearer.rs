@@ -13,8 +13,10 @@ use http::{Request, Response};
 use http_body_util::{Empty, Full};
 use jsonwebtoken::{DecodingKey, Validation};
 use mcp_auth::bearer::RequestBody;
+use mcp_auth::discovery::Tenants;
 use mcp_auth::dpop::{DpopOptions, MemoryReplayStore};
 use mcp_auth::operations::OperationRules;
+use mcp_auth::provider::Provider;
 use mcp_auth::testing::{DpopKey, TestClient, TestIssuer};
 use mcp_auth::verify::{ApiKey, ApiKeys, IntrospectionOptions, JwtOptions};
 use mcp_auth::{McpAuth, ProtectedResource};
@@ -178,6 +180,43 @@ fn benches(c: &mut Criterion) {
             b.to_async(&runtime).iter(|| {
                 let mut service = cached.clone();
                 async move { assert_eq!(call(&mut service, token).await, status) }
+            })
+        });
+    }
+    group.finish();
+
+    // A remembered token of a provider's shape against a remembered plain JWT: Entra ID
+    // multi-tenant (the issuer template, the tenant's `tid`), Cognito (no `aud`: the client
+    // stands for it), both with roles read.
+    let mut group = c.benchmark_group("providers");
+    let mut entra = runtime.block_on(entra_layer());
+    let mut cognito = protected_with(&issuer, JwtOptions::default(), |bearer| {
+        bearer
+            .allowed_client_ids(["cognito-app"])
+            .roles_claim("cognito:groups")
+    });
+    let cognito_token = issuer
+        .token()
+        .client_id("cognito-app")
+        .claim("token_use", serde_json::json!("access"))
+        .claim("cognito:groups", serde_json::json!(["admins"]))
+        .scopes(["read"])
+        .expires_in(3600)
+        .sign()
+        .unwrap();
+    let cases = [
+        ("jwt_seen_before", &mut cached, rs256.clone()),
+        ("entra_seen_before", &mut entra.0, entra.1.clone()),
+        ("cognito_seen_before", &mut cognito, cognito_token),
+    ];
+    for (name, service, token) in cases {
+        assert_eq!(runtime.block_on(call(service, Some(&token))), 200, "{name}");
+        let service = service.clone();
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| {
+                let mut service = service.clone();
+                let token = token.clone();
+                async move { assert_eq!(call(&mut service, Some(&token)).await, 200) }
             })
         });
     }
@@ -367,6 +406,56 @@ fn with_body(issuer: &TestIssuer, rules: Option<OperationRules>) -> WithBody {
     ServiceBuilder::new()
         .layer(bearer.build().unwrap())
         .service(tower::service_fn(ok_with_body as fn(_) -> _))
+}
+
+/// An Entra ID-shaped multi-tenant issuer on loopback (the `organizations` document naming the
+/// `{tenantid}` template), its provider's layer, and a token of one of its tenants.
+async fn entra_layer() -> (mcp_auth::bearer::BearerAuth<Inner>, String, TestIssuer) {
+    const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let issuer = TestIssuer::start_at_path("/organizations/v2.0")
+        .await
+        .unwrap();
+    let origin = issuer
+        .issuer()
+        .trim_end_matches("/organizations/v2.0")
+        .to_owned();
+    let template = format!("{origin}/{{tenantid}}/v2.0");
+    issuer.set_metadata(Some(serde_json::json!({
+        "issuer": template,
+        "jwks_uri": issuer.jwks_uri(),
+        "response_types_supported": ["code"],
+    })));
+    let provider = Provider::entra(Tenants::only([TENANT, "partner"])).at_host(&origin);
+    let auth = McpAuth::builder()
+        .protected_resource(
+            ProtectedResource::new(RESOURCE)
+                .authorization_server(provider.authorization_server().unwrap()),
+        )
+        .build()
+        .unwrap();
+    let bearer = provider
+        .configure(auth.bearer())
+        .audience("entra-app")
+        .required_scopes(["read"])
+        .build()
+        .unwrap();
+    let token = issuer
+        .token()
+        .audience("entra-app")
+        .claim(
+            "iss",
+            serde_json::json!(template.replace("{tenantid}", TENANT)),
+        )
+        .claim("tid", serde_json::json!(TENANT))
+        .claim("scp", serde_json::json!("read"))
+        .claim("roles", serde_json::json!(["Tools.Admin"]))
+        .expires_in(3600)
+        .sign()
+        .unwrap();
+    let service = ServiceBuilder::new()
+        .layer(bearer)
+        .service(tower::service_fn(ok as fn(_) -> _));
+    (service, token, issuer)
 }
 
 criterion_group!(bearer, benches);

@@ -1,13 +1,12 @@
 //! `mcp-auth serve --provider ...`, one test per identity provider, each against the test issuer
-//! on loopback dressed as that provider (`--issuer` stands in for its public host): its
-//! discovery document, key set members and access-token claims as its public documentation
-//! shows them. For each: its real-shaped access token accepted; the same token for another
+//! on loopback dressed as that provider (`TestIssuer::start_as`; `--issuer` stands in for its
+//! public host): its discovery document, key set members and access-token claims as its public
+//! documentation shows them (the pages are named on `mcp_auth::testing::Profile`). For each: its real-shaped access token accepted; the same token for another
 //! tenant, audience or client refused; its ID token refused; a role read from where the
 //! provider puts it passing a `--tool-role` rule, its absence refused with 403 and no
 //! challenge, and `tools/list` filtered by it.
 
-use jsonwebtoken::Algorithm;
-use mcp_auth::testing::{TestIssuer, TestKey, TokenBuilder};
+use mcp_auth::testing::{ENTRA_TENANT, PROFILE_CLIENT, Profile, TestIssuer, TokenBuilder};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -110,82 +109,14 @@ fn sign(builder: TokenBuilder) -> String {
     builder.sign().unwrap()
 }
 
-/// `issuer`'s origin (`http://127.0.0.1:PORT`).
-fn origin(issuer: &TestIssuer) -> String {
-    let url = url::Url::parse(issuer.issuer()).unwrap();
-    url.origin().ascii_serialization()
-}
-
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const OTHER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 const ENTRA_APP: &str = "6e74172b-be56-4843-9ff4-e66a39bb12e3";
-/// A kid as Entra ID writes them (base64url of the certificate thumbprint), also its `x5t`.
-const ENTRA_KID: &str = "nOo3ZDrODXEK1jKWhXslHR_KXEg";
-
-/// The test issuer dressed as Entra ID's `organizations` endpoint (v2 or v1): the document
-/// naming the `{tenantid}` template, and a key set whose member carries `x5t`, `x5c` and
-/// `issuer` as Entra's do ("OpenID Connect on the Microsoft identity platform", "Signing key
-/// rollover": learn.microsoft.com/entra/identity-platform/).
-async fn entra_issuer(v1: bool) -> (TestIssuer, String) {
-    let path = if v1 {
-        "/organizations"
-    } else {
-        "/organizations/v2.0"
-    };
-    let issuer = TestIssuer::start_at_path(path).await.unwrap();
-    let origin = origin(&issuer);
-    let template = if v1 {
-        format!("{origin}/{{tenantid}}/")
-    } else {
-        format!("{origin}/{{tenantid}}/v2.0")
-    };
-    let key = TestKey::generate(Algorithm::RS256, ENTRA_KID).unwrap();
-    let mut jwk = serde_json::to_value(&key.jwk).unwrap();
-    jwk["x5t"] = json!(ENTRA_KID);
-    jwk["x5c"] = json!(["MIIC/TCCAeWgAwIBAgIIRfExampleOnlyNotACertificate"]);
-    jwk["issuer"] = json!(template);
-    issuer.add_key(key, true);
-    issuer.set_jwks_body(Some(json!({ "keys": [jwk] }).to_string()));
-    issuer.set_metadata(Some(json!({
-        "issuer": template,
-        "jwks_uri": issuer.jwks_uri(),
-        "authorization_endpoint": format!("{origin}/organizations/oauth2/v2.0/authorize"),
-        "token_endpoint": format!("{origin}/organizations/oauth2/v2.0/token"),
-        "response_types_supported": ["code", "id_token", "code id_token"],
-        "subject_types_supported": ["pairwise"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": ["openid", "profile", "email", "offline_access"],
-        "tenant_region_scope": null,
-        "cloud_instance_name": "microsoftonline.com",
-    })));
-    (issuer, template)
-}
-
-/// An Entra ID access token of `tenant` for the app, as "Access token claims reference"
-/// shows a v2 (or v1) token: `aud` the app's client id, `iss` naming the tenant, `tid`,
-/// `oid`, `scp` (delegated), `roles` (app roles), `azp`, `ver`.
-fn entra_token(issuer: &TestIssuer, template: &str, tenant: &str, roles: &[&str]) -> TokenBuilder {
-    let v1 = template.ends_with("}/");
-    issuer
-        .token()
-        .key(ENTRA_KID)
-        .audience(ENTRA_APP)
-        .claim("iss", json!(template.replace("{tenantid}", tenant)))
-        .claim("tid", json!(tenant))
-        .claim("oid", json!("00000000-0000-0000-66f3-3332eca7ea81"))
-        .claim("azp", json!("04b07795-8ddb-461a-bbee-02f9e1bf7b46"))
-        .claim("scp", json!("Tools.Call"))
-        .claim("roles", json!(roles))
-        .claim("ver", json!(if v1 { "1.0" } else { "2.0" }))
-        .claim("preferred_username", json!("ada@contoso.example"))
-}
 
 #[tokio::test]
 async fn entra() {
-    for v1 in [false, true] {
-        let (issuer, template) = entra_issuer(v1).await;
-        let provider = if v1 { "entra-v1" } else { "entra" };
-        let origin = origin(&issuer);
+    for (profile, provider) in [(Profile::Entra, "entra"), (Profile::EntraV1, "entra-v1")] {
+        let issuer = TestIssuer::start_as(profile).await.unwrap();
+        let origin = issuer.origin();
         let (server, url) = serve(
             &[
                 "--provider",
@@ -193,7 +124,7 @@ async fn entra() {
                 "--issuer",
                 &origin,
                 "--tenant",
-                TENANT,
+                ENTRA_TENANT,
                 "--tenant",
                 "partner-tenant",
                 "--audience",
@@ -202,41 +133,38 @@ async fn entra() {
             "Tools.Admin",
         )
         .await;
-        let token = |tenant: &str, roles: &[&str]| entra_token(&issuer, &template, tenant, roles);
+        let token = |roles: &[&str]| {
+            issuer
+                .token_as(profile)
+                .audience(ENTRA_APP)
+                .claim("roles", json!(roles))
+        };
         roles_enforced(
             &url,
-            &sign(token(TENANT, &["Tools.Admin"])),
-            &sign(token(TENANT, &["Tools.Reader"])),
+            &sign(token(&["Tools.Admin"])),
+            &sign(token(&["Tools.Reader"])),
         )
         .await;
+        let other_tenant = token(&["Tools.Admin"])
+            .claim("iss", json!(issuer.entra_issuer(profile, OTHER_TENANT)))
+            .claim("tid", json!(OTHER_TENANT));
+        refused(&url, &sign(other_tenant), "another tenant").await;
+        let disagreeing = token(&["Tools.Admin"]).claim("tid", json!(OTHER_TENANT));
         refused(
             &url,
-            &sign(token(OTHER_TENANT, &["Tools.Admin"])),
-            "another tenant",
-        )
-        .await;
-        refused(
-            &url,
-            &sign(token(TENANT, &["Tools.Admin"]).claim("tid", json!(OTHER_TENANT))),
+            &sign(disagreeing),
             "a tid disagreeing with its issuer",
         )
         .await;
+        let elsewhere = token(&["Tools.Admin"]).audience("api://another-app");
+        refused(&url, &sign(elsewhere), "another audience").await;
+        // An ID token names the app's client id too, and carries neither scp nor roles.
         refused(
             &url,
-            &sign(token(TENANT, &["Tools.Admin"]).audience("api://another-app")),
-            "another audience",
+            &sign(issuer.id_token_as(profile, ENTRA_APP)),
+            "an ID token",
         )
         .await;
-        // An ID token names the app's client id too, and carries neither scp nor roles.
-        let id_token = issuer
-            .token()
-            .key(ENTRA_KID)
-            .audience(ENTRA_APP)
-            .claim("iss", json!(template.replace("{tenantid}", TENANT)))
-            .claim("tid", json!(TENANT))
-            .claim("nonce", json!("abc"))
-            .claim("ver", json!("2.0"));
-        refused(&url, &sign(id_token), "an ID token").await;
         server.stop().await;
 
         let (_, printed) = recognised(issuer.issuer(), provider, "--tenant TENANT_ID").await;
@@ -245,9 +173,9 @@ async fn entra() {
 }
 
 #[tokio::test]
-async fn entra_any_tenant_is_logged_and_tenants_are_required() {
-    let (issuer, template) = entra_issuer(false).await;
-    let origin = origin(&issuer);
+async fn entra_any_tenant_is_logged_and_provider_inputs_are_checked() {
+    let issuer = TestIssuer::start_as(Profile::Entra).await.unwrap();
+    let origin = issuer.origin();
     let (server, url) = serve(
         &[
             "--provider",
@@ -261,7 +189,15 @@ async fn entra_any_tenant_is_logged_and_tenants_are_required() {
         "Tools.Admin",
     )
     .await;
-    let stranger = entra_token(&issuer, &template, OTHER_TENANT, &["Tools.Admin"]);
+    let stranger = issuer
+        .token_as(Profile::Entra)
+        .audience(ENTRA_APP)
+        .claim("roles", json!(["Tools.Admin"]))
+        .claim(
+            "iss",
+            json!(issuer.entra_issuer(Profile::Entra, OTHER_TENANT)),
+        )
+        .claim("tid", json!(OTHER_TENANT));
     assert_eq!(
         post(&url, &sign(stranger), call_whoami()).await.0,
         StatusCode::OK
@@ -275,11 +211,11 @@ async fn entra_any_tenant_is_logged_and_tenants_are_required() {
             "--tenant ID",
         ),
         (
-            &["--provider", "entra", "--tenant", TENANT][..],
+            &["--provider", "entra", "--tenant", ENTRA_TENANT][..],
             "give --audience",
         ),
         (
-            &["--provider", "keycloak", "--tenant", TENANT][..],
+            &["--provider", "keycloak", "--tenant", ENTRA_TENANT][..],
             "--tenant is an input of",
         ),
         (
@@ -302,6 +238,17 @@ async fn entra_any_tenant_is_logged_and_tenants_are_required() {
             ][..],
             "org authorization server",
         ),
+        (
+            &[
+                "--provider",
+                "auth0",
+                "--auth0-domain",
+                "example.auth0.com",
+                "--issuer",
+                "not a url",
+            ][..],
+            "stands in for the provider's host",
+        ),
     ] {
         let mut all = vec!["serve", "--bind", "127.0.0.1:0"];
         all.extend_from_slice(args);
@@ -312,44 +259,10 @@ async fn entra_any_tenant_is_logged_and_tenants_are_required() {
     }
 }
 
-/// A Keycloak realm's access token as Keycloak issues it without an audience mapper
-/// (keycloak.org, "Server Administration Guide", "Audience support"): `aud` `account`, the
-/// client in `azp`, `typ` `Bearer`, realm roles in `realm_access.roles`.
-fn keycloak_token(issuer: &TestIssuer, client: &str, roles: &[&str]) -> TokenBuilder {
-    issuer
-        .token()
-        .audience("account")
-        .claim("azp", json!(client))
-        .claim("typ", json!("Bearer"))
-        .claim(
-            "session_state",
-            json!("c1a0f1e2-0000-4000-8000-000000000000"),
-        )
-        .claim("realm_access", json!({ "roles": roles }))
-        .claim(
-            "resource_access",
-            json!({ "account": { "roles": ["manage-account"] } }),
-        )
-        .claim("scope", json!("openid profile email"))
-        .claim("preferred_username", json!("ada"))
-}
-
 #[tokio::test]
 async fn keycloak() {
-    let issuer = TestIssuer::start_at_path("/realms/mcp").await.unwrap();
+    let issuer = TestIssuer::start_as(Profile::Keycloak).await.unwrap();
     let realm = issuer.issuer().to_owned();
-    // keycloak.org, "Securing applications", OIDC endpoints of a realm.
-    issuer.set_metadata(Some(json!({
-        "issuer": realm,
-        "jwks_uri": issuer.jwks_uri(),
-        "authorization_endpoint": format!("{realm}/protocol/openid-connect/auth"),
-        "token_endpoint": format!("{realm}/protocol/openid-connect/token"),
-        "introspection_endpoint": format!("{realm}/protocol/openid-connect/token/introspect"),
-        "end_session_endpoint": format!("{realm}/protocol/openid-connect/logout"),
-        "response_types_supported": ["code", "none", "id_token", "token"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
-        "code_challenge_methods_supported": ["plain", "S256"],
-    })));
     let (mut server, url) = serve(
         &[
             "--provider",
@@ -357,34 +270,40 @@ async fn keycloak() {
             "--realm-url",
             &realm,
             "--allowed-client-id",
-            "mcp-client",
+            PROFILE_CLIENT,
         ],
         "mcp-user",
     )
     .await;
     let banner = server.value_after("  provider sets").await;
     assert_eq!(banner, "roles from realm_access.roles");
+    let token = |client: &str, roles: &[&str]| {
+        issuer
+            .token_as(Profile::Keycloak)
+            .claim("azp", json!(client))
+            .claim("realm_access", json!({ "roles": roles }))
+    };
     roles_enforced(
         &url,
-        &sign(keycloak_token(&issuer, "mcp-client", &["mcp-user"])),
-        &sign(keycloak_token(&issuer, "mcp-client", &["offline_access"])),
+        &sign(token(PROFILE_CLIENT, &["mcp-user"])),
+        &sign(token(PROFILE_CLIENT, &["offline_access"])),
     )
     .await;
     // With an audience mapper the resource is named, whatever the client.
-    let mapped = keycloak_token(&issuer, "other-client", &["mcp-user"]).audience(&url);
+    let mapped = token("other-client", &["mcp-user"]).audience(&url);
     assert_eq!(
         post(&url, &sign(mapped), call_whoami()).await.0,
         StatusCode::OK
     );
     refused(
         &url,
-        &sign(keycloak_token(&issuer, "other-client", &["mcp-user"])),
+        &sign(token("other-client", &["mcp-user"])),
         "another client of the realm, aud account",
     )
     .await;
-    let id_token = keycloak_token(&issuer, "mcp-client", &["mcp-user"])
-        .audience("mcp-client")
-        .claim("typ", json!("ID"));
+    let id_token = issuer
+        .id_token_as(Profile::Keycloak, PROFILE_CLIENT)
+        .claim("realm_access", json!({ "roles": ["mcp-user"] }));
     refused(&url, &sign(id_token), "an ID token").await;
     server.stop().await;
 
@@ -392,36 +311,12 @@ async fn keycloak() {
     assert!(printed.contains("aud: account"), "{printed}");
 }
 
-/// An Auth0 access token with RBAC and "Add Permissions in the Access Token" on (auth0.com,
-/// "Access Token Profiles", "Enable Role-Based Access Control for APIs"): `iss` ending with
-/// `/`, `aud` the API identifier and the userinfo URL, `permissions`.
-fn auth0_token(issuer: &TestIssuer, api: &str, permissions: &[&str]) -> TokenBuilder {
-    let domain = format!("{}/", origin(issuer));
-    issuer
-        .token()
-        .claim("iss", json!(domain))
-        .claim("aud", json!([api, format!("{domain}userinfo")]))
-        .claim("azp", json!("n8QeBDRJbAUvVtCcGlnUaWr1V1ISkjcs"))
-        .claim("scope", json!("openid profile"))
-        .claim("permissions", json!(permissions))
-        .claim("https://mcp.example.com/roles", json!(["tool-users"]))
-        .subject("auth0|6566f0a0c8a0e1c2d3e4f5a6")
-}
-
 #[tokio::test]
 async fn auth0() {
-    let issuer = TestIssuer::start().await.unwrap();
-    let origin = origin(&issuer);
-    let document = json!({
-        "issuer": format!("{origin}/"),
-        "jwks_uri": issuer.jwks_uri(),
-        "authorization_endpoint": format!("{origin}/authorize"),
-        "token_endpoint": format!("{origin}/oauth/token"),
-        "response_types_supported": ["code"],
-        "code_challenge_methods_supported": ["S256", "plain"],
-    });
-    issuer.set_metadata(Some(document));
-    // Auth0 has no roles claim of its own: a namespaced one from an Action.
+    let issuer = TestIssuer::start_as(Profile::Auth0).await.unwrap();
+    let origin = issuer.origin();
+    // Auth0 has no roles claim of its own: a namespaced one, added by an Action.
+    let roles = "https://mcp.example.com/roles";
     let (server, url) = serve(
         &[
             "--provider",
@@ -431,49 +326,51 @@ async fn auth0() {
             "--issuer",
             &origin,
             "--roles-claim",
-            "https://mcp.example.com/roles",
+            roles,
             "--scope",
             "read:files",
         ],
         "tool-users",
     )
     .await;
-    let with_permission = sign(auth0_token(&issuer, &url, &["read:files"]));
-    assert_eq!(
-        post(&url, &with_permission, call_whoami()).await.0,
-        StatusCode::OK
-    );
+    let token = |api: &str, permissions: &[&str], role: &[&str]| {
+        issuer
+            .token_as(Profile::Auth0)
+            .claim("aud", json!([api, format!("{origin}/userinfo")]))
+            .claim("permissions", json!(permissions))
+            .claim(roles, json!(role))
+    };
+    let with_permission = sign(token(&url, &["read:files"], &["tool-users"]));
     let (status, challenged, _) = post(
         &url,
-        &sign(auth0_token(&issuer, &url, &["write:files"])),
+        &sign(token(&url, &["write:files"], &["tool-users"])),
         call_whoami(),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "the permission is the scope");
     assert!(challenged, "a missing scope is a step-up");
-    let without_role = auth0_token(&issuer, &url, &["read:files"])
-        .claim("https://mcp.example.com/roles", json!([]));
-    roles_enforced(&url, &with_permission, &sign(without_role)).await;
-    refused(
+    roles_enforced(
         &url,
-        &sign(auth0_token(
-            &issuer,
-            "https://another-api.example.com",
-            &["read:files"],
-        )),
-        "another API",
+        &with_permission,
+        &sign(token(&url, &["read:files"], &[])),
     )
     .await;
-    let without_slash = auth0_token(&issuer, &url, &["read:files"]).claim("iss", json!(origin));
+    let another_api = token(
+        "https://another-api.example.com",
+        &["read:files"],
+        &["tool-users"],
+    );
+    refused(&url, &sign(another_api), "another API").await;
+    let without_slash = token(&url, &["read:files"], &["tool-users"]).claim("iss", json!(origin));
     refused(
         &url,
         &sign(without_slash),
         "the issuer without its trailing slash",
     )
     .await;
-    let id_token = auth0_token(&issuer, &url, &[])
-        .audience("n8QeBDRJbAUvVtCcGlnUaWr1V1ISkjcs")
-        .claim("nonce", json!("abc"));
+    let id_token = issuer
+        .id_token_as(Profile::Auth0, PROFILE_CLIENT)
+        .claim("permissions", json!(["read:files"]));
     refused(&url, &sign(id_token), "an ID token").await;
     server.stop().await;
 
@@ -481,40 +378,10 @@ async fn auth0() {
     assert!(printed.contains("ends with '/'"), "{printed}");
 }
 
-/// An Okta custom authorization server's access token (developer.okta.com, "OpenID Connect &
-/// OAuth 2.0 API", "Access token"): `ver` 1, `aud` `api://default`, `cid`, `uid`, `scp` as an
-/// array, a `groups` claim when configured.
-fn okta_token(issuer: &TestIssuer, audience: &str, groups: &[&str]) -> TokenBuilder {
-    issuer
-        .token()
-        .audience(audience)
-        .claim("ver", json!(1))
-        .claim(
-            "jti",
-            json!("AT.0mP4JKAZX1iACIT4vbEDF7LpvDVjxypPMf0D7uX39RE"),
-        )
-        .claim("cid", json!("0oa1abcdEfGhIjKlMn0h7"))
-        .claim("uid", json!("00uid4BxXw6I6TV4m0g3"))
-        .claim("scp", json!(["openid", "mcp:tools"]))
-        .claim("groups", json!(groups))
-        .subject("ada@example.com")
-}
-
 #[tokio::test]
 async fn okta() {
-    let issuer = TestIssuer::start_at_path("/oauth2/default").await.unwrap();
+    let issuer = TestIssuer::start_as(Profile::Okta).await.unwrap();
     let okta_issuer = issuer.issuer().to_owned();
-    // developer.okta.com, "Authorization servers": /oauth2/default/v1/... endpoints.
-    issuer.set_metadata(Some(json!({
-        "issuer": okta_issuer,
-        "jwks_uri": issuer.jwks_uri(),
-        "authorization_endpoint": format!("{okta_issuer}/v1/authorize"),
-        "token_endpoint": format!("{okta_issuer}/v1/token"),
-        "introspection_endpoint": format!("{okta_issuer}/v1/introspect"),
-        "response_types_supported": ["code", "token", "id_token"],
-        "grant_types_supported": ["authorization_code", "implicit", "refresh_token", "client_credentials"],
-        "code_challenge_methods_supported": ["S256"],
-    })));
     let (server, url) = serve(
         &[
             "--provider",
@@ -529,25 +396,29 @@ async fn okta() {
         "mcp-admins",
     )
     .await;
+    let token = |audience: &str, groups: &[&str]| {
+        issuer
+            .token_as(Profile::Okta)
+            .audience(audience)
+            .claim("scp", json!(["openid", "mcp:tools"]))
+            .claim("groups", json!(groups))
+    };
     roles_enforced(
         &url,
-        &sign(okta_token(
-            &issuer,
-            "api://default",
-            &["Everyone", "mcp-admins"],
-        )),
-        &sign(okta_token(&issuer, "api://default", &["Everyone"])),
+        &sign(token("api://default", &["Everyone", "mcp-admins"])),
+        &sign(token("api://default", &["Everyone"])),
     )
     .await;
     refused(
         &url,
-        &sign(okta_token(&issuer, "api://other", &["mcp-admins"])),
+        &sign(token("api://other", &["mcp-admins"])),
         "another audience",
     )
     .await;
-    let id_token = okta_token(&issuer, "0oa1abcdEfGhIjKlMn0h7", &["mcp-admins"])
-        .claim("nonce", json!("abc"))
-        .claim("amr", json!(["pwd"]));
+    let id_token = issuer
+        .id_token_as(Profile::Okta, PROFILE_CLIENT)
+        .claim("scp", json!(["mcp:tools"]))
+        .claim("groups", json!(["mcp-admins"]));
     refused(&url, &sign(id_token), "an ID token").await;
     server.stop().await;
 
@@ -559,43 +430,11 @@ async fn okta() {
     .await;
 }
 
-/// A Cognito user pool access token ("Understanding the access token", docs.aws.amazon.com/
-/// cognito/latest/developerguide/amazon-cognito-user-pools-using-the-access-token.html): no
-/// `aud`, `client_id`, `token_use` `access`, `cognito:groups`, `scope`, `username`.
-fn cognito_token(issuer: &TestIssuer, client: &str, groups: &[&str]) -> TokenBuilder {
-    issuer
-        .token()
-        .claim("client_id", json!(client))
-        .claim("token_use", json!("access"))
-        .claim("cognito:groups", json!(groups))
-        .claim("scope", json!("openid mcp/tools"))
-        .claim("username", json!("ada"))
-        .claim("origin_jti", json!("6a3c8d1e-0000-4000-8000-000000000000"))
-        .claim("version", json!(2))
-}
-
 #[tokio::test]
 async fn cognito() {
-    let pool = "eu-west-1_AbC123";
-    let issuer = TestIssuer::start_at_path(&format!("/{pool}"))
-        .await
-        .unwrap();
-    let origin = origin(&issuer);
-    // The pool's openid-configuration: endpoints on its own domain, and no
-    // code_challenge_methods_supported (docs.aws.amazon.com/cognito, "User pool endpoints").
-    let domain = "https://mcp-demo.auth.eu-west-1.amazoncognito.com";
-    issuer.set_metadata(Some(json!({
-        "issuer": issuer.issuer(),
-        "jwks_uri": issuer.jwks_uri(),
-        "authorization_endpoint": format!("{domain}/oauth2/authorize"),
-        "token_endpoint": format!("{domain}/oauth2/token"),
-        "userinfo_endpoint": format!("{domain}/oauth2/userInfo"),
-        "response_types_supported": ["code", "token"],
-        "scopes_supported": ["openid", "email", "phone", "profile"],
-        "subject_types_supported": ["public"],
-        "id_token_signing_alg_values_supported": ["RS256"],
-    })));
-    let client = "4abc1234example5client6id";
+    let issuer = TestIssuer::start_as(Profile::Cognito).await.unwrap();
+    let origin = issuer.origin();
+    let pool = issuer.issuer().rsplit('/').next().unwrap().to_owned();
     let (server, url) = serve(
         &[
             "--provider",
@@ -605,30 +444,33 @@ async fn cognito() {
             "--issuer",
             &origin,
             "--allowed-client-id",
-            client,
+            PROFILE_CLIENT,
         ],
         "mcp-admins",
     )
     .await;
+    let token = |client: &str, groups: &[&str]| {
+        issuer
+            .token_as(Profile::Cognito)
+            .client_id(client)
+            .claim("cognito:groups", json!(groups))
+    };
     roles_enforced(
         &url,
-        &sign(cognito_token(&issuer, client, &["mcp-admins"])),
-        &sign(cognito_token(&issuer, client, &["readers"])),
+        &sign(token(PROFILE_CLIENT, &["mcp-admins"])),
+        &sign(token(PROFILE_CLIENT, &["readers"])),
     )
     .await;
     refused(
         &url,
-        &sign(cognito_token(
-            &issuer,
-            "another-app-client",
-            &["mcp-admins"],
-        )),
+        &sign(token("another-app-client", &["mcp-admins"])),
         "another client",
     )
     .await;
-    let id_token = cognito_token(&issuer, client, &["mcp-admins"])
-        .audience(client)
-        .claim("token_use", json!("id"));
+    let id_token = issuer
+        .id_token_as(Profile::Cognito, PROFILE_CLIENT)
+        .client_id(PROFILE_CLIENT)
+        .claim("cognito:groups", json!(["mcp-admins"]));
     refused(&url, &sign(id_token), "an ID token").await;
     server.stop().await;
 

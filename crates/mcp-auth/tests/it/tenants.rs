@@ -7,7 +7,7 @@
 #![cfg(feature = "testing")]
 
 use mcp_auth::discovery::{Discovery, Tenants};
-use mcp_auth::testing::TestIssuer;
+use mcp_auth::testing::{Profile, TestIssuer};
 use mcp_auth::{AuthServerConfig, AuthServerType, ConfigError, McpAuth, ProtectedResource};
 use serde_json::json;
 
@@ -17,40 +17,28 @@ const OURS: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 const PARTNER: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
 const STRANGER: &str = "00000000-1111-4222-8333-444444444444";
 
-/// An Entra-shaped provider on loopback: the test issuer at `/organizations/v2.0` (v2) or
-/// `/organizations` (v1), its metadata naming the template, and the configuration trusting it
-/// for `tenants`.
+/// An Entra-shaped provider on loopback (`TestIssuer::start_as`): the `organizations`
+/// document naming the template, and the configuration trusting it for `tenants`.
 struct Entra {
     app: JwtApp,
+    profile: Profile,
     template: String,
 }
 
 impl Entra {
     async fn start(v1: bool, tenants: Tenants) -> Self {
-        let path = if v1 {
-            "/organizations"
-        } else {
-            "/organizations/v2.0"
-        };
-        let issuer = TestIssuer::start_at_path(path).await.unwrap();
-        let origin = issuer.issuer().trim_end_matches(path).to_owned();
-        let template = if v1 {
-            format!("{origin}/{{tenantid}}/")
-        } else {
-            format!("{origin}/{{tenantid}}/v2.0")
-        };
-        issuer.set_metadata(Some(json!({
-            "issuer": template,
-            "jwks_uri": issuer.jwks_uri(),
-            "authorization_endpoint": format!("{origin}/organizations/oauth2/v2.0/authorize"),
-            "token_endpoint": format!("{origin}/organizations/oauth2/v2.0/token"),
-            "response_types_supported": ["code"],
-        })));
+        let profile = if v1 { Profile::EntraV1 } else { Profile::Entra };
+        let issuer = TestIssuer::start_as(profile).await.unwrap();
+        let template = issuer.entra_issuer(profile, "{tenantid}");
         let well_known = format!("{}/.well-known/openid-configuration", issuer.issuer());
         let discovery = Discovery::multi_tenant(&template, &well_known, tenants).unwrap();
         let config = AuthServerConfig::lazy_with(discovery);
         let app = JwtApp::start_with(issuer, vec![config], |b| b).await;
-        Self { app, template }
+        Self {
+            app,
+            profile,
+            template,
+        }
     }
 
     /// A token of `tenant` as Entra issues it: `iss` naming the tenant, `tid` too.
@@ -61,10 +49,14 @@ impl Entra {
     /// A token whose `iss` names `in_issuer` and whose `tid` is `tid`.
     fn token_naming(&self, in_issuer: &str, tid: &str) -> String {
         self.app
-            .token()
-            .claim("iss", json!(self.template.replace("{tenantid}", in_issuer)))
+            .issuer
+            .token_as(self.profile)
+            .audience(&self.app.resource)
+            .claim(
+                "iss",
+                json!(self.app.issuer.entra_issuer(self.profile, in_issuer)),
+            )
             .claim("tid", json!(tid))
-            .claim("scp", json!("Files.Read"))
             .sign()
             .unwrap()
     }
@@ -93,14 +85,19 @@ async fn tokens_of_the_tenants_named_are_accepted_and_others_refused_v1_and_v2()
         // No tid, or the template itself as issuer.
         let without_tid = entra
             .app
-            .token()
+            .issuer
+            .token_as(entra.profile)
+            .audience(&entra.app.resource)
             .claim("iss", json!(entra.template.replace("{tenantid}", OURS)))
+            .without("tid")
             .sign()
             .unwrap();
         entra.app.refused(&without_tid, UNTRUSTED).await;
         let template_itself = entra
             .app
-            .token()
+            .issuer
+            .token_as(entra.profile)
+            .audience(&entra.app.resource)
             .claim("iss", json!(entra.template))
             .claim("tid", json!("{tenantid}"))
             .sign()

@@ -8,7 +8,8 @@ use mcp_auth::testing::TestIssuer;
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::common::{self, Running};
+use crate::common::Running;
+use crate::common::mcp::serve_trusting;
 
 const APP_ID_URI: &str = "api://mcp-files";
 const CLIENT_ID: &str = "00000000-1111-2222-3333-444444444444";
@@ -37,31 +38,14 @@ async fn status_with(url: &str, token: &str) -> StatusCode {
         .status()
 }
 
-/// `mcp-auth serve` trusting `issuer`, every request needing `mcp:tools`, then `args`.
-fn serve(issuer: &TestIssuer, args: &[&str]) -> tokio::process::Command {
-    let mut command = common::mcp_auth(&[
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--issuer-type",
-        "oauth",
-        "--issuer",
-        issuer.issuer(),
-        "--scope",
-        "mcp:tools",
-    ]);
-    command.args(args);
-    command
-}
-
 #[tokio::test]
 async fn the_audiences_named_are_accepted_instead_of_the_resource() {
     let issuer = TestIssuer::start().await.unwrap();
-    let by_flags = serve(
+    let by_flags = serve_trusting(
         &issuer,
         &["--audience", APP_ID_URI, "--audience", CLIENT_ID],
     );
-    let mut by_variable = serve(&issuer, &[]);
+    let mut by_variable = serve_trusting(&issuer, &[]);
     by_variable.env("MCP_AUTH_AUDIENCE", format!("{APP_ID_URI},{CLIENT_ID}"));
     for command in [by_flags, by_variable] {
         let mut server = Running::spawn(command);
@@ -84,7 +68,7 @@ async fn the_audiences_named_are_accepted_instead_of_the_resource() {
 #[tokio::test]
 async fn allowed_client_ids_accept_tokens_without_the_resource_from_those_clients_only() {
     let issuer = TestIssuer::start().await.unwrap();
-    let mut server = Running::spawn(serve(
+    let mut server = Running::spawn(serve_trusting(
         &issuer,
         &["--allowed-client-id", "cognito-app-client"],
     ));

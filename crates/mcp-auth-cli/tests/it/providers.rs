@@ -10,6 +10,7 @@ use mcp_auth::testing::{ENTRA_TENANT, PROFILE_CLIENT, Profile, TestIssuer, Token
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+use crate::common::mcp::{self, list, listed};
 use crate::common::{self, Running};
 
 /// `mcp-auth serve --provider ARGS...`, the built-in `whoami` tool guarded by `role`.
@@ -24,41 +25,12 @@ async fn serve(args: &[&str], role: &str) -> (Running, String) {
 
 /// POSTs a JSON-RPC `message` with `token`: the status, whether a challenge came, the answer.
 async fn post(url: &str, token: &str, message: Value) -> (StatusCode, bool, Value) {
-    let response = reqwest::Client::new()
-        .post(url)
-        .bearer_auth(token)
-        .header("accept", "application/json, text/event-stream")
-        .json(&message)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    let challenged = response.headers().contains_key("www-authenticate");
-    (
-        status,
-        challenged,
-        response.json().await.unwrap_or(Value::Null),
-    )
+    let answer = mcp::post(url, token, &message).await;
+    (answer.status, answer.challenge.is_some(), answer.body)
 }
 
 fn call_whoami() -> Value {
-    json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": { "name": "whoami", "arguments": {} } })
-}
-
-fn list() -> Value {
-    json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/list" })
-}
-
-fn listed(answer: &Value) -> Vec<&str> {
-    answer["result"]["tools"]
-        .as_array()
-        .map(|tools| {
-            tools
-                .iter()
-                .filter_map(|tool| tool["name"].as_str())
-                .collect()
-        })
-        .unwrap_or_default()
+    mcp::call("whoami")
 }
 
 /// Asserts the provider's access token `with_role` calls `whoami` and sees it listed, and

@@ -10,6 +10,8 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
+pub(crate) mod mcp;
+
 /// `mcp-auth ARGS...` with no `MCP_AUTH_*` variable leaking in from the environment.
 pub(crate) fn mcp_auth(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mcp-auth"));

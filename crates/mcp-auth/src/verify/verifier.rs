@@ -2,7 +2,7 @@
 //! shape decides, never whichever verifier says yes: a JWT (three base64url parts, the first a
 //! JSON object) goes to JWT mode when it is on, so a JWT of an untrusted issuer is refused, not
 //! introspected; any other token is an API key when its digest is one, else goes to
-//! introspection when it is on, else is refused.
+//! introspection or userinfo (whichever is on: never both) when one is, else is refused.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use super::api_keys::ApiKeyVerifier;
 use super::custom::CustomVerifier;
 use super::introspection::IntrospectionVerifier;
 use super::jwt::JwtVerifier;
+use super::userinfo::UserinfoVerifier;
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
 use crate::observe::Reason;
@@ -24,11 +25,34 @@ pub(crate) enum Verifier {
     /// The built-in verifiers that are on.
     BuiltIn {
         jwt: Option<Box<JwtVerifier>>,
-        introspection: Option<Box<IntrospectionVerifier>>,
+        introspection: Option<OpaqueVerifier>,
         api_keys: Option<ApiKeyVerifier>,
     },
     /// The user's verifier (custom mode).
     Custom(CustomVerifier),
+}
+
+/// Who is asked about opaque tokens: the authorization server (introspection) or the
+/// provider's user endpoint (userinfo).
+pub(crate) enum OpaqueVerifier {
+    Introspection(Box<IntrospectionVerifier>),
+    Userinfo(Box<UserinfoVerifier>),
+}
+
+impl OpaqueVerifier {
+    fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
+        match self {
+            Self::Introspection(verifier) => verifier.remembered(token),
+            Self::Userinfo(verifier) => verifier.remembered(token),
+        }
+    }
+
+    async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
+        match self {
+            Self::Introspection(verifier) => verifier.verify(token).await,
+            Self::Userinfo(verifier) => verifier.verify(token).await,
+        }
+    }
 }
 
 impl Verifier {

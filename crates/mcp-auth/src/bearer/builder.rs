@@ -536,7 +536,7 @@ impl BearerAuthBuilder {
                     )?)),
                     None => None,
                 };
-                let introspection = match (self.introspection, self.userinfo) {
+                let opaque = match (self.introspection, self.userinfo) {
                     (Some(options), _) => Some(OpaqueVerifier::Introspection(Box::new(
                         IntrospectionVerifier::new(servers, options, mapping.clone())?,
                     ))),
@@ -570,7 +570,7 @@ impl BearerAuthBuilder {
                 };
                 Verifier::BuiltIn {
                     jwt,
-                    introspection,
+                    opaque,
                     api_keys,
                 }
             }

@@ -25,7 +25,7 @@ pub(crate) enum Verifier {
     /// The built-in verifiers that are on.
     BuiltIn {
         jwt: Option<Box<JwtVerifier>>,
-        introspection: Option<OpaqueVerifier>,
+        opaque: Option<OpaqueVerifier>,
         api_keys: Option<ApiKeyVerifier>,
     },
     /// The user's verifier (custom mode).
@@ -60,9 +60,7 @@ impl Verifier {
     /// API key.
     pub(crate) fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
         let Self::BuiltIn {
-            introspection,
-            api_keys,
-            ..
+            opaque, api_keys, ..
         } = self
         else {
             return None;
@@ -72,7 +70,7 @@ impl Verifier {
             None => api_keys
                 .as_ref()
                 .and_then(|keys| keys.identify(token))
-                .or_else(|| introspection.as_ref()?.remembered(token)),
+                .or_else(|| opaque.as_ref()?.remembered(token)),
         }
     }
 
@@ -82,17 +80,15 @@ impl Verifier {
         token: &str,
         scope_relation: &SharedScopeRelation,
     ) -> Result<Arc<AuthInfo>, VerifyError> {
-        let (jwt, introspection) = match self {
+        let (jwt, opaque) = match self {
             Self::Custom(custom) => return custom.verify(token, scope_relation).await,
-            Self::BuiltIn {
-                jwt, introspection, ..
-            } => (jwt, introspection),
+            Self::BuiltIn { jwt, opaque, .. } => (jwt, opaque),
         };
         if let Some(jwt) = self.jwt_for(token) {
             return jwt.verify(token).await;
         }
-        match (introspection, jwt) {
-            (Some(introspection), _) => introspection.verify(token).await,
+        match (opaque, jwt) {
+            (Some(opaque), _) => opaque.verify(token).await,
             (None, Some(_)) => Err(VerifyError::invalid_token(
                 "the token is neither a JWT nor a known API key",
             )
@@ -109,13 +105,13 @@ impl Verifier {
     fn jwt_for(&self, token: &str) -> Option<&JwtVerifier> {
         let Self::BuiltIn {
             jwt,
-            introspection,
+            opaque,
             api_keys,
         } = self
         else {
             return None;
         };
-        let only_jwt = introspection.is_none() && api_keys.is_none();
+        let only_jwt = opaque.is_none() && api_keys.is_none();
         jwt.as_deref().filter(|_| only_jwt || looks_like_jwt(token))
     }
 }

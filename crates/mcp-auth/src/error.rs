@@ -118,6 +118,7 @@ pub enum ConfigError {
     #[error("{of}::{setting} is not usable: {reason}")]
     InvalidSetting {
         /// The type whose setter is at fault: `"JwtOptions"`, `"IntrospectionOptions"`,
+        /// `"UserinfoOptions"`,
         /// `"DpopOptions"`, `"Discovery"`, `"OperationRules"`, `"SessionBinding"`,
         /// `"BearerAuthBuilder"`.
         of: &'static str,
@@ -342,6 +343,9 @@ pub enum UrlKind {
     JwksUri,
     /// An authorization server's token introspection endpoint (RFC 7662).
     IntrospectionEndpoint,
+    /// A provider's UserInfo-style endpoint (OpenID Connect UserInfo, Google's tokeninfo,
+    /// GitHub's `/user`).
+    UserinfoEndpoint,
     /// A protected resource's documentation, policy or terms of service page.
     ResourcePage,
 }
@@ -355,6 +359,7 @@ impl UrlKind {
             Self::WellKnownMetadata => "https://auth.example.com/.well-known/openid-configuration",
             Self::JwksUri => "https://auth.example.com/jwks",
             Self::IntrospectionEndpoint => "https://auth.example.com/introspect",
+            Self::UserinfoEndpoint => "https://auth.example.com/userinfo",
             Self::ResourcePage => "https://api.example.com/docs",
         }
     }
@@ -368,6 +373,7 @@ impl fmt::Display for UrlKind {
             Self::WellKnownMetadata => "well-known metadata URL",
             Self::JwksUri => "jwks_uri",
             Self::IntrospectionEndpoint => "introspection endpoint",
+            Self::UserinfoEndpoint => "userinfo endpoint",
             Self::ResourcePage => "resource page URL",
         })
     }

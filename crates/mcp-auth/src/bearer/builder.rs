@@ -18,8 +18,8 @@ use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
 use crate::sessions::SessionBinding;
 use crate::verify::{
     ApiKeyVerifier, ApiKeys, CustomVerifier, IdentityMapping, IntrospectionOptions,
-    IntrospectionVerifier, JwtOptions, JwtVerifier, KeyCaches, TokenRules, TokenVerifier,
-    TrustedIssuer, Verifier,
+    IntrospectionVerifier, JwtOptions, JwtVerifier, KeyCaches, OpaqueVerifier, TokenRules,
+    TokenVerifier, TrustedIssuer, UserinfoOptions, UserinfoVerifier, Verifier,
 };
 
 /// The clock skew tolerated on a token's expiry unless [`BearerAuthBuilder::leeway`] says
@@ -44,6 +44,7 @@ pub struct BearerAuthBuilder {
     verifier_timeout: Option<Duration>,
     jwt: JwtMode,
     introspection: Option<IntrospectionOptions>,
+    userinfo: Option<UserinfoOptions>,
     api_keys: Option<ApiKeys>,
     audiences: Vec<String>,
     clients_instead_of_audience: Vec<String>,
@@ -69,6 +70,7 @@ impl BearerAuthBuilder {
             verifier_timeout: None,
             jwt: JwtMode::Unstated,
             introspection: None,
+            userinfo: None,
             api_keys: None,
             audiences: Vec::new(),
             clients_instead_of_audience: Vec::new(),
@@ -172,6 +174,45 @@ impl BearerAuthBuilder {
     /// ```
     pub fn introspection(mut self, options: IntrospectionOptions) -> Self {
         self.introspection = Some(options);
+        self
+    }
+
+    /// Turns userinfo mode on, for providers whose access tokens are opaque and who offer no
+    /// introspection (Google, GitHub, any OpenID Provider's UserInfo): tokens that are not JWTs
+    /// (all tokens, when JWT mode is off) are sent to the provider's user endpoint, exactly
+    /// where [`introspection`](Self::introspection) would send them; the two exclude each
+    /// other. Like introspection, say whether JWTs are accepted too
+    /// ([`jwt`](Self::jwt) or [`without_jwt`](Self::without_jwt)). The answers say who the
+    /// user is, not which resource the token is for: name your clients with
+    /// [`allowed_client_ids`](Self::allowed_client_ids) (required for Google), or accept any
+    /// client with [`UserinfoOptions::accept_any_audience`].
+    ///
+    /// ```
+    /// use mcp_auth::verify::UserinfoOptions;
+    /// use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    /// use mcp_auth::metadata::AuthorizationServerMetadata;
+    ///
+    /// # fn main() -> Result<(), mcp_auth::ConfigError> {
+    /// // GitHub publishes no metadata: describe its authorization server by hand.
+    /// let mut github = AuthorizationServerMetadata::new("https://github.com/login/oauth");
+    /// github.authorization_endpoint = Some("https://github.com/login/oauth/authorize".into());
+    /// github.token_endpoint = Some("https://github.com/login/oauth/access_token".into());
+    /// let auth = McpAuth::builder()
+    ///     .protected_resource(
+    ///         ProtectedResource::new("https://mcp.example.com/mcp")
+    ///             .authorization_server(AuthServerConfig::new(github, AuthServerType::OAuth)),
+    ///     )
+    ///     .build()?;
+    /// let bearer = auth
+    ///     .bearer()
+    ///     .userinfo(UserinfoOptions::github().github_org("acme"))
+    ///     .allowed_client_ids(["Iv1.0123456789abcdef"]) // your OAuth app
+    ///     .without_jwt()
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
+    pub fn userinfo(mut self, options: UserinfoOptions) -> Self {
+        self.userinfo = Some(options);
         self
     }
 
@@ -438,6 +479,7 @@ impl BearerAuthBuilder {
                 let built_in = [
                     (matches!(self.jwt, JwtMode::On(_)), "JWT options"),
                     (self.introspection.is_some(), "introspection"),
+                    (self.userinfo.is_some(), "userinfo"),
                     (self.api_keys.is_some(), "API keys"),
                 ];
                 if let Some((_, built_in)) = built_in.iter().find(|(set, _)| *set) {
@@ -462,10 +504,18 @@ impl BearerAuthBuilder {
                     ));
                 }
                 let servers = &resource.authorization_servers;
-                let alongside = match (&self.introspection, &self.api_keys) {
-                    (Some(_), _) => Some("introspection"),
-                    (None, Some(_)) => Some("API keys"),
-                    (None, None) => None,
+                if self.introspection.is_some() && self.userinfo.is_some() {
+                    return Err(ConfigError::invalid_setting(
+                        "BearerAuthBuilder",
+                        "userinfo",
+                        "introspection is set too, and opaque tokens go to one of them: keep the one your provider offers",
+                    ));
+                }
+                let alongside = match (&self.introspection, &self.userinfo, &self.api_keys) {
+                    (Some(_), _, _) => Some("introspection"),
+                    (None, Some(_), _) => Some("userinfo"),
+                    (None, None, Some(_)) => Some("API keys"),
+                    (None, None, None) => None,
                 };
                 let jwt = match (self.jwt, alongside) {
                     (JwtMode::On(options), _) => Some(*options),
@@ -486,13 +536,24 @@ impl BearerAuthBuilder {
                     )?)),
                     None => None,
                 };
-                let introspection = match self.introspection {
-                    Some(options) => Some(Box::new(IntrospectionVerifier::new(
-                        servers,
-                        options,
-                        mapping.clone(),
-                    )?)),
-                    None => None,
+                let opaque = match (self.introspection, self.userinfo) {
+                    (Some(options), _) => Some(OpaqueVerifier::Introspection(Box::new(
+                        IntrospectionVerifier::new(servers, options, mapping.clone())?,
+                    ))),
+                    (None, Some(options)) => {
+                        options.check()?;
+                        options.check_audience(
+                            &self.clients_instead_of_audience,
+                            &resource.identifier,
+                        )?;
+                        Some(OpaqueVerifier::Userinfo(Box::new(UserinfoVerifier::new(
+                            servers,
+                            options,
+                            mapping.clone(),
+                            &audiences,
+                        )?)))
+                    }
+                    (None, None) => None,
                 };
                 let api_keys = match self.api_keys {
                     Some(keys) => {
@@ -509,7 +570,7 @@ impl BearerAuthBuilder {
                 };
                 Verifier::BuiltIn {
                     jwt,
-                    introspection,
+                    opaque,
                     api_keys,
                 }
             }

@@ -150,16 +150,47 @@ impl FetchError {
     }
 }
 
-/// A fetched JSON document and how long the server said it may be cached.
+/// A fetched JSON document, how long the server said it may be cached, and the answer's
+/// headers (GitHub says a token's scopes in them).
 #[derive(Debug)]
 pub(crate) struct Fetched {
     pub(crate) json: serde_json::Value,
     pub(crate) max_age: Option<Duration>,
+    pub(crate) headers: http::HeaderMap,
 }
+
+/// The `Accept` of every fetch unless the caller names another.
+const JSON: &str = "application/json";
 
 /// GETs `url` and parses its body as JSON, within `limits`.
 pub(crate) async fn get_json(url: &Url, limits: FetchLimits) -> Result<Fetched, FetchError> {
-    json_answer(client(), url, limits, |client| client.get(url.clone())).await
+    json_answer(client(), url, limits, JSON, |client| {
+        client.get(url.clone())
+    })
+    .await
+}
+
+/// GETs `url` with these request headers (`Accept` among them, else `application/json`) and
+/// parses its body as JSON, within `limits`. Headers carrying a token (`Authorization`) are
+/// never part of an error.
+pub(crate) async fn get_json_with_headers(
+    url: &Url,
+    headers: &[(http::HeaderName, &str)],
+    limits: FetchLimits,
+) -> Result<Fetched, FetchError> {
+    let accept = headers
+        .iter()
+        .find(|(name, _)| *name == ACCEPT)
+        .map_or(JSON, |(_, value)| *value);
+    json_answer(client(), url, limits, accept, |client| {
+        headers
+            .iter()
+            .filter(|(name, _)| *name != ACCEPT)
+            .fold(client.get(url.clone()), |request, (name, value)| {
+                request.header(name, *value)
+            })
+    })
+    .await
 }
 
 /// [`get_json`] with a client of the caller's, built from [`client_builder`] with limits of its
@@ -170,7 +201,10 @@ pub(crate) async fn get_json_with(
     url: &Url,
     limits: FetchLimits,
 ) -> Result<Fetched, FetchError> {
-    json_answer(Ok(client), url, limits, |client| client.get(url.clone())).await
+    json_answer(Ok(client), url, limits, JSON, |client| {
+        client.get(url.clone())
+    })
+    .await
 }
 
 /// POSTs `form` (`application/x-www-form-urlencoded`) to `url`, with an `Authorization` header
@@ -184,7 +218,7 @@ pub(crate) async fn post_form_json(
     let body = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();
-    json_answer(client(), url, limits, |client| {
+    json_answer(client(), url, limits, JSON, |client| {
         let request = client
             .post(url.clone())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -203,6 +237,7 @@ async fn json_answer(
     client: Result<&reqwest::Client, &String>,
     url: &Url,
     limits: FetchLimits,
+    accept: &str,
     build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
 ) -> Result<Fetched, FetchError> {
     let unreachable = |reason: String| FetchError::Unreachable {
@@ -215,7 +250,7 @@ async fn json_answer(
         ));
     }
     let client = client.map_err(|err| unreachable(err.clone()))?;
-    let request = build(client).header(ACCEPT, "application/json");
+    let request = build(client).header(ACCEPT, accept);
     let fetch = async {
         let mut response = request
             .send()
@@ -227,6 +262,7 @@ async fn json_answer(
                 status: response.status().as_u16(),
             });
         }
+        let headers = response.headers().clone();
         let max_age = response
             .headers()
             .get(CACHE_CONTROL)
@@ -257,7 +293,11 @@ async fn json_answer(
             url: url.to_string(),
             reason: err.to_string(),
         })?;
-        Ok(Fetched { json, max_age })
+        Ok(Fetched {
+            json,
+            max_age,
+            headers,
+        })
     };
     tokio::time::timeout(limits.timeout, fetch)
         .await

@@ -51,6 +51,8 @@ pub(crate) struct Metadata {
     jwks_uri: Result<Url, String>,
     /// The introspection endpoint, or why there is no usable one.
     introspection_endpoint: Result<Url, String>,
+    /// The OpenID Connect UserInfo endpoint, or why there is no usable one.
+    userinfo_endpoint: Result<Url, String>,
     /// When it was fetched; `None` for inline metadata, which is never fetched again.
     fetched_at: Option<Instant>,
 }
@@ -64,6 +66,8 @@ pub(crate) enum Needs {
     JwksUri,
     /// A usable `introspection_endpoint` (introspection).
     IntrospectionEndpoint,
+    /// A usable `userinfo_endpoint` (userinfo mode, OpenID Connect).
+    UserinfoEndpoint,
 }
 
 impl Metadata {
@@ -90,6 +94,11 @@ impl Metadata {
                 discovered.introspection_endpoint.as_deref(),
                 "introspection_endpoint",
             ),
+            userinfo_endpoint: endpoint(
+                UrlKind::UserinfoEndpoint,
+                discovered.userinfo_endpoint.as_deref(),
+                "userinfo_endpoint",
+            ),
             metadata: discovered,
             document,
             fetched_at,
@@ -107,12 +116,19 @@ impl Metadata {
         self.introspection_endpoint.as_ref().map_err(String::as_str)
     }
 
+    /// The OpenID Connect UserInfo endpoint (present when the reader asked for
+    /// [`Needs::UserinfoEndpoint`]).
+    pub(crate) fn userinfo_endpoint(&self) -> Result<&Url, &str> {
+        self.userinfo_endpoint.as_ref().map_err(String::as_str)
+    }
+
     /// Why this document does not give the reader what it needs, if it does not.
     fn lacks(&self, needs: Needs) -> Option<&str> {
         match needs {
             Needs::Document => None,
             Needs::JwksUri => self.jwks_uri().err(),
             Needs::IntrospectionEndpoint => self.introspection_endpoint().err(),
+            Needs::UserinfoEndpoint => self.userinfo_endpoint().err(),
         }
     }
 

@@ -25,10 +25,12 @@ pub enum AuthServerType {
 /// let doc: AuthorizationServerMetadata = serde_json::from_str(r#"{
 ///     "issuer": "https://auth.example.com",
 ///     "jwks_uri": "https://auth.example.com/jwks",
-///     "userinfo_endpoint": "https://auth.example.com/userinfo"
+///     "userinfo_endpoint": "https://auth.example.com/userinfo",
+///     "end_session_endpoint": "https://auth.example.com/logout"
 /// }"#).unwrap();
 /// assert_eq!(doc.jwks_uri.as_deref(), Some("https://auth.example.com/jwks"));
-/// assert!(doc.other.contains_key("userinfo_endpoint"));
+/// assert_eq!(doc.userinfo_endpoint.as_deref(), Some("https://auth.example.com/userinfo"));
+/// assert!(doc.other.contains_key("end_session_endpoint"));
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct AuthorizationServerMetadata {
@@ -64,6 +66,9 @@ pub struct AuthorizationServerMetadata {
     /// Client authentication methods the introspection endpoint accepts (RFC 8414 §2).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// URL of the OpenID Connect UserInfo endpoint (OpenID Connect Discovery 1.0 §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<String>,
     /// Whether the server accepts Client ID Metadata Documents as client identifiers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id_metadata_document_supported: Option<bool>,

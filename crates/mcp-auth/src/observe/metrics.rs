@@ -9,7 +9,7 @@
 //! | `mcp_auth_metadata_fetches_total` | counter | `issuer`, `result` (`ok`, `error`) | metadata discoveries (one per attempt, whatever the number of URLs tried) |
 //! | `mcp_auth_key_set_fetches_total` | counter | `issuer`, `result` (`ok`, `error`) | key-set fetches |
 //! | `mcp_auth_key_set_fetched_timestamp_seconds` | gauge | `issuer` | Unix time of the last good fetch: `time() - ` it is the key set's age |
-//! | `mcp_auth_cache_entries` | gauge | `cache` (`verified_tokens`, `introspection`, `sessions`, `dpop_replay`) | entries held (`dpop_replay`: proofs in the in-memory DPoP replay store) |
+//! | `mcp_auth_cache_entries` | gauge | `cache` (`verified_tokens`, `introspection`, `userinfo`, `sessions`, `dpop_replay`) | entries held (`dpop_replay`: proofs in the in-memory DPoP replay store) |
 //!
 //! Labels are bounded: outcomes and reasons are fixed sets, issuers those configured; no
 //! subject, client or token is ever a label.

@@ -47,10 +47,12 @@ pub enum Reason {
     NotYetValid,
     /// `aud` does not name this resource (RFC 8707).
     WrongAudience,
-    /// `iss` is not an authorization server this resource trusts.
+    /// `iss` is not an authorization server this resource trusts (or, from a multi-tenant
+    /// issuer, a tenant it accepts; with userinfo's `github_org`, the user is not an active
+    /// member of the organization).
     UntrustedIssuer,
     /// The introspection endpoint says the token is not active (revoked, expired, unknown), or
-    /// not an access token.
+    /// not an access token; or the provider's user endpoint (userinfo mode) does not know it.
     Inactive,
     /// An opaque token no verifier of the layer knows (not a known API key).
     UnknownToken,

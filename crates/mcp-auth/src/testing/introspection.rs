@@ -61,7 +61,7 @@ fn introspection(claims: Option<Map<String, Value>>, now: u64) -> Value {
 }
 
 /// No `exp`, or an `exp` (a number of seconds, RFC 7519 NumericDate) after `now`.
-fn unexpired(claims: &Map<String, Value>, now: u64) -> bool {
+pub(crate) fn unexpired(claims: &Map<String, Value>, now: u64) -> bool {
     claims
         .get("exp")
         .is_none_or(|exp| exp.as_f64().is_some_and(|exp| exp > now as f64))

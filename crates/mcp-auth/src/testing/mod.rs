@@ -5,7 +5,8 @@
 //! clients (dynamic registration or client metadata documents, PKCE S256, a consent page or
 //! auto-approval, rotated refresh tokens; see
 //! [`authorization_endpoint`](TestIssuer::authorization_endpoint)), mints opaque tokens and
-//! answers for them at an RFC 7662 introspection endpoint, and lets a test break it (down,
+//! answers for them at an RFC 7662 introspection endpoint and at user endpoints shaped as
+//! OpenID Connect UserInfo, Google's tokeninfo and GitHub's `/user`, and lets a test break it (down,
 //! rotated keys, broken key set, slow or lying introspection) and count what was fetched from
 //! it.
 //!
@@ -108,6 +109,7 @@ mod server;
 mod state;
 mod token;
 mod token_endpoint;
+mod userinfo;
 
 pub use client::TestClient;
 pub use dpop::DpopKey;

@@ -1,4 +1,4 @@
-//! The test issuer's HTTP side: metadata, key set, token and introspection endpoints on
+//! The test issuer's HTTP side: metadata, key set, token, introspection and user endpoints on
 //! 127.0.0.1, with switches to break it and counters of what was fetched.
 
 use std::collections::HashMap;
@@ -26,6 +26,7 @@ use super::registration::registration_response;
 use super::state::{IssuerState, lock};
 use super::token::TokenBuilder;
 use super::token_endpoint::token_response;
+use super::userinfo::{UserEndpoint, user_endpoint_response};
 use crate::issuer::config::AuthServerConfig;
 use crate::metadata::{AuthServerType, AuthorizationServerMetadata};
 
@@ -84,6 +85,9 @@ impl TestIssuer {
             introspection_override: Mutex::new(None),
             introspection_delay: Mutex::new(Duration::ZERO),
             introspection_calls: AtomicUsize::new(0),
+            userinfo_delay: Mutex::new(Duration::ZERO),
+            userinfo_calls: AtomicUsize::new(0),
+            org_members: Mutex::new(HashMap::new()),
             public_clients: Mutex::new(HashMap::new()),
             grants: Mutex::new(Grants::default()),
             auto_approve: AtomicBool::new(false),
@@ -333,6 +337,155 @@ impl TestIssuer {
         format!("{}/introspect", self.issuer)
     }
 
+    /// The URL of its OpenID Connect UserInfo endpoint (Core 1.0 §5.3, published as
+    /// `userinfo_endpoint`): `GET` with an opaque token of [`TokenBuilder::opaque`] as `Bearer`
+    /// answers its user's claims (the token's, less `iss`, `aud`, `exp`, `iat`, `nbf`, `jti`,
+    /// `scope`, `client_id`, `azp`, `cnf`, `token_type`); an unknown, expired or revoked token
+    /// gets 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// let token = issuer.token().subject("alice").claim("email", "a@example.com".into()).opaque()?;
+    /// let user: serde_json::Value = reqwest::Client::new()
+    ///     .get(issuer.userinfo_endpoint())
+    ///     .bearer_auth(&token)
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// assert_eq!(user["sub"], "alice");
+    /// assert_eq!(user["email"], "a@example.com");
+    /// # Ok(()) }
+    /// ```
+    pub fn userinfo_endpoint(&self) -> String {
+        format!("{}/userinfo", self.issuer)
+    }
+
+    /// The URL of its tokeninfo endpoint, shaped as Google's
+    /// (`https://oauth2.googleapis.com/tokeninfo`): the token as `access_token` in a form body
+    /// (`POST`) or the query (`GET`); an opaque token's answer has `azp` (its `azp` claim, else
+    /// `client_id`), `aud` (its `aud` claim, else `client_id`), `sub`, `scope`, `exp` and
+    /// `expires_in` (strings of seconds), `email` and `email_verified` when it has them, and
+    /// `access_type`; an unknown one gets 400 `{"error": "invalid_token"}`.
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// let token = issuer.token().client_id("web-app").scopes(["openid"]).opaque()?;
+    /// let info: serde_json::Value = reqwest::Client::new()
+    ///     .post(issuer.tokeninfo_endpoint())
+    ///     .form(&[("access_token", &token)])
+    ///     .send()
+    ///     .await?
+    ///     .json()
+    ///     .await?;
+    /// assert_eq!(info["azp"], "web-app");
+    /// assert!(info["exp"].is_string());
+    /// # Ok(()) }
+    /// ```
+    pub fn tokeninfo_endpoint(&self) -> String {
+        format!("{}/tokeninfo", self.issuer)
+    }
+
+    /// The URL of its `/user` endpoint, shaped as GitHub's (`https://api.github.com/user`):
+    /// `GET` with an opaque token as `Bearer` answers the user (its claims as for
+    /// [`userinfo_endpoint`](Self::userinfo_endpoint), less `sub`, with `login` from the
+    /// `login` claim or `sub` and a numeric `id` from the `id` claim, else 1), its scopes in
+    /// `X-OAuth-Scopes` (comma-separated, from `scope`; no header without it, as for
+    /// fine-grained tokens) and its OAuth app in `X-OAuth-Client-Id` (from `client_id`); an
+    /// unknown token gets 401 "Bad credentials". Next to it,
+    /// `GET /user/memberships/orgs/{org}` answers the memberships set with
+    /// [`set_github_membership`](Self::set_github_membership) (404 otherwise).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// let token = issuer.token().subject("octocat").claim("id", 583231.into()).scopes(["repo"]).opaque()?;
+    /// let answer = reqwest::Client::new()
+    ///     .get(issuer.github_user_endpoint())
+    ///     .bearer_auth(&token)
+    ///     .send()
+    ///     .await?;
+    /// assert_eq!(answer.headers()["x-oauth-scopes"], "repo");
+    /// let user: serde_json::Value = answer.json().await?;
+    /// assert_eq!((user["login"].as_str(), user["id"].as_u64()), (Some("octocat"), Some(583231)));
+    /// # Ok(()) }
+    /// ```
+    pub fn github_user_endpoint(&self) -> String {
+        format!("{}/user", self.issuer)
+    }
+
+    /// Sets the GitHub organization membership of the user whose tokens have `sub` = `subject`,
+    /// as `GET /user/memberships/orgs/{org}` answers it: `Some("active")`, `Some("pending")`
+    /// (invited), or `None` (not a member: 404).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_github_membership("acme", "octocat", Some("active"));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_github_membership(&self, org: &str, subject: &str, state: Option<&str>) {
+        let key = (org.to_owned(), subject.to_owned());
+        let mut members = lock(&self.shared.org_members);
+        match state {
+            Some(state) => {
+                members.insert(key, state.to_owned());
+            }
+            None => {
+                members.remove(&key);
+            }
+        }
+    }
+
+    /// Delays the answers of the user endpoints (`/userinfo`, `/tokeninfo`, `/user`, the
+    /// memberships), to test timeouts and make concurrent calls overlap.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_userinfo_delay(Duration::from_secs(10));
+    /// # Ok(()) }
+    /// ```
+    pub fn set_userinfo_delay(&self, delay: Duration) {
+        *lock(&self.shared.userinfo_delay) = delay;
+    }
+
+    /// How many requests arrived at the user endpoints (`/userinfo`, `/tokeninfo`, `/user`,
+    /// `/user/memberships/orgs/{org}`), whatever they were answered (refused while down
+    /// included).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// assert_eq!(issuer.userinfo_calls(), 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn userinfo_calls(&self) -> usize {
+        self.shared.userinfo_calls.load(Ordering::SeqCst)
+    }
+
     /// Revokes an opaque token: introspection answers `{"active": false}` for it from now on.
     /// Unknown tokens (and JWTs, which are never active there) are ignored.
     ///
@@ -500,6 +653,16 @@ async fn serve(
     if is_introspection {
         shared.introspection_calls.fetch_add(1, Ordering::SeqCst);
     }
+    let user_endpoint = path
+        .strip_prefix(issuer_path.as_str())
+        .and_then(UserEndpoint::at)
+        .filter(|endpoint| {
+            method == Method::GET
+                || (method == Method::POST && *endpoint != UserEndpoint::GitHubUser)
+        });
+    if user_endpoint.is_some() {
+        shared.userinfo_calls.fetch_add(1, Ordering::SeqCst);
+    }
     if shared.down.load(Ordering::SeqCst) {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
     }
@@ -539,6 +702,9 @@ async fn serve(
     }
     if is_introspection {
         return introspection_response(&shared, &headers, &body).await;
+    }
+    if let Some(endpoint) = user_endpoint {
+        return user_endpoint_response(&shared, endpoint, &headers, uri.query(), &body).await;
     }
     if is_jwks {
         let request_headers = headers;

@@ -39,6 +39,11 @@ pub(crate) struct IssuerState {
     pub(crate) introspection_override: Mutex<Option<(String, String)>>,
     pub(crate) introspection_delay: Mutex<Duration>,
     pub(crate) introspection_calls: AtomicUsize,
+    /// Delays the user endpoints (`/userinfo`, `/tokeninfo`, `/user...`).
+    pub(crate) userinfo_delay: Mutex<Duration>,
+    pub(crate) userinfo_calls: AtomicUsize,
+    /// GitHub organization memberships: `(org, sub)` to `state` (`active`, `pending`).
+    pub(crate) org_members: Mutex<HashMap<(String, String), String>>,
     /// Clients registered at the registration endpoint, by `client_id`.
     pub(crate) public_clients: Mutex<HashMap<String, PublicClient>>,
     /// Consents, codes and refresh tokens of the authorization code flow.
@@ -135,7 +140,8 @@ impl IssuerState {
         // Exactly what this server does (RFC 8414 §2): the authorization code flow with PKCE
         // S256 for public clients (registered, or known by a metadata document), refresh
         // tokens, client_credentials for registered confidential clients, introspection
-        // (RFC 7662) of its opaque tokens, and `iss` in authorization responses (RFC 9207).
+        // (RFC 7662) of its opaque tokens, OpenID Connect UserInfo for them, and `iss` in
+        // authorization responses (RFC 9207).
         let mut document = json!({
             "issuer": self.issuer,
             "jwks_uri": format!("{}/jwks", self.issuer),
@@ -151,6 +157,7 @@ impl IssuerState {
             "authorization_response_iss_parameter_supported": true,
             "introspection_endpoint": format!("{}/introspect", self.issuer),
             "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+            "userinfo_endpoint": format!("{}/userinfo", self.issuer),
         });
         if let Some(scopes) = &*lock(&self.scopes_supported) {
             document["scopes_supported"] = json!(scopes);

@@ -1,9 +1,10 @@
 //! Turning an access token into an [`AuthInfo`](crate::AuthInfo): the [`TokenVerifier`] trait, which plain async
 //! functions and closures implement (custom mode), JWT mode's settings ([`JwtOptions`]),
 //! introspection mode's ([`IntrospectionOptions`], RFC 7662, with its [`IntrospectionStore`]),
-//! API keys ([`ApiKeys`]), and a report on what a key set offers ([`KeySetReport`]).
+//! userinfo mode's ([`UserinfoOptions`]: OpenID Connect UserInfo, Google, GitHub), API keys
+//! ([`ApiKeys`]), and a report on what a key set offers ([`KeySetReport`]).
 //!
-//! A layer may run JWT mode, introspection and API keys together: the token's shape decides
+//! A layer may run JWT mode, introspection (or userinfo) and API keys together: the token's shape decides
 //! which one verifies it (see
 //! [`BearerAuthBuilder::introspection`](crate::bearer::BearerAuthBuilder::introspection)).
 //!
@@ -40,6 +41,7 @@
 //! and kept through an outage up to a maximum staleness; with no usable key the answer is 503,
 //! never a pass. See [`JwtOptions`] for every bound.
 
+mod answers;
 mod api_keys;
 mod claims;
 mod custom;
@@ -48,21 +50,24 @@ mod jwt;
 pub(crate) mod key_set;
 mod mapping;
 mod rules;
+mod userinfo;
 mod verifier;
 
+pub use answers::{
+    IntrospectionStore, MemoryIntrospectionStore, StoreFuture, StoredAnswer, TokenDigest,
+};
 pub(crate) use api_keys::ApiKeyVerifier;
 pub use api_keys::{ApiKey, ApiKeys, InvalidApiKeyEntry};
 pub(crate) use custom::CustomVerifier;
 pub use custom::{TokenVerifier, VerifyFuture};
 pub(crate) use introspection::IntrospectionVerifier;
-pub use introspection::{
-    ClientAuthMethod, IntrospectionOptions, IntrospectionStore, MemoryIntrospectionStore,
-    StoreFuture, StoredAnswer, TokenDigest,
-};
+pub use introspection::{ClientAuthMethod, IntrospectionOptions};
 pub use jwt::{JwtOptions, KeySetError, KeySetReport, UsableKey};
 pub(crate) use jwt::{JwtVerifier, KeyCaches};
 #[cfg(fuzzing)]
 pub(crate) use key_set::{ASYMMETRIC, KeySet};
 pub(crate) use mapping::IdentityMapping;
 pub(crate) use rules::{TokenRules, TrustedIssuer};
-pub(crate) use verifier::Verifier;
+pub use userinfo::UserinfoOptions;
+pub(crate) use userinfo::UserinfoVerifier;
+pub(crate) use verifier::{OpaqueVerifier, Verifier};

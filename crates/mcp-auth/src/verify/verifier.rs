@@ -2,7 +2,7 @@
 //! shape decides, never whichever verifier says yes: a JWT (three base64url parts, the first a
 //! JSON object) goes to JWT mode when it is on, so a JWT of an untrusted issuer is refused, not
 //! introspected; any other token is an API key when its digest is one, else goes to
-//! introspection when it is on, else is refused.
+//! introspection or userinfo (whichever is on: never both) when one is, else is refused.
 
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ use super::api_keys::ApiKeyVerifier;
 use super::custom::CustomVerifier;
 use super::introspection::IntrospectionVerifier;
 use super::jwt::JwtVerifier;
+use super::userinfo::UserinfoVerifier;
 use crate::auth_info::AuthInfo;
 use crate::error::VerifyError;
 use crate::observe::Reason;
@@ -24,11 +25,34 @@ pub(crate) enum Verifier {
     /// The built-in verifiers that are on.
     BuiltIn {
         jwt: Option<Box<JwtVerifier>>,
-        introspection: Option<Box<IntrospectionVerifier>>,
+        opaque: Option<OpaqueVerifier>,
         api_keys: Option<ApiKeyVerifier>,
     },
     /// The user's verifier (custom mode).
     Custom(CustomVerifier),
+}
+
+/// Who is asked about opaque tokens: the authorization server (introspection) or the
+/// provider's user endpoint (userinfo).
+pub(crate) enum OpaqueVerifier {
+    Introspection(Box<IntrospectionVerifier>),
+    Userinfo(Box<UserinfoVerifier>),
+}
+
+impl OpaqueVerifier {
+    fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
+        match self {
+            Self::Introspection(verifier) => verifier.remembered(token),
+            Self::Userinfo(verifier) => verifier.remembered(token),
+        }
+    }
+
+    async fn verify(&self, token: &str) -> Result<Arc<AuthInfo>, VerifyError> {
+        match self {
+            Self::Introspection(verifier) => verifier.verify(token).await,
+            Self::Userinfo(verifier) => verifier.verify(token).await,
+        }
+    }
 }
 
 impl Verifier {
@@ -36,9 +60,7 @@ impl Verifier {
     /// API key.
     pub(crate) fn remembered(&self, token: &str) -> Option<Arc<AuthInfo>> {
         let Self::BuiltIn {
-            introspection,
-            api_keys,
-            ..
+            opaque, api_keys, ..
         } = self
         else {
             return None;
@@ -48,7 +70,7 @@ impl Verifier {
             None => api_keys
                 .as_ref()
                 .and_then(|keys| keys.identify(token))
-                .or_else(|| introspection.as_ref()?.remembered(token)),
+                .or_else(|| opaque.as_ref()?.remembered(token)),
         }
     }
 
@@ -58,17 +80,15 @@ impl Verifier {
         token: &str,
         scope_relation: &SharedScopeRelation,
     ) -> Result<Arc<AuthInfo>, VerifyError> {
-        let (jwt, introspection) = match self {
+        let (jwt, opaque) = match self {
             Self::Custom(custom) => return custom.verify(token, scope_relation).await,
-            Self::BuiltIn {
-                jwt, introspection, ..
-            } => (jwt, introspection),
+            Self::BuiltIn { jwt, opaque, .. } => (jwt, opaque),
         };
         if let Some(jwt) = self.jwt_for(token) {
             return jwt.verify(token).await;
         }
-        match (introspection, jwt) {
-            (Some(introspection), _) => introspection.verify(token).await,
+        match (opaque, jwt) {
+            (Some(opaque), _) => opaque.verify(token).await,
             (None, Some(_)) => Err(VerifyError::invalid_token(
                 "the token is neither a JWT nor a known API key",
             )
@@ -85,13 +105,13 @@ impl Verifier {
     fn jwt_for(&self, token: &str) -> Option<&JwtVerifier> {
         let Self::BuiltIn {
             jwt,
-            introspection,
+            opaque,
             api_keys,
         } = self
         else {
             return None;
         };
-        let only_jwt = introspection.is_none() && api_keys.is_none();
+        let only_jwt = opaque.is_none() && api_keys.is_none();
         jwt.as_deref().filter(|_| only_jwt || looks_like_jwt(token))
     }
 }

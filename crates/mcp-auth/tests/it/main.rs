@@ -31,3 +31,4 @@ mod test_issuer;
 mod test_issuer_authorization_code;
 mod test_issuer_introspection;
 mod test_issuer_keys;
+mod userinfo;

@@ -613,6 +613,7 @@ async fn the_metadata_lists_exactly_what_the_issuer_does() {
             "token_endpoint": issuer.token_endpoint(),
             "registration_endpoint": issuer.registration_endpoint(),
             "introspection_endpoint": issuer.introspection_endpoint(),
+            "userinfo_endpoint": issuer.userinfo_endpoint(),
             "response_types_supported": ["code"],
             "response_modes_supported": ["query"],
             "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],

@@ -5,7 +5,7 @@
 //!   token; an answer whose `iss` names another server than the one asked refuses it, and one
 //!   without `iss` is that server's. The layer's rules (issuer, audience, times, scopes) apply
 //!   as in every mode.
-//! - Answers are kept in an [`IntrospectionStore`] keyed by the token's SHA-256: active ones
+//! - Answers are kept in an [`IntrospectionStore`](crate::verify::IntrospectionStore) keyed by the token's SHA-256: active ones
 //!   until the earlier of the token's `exp` and [`cache_ttl`](IntrospectionOptions::cache_ttl),
 //!   inactive ones for [`negative_cache_ttl`](IntrospectionOptions::negative_cache_ttl).
 //! - Concurrent requests with the same new token share one call.
@@ -14,13 +14,8 @@
 //! - Signed introspection answers (RFC 9701, `application/token-introspection+jwt`) are not
 //!   supported: the endpoint is asked for `application/json`.
 
-mod call_budget;
 mod options;
-mod store;
 mod verifier;
 
 pub use options::{ClientAuthMethod, IntrospectionOptions};
-pub use store::{
-    IntrospectionStore, MemoryIntrospectionStore, StoreFuture, StoredAnswer, TokenDigest,
-};
 pub(crate) use verifier::IntrospectionVerifier;

@@ -4,9 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::store::IntrospectionStore;
 use crate::error::ConfigError;
 use crate::metadata::AuthorizationServerMetadata;
+use crate::verify::answers::IntrospectionStore;
 
 /// How the resource server authenticates to the introspection endpoint (RFC 6749 §2.3.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,20 +1,15 @@
 //! The introspection verifier: a token's answer from the store or the endpoint, shared by
 //! concurrent requests, bounded in calls a second.
 
-use std::collections::HashMap;
-
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
-use tokio::sync::OnceCell;
 use url::Url;
 
-use super::call_budget::CallBudget;
 use super::options::{ClientAuthMethod, IntrospectionOptions};
-use super::store::{IntrospectionStore, MemoryIntrospectionStore, StoredAnswer, TokenDigest};
 use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::error::{ConfigError, UrlKind, VerifyError};
@@ -24,6 +19,10 @@ use crate::issuer::{Issuer, Needs};
 
 use crate::observe::Reason;
 use crate::observe::metrics;
+use crate::verify::answers::{
+    CallBudget, IntrospectionStore, MemoryIntrospectionStore, SingleFlight, StoredAnswer,
+    TokenDigest,
+};
 use crate::verify::claims::{self, ClaimsSource, ExtraScopeClaims, auth_info_from_claims};
 use crate::verify::mapping::IdentityMapping;
 use crate::wire::token_digest;
@@ -48,36 +47,11 @@ pub(crate) struct IntrospectionVerifier {
     /// cache capacity.
     verified: Option<quick_cache::sync::Cache<TokenDigest, (Arc<AuthInfo>, u64)>>,
     /// Calls under way, so that concurrent requests with one new token share one.
-    in_flight: Calls,
+    in_flight: SingleFlight<Result<Arc<StoredAnswer>, VerifyError>>,
     /// The calls a second the endpoint may get.
     budget: CallBudget,
     /// The layer's part of every `AuthInfo` made here.
     mapping: IdentityMapping,
-}
-
-/// The calls under way, by token digest.
-type Calls = Mutex<HashMap<TokenDigest, Arc<OnceCell<Result<Arc<StoredAnswer>, VerifyError>>>>>;
-
-/// A caller of one shared call: when the last one leaves (answered, or dropped mid-call), the
-/// call is forgotten, so that abandoned calls cannot pile up.
-struct InFlight<'a> {
-    calls: &'a Calls,
-    key: TokenDigest,
-    cell: &'a Arc<OnceCell<Result<Arc<StoredAnswer>, VerifyError>>>,
-}
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        let mut calls = lock(self.calls);
-        // The map's reference and this caller's: nobody else waits for this call.
-        let last = Arc::strong_count(self.cell) <= 2;
-        let same = calls
-            .get(&self.key)
-            .is_some_and(|current| Arc::ptr_eq(current, self.cell));
-        if same && (last || self.cell.initialized()) {
-            calls.remove(&self.key);
-        }
-    }
 }
 
 impl IntrospectionVerifier {
@@ -113,7 +87,7 @@ impl IntrospectionVerifier {
             options,
             configured,
             store,
-            in_flight: Mutex::new(HashMap::new()),
+            in_flight: SingleFlight::default(),
             mapping,
         })
     }
@@ -160,25 +134,19 @@ impl IntrospectionVerifier {
         key: TokenDigest,
         token: &str,
     ) -> Result<Arc<StoredAnswer>, VerifyError> {
-        let cell = lock(&self.in_flight).entry(key).or_default().clone();
-        let _leaving = InFlight {
-            calls: &self.in_flight,
-            key,
-            cell: &cell,
-        };
-        cell.get_or_init(|| async {
-            let answer = self.introspect(token).await.map(Arc::new)?;
-            if let Some(store) = self
-                .store
-                .as_ref()
-                .filter(|_| answer.expires_at > unix_now())
-            {
-                store.put(key, (*answer).clone()).await;
-            }
-            Ok(answer)
-        })
-        .await
-        .clone()
+        self.in_flight
+            .run(key, || async {
+                let answer = self.introspect(token).await.map(Arc::new)?;
+                if let Some(store) = self
+                    .store
+                    .as_ref()
+                    .filter(|_| answer.expires_at > unix_now())
+                {
+                    store.put(key, (*answer).clone()).await;
+                }
+                Ok(answer)
+            })
+            .await
     }
 
     /// Asks the endpoint about `token`.
@@ -361,12 +329,6 @@ fn basic_authorization(id: &str, secret: &str) -> String {
         "Basic {}",
         STANDARD.encode(format!("{}:{}", encode(id), encode(secret)))
     )
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

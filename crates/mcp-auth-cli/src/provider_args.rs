@@ -1,5 +1,6 @@
 //! `--provider` and the provider's own inputs (`--tenant`, `--any-tenant`, `--realm-url`,
-//! `--auth0-domain`, `--okta-issuer`, `--cognito-pool`), for `serve` and `proxy`: one flag per
+//! `--auth0-domain`, `--okta-issuer`, `--cognito-pool`, `--github-org`,
+//! `--userinfo-endpoint`), for `serve` and `proxy`: one flag per
 //! identity provider, setting only what [`Provider`] sets, and saying so in the banner.
 
 use clap::{Args, ValueEnum};
@@ -44,6 +45,14 @@ pub(crate) struct ProviderArgs {
     /// Cognito: the user pool, as REGION/POOL_ID (eu-west-1/eu-west-1_AbCdEf123).
     #[arg(long, value_name = "REGION/POOL_ID", env = "MCP_AUTH_COGNITO_POOL")]
     cognito_pool: Option<String>,
+    /// GitHub: only active members of this organization may call (the token needs read:org).
+    #[arg(long, value_name = "ORG", env = "MCP_AUTH_GITHUB_ORG")]
+    github_org: Option<String>,
+    /// Google, GitHub: the endpoint their opaque tokens are checked at, instead of the
+    /// provider's (https://oauth2.googleapis.com/tokeninfo, https://api.github.com/user): GitHub
+    /// Enterprise Server's https://HOST/api/v3/user, a loopback test server.
+    #[arg(long, value_name = "URL", env = "MCP_AUTH_USERINFO_ENDPOINT")]
+    userinfo_endpoint: Option<String>,
 }
 
 /// `--provider`.
@@ -62,6 +71,12 @@ pub(crate) enum ProviderName {
     Okta,
     /// Amazon Cognito: --cognito-pool and --allowed-client-id; roles from cognito:groups.
     Cognito,
+    /// Google: opaque tokens checked at Google's tokeninfo endpoint; --allowed-client-id.
+    Google,
+    /// GitHub OAuth apps: opaque tokens checked at GET /user; --allowed-client-id, and
+    /// --github-org to admit an organization's members only.
+    #[value(name = "github")]
+    GitHub,
 }
 
 /// What a flag that only one provider takes is called, and whether it was given.
@@ -127,6 +142,8 @@ impl ProviderArgs {
                 };
                 at_host(Provider::auth0(domain), stand_in)?
             }
+            ProviderName::Google => at_host(Provider::google(), stand_in)?,
+            ProviderName::GitHub => at_host(Provider::github(self.github_org.clone()), stand_in)?,
             ProviderName::Cognito => {
                 let Some(pool) = &self.cognito_pool else {
                     return usage(
@@ -140,6 +157,10 @@ impl ProviderArgs {
                 };
                 at_host(Provider::cognito(region, pool_id), stand_in)?
             }
+        };
+        let provider = match &self.userinfo_endpoint {
+            Some(url) => provider.userinfo_endpoint(url),
+            None => provider,
         };
         // Keycloak and Okta take their URL whole; --issuer stands in for it, or for its host
         // when the provider's own flag is given too.
@@ -155,14 +176,20 @@ impl ProviderArgs {
 
     /// Refuses a provider's input given without that provider.
     fn check_inputs(&self) -> Result<(), Failure> {
-        use ProviderName::{Auth0, Cognito, Entra, EntraV1, Keycloak, Okta};
-        let inputs: [Input<'_>; 6] = [
+        use ProviderName::{Auth0, Cognito, Entra, EntraV1, GitHub, Google, Keycloak, Okta};
+        let inputs: [Input<'_>; 8] = [
             ("--tenant", !self.tenants.is_empty(), &[Entra, EntraV1]),
             ("--any-tenant", self.any_tenant, &[Entra, EntraV1]),
             ("--realm-url", self.realm_url.is_some(), &[Keycloak]),
             ("--auth0-domain", self.auth0_domain.is_some(), &[Auth0]),
             ("--okta-issuer", self.okta_issuer.is_some(), &[Okta]),
             ("--cognito-pool", self.cognito_pool.is_some(), &[Cognito]),
+            ("--github-org", self.github_org.is_some(), &[GitHub]),
+            (
+                "--userinfo-endpoint",
+                self.userinfo_endpoint.is_some(),
+                &[Google, GitHub],
+            ),
         ];
         for (flag, given, providers) in inputs {
             if given && !self.provider.is_some_and(|name| providers.contains(&name)) {
@@ -190,7 +217,7 @@ impl ProviderArgs {
             ))),
             ProviderNeeds::AllowedClients if allowed_clients.is_empty() => {
                 Err(Failure::Usage(format!(
-                    "--provider {} issues access tokens without an audience: give --allowed-client-id with the app client ids whose tokens are accepted",
+                    "--provider {} issues tokens that do not name this resource: give --allowed-client-id with your app client ids (Cognito app clients, Google OAuth clients, GitHub OAuth apps)",
                     provider.name()
                 )))
             }
@@ -209,6 +236,8 @@ impl ProviderName {
             Self::Auth0 => "auth0",
             Self::Okta => "okta",
             Self::Cognito => "cognito",
+            Self::Google => "google",
+            Self::GitHub => "github",
         }
     }
 }

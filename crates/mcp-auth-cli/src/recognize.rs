@@ -61,6 +61,17 @@ pub(crate) fn recognize(document: &Value) -> Option<Recognized> {
             ],
         });
     }
+    if host == "accounts.google.com" {
+        return Some(Recognized {
+            provider: "google",
+            flags: "--provider google --allowed-client-id CLIENT_ID.apps.googleusercontent.com"
+                .to_owned(),
+            traps: vec![
+                "access tokens are opaque, without introspection: each new one is checked at Google's tokeninfo endpoint",
+                "Google's JWTs are ID tokens, never access tokens for this resource: they are refused",
+            ],
+        });
+    }
     // Cognito's issuer is cognito-idp.REGION.amazonaws.com/POOL_ID; its endpoints are on the
     // pool's own domain, DOMAIN.auth.REGION.amazoncognito.com.
     let cognito_domain = Url::parse(endpoint("authorization_endpoint"))

@@ -1,4 +1,5 @@
-//! Identity providers as they are: each bends the specifications in its own way, and a
+//! Identity providers as they are (Entra ID, Keycloak, Auth0, Okta, Cognito, Google, GitHub):
+//! each bends the specifications in its own way, and a
 //! [`Provider`] says how once, visibly, without loosening a check. It gives the authorization
 //! server to trust ([`Provider::authorization_server`]) and sets what the provider's tokens need
 //! on a bearer layer ([`Provider::configure`]): where roles are, which claims grant scopes, which
@@ -31,7 +32,8 @@ use crate::discovery::{Discovery, TENANT_PLACEHOLDER, Tenants};
 use crate::error::ConfigError;
 use crate::issuer::config::AuthServerConfig;
 use crate::metadata::AuthServerType;
-use crate::verify::JwtOptions;
+use crate::metadata::AuthorizationServerMetadata;
+use crate::verify::{JwtOptions, UserinfoOptions};
 
 /// Entra ID's public sign-in host.
 const ENTRA_HOST: &str = "https://login.microsoftonline.com";
@@ -45,6 +47,8 @@ pub struct Provider {
     /// Where the provider is reached, when not its public host (sovereign clouds, a
     /// self-hosted instance, a loopback test double): scheme and authority.
     host: Option<String>,
+    /// The endpoint Google's and GitHub's tokens are checked at, when not the provider's.
+    userinfo_endpoint: Option<String>,
 }
 
 #[derive(Clone)]
@@ -54,6 +58,8 @@ enum Kind {
     Auth0 { domain: String },
     Okta { issuer: String },
     Cognito { region: String, pool_id: String },
+    Google,
+    GitHub { org: Option<String> },
 }
 
 /// What a provider's tokens need that only you can say.
@@ -139,8 +145,42 @@ impl Provider {
         })
     }
 
+    /// Google: its access tokens are opaque and have no introspection, so each new one is
+    /// checked at Google's tokeninfo endpoint ([`UserinfoOptions::google`]); JWTs are refused
+    /// (Google's are ID tokens). Its answers name the OAuth client, never the resource: name
+    /// yours with `BearerAuthBuilder::allowed_client_ids`.
+    ///
+    /// ```
+    /// use mcp_auth::provider::{Provider, ProviderNeeds};
+    ///
+    /// assert_eq!(Provider::google().needs(), ProviderNeeds::AllowedClients);
+    /// ```
+    pub fn google() -> Self {
+        Self::of(Kind::Google)
+    }
+
+    /// GitHub (OAuth apps): its tokens are opaque and have no introspection, so each new one is
+    /// checked at `GET /user` ([`UserinfoOptions::github`]), scopes from `X-OAuth-Scopes`; with
+    /// `org`, the user must be an active member of it. The OAuth app's client id
+    /// (`X-OAuth-Client-Id`) stands for the audience: name yours with
+    /// `BearerAuthBuilder::allowed_client_ids`. [`at_host`](Self::at_host) points it at GitHub
+    /// Enterprise Server (`https://HOST/api/v3/user`).
+    pub fn github(org: Option<String>) -> Self {
+        Self::of(Kind::GitHub { org })
+    }
+
+    /// Checks Google's or GitHub's tokens at `url` instead of the provider's endpoint.
+    pub fn userinfo_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.userinfo_endpoint = Some(url.into());
+        self
+    }
+
     fn of(kind: Kind) -> Self {
-        Self { kind, host: None }
+        Self {
+            kind,
+            host: None,
+            userinfo_endpoint: None,
+        }
     }
 
     /// Reaches the provider at `origin` (`https://login.microsoftonline.us`, a self-hosted
@@ -160,6 +200,8 @@ impl Provider {
             Kind::Auth0 { .. } => "auth0",
             Kind::Okta { .. } => "okta",
             Kind::Cognito { .. } => "cognito",
+            Kind::Google => "google",
+            Kind::GitHub { .. } => "github",
         }
     }
 
@@ -167,7 +209,9 @@ impl Provider {
     pub fn needs(&self) -> ProviderNeeds {
         match &self.kind {
             Kind::Entra { .. } | Kind::Okta { .. } => ProviderNeeds::Audience,
-            Kind::Cognito { .. } => ProviderNeeds::AllowedClients,
+            Kind::Cognito { .. } | Kind::Google | Kind::GitHub { .. } => {
+                ProviderNeeds::AllowedClients
+            }
             Kind::Keycloak { .. } | Kind::Auth0 { .. } => ProviderNeeds::Nothing,
         }
     }
@@ -252,17 +296,65 @@ impl Provider {
                     .unwrap_or_else(|| format!("https://cognito-idp.{region}.amazonaws.com"));
                 AuthServerConfig::lazy(format!("{origin}/{pool_id}"), AuthServerType::Oidc)
             }
+            Kind::Google => {
+                let origin = self
+                    .host
+                    .as_deref()
+                    .unwrap_or("https://accounts.google.com");
+                AuthServerConfig::lazy(origin, AuthServerType::Oidc)
+            }
+            Kind::GitHub { .. } => {
+                // GitHub publishes no metadata: its endpoints, as its OAuth apps docs give them.
+                let origin = self.host.as_deref().unwrap_or("https://github.com");
+                let mut metadata =
+                    AuthorizationServerMetadata::new(format!("{origin}/login/oauth"));
+                metadata.authorization_endpoint = Some(format!("{origin}/login/oauth/authorize"));
+                metadata.token_endpoint = Some(format!("{origin}/login/oauth/access_token"));
+                metadata.response_types_supported = vec!["code".to_owned()];
+                metadata.code_challenge_methods_supported = vec!["S256".to_owned()];
+                AuthServerConfig::new(metadata, AuthServerType::OAuth)
+            }
         };
         Ok(server)
     }
 
-    /// `bearer` with what this provider's tokens need: JWT options and where roles are.
+    /// `bearer` with what this provider's tokens need: JWT options and where roles are, or
+    /// the endpoint its opaque tokens are checked at.
     pub fn configure(&self, bearer: BearerAuthBuilder) -> BearerAuthBuilder {
+        if let Some(options) = self.userinfo() {
+            return bearer.without_jwt().userinfo(options);
+        }
         let bearer = bearer.jwt(self.jwt_options());
         match self.roles_claim() {
             Some(claim) => bearer.roles_claim(claim),
             None => bearer,
         }
+    }
+
+    /// How Google's and GitHub's tokens are checked; `None` for the providers whose tokens are
+    /// JWTs.
+    fn userinfo(&self) -> Option<UserinfoOptions> {
+        let options = match &self.kind {
+            Kind::Google => {
+                let endpoint = self.host.as_ref().map(|host| format!("{host}/tokeninfo"));
+                endpoint
+                    .into_iter()
+                    .fold(UserinfoOptions::google(), UserinfoOptions::endpoint)
+            }
+            Kind::GitHub { org } => {
+                let endpoint = self.host.as_ref().map(|host| format!("{host}/api/v3/user"));
+                let options = endpoint
+                    .into_iter()
+                    .fold(UserinfoOptions::github(), UserinfoOptions::endpoint);
+                org.iter()
+                    .fold(options, |options, org| options.github_org(org))
+            }
+            _ => return None,
+        };
+        Some(match &self.userinfo_endpoint {
+            Some(url) => options.endpoint(url),
+            None => options,
+        })
     }
 
     /// The JWT options for this provider's tokens.
@@ -281,7 +373,7 @@ impl Provider {
             Kind::Keycloak { .. } => Some("realm_access.roles"),
             Kind::Okta { .. } => Some("groups"),
             Kind::Cognito { .. } => Some("cognito:groups"),
-            Kind::Auth0 { .. } => None,
+            Kind::Auth0 { .. } | Kind::Google | Kind::GitHub { .. } => None,
         }
     }
 
@@ -303,6 +395,16 @@ impl Provider {
                 }
             }
             Kind::Auth0 { .. } => lines.push("permissions claim read as scopes".to_owned()),
+            Kind::Google => {
+                lines.push("tokens checked at Google's tokeninfo endpoint".to_owned());
+                lines.push("JWTs refused (Google's are ID tokens)".to_owned());
+            }
+            Kind::GitHub { org } => {
+                lines.push("tokens checked at GET /user, scopes from X-OAuth-Scopes".to_owned());
+                if let Some(org) = org {
+                    lines.push(format!("active members of {org} only"));
+                }
+            }
             Kind::Keycloak { .. } | Kind::Okta { .. } | Kind::Cognito { .. } => {}
         }
         lines
@@ -357,6 +459,11 @@ mod tests {
         assert_eq!(
             issuer(&Provider::keycloak("https://sso.example.com/realms/mcp/")),
             "https://sso.example.com/realms/mcp"
+        );
+        assert_eq!(issuer(&Provider::google()), "https://accounts.google.com");
+        assert_eq!(
+            issuer(&Provider::github(None).at_host("https://github.example.com")),
+            "https://github.example.com/login/oauth"
         );
         assert_eq!(
             issuer(&Provider::auth0("example.eu.auth0.com")),

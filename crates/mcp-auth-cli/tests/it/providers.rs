@@ -8,6 +8,7 @@
 
 use mcp_auth::testing::{ENTRA_TENANT, PROFILE_CLIENT, Profile, TestIssuer, TokenBuilder};
 use reqwest::StatusCode;
+use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
 
 use crate::common::mcp::{self, list, listed};
@@ -16,7 +17,14 @@ use crate::common::{self, Running};
 /// `mcp-auth serve --provider ARGS...`, the built-in `whoami` tool guarded by `role`.
 async fn serve(args: &[&str], role: &str) -> (Running, String) {
     let guard = format!("whoami={role}");
-    let mut all = vec!["serve", "--bind", "127.0.0.1:0", "--tool-role", &guard];
+    let mut all = vec!["--tool-role", guard.as_str()];
+    all.extend_from_slice(args);
+    serve_unguarded(&all).await
+}
+
+/// `mcp-auth serve ARGS...`.
+async fn serve_unguarded(args: &[&str]) -> (Running, String) {
+    let mut all = vec!["serve", "--bind", "127.0.0.1:0"];
     all.extend_from_slice(args);
     let mut server = Running::spawn(common::mcp_auth(&all));
     let url = server.value_after("  MCP endpoint").await;
@@ -461,4 +469,137 @@ async fn cognito() {
         pkce.is_some_and(|line| line.split_whitespace().nth(1) == Some("warn")),
         "{printed}"
     );
+}
+
+/// Google issues opaque access tokens and no roles: each new token is checked at its tokeninfo
+/// endpoint ("OAuth 2.0 for Server-side Web Apps", tokeninfo; the test issuer answers as
+/// `oauth2.googleapis.com/tokeninfo` does), and its client stands for the audience.
+#[tokio::test]
+async fn google() {
+    const CLIENT: &str = "1234-abc.apps.googleusercontent.com";
+    const EMAIL_SCOPE: &str = "https://www.googleapis.com/auth/userinfo.email";
+    let issuer = TestIssuer::start().await.unwrap();
+    let origin = issuer.origin();
+    let (mut server, url) = serve_unguarded(&[
+        "--provider",
+        "google",
+        "--issuer",
+        &origin,
+        "--allowed-client-id",
+        CLIENT,
+        "--scope",
+        EMAIL_SCOPE,
+    ])
+    .await;
+    assert_eq!(
+        server.value_after("  provider sets").await,
+        "tokens checked at Google's tokeninfo endpoint"
+    );
+    let token = |client: &str, scopes: &[&str]| {
+        issuer
+            .token()
+            .client_id(client)
+            .scopes(scopes.iter().copied())
+            .claim("email", json!("ada@example.com"))
+            .opaque()
+            .unwrap()
+    };
+    let good = token(CLIENT, &["openid", EMAIL_SCOPE]);
+    let (status, _, answer) = post(&url, &good, call_whoami()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(issuer.userinfo_calls(), 1);
+    assert_eq!(post(&url, &good, call_whoami()).await.0, StatusCode::OK);
+    assert_eq!(issuer.userinfo_calls(), 1, "an answer is remembered");
+    let (status, challenged, _) = post(&url, &token(CLIENT, &["openid"]), call_whoami()).await;
+    assert_eq!(
+        (status, challenged),
+        (StatusCode::FORBIDDEN, true),
+        "step-up"
+    );
+    refused(
+        &url,
+        &token("another-app.apps.googleusercontent.com", &[EMAIL_SCOPE]),
+        "another client",
+    )
+    .await;
+    let id_token = issuer
+        .token()
+        .audience(CLIENT)
+        .claim("azp", json!(CLIENT))
+        .claim("email", json!("ada@example.com"));
+    refused(&url, &sign(id_token), "an ID token (a JWT)").await;
+    issuer.set_down(true);
+    let fresh = token(CLIENT, &[EMAIL_SCOPE]);
+    assert_eq!(
+        post(&url, &fresh, call_whoami()).await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    issuer.set_down(false);
+    let said = server.stop().await;
+    assert!(
+        !said.contains(&good) && !said.contains(&fresh),
+        "no token in any log"
+    );
+}
+
+/// GitHub issues opaque tokens and no roles: each new one is checked at `GET /user` ("REST API
+/// endpoints for users"; scopes from `X-OAuth-Scopes`, the OAuth app from
+/// `X-OAuth-Client-Id`), on GitHub Enterprise Server's `/api/v3` path here, and organization
+/// membership at `GET /user/memberships/orgs/{org}`.
+#[tokio::test]
+async fn github() {
+    const APP: &str = "Iv1.8a61f9b3a7aba766";
+    let issuer = TestIssuer::start_at_path("/api/v3").await.unwrap();
+    let origin = issuer.origin();
+    let (server, url) = serve_unguarded(&[
+        "--provider",
+        "github",
+        "--issuer",
+        &origin,
+        "--allowed-client-id",
+        APP,
+        "--github-org",
+        "acme",
+        "--scope",
+        "repo",
+    ])
+    .await;
+    issuer.set_github_membership("acme", "octocat", Some("active"));
+    issuer.set_github_membership("acme", "invited", Some("pending"));
+    let token = |login: &str, app: &str| {
+        issuer
+            .token()
+            .subject(login)
+            .claim("id", json!(583231))
+            .client_id(app)
+            .scopes(["repo", "read:org"])
+            .opaque()
+            .unwrap()
+    };
+    let (status, _, answer) = post(&url, &token("octocat", APP), call_whoami()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    refused(
+        &url,
+        &token("octocat", "Iv1.another-app"),
+        "another OAuth app",
+    )
+    .await;
+    refused(&url, &token("invited", APP), "a pending member").await;
+    refused(&url, &token("mallory", APP), "not a member").await;
+    let jwt = issuer.token().subject("octocat").audience(APP);
+    refused(&url, &sign(jwt), "a JWT").await;
+    let response = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(token("mallory", APP))
+        .json(&list())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.headers()[WWW_AUTHENTICATE]
+            .to_str()
+            .unwrap()
+            .contains("invalid_token")
+    );
+    server.stop().await;
 }

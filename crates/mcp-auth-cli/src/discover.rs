@@ -159,12 +159,13 @@ pub(crate) async fn run(args: DiscoverArgs) -> Result<bool, String> {
 /// The report when no metadata was found, or it named another issuer.
 fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
     let mismatch = matches!(error, DiscoveryError::IssuerMismatch { .. });
-    // A multi-tenant provider's document names a template, which no issuer equals.
+    // A multi-tenant provider's document names a template, which no issuer equals; GitHub
+    // publishes no document at all.
     let template = match error {
         DiscoveryError::IssuerMismatch { found, .. } if found.contains(TENANT_PLACEHOLDER) => {
             recognize(&json!({ "issuer": found }))
         }
-        _ => None,
+        _ => recognize(&json!({ "issuer": issuer })).filter(|found| found.provider == "github"),
     };
     // The issuer is the flag as given: a password in it is not repeated.
     let issuer = redact_userinfo(issuer);
@@ -187,6 +188,9 @@ fn report_failed_discovery(issuer: &str, error: &DiscoveryError, json: bool) {
             }
         } else {
             println!("metadata          FAIL {error}");
+            if let Some(found) = &template {
+                print_recognized(found);
+            }
         }
         println!("FAIL");
     }

@@ -210,6 +210,11 @@ impl ProviderArgs {
         audiences: &[String],
         allowed_clients: &[String],
     ) -> Result<Provider, Failure> {
+        if provider.name() == "keycloak" && audiences.iter().any(|audience| audience == "account") {
+            return Err(Failure::Usage(
+                "--audience account would accept the token of every client of the realm (Keycloak names account in them all): add an Audience mapper naming the resource, or name your clients with --allowed-client-id".to_owned(),
+            ));
+        }
         match provider.needs() {
             ProviderNeeds::Audience if audiences.is_empty() => Err(Failure::Usage(format!(
                 "--provider {} issues tokens that name your app or API, never this resource: give --audience (the app's api://... Application ID URI or client id for Entra ID, the authorization server's audience for Okta)",

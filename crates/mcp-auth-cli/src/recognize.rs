@@ -61,6 +61,17 @@ pub(crate) fn recognize(document: &Value) -> Option<Recognized> {
             ],
         });
     }
+    if host == "github.com" || path.ends_with("/login/oauth") {
+        return Some(Recognized {
+            provider: "github",
+            flags: "--provider github --allowed-client-id OAUTH_APP_CLIENT_ID [--github-org ORG]"
+                .to_owned(),
+            traps: vec![
+                "GitHub publishes no authorization server metadata: the provider preset describes it",
+                "tokens are opaque: each new one is checked at GET /user; fine-grained tokens carry no client id and are refused",
+            ],
+        });
+    }
     if host == "accounts.google.com" {
         return Some(Recognized {
             provider: "google",

@@ -201,6 +201,17 @@ async fn entra_any_tenant_is_logged_and_provider_inputs_are_checked() {
         (
             &[
                 "--provider",
+                "keycloak",
+                "--realm-url",
+                "https://sso.example.com/realms/mcp",
+                "--audience",
+                "account",
+            ][..],
+            "every client of the realm",
+        ),
+        (
+            &[
+                "--provider",
                 "cognito",
                 "--cognito-pool",
                 "eu-west-1/eu-west-1_A",
@@ -602,4 +613,13 @@ async fn github() {
             .contains("invalid_token")
     );
     server.stop().await;
+
+    // GitHub publishes no metadata: discover still names it.
+    let (passed, _) = recognised(
+        &format!("{origin}/login/oauth"),
+        "github",
+        "--provider github",
+    )
+    .await;
+    assert!(!passed);
 }

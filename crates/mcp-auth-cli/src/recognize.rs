@@ -54,7 +54,10 @@ pub(crate) fn recognize(document: &Value) -> Option<Recognized> {
         };
         return Some(Recognized {
             provider,
-            flags: format!("--provider {provider} {tenants} --audience CLIENT_ID"),
+            flags: format!(
+                "--provider {provider} {tenants} --audience {}",
+                if v1 { "api://CLIENT_ID" } else { "CLIENT_ID" }
+            ),
             traps: vec![
                 "access tokens name your app (its client id, or api://... for v1 tokens), never the resource: --audience is required",
                 ENTRA_GRAPH,

@@ -66,11 +66,9 @@ impl RoleArgs {
     /// Refuses a tool the built-in server does not have.
     pub(crate) fn check_builtin_tools(&self) -> Result<(), Failure> {
         let tools = mcp_server::tool_names();
-        match self
-            .tool_roles
-            .iter()
-            .find(|(tool, _)| !tools.contains(tool))
-        {
+        // Tool names match without regard to case, as requests are matched.
+        let known = |tool: &str| tools.iter().any(|name| name.eq_ignore_ascii_case(tool));
+        match self.tool_roles.iter().find(|(tool, _)| !known(tool)) {
             Some((tool, role)) => Err(Failure::Usage(format!(
                 "invalid value '{tool}={role}' for '--tool-role <TOOL=ROLE>': the server has no tool {tool:?}; its tools are {}",
                 tools.join(", ")

@@ -80,8 +80,9 @@ impl Provider {
     /// Entra ID (v2 tokens, `https://login.microsoftonline.com/{tid}/v2.0`) for `tenants`:
     /// one tenant's own metadata, or for several (or any) the `organizations` metadata, whose
     /// issuer is a template (see [`Discovery::multi_tenant`]). Roles from `roles` (app roles);
-    /// scopes from `scp`; tokens without `scp` or `roles` (ID tokens) refused. Needs an
-    /// audience: the app's Application ID URI or client id.
+    /// scopes from `scp`; tokens without `scp` or `roles`, or without `azpacr` (v1: `appidacr`),
+    /// refused: ID tokens. Needs an audience: the app's client id (v2 tokens) or Application ID
+    /// URI (v1).
     ///
     /// ```
     /// use mcp_auth::discovery::Tenants;
@@ -185,7 +186,9 @@ impl Provider {
 
     /// Reaches the provider at `origin` (`https://login.microsoftonline.us`, a self-hosted
     /// instance, `http://127.0.0.1:PORT` in tests) instead of its public host; for Keycloak and
-    /// Okta, whose URL you give, it replaces that URL's origin.
+    /// Okta, whose URL you give, it replaces that URL's origin. For Entra ID v1 it stands for
+    /// both the sign-in host and the `sts` issuer host, which only a test double shares: in a
+    /// sovereign cloud, use v2 tokens.
     pub fn at_host(mut self, origin: impl Into<String>) -> Self {
         self.host = Some(origin.into().trim_end_matches('/').to_owned());
         self
@@ -360,7 +363,10 @@ impl Provider {
     /// The JWT options for this provider's tokens.
     pub fn jwt_options(&self) -> JwtOptions {
         match &self.kind {
-            Kind::Entra { .. } => JwtOptions::default().require_any_claim(["scp", "roles"]),
+            // ID tokens carry neither azpacr (v2) nor appidacr (v1), and may carry roles.
+            Kind::Entra { v1, .. } => JwtOptions::default()
+                .require_any_claim(["scp", "roles"])
+                .require_any_claim([if *v1 { "appidacr" } else { "azpacr" }]),
             Kind::Auth0 { .. } => JwtOptions::default().read_permissions_claim(true),
             _ => JwtOptions::default(),
         }
@@ -387,7 +393,10 @@ impl Provider {
         }
         match &self.kind {
             Kind::Entra { tenants, .. } => {
-                lines.push("tokens without scp or roles refused (ID tokens)".to_owned());
+                lines.push(
+                    "tokens without scp or roles, or without azpacr (v1: appidacr), refused (ID tokens)"
+                        .to_owned(),
+                );
                 if tenants.is_any() {
                     lines.push("tokens of any tenant accepted".to_owned());
                 } else {

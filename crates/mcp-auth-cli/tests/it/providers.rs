@@ -138,7 +138,8 @@ async fn entra() {
         .await;
         let elsewhere = token(&["Tools.Admin"]).audience("api://another-app");
         refused(&url, &sign(elsewhere), "another audience").await;
-        // An ID token names the app's client id too, and carries neither scp nor roles.
+        // An ID token names the app's client id too and carries the user's app roles, but no
+        // azpacr (v1: appidacr).
         refused(
             &url,
             &sign(issuer.id_token_as(profile, ENTRA_APP)),

@@ -310,8 +310,8 @@ impl BearerAuthBuilder {
         self
     }
 
-    /// Scopes a caller holding `role` is granted, on top of its token's, by JWT mode and
-    /// introspection: for servers whose rules are written against scopes, behind a provider
+    /// Scopes a caller holding `role` is granted, on top of its token's, by JWT mode,
+    /// introspection and userinfo mode: for servers whose rules are written against scopes, behind a provider
     /// that puts what a user may do in roles or groups (Keycloak realm roles, Entra app roles,
     /// Cognito groups). Call again for more roles or more scopes; a role is matched exactly.
     /// Scopes that are not RFC 6749 scope tokens are refused by [`build`](Self::build).
@@ -546,6 +546,15 @@ impl BearerAuthBuilder {
                             &self.clients_instead_of_audience,
                             &resource.identifier,
                         )?;
+                        if !options.answers_hold_roles()
+                            && (!self.roles_claims.is_empty() || !self.role_scopes.is_empty())
+                        {
+                            return Err(ConfigError::invalid_setting(
+                                "BearerAuthBuilder",
+                                "roles_claim",
+                                "GitHub's /user answer holds no roles, only fields its user edits (company, bio, name): anyone could claim a role read from it",
+                            ));
+                        }
                         Some(OpaqueVerifier::Userinfo(Box::new(UserinfoVerifier::new(
                             servers,
                             options,

@@ -105,6 +105,13 @@ pub enum FetchError {
         /// The status received.
         status: u16,
     },
+    /// The server asks to be called less (429, or GitHub's 403 with `x-ratelimit-remaining: 0`
+    /// or `retry-after`): an outage of the caller's making, never an answer about the token.
+    #[error("{url} asks to be called less often (rate limited)")]
+    RateLimited {
+        /// The URL asked.
+        url: String,
+    },
     /// No answer: connection refused, TLS failure, a redirect off the origin...
     #[error("{url} could not be fetched: {reason}")]
     Unreachable {
@@ -137,6 +144,23 @@ pub enum FetchError {
         /// What the JSON parser said.
         reason: String,
     },
+}
+
+/// Whether `response` says the caller is over a rate limit: 429, or a 403 carrying GitHub's
+/// signs of one (`x-ratelimit-remaining: 0`, `retry-after`), which a token's refusal never
+/// carries.
+fn is_rate_limited(response: &reqwest::Response) -> bool {
+    let headers = response.headers();
+    match response.status().as_u16() {
+        429 => true,
+        403 => {
+            headers.contains_key(reqwest::header::RETRY_AFTER)
+                || headers
+                    .get("x-ratelimit-remaining")
+                    .is_some_and(|remaining| remaining.as_bytes() == b"0")
+        }
+        _ => false,
+    }
 }
 
 impl FetchError {
@@ -257,6 +281,11 @@ async fn json_answer(
             .await
             .map_err(|err| unreachable(error_chain(&err)))?;
         if response.status() != reqwest::StatusCode::OK {
+            if is_rate_limited(&response) {
+                return Err(FetchError::RateLimited {
+                    url: url.to_string(),
+                });
+            }
             return Err(FetchError::Status {
                 url: url.to_string(),
                 status: response.status().as_u16(),

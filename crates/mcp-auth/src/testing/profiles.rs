@@ -17,7 +17,9 @@ pub enum Profile {
     /// Entra ID's `organizations` endpoint, v2 tokens: the document names
     /// `ORIGIN/{tenantid}/v2.0` ("OpenID Connect on the Microsoft identity platform"); keys
     /// carry `x5t`, `x5c` and `issuer` ("Signing key rollover"); tokens as the "Access token
-    /// claims reference" shows them (`tid`, `oid`, `azp`, `scp`, `roles`, `ver` 2.0).
+    /// claims reference" shows them (`tid`, `oid`, `azp`, `azpacr`, `scp`, `roles`, `ver`
+    /// 2.0); its ID tokens as the "ID token claims reference" does (no `azpacr`, `roles` when
+    /// the user has app roles).
     Entra,
     /// The same with v1 tokens: the document names `ORIGIN/{tenantid}/`.
     EntraV1,
@@ -192,6 +194,15 @@ impl TestIssuer {
                         "2.0"
                     }),
                 )
+                // How the client authenticated: access tokens only (v2 `azpacr`, v1 `appidacr`).
+                .claim(
+                    if profile == Profile::EntraV1 {
+                        "appidacr"
+                    } else {
+                        "azpacr"
+                    },
+                    json!("0"),
+                )
                 .claim("preferred_username", json!("ada@contoso.example")),
             Profile::Keycloak => token
                 .audience("account")
@@ -248,6 +259,7 @@ impl TestIssuer {
                 .key(ENTRA_KID)
                 .claim("iss", json!(self.entra_issuer(profile, ENTRA_TENANT)))
                 .claim("tid", json!(ENTRA_TENANT))
+                .claim("roles", json!(["Tools.Admin"]))
                 .claim("ver", json!("2.0")),
             Profile::Keycloak => token
                 .claim("azp", json!(client))

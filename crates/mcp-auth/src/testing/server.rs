@@ -86,6 +86,7 @@ impl TestIssuer {
             introspection_delay: Mutex::new(Duration::ZERO),
             introspection_calls: AtomicUsize::new(0),
             userinfo_delay: Mutex::new(Duration::ZERO),
+            userinfo_rate_limited: AtomicBool::new(false),
             userinfo_calls: AtomicUsize::new(0),
             org_members: Mutex::new(HashMap::new()),
             public_clients: Mutex::new(HashMap::new()),
@@ -467,6 +468,24 @@ impl TestIssuer {
     /// ```
     pub fn set_userinfo_delay(&self, delay: Duration) {
         *lock(&self.shared.userinfo_delay) = delay;
+    }
+
+    /// Makes the user endpoints answer as GitHub does past its rate limit: 403 with
+    /// `x-ratelimit-remaining: 0` (the token is fine; the caller must wait).
+    ///
+    /// ```
+    /// use mcp_auth::testing::TestIssuer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let issuer = TestIssuer::start().await?;
+    /// issuer.set_userinfo_rate_limited(true);
+    /// # Ok(()) }
+    /// ```
+    pub fn set_userinfo_rate_limited(&self, limited: bool) {
+        self.shared
+            .userinfo_rate_limited
+            .store(limited, Ordering::SeqCst);
     }
 
     /// How many requests arrived at the user endpoints (`/userinfo`, `/tokeninfo`, `/user`,

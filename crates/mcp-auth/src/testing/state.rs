@@ -42,6 +42,8 @@ pub(crate) struct IssuerState {
     /// Delays the user endpoints (`/userinfo`, `/tokeninfo`, `/user...`).
     pub(crate) userinfo_delay: Mutex<Duration>,
     pub(crate) userinfo_calls: AtomicUsize,
+    /// The user endpoints answer as GitHub does past its rate limit (403, no calls left).
+    pub(crate) userinfo_rate_limited: AtomicBool,
     /// GitHub organization memberships: `(org, sub)` to `state` (`active`, `pending`).
     pub(crate) org_members: Mutex<HashMap<(String, String), String>>,
     /// Clients registered at the registration endpoint, by `client_id`.

@@ -4,6 +4,8 @@
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use std::sync::atomic::Ordering;
+
 use serde_json::{Map, Value, json};
 
 use super::endpoint::Form;
@@ -65,6 +67,13 @@ pub(crate) async fn user_endpoint_response(
     let delay = *lock(&shared.userinfo_delay);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
+    }
+    if shared.userinfo_rate_limited.load(Ordering::SeqCst) {
+        let mut response = (StatusCode::FORBIDDEN, "API rate limit exceeded").into_response();
+        response
+            .headers_mut()
+            .insert("x-ratelimit-remaining", HeaderValue::from_static("0"));
+        return response;
     }
     let now = unix_now();
     if endpoint == UserEndpoint::Tokeninfo {

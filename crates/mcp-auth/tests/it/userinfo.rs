@@ -426,6 +426,26 @@ async fn github_org_membership_is_required_when_set() {
     app.unavailable(&of("member-2")).await;
 }
 
+/// GitHub answers 403 past its rate limit (`x-ratelimit-remaining: 0`): the token is fine,
+/// so the answer is 503 (retry later), never a refusal that makes clients drop the token.
+#[tokio::test]
+async fn github_past_its_rate_limit_gives_503_not_a_refusal() {
+    let app = app_with(Kind::GitHub, |options| options.github_org("acme"), |b| b).await;
+    app.issuer
+        .set_github_membership("acme", "member", Some("active"));
+    let member = app
+        .issuer
+        .token()
+        .subject("member")
+        .client_id(OUR_CLIENT)
+        .opaque()
+        .unwrap();
+    app.issuer.set_userinfo_rate_limited(true);
+    app.unavailable(&member).await;
+    app.issuer.set_userinfo_rate_limited(false);
+    app.accepted(&member).await;
+}
+
 #[tokio::test]
 async fn jwts_go_to_jwt_mode_and_opaque_tokens_to_userinfo() {
     let app = app_with(
@@ -571,6 +591,21 @@ fn settings_are_checked_when_the_layer_is_built() {
     ));
     assert_eq!(
         build_error(vec![inline()], UserinfoOptions::github(), ok_google),
+        None
+    );
+    // GitHub's answer holds only what its user edits: no claim of it may give roles.
+    assert!(matches!(
+        build_error(vec![inline()], UserinfoOptions::github(), |b| ok_google(b)
+            .roles_claim("company")),
+        Some(ConfigError::InvalidSetting {
+            of: "BearerAuthBuilder",
+            setting: "roles_claim",
+            ..
+        })
+    ));
+    assert_eq!(
+        build_error(vec![google()], UserinfoOptions::google(), |b| ok_google(b)
+            .roles_claim("hd")),
         None
     );
     assert!(matches!(

@@ -32,7 +32,8 @@ pub struct JwtOptions {
     pub(crate) require_access_token_type: bool,
     pub(crate) read_scopes_claim: bool,
     pub(crate) read_permissions_claim: bool,
-    pub(crate) access_token_claims: Vec<String>,
+    /// Groups of claims an access token carries one of each.
+    pub(crate) access_token_claims: Vec<Vec<String>>,
     pub(crate) max_token_bytes: usize,
     pub(crate) keys: KeyCacheOptions,
     pub(crate) verified_token_cache_bytes: u64,
@@ -125,23 +126,28 @@ impl JwtOptions {
         self
     }
 
-    /// Claims only this issuer's access tokens carry: a token with none of them is refused as
-    /// another kind of token (`wrong_token_type`). Entra ID's access tokens carry `scp`
-    /// (delegated) or `roles` (an application's), its ID tokens neither, and both name the
-    /// app's client id in `aud`: without this, an ID token would pass an `--audience` of the
-    /// client id. None by default.
+    /// Claims only this issuer's access tokens carry: a token with none of `claims` is refused
+    /// as another kind of token (`wrong_token_type`). Call again for another group: a token
+    /// must carry a claim of every group. Entra ID's access tokens carry `scp` (delegated) or
+    /// `roles` (an application's) and `azpacr` (v2; `appidacr` in v1), its ID tokens no
+    /// `azpacr` (and `roles` when the user has app roles), and both name the app's client id in
+    /// `aud`: without this, an ID token would pass an audience of the client id. None by
+    /// default.
     ///
     /// ```
     /// use mcp_auth::verify::JwtOptions;
     ///
-    /// let entra = JwtOptions::default().require_any_claim(["scp", "roles"]);
+    /// let entra = JwtOptions::default()
+    ///     .require_any_claim(["scp", "roles"])
+    ///     .require_any_claim(["azpacr"]);
     /// ```
     pub fn require_any_claim<I, S>(mut self, claims: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.access_token_claims = claims.into_iter().map(Into::into).collect();
+        self.access_token_claims
+            .push(claims.into_iter().map(Into::into).collect());
         self
     }
 

@@ -127,10 +127,16 @@ impl JwtVerifier {
         // Read, not trusted: only used to choose which trusted issuer's keys to try.
         let claims = payload(message)?;
         let keys = match claims.get("iss") {
+            // An issuer named exactly first; a multi-tenant template only when none is.
             Some(Value::String(iss)) => self
                 .issuers
                 .iter()
-                .find(|cache| cache.issuer() == iss || tenant_in(cache.issuer(), iss).is_some()),
+                .find(|cache| cache.issuer() == iss)
+                .or_else(|| {
+                    self.issuers
+                        .iter()
+                        .find(|cache| tenant_in(cache.issuer(), iss).is_some())
+                }),
             Some(_) => return Err(malformed("the iss claim is not a string")),
             None => return Err(malformed("the token has no iss claim")),
         }
@@ -175,11 +181,15 @@ impl JwtVerifier {
             },
         };
 
-        let markers = &self.options.access_token_claims;
-        if !markers.is_empty() && !markers.iter().any(|claim| claims.contains_key(claim)) {
+        let missing = self
+            .options
+            .access_token_claims
+            .iter()
+            .find(|group| !group.iter().any(|claim| claims.contains_key(claim)));
+        if let Some(group) = missing {
             return Err(VerifyError::invalid_token(format!(
                 "the token carries none of {}: not an access token of this issuer",
-                markers.join(", ")
+                group.join(", ")
             ))
             .with_reason(Reason::WrongTokenType));
         }

@@ -336,6 +336,12 @@ impl UserinfoOptions {
         self
     }
 
+    /// Whether the provider's answers can hold roles: GitHub's `/user` holds only what its
+    /// user edits.
+    pub(crate) fn answers_hold_roles(&self) -> bool {
+        self.provider != Provider::GitHub
+    }
+
     /// Refuses userinfo settings under which no token could pass the audience check, and logs the
     /// relaxation that accepts tokens of any client of the provider.
     pub(crate) fn check_audience(

@@ -106,14 +106,17 @@ impl ProviderArgs {
                 ));
             }
         };
-        let required = |value: &Option<String>, flag: &str| match value.as_deref().or(stand_in) {
-            Some(value) => Ok(value.to_owned()),
-            None => Err(Failure::Usage(format!(
+        // A provider's own URL flag (Keycloak, Okta) names it whole, and --issuer then stands in
+        // for its host; without the flag, --issuer is the URL itself.
+        let url = |given: &Option<String>, flag: &str| match (given, stand_in) {
+            (Some(url), _) => Ok((url.clone(), true)),
+            (None, Some(issuer)) => Ok((issuer.to_owned(), false)),
+            (None, None) => Err(Failure::Usage(format!(
                 "--provider {} needs {flag}",
                 name.flag()
             ))),
         };
-        let provider = match name {
+        let (provider, rehost) = match name {
             ProviderName::Entra | ProviderName::EntraV1 => {
                 let tenants = match (self.any_tenant, self.tenants.as_slice()) {
                     (true, _) => Tenants::any(),
@@ -125,25 +128,26 @@ impl ProviderArgs {
                     }
                     (false, ids) => Tenants::only(ids.iter().cloned()),
                 };
-                let provider = if name == ProviderName::Entra {
-                    Provider::entra(tenants)
+                if name == ProviderName::Entra {
+                    (Provider::entra(tenants), true)
                 } else {
-                    Provider::entra_v1(tenants)
-                };
-                return self
-                    .needs_met(at_host(provider, stand_in)?, audiences, allowed_clients)
-                    .map(Some);
+                    (Provider::entra_v1(tenants), true)
+                }
             }
-            ProviderName::Keycloak => Provider::keycloak(required(&self.realm_url, "--realm-url")?),
-            ProviderName::Okta => Provider::okta(required(&self.okta_issuer, "--okta-issuer")?),
+            ProviderName::Keycloak => {
+                let (realm, rehost) = url(&self.realm_url, "--realm-url")?;
+                (Provider::keycloak(realm), rehost)
+            }
+            ProviderName::Okta => {
+                let (issuer, rehost) = url(&self.okta_issuer, "--okta-issuer")?;
+                (Provider::okta(issuer), rehost)
+            }
             ProviderName::Auth0 => {
                 let Some(domain) = &self.auth0_domain else {
                     return usage("--provider auth0 needs --auth0-domain".to_owned());
                 };
-                at_host(Provider::auth0(domain), stand_in)?
+                (Provider::auth0(domain), true)
             }
-            ProviderName::Google => at_host(Provider::google(), stand_in)?,
-            ProviderName::GitHub => at_host(Provider::github(self.github_org.clone()), stand_in)?,
             ProviderName::Cognito => {
                 let Some(pool) = &self.cognito_pool else {
                     return usage(
@@ -155,20 +159,19 @@ impl ProviderArgs {
                         "--cognito-pool {pool:?} is not REGION/POOL_ID, such as eu-west-1/eu-west-1_AbCdEf123"
                     ));
                 };
-                at_host(Provider::cognito(region, pool_id), stand_in)?
+                (Provider::cognito(region, pool_id), true)
             }
+            ProviderName::Google => (Provider::google(), true),
+            ProviderName::GitHub => (Provider::github(self.github_org.clone()), true),
+        };
+        let provider = if rehost {
+            at_host(provider, stand_in)?
+        } else {
+            provider
         };
         let provider = match &self.userinfo_endpoint {
-            Some(url) => provider.userinfo_endpoint(url),
+            Some(endpoint) => provider.userinfo_endpoint(endpoint),
             None => provider,
-        };
-        // Keycloak and Okta take their URL whole; --issuer stands in for it, or for its host
-        // when the provider's own flag is given too.
-        let provider = match (name, &self.realm_url, &self.okta_issuer) {
-            (ProviderName::Keycloak, Some(_), _) | (ProviderName::Okta, _, Some(_)) => {
-                at_host(provider, stand_in)?
-            }
-            _ => provider,
         };
         self.needs_met(provider, audiences, allowed_clients)
             .map(Some)

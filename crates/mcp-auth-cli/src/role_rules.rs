@@ -4,10 +4,10 @@
 use clap::Args;
 use mcp_auth::bearer::BearerAuthBuilder;
 use mcp_auth::operations::OperationRules;
-use mcp_auth::scope::is_scope_token;
 
 use crate::Failure;
 use crate::mcp_server;
+use crate::scope_rules::{ScopeRule, parse_scope_rule};
 
 /// `--roles-claim`, `--tool-role`, `--role-scope`.
 #[derive(Debug, Clone, Default, Args)]
@@ -129,30 +129,10 @@ fn parse_tool_role(entry: &str) -> Result<(String, String), String> {
     Ok((tool.to_owned(), role.to_owned()))
 }
 
-/// `ROLE=SCOPE[ SCOPE...]`: a role and at least one scope token.
+/// `ROLE=SCOPE[ SCOPE...]`: a role and at least one scope token, read as `--tool-scope` reads
+/// its entries.
 fn parse_role_scope(entry: &str) -> Result<(String, Vec<String>), String> {
-    let Some((role, list)) = entry.split_once('=') else {
-        return Err("expected ROLE=SCOPE, such as mcp-admins=mcp:admin".to_owned());
-    };
-    if role.is_empty() || role.trim() != role {
-        return Err(format!(
-            "the role {role:?} is empty or has spaces around it (no space after a comma in the variable)"
-        ));
-    }
-    let scopes: Vec<String> = list
-        .split(' ')
-        .filter(|scope| !scope.is_empty())
-        .map(str::to_owned)
-        .collect();
-    if let Some(bad) = scopes.iter().find(|scope| !is_scope_token(scope)) {
-        return Err(format!(
-            "{bad:?} is not a scope token (RFC 6749: visible ASCII except '\"' and '\\', separated by spaces)"
-        ));
-    }
-    if scopes.is_empty() {
-        return Err(format!("no scope after '=' for the role {role}"));
-    }
-    Ok((role.to_owned(), scopes))
+    parse_scope_rule(entry, "ROLE", "mcp-admins=mcp:admin").map(ScopeRule::into_parts)
 }
 
 #[cfg(test)]

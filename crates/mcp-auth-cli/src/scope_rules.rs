@@ -147,6 +147,13 @@ pub(crate) struct ScopeRule {
     scopes: Vec<String>,
 }
 
+impl ScopeRule {
+    /// What the entry names, and its scopes.
+    pub(crate) fn into_parts(self) -> (String, Vec<String>) {
+        (self.name, self.scopes)
+    }
+}
+
 fn parse_tool_scope(entry: &str) -> Result<ScopeRule, String> {
     parse_scope_rule(entry, "TOOL", "admin_report=mcp:admin")
 }
@@ -167,7 +174,11 @@ fn parse_method_scope(entry: &str) -> Result<ScopeRule, String> {
 /// at least one scope, each an RFC 6749 scope token (whether a tool exists, or a URI is
 /// canonical, is for the command and the library to say). Errors are one line: clap prints
 /// them after the value.
-fn parse_scope_rule(entry: &str, what: &str, example: &str) -> Result<ScopeRule, String> {
+pub(crate) fn parse_scope_rule(
+    entry: &str,
+    what: &str,
+    example: &str,
+) -> Result<ScopeRule, String> {
     let noun = what.to_lowercase();
     let Some((name, list)) = entry.split_once('=') else {
         return Err(format!("expected {what}=SCOPE, such as {example}"));

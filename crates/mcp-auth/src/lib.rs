@@ -5,6 +5,7 @@ pub mod dpop;
 pub mod metadata;
 pub mod observe;
 pub mod operations;
+pub mod policy;
 pub mod provider;
 #[cfg(feature = "rmcp")]
 pub mod rmcp;

@@ -13,6 +13,7 @@ use crate::error::ConfigError;
 use crate::issuer::discovery::Tenants;
 use crate::observe::{AuditEvent, AuditHook};
 use crate::operations::{OperationRules, Permissions};
+use crate::policy::DecisionPoint;
 use crate::resource::ResourceConfig;
 use crate::scope::{ScopeRelation, SharedScopeRelation, check_scope_token};
 use crate::sessions::SessionBinding;
@@ -56,6 +57,7 @@ pub struct BearerAuthBuilder {
     allowed_origins: Vec<String>,
     show_error_details: bool,
     operations: Option<OperationRules>,
+    decision_point: Option<Arc<dyn DecisionPoint>>,
     session_binding: SessionBinding,
     audit: Option<AuditHook>,
 }
@@ -82,9 +84,47 @@ impl BearerAuthBuilder {
             allowed_origins: Vec::new(),
             show_error_details: false,
             operations: None,
+            decision_point: None,
             session_binding: SessionBinding::default(),
             audit: None,
         }
+    }
+
+    /// A policy decision point asked about every call naming a tool, prompt or resource that
+    /// the layer's own checks (scopes, roles, [`OperationRules`] rules) let through: a denial is
+    /// answered 403 `policy_denied` with no scope challenge, an error or a timeout 503, never a
+    /// pass. Lists are filtered by one batch question
+    /// (`rmcp::visible_tools_decided` and its siblings). The AuthZEN client
+    /// `policy::AuthZen` is one; any [`DecisionPoint`] is another.
+    ///
+    /// ```
+    /// use mcp_auth::policy::{AccessRequest, DecisionFuture, DecisionPoint};
+    /// # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    /// # let auth = McpAuth::builder()
+    /// #     .protected_resource(ProtectedResource::new("https://api.example.com/mcp")
+    /// #         .authorization_server(AuthServerConfig::lazy("https://auth.example.com", AuthServerType::Oidc)))
+    /// #     .build()?;
+    ///
+    /// struct NoDeletes;
+    /// impl DecisionPoint for NoDeletes {
+    ///     fn decide<'a>(&'a self, request: &'a AccessRequest) -> DecisionFuture<'a, bool> {
+    ///         let allowed = !request.resource.id.starts_with("delete_");
+    ///         Box::pin(async move { Ok(allowed) })
+    ///     }
+    /// }
+    ///
+    /// let bearer = auth.bearer().decision_point(NoDeletes).build()?;
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn decision_point(mut self, decision_point: impl DecisionPoint) -> Self {
+        self.decision_point = Some(Arc::new(decision_point));
+        self
+    }
+
+    /// A decision point shared with other layers or code.
+    pub fn shared_decision_point(mut self, decision_point: Arc<dyn DecisionPoint>) -> Self {
+        self.decision_point = Some(decision_point);
+        self
     }
 
     /// Which configured protected resource this layer guards; needed only when there are several.
@@ -655,6 +695,7 @@ impl std::fmt::Debug for BearerAuthBuilder {
             .field("allowed_origins", &self.allowed_origins)
             .field("show_error_details", &self.show_error_details)
             .field("operations", &self.operations)
+            .field("decision_point", &self.decision_point.is_some())
             .finish_non_exhaustive()
     }
 }

@@ -10,7 +10,7 @@ use clap::Args;
 use mcp_auth::Auth;
 use mcp_auth::McpAuth;
 use mcp_auth::bearer::BearerAuthLayer;
-use mcp_auth::rmcp::visible_tools;
+use mcp_auth::rmcp::decided_tools;
 use rmcp::model::{
     CallToolResult, ContentBlock, ListToolsResult, PaginatedRequestParams, ServerCapabilities,
     ServerConfig,
@@ -86,13 +86,13 @@ impl ServerHandler for Tools {
             .with_instructions("An MCP server protected by mcp-auth")
     }
 
-    /// Each caller sees the tools the layer's rules let it call.
+    /// Each caller sees the tools the layer's rules, and its decision point, let it call.
     async fn list_tools(
         &self,
         _: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let tools = visible_tools(&context, Self::tool_router().list_all());
+        let tools = decided_tools(&context, Self::tool_router().list_all()).await?;
         Ok(ListToolsResult::with_all_items(tools))
     }
 }

@@ -112,6 +112,22 @@ pub enum ConfigError {
         "an audience is empty: name the audience your tokens carry, or leave it out to use the resource identifier"
     )]
     EmptyAudience,
+    /// A CEL rule (`OperationRules::tool_rule`...) that cannot be used: it does not parse,
+    /// reads a variable or field no call has, or loops in a way a request could make costly.
+    #[error(
+        "the rule {rule} cannot be used: {message} (line {line}, column {column} of its expression)"
+    )]
+    PolicyRule {
+        /// The rule's id: `tool:NAME`, `prompt:NAME`, `resource:URI`, `resource_prefix:PREFIX`,
+        /// `method:NAME` or `every_operation` (`#2`, `#3`... for further rules on one target).
+        rule: String,
+        /// The 1-based line in the expression.
+        line: usize,
+        /// The 1-based column (in characters) in that line.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
     /// A setting's value cannot be used: a bound that nothing could pass (zero where a size, a
     /// count or a time limit must fit something), bounds that contradict each other, a value
     /// out of its range. Every setting of every type reports this way.

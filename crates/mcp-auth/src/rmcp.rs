@@ -2,7 +2,9 @@
 //! inside a tool ([`Auth::require_scopes`], [`Auth::require_claim`], whose [`Forbidden`] `?`
 //! turns into the JSON-RPC error [`FORBIDDEN`]), and lists that show each
 //! caller only what the layer's [operation rules](crate::operations) let it use
-//! ([`visible_tools`], [`visible_prompts`], [`visible_resources`]).
+//! ([`visible_tools`], [`visible_prompts`], [`visible_resources`]; with a
+//! [decision point](crate::policy::DecisionPoint), [`decided_tools`], [`decided_prompts`],
+//! [`decided_resources`]).
 //!
 //! rmcp's Streamable HTTP service copies each request's `http::request::Parts` into the
 //! handler's context, so the `AuthInfo` the bearer layer inserted for *this* request is what a
@@ -36,6 +38,7 @@ use crate::auth_info::AuthInfo;
 use crate::extract::{Auth, MaybeAuth, MissingAuthInfo};
 use crate::forbidden::Forbidden;
 use crate::operations::Permissions;
+use crate::policy::AccessRequest;
 
 /// The JSON-RPC error code of [`Auth::require_scopes`] and [`Auth::require_claim`]: one of the
 /// codes JSON-RPC leaves to implementations (-32000 to -32099), clear of those MCP uses.
@@ -133,6 +136,83 @@ pub fn visible_resources(
     visible(context, resources, |permissions, info, resource| {
         permissions.may_read_resource(info, &resource.uri)
     })
+}
+
+/// Keeps the items `visible` leaves that the layer's decision point allows, asked in one batch
+/// question; a decision point that cannot answer is a JSON-RPC error (fail closed).
+async fn decided<T>(
+    context: &RequestContext<RoleServer>,
+    items: Vec<T>,
+    visible: impl FnOnce(&RequestContext<RoleServer>, Vec<T>) -> Vec<T>,
+    question: impl Fn(&AuthInfo, &T) -> AccessRequest,
+) -> Result<Vec<T>, ErrorData> {
+    let items = visible(context, items);
+    let (Some(info), Some(permissions)) = caller(context) else {
+        return Ok(items);
+    };
+    let questions: Vec<AccessRequest> = items.iter().map(|item| question(&info, item)).collect();
+    let decisions = permissions.decide_all(&questions).await.map_err(|err| {
+        tracing::warn!(
+            reason = err.reason(),
+            "the policy decision point could not filter a list"
+        );
+        ErrorData::internal_error("the policy decision point could not decide; retry", None)
+    })?;
+    Ok(items
+        .into_iter()
+        .zip(decisions)
+        .filter_map(|(item, allowed)| allowed.then_some(item))
+        .collect())
+}
+
+/// [`visible_tools`], then one batch question to the layer's
+/// [decision point](crate::bearer::BearerAuthBuilder::decision_point) (an AuthZEN
+/// `evaluations` request): the tools it allows. Without a decision point, `visible_tools`'s
+/// answer; when it cannot decide, a JSON-RPC error (the client retries), never the whole list.
+///
+/// ```
+/// use mcp_auth::rmcp::decided_tools;
+/// use rmcp::model::{ListToolsResult, PaginatedRequestParams};
+/// use rmcp::service::RequestContext;
+/// use rmcp::{ErrorData, RoleServer};
+///
+/// async fn list_tools(
+///     all: Vec<rmcp::model::Tool>,
+///     context: RequestContext<RoleServer>,
+/// ) -> Result<ListToolsResult, ErrorData> {
+///     Ok(ListToolsResult::with_all_items(decided_tools(&context, all).await?))
+/// }
+/// ```
+pub async fn decided_tools(
+    context: &RequestContext<RoleServer>,
+    tools: Vec<Tool>,
+) -> Result<Vec<Tool>, ErrorData> {
+    decided(context, tools, visible_tools, |info, tool| {
+        AccessRequest::tool_call(info, &tool.name, None)
+    })
+    .await
+}
+
+/// [`visible_prompts`], then the decision point's answer, as [`decided_tools`].
+pub async fn decided_prompts(
+    context: &RequestContext<RoleServer>,
+    prompts: Vec<Prompt>,
+) -> Result<Vec<Prompt>, ErrorData> {
+    decided(context, prompts, visible_prompts, |info, prompt| {
+        AccessRequest::prompt_get(info, &prompt.name, None)
+    })
+    .await
+}
+
+/// [`visible_resources`], then the decision point's answer, as [`decided_tools`].
+pub async fn decided_resources(
+    context: &RequestContext<RoleServer>,
+    resources: Vec<Resource>,
+) -> Result<Vec<Resource>, ErrorData> {
+    decided(context, resources, visible_resources, |info, resource| {
+        AccessRequest::resource_read(info, &resource.uri)
+    })
+    .await
 }
 
 impl<C: AsRequestContext> FromContextPart<C> for MaybeAuth {

@@ -94,7 +94,7 @@ impl BearerAuthBuilder {
     /// the layer's own checks (scopes, roles, [`OperationRules`] rules) let through: a denial is
     /// answered 403 `policy_denied` with no scope challenge, an error or a timeout 503, never a
     /// pass. Lists are filtered by one batch question
-    /// (`rmcp::visible_tools_decided` and its siblings). The AuthZEN client
+    /// (`rmcp::decided_tools` and its siblings). The AuthZEN client
     /// `policy::AuthZen` is one; any [`DecisionPoint`] is another.
     ///
     /// ```
@@ -643,12 +643,22 @@ impl BearerAuthBuilder {
             }
         }
         self.session_binding.check()?;
-        let operations = self.operations.filter(|rules| !rules.is_empty());
+        let mut operations = self.operations;
+        if self.decision_point.is_some() {
+            operations
+                .get_or_insert_with(OperationRules::default)
+                .ask_decision_point();
+        }
+        if let Some(rules) = &mut operations {
+            rules.compile()?;
+        }
+        let operations = operations.filter(|rules| !rules.is_empty());
         let permissions = operations.clone().map(|rules| {
             Permissions::new(
                 rules,
                 self.required_scopes.clone(),
                 self.scope_relation.clone(),
+                self.decision_point.clone(),
             )
         });
         let policy = Policy {
@@ -674,6 +684,7 @@ impl BearerAuthBuilder {
                 .dpop
                 .clone()
                 .map(|options| RequestProofs::new(options, resource.url.clone())),
+            decision_point: self.decision_point,
         };
         Ok(BearerAuthLayer::new(policy, resource.url.clone()))
     }

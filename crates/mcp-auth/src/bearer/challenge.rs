@@ -41,6 +41,15 @@ pub(crate) enum Rejection {
         /// The roles that would have been allowed.
         roles: Vec<String>,
     },
+    /// A rule in CEL, or the decision point, denies the call: 403 with a JSON-RPC error naming
+    /// the rule's id (never its expression or what it read), and no challenge (no step-up
+    /// changes the answer).
+    PolicyDenied {
+        /// The JSON-RPC id of the message (`null` for a batch or an unreadable body).
+        id: serde_json::Value,
+        /// The rule's id, or `decision_point`.
+        rule: String,
+    },
     /// `Mcp-Method` / `Mcp-Name` disagree with the body: 400 with a JSON-RPC error -32020
     /// answering the message `id`, and no challenge (the credentials are not at fault).
     HeaderMismatch {
@@ -115,6 +124,7 @@ impl Rejection {
             Self::InvalidToken(reason, _) => *reason,
             Self::InsufficientScope { .. } => Reason::InsufficientScope,
             Self::RoleRequired { .. } => Reason::RoleRequired,
+            Self::PolicyDenied { .. } => Reason::PolicyDenied,
             Self::HeaderMismatch { .. } => Reason::HeaderMismatch,
             Self::Unavailable(_) => Reason::IssuerUnavailable,
             Self::ForbiddenOrigin => Reason::ForbiddenOrigin,
@@ -141,6 +151,7 @@ impl Rejection {
                 "the caller holds none of the roles allowed: {}",
                 roles.join(", ")
             )),
+            Self::PolicyDenied { rule, .. } => Cow::Owned(policy_denial(rule)),
             Self::HeaderMismatch { reason, .. } => Cow::Borrowed(reason),
             Self::ForbiddenOrigin => Cow::Borrowed("requests from this origin are not allowed"),
             Self::SessionNotFound => Cow::Borrowed("no such session"),
@@ -195,6 +206,11 @@ impl Rejection {
                 };
                 return json_rpc_error(StatusCode::FORBIDDEN, id, FORBIDDEN, message);
             }
+            // The rule's id is always named: it tells the user whom to ask, and holds nothing
+            // of the expression or of what it read.
+            Self::PolicyDenied { id, rule } => {
+                return json_rpc_error(StatusCode::FORBIDDEN, id, FORBIDDEN, &policy_denial(rule));
+            }
             Self::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 None,
@@ -237,6 +253,7 @@ impl Rejection {
                 | Self::ForbiddenOrigin
                 | Self::HeaderMismatch { .. }
                 | Self::RoleRequired { .. }
+                | Self::PolicyDenied { .. }
                 | Self::SessionNotFound
         );
         let mut challenges = Vec::new();
@@ -347,6 +364,18 @@ const HEADER_MISMATCH: i32 = -32020;
 /// in the range JSON-RPC leaves to servers, and used by no MCP SDK (-32000 and -32001 are the
 /// TypeScript SDK's connection-closed and timeout, -32002 MCP's resource-not-found).
 const FORBIDDEN: i32 = -32003;
+
+/// What a policy denial says: the rule's id alone.
+fn policy_denial(rule: &str) -> String {
+    if rule == DECISION_POINT {
+        "denied by the policy decision point".to_owned()
+    } else {
+        format!("denied by the policy rule {rule}")
+    }
+}
+
+/// The "rule" a denial of the decision point names.
+pub(crate) const DECISION_POINT: &str = "decision_point";
 
 /// Longest detailed description sent, in characters; longer ones are cut.
 const MAX_DESCRIPTION_LEN: usize = 200;

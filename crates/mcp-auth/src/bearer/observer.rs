@@ -195,7 +195,7 @@ fn trace(level: Level, event: &AuditEvent<'_>, detail: Option<&str>) {
 }
 
 /// The client's address, when the server records it (axum's `ConnectInfo`).
-fn remote_addr(extensions: &Extensions) -> Option<IpAddr> {
+pub(crate) fn remote_addr(extensions: &Extensions) -> Option<IpAddr> {
     extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip())

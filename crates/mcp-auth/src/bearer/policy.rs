@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use http::{HeaderMap, Method, Uri};
 
-use super::challenge::{ChallengeParams, Rejection};
+use super::challenge::{ChallengeParams, DECISION_POINT, Rejection};
 use super::observer::Observer;
 use super::origin::AllowedOrigins;
 use super::token::{Scheme, access_token};
@@ -14,7 +14,8 @@ use crate::auth_info::AuthInfo;
 use crate::clock::unix_now;
 use crate::dpop::{ProofRefusal, RequestProofs, bound_key, is_bound};
 use crate::observe::Reason;
-use crate::operations::{Decided, Grants, Needs, OperationRules, Permissions, needs};
+use crate::operations::{Conditions, Decided, Grants, Needs, OperationRules, Permissions, needs};
+use crate::policy::{AccessRequest, DecisionPoint};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 use crate::sessions::{SessionBindings, SessionWatch};
 use crate::verify::{TokenRules, Verifier};
@@ -37,6 +38,16 @@ pub(crate) struct Policy {
     pub(crate) observer: Observer,
     /// The resource's DPoP, when it takes DPoP tokens.
     pub(crate) dpop: Option<RequestProofs>,
+    /// Asked about every call the layer's own rules let through, when set.
+    pub(crate) decision_point: Option<Arc<dyn DecisionPoint>>,
+}
+
+/// What is left to decide once the layer's own rules let a request through: the questions
+/// for the decision point (none without one), and the message `id` a denial answers.
+#[derive(Debug, Default)]
+pub(crate) struct Questions {
+    pub(crate) id: serde_json::Value,
+    pub(crate) requests: Vec<AccessRequest>,
 }
 
 /// How much of a request body to read to find its operations, and for how long at most.
@@ -259,28 +270,36 @@ impl Policy {
             })
     }
 
-    /// The roles and scopes the request's operations need beyond the base scopes: `body` is the
-    /// request body when it was read whole, `None` when it was too large (then every rule's).
-    /// Also returns the operation the body asks for, when it could be read.
+    /// The roles, rules and scopes the request's operations need beyond the base scopes:
+    /// `body` is the request body when it was read whole, `None` when it was too large (then
+    /// every rule's). Also returns the operation the body asks for, when it could be read, and
+    /// what the decision point must still be asked.
     pub(crate) fn check_operations(
         &self,
         info: &AuthInfo,
         headers: &HeaderMap,
+        remote_addr: Option<std::net::IpAddr>,
         body: Option<&[u8]>,
-    ) -> (Result<(), Rejection>, Option<Decided>) {
+    ) -> (Result<Questions, Rejection>, Option<Decided>) {
         let Some(rules) = &self.operations else {
-            return (Ok(()), None);
+            return (Ok(Questions::default()), None);
         };
         let (needs, decided) = needs(rules, headers, body);
-        (self.grants_needed(info, needs), decided)
+        (self.grants_needed(info, remote_addr, needs), decided)
     }
 
-    /// Roles first: a caller without an allowed role is refused without a scope challenge, even
-    /// when it also lacks scopes, since no step-up would get it through.
-    fn grants_needed(&self, info: &AuthInfo, needs: Needs<'_>) -> Result<(), Rejection> {
+    /// Roles first, then rules: a caller refused by either is refused without a scope
+    /// challenge, even when it also lacks scopes, since no step-up would get it through.
+    fn grants_needed(
+        &self,
+        info: &AuthInfo,
+        remote_addr: Option<std::net::IpAddr>,
+        needs: Needs<'_>,
+    ) -> Result<Questions, Rejection> {
         let Grants {
             scopes: extra,
             roles,
+            conditions,
             id,
         } = match needs {
             Needs::Mismatch { id, reason } => return Err(Rejection::HeaderMismatch { id, reason }),
@@ -295,19 +314,99 @@ impl Policy {
                 roles: allowed.to_vec(),
             });
         }
-        if extra.is_empty() {
-            return Ok(());
+        if let Some(rule) = conditions
+            .iter()
+            .find_map(|conditions| conditions.denied(info, remote_addr))
+        {
+            return Err(Rejection::PolicyDenied {
+                id,
+                rule: rule.to_owned(),
+            });
         }
-        // The challenge names everything the operation needs, base scopes included, so that
-        // one step-up is enough (MCP 2026-07-28).
-        let mut needed = self.required_scopes.clone();
-        for scope in extra {
-            if !needed.iter().any(|known| known == scope) {
-                needed.push(scope.to_owned());
+        if !extra.is_empty() {
+            // The challenge names everything the operation needs, base scopes included, so
+            // that one step-up is enough (MCP 2026-07-28).
+            let mut needed = self.required_scopes.clone();
+            for scope in extra {
+                if !needed.iter().any(|known| known == scope) {
+                    needed.push(scope.to_owned());
+                }
+            }
+            self.has_scopes(info, &needed, true)?;
+        }
+        if self.decision_point.is_none() {
+            return Ok(Questions::default());
+        }
+        let requests = questions(info, conditions).ok_or_else(|| Rejection::PolicyDenied {
+            id: id.clone(),
+            rule: DECISION_POINT.to_owned(),
+        })?;
+        Ok(Questions { id, requests })
+    }
+
+    /// Asks the decision point about each of `questions`: the first denial is a 403
+    /// `policy_denied`, an error or a timeout a 503.
+    pub(crate) async fn ask(&self, questions: Questions) -> Result<(), Rejection> {
+        let Some(decision_point) = &self.decision_point else {
+            return Ok(());
+        };
+        for request in &questions.requests {
+            let decided = tokio::time::timeout(DECISION_TIMEOUT, decision_point.decide(request));
+            match decided.await {
+                Ok(Ok(true)) => {}
+                Ok(Ok(false)) => {
+                    return Err(Rejection::PolicyDenied {
+                        id: questions.id,
+                        rule: DECISION_POINT.to_owned(),
+                    });
+                }
+                Ok(Err(err)) => {
+                    tracing::warn!(
+                        reason = err.reason(),
+                        "the policy decision point could not decide"
+                    );
+                    return Err(Rejection::Unavailable(
+                        "the policy decision point could not decide".into(),
+                    ));
+                }
+                Err(_) => {
+                    return Err(Rejection::Unavailable(
+                        "the policy decision point did not answer in time".into(),
+                    ));
+                }
             }
         }
-        self.has_scopes(info, &needed, true)
+        Ok(())
     }
+}
+
+/// The longest the layer waits for a decision point, whatever the point's own timeout.
+const DECISION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The decision point's questions for these calls: one per call naming a tool, prompt or
+/// resource. `None` when a call could not be read (no question can be asked about it).
+fn questions(info: &AuthInfo, conditions: Vec<Conditions<'_>>) -> Option<Vec<AccessRequest>> {
+    let mut requests = Vec::new();
+    for conditions in conditions {
+        let operation = conditions.call?;
+        let arguments = operation.arguments;
+        for target in operation.targets {
+            let kind = match &target {
+                crate::operations::Target::Tool(_) => "tool",
+                crate::operations::Target::Prompt(_) => "prompt",
+                crate::operations::Target::Resource(_) => "resource",
+                crate::operations::Target::Task(_) => continue,
+            };
+            requests.push(AccessRequest::new(
+                info,
+                &operation.method,
+                kind,
+                target.name(),
+                arguments.clone(),
+            ));
+        }
+    }
+    Some(requests)
 }
 
 /// A verifier's message with the token cut out, so no response or log line repeats it.

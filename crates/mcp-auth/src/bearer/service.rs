@@ -13,7 +13,7 @@ use tracing::Instrument;
 use super::body::{RequestBody, ResponseBody, peek};
 use super::challenge::Rejection;
 use super::future::ResponseFuture;
-use super::observer::{Seen, decision_span};
+use super::observer::{Seen, decision_span, remote_addr};
 use super::policy::{BodyRead, Decision, Policy, Refusal};
 use super::token::{Scheme, uses_dpop};
 
@@ -211,8 +211,14 @@ where
                 }
             };
             let whole = peeked.complete.then(|| peeked.bytes());
-            let (checked, decided) = policy.check_operations(&info, &parts.headers, whole);
-            if let Err(rejection) = checked {
+            let remote_addr = remote_addr(&parts.extensions);
+            let (checked, decided) =
+                policy.check_operations(&info, &parts.headers, remote_addr, whole);
+            let asked = match checked {
+                Ok(questions) => policy.ask(questions).await,
+                Err(rejection) => Err(rejection),
+            };
+            if let Err(rejection) = asked {
                 let seen = Seen {
                     operation: decided.as_ref(),
                     ..seen(&parts)

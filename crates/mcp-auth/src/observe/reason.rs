@@ -10,7 +10,8 @@ use serde::Serialize;
 /// The codes never change meaning; new ones may be added. The HTTP answer follows from the
 /// code: `no_credentials` and the token codes 401, `invalid_request` and `header_mismatch` 400,
 /// `invalid_dpop_proof`, `replayed_dpop_proof` and `dpop_key_limit` 401 with a `DPoP` challenge,
-/// `insufficient_scope`, `role_required` (no challenge: no step-up grants a role) and
+/// `insufficient_scope`, `role_required` and `policy_denied` (no challenge: no step-up
+/// changes them) and
 /// `forbidden_origin` 403, `session_not_found` 404,
 /// `issuer_unavailable` 503.
 ///
@@ -85,12 +86,15 @@ pub enum Reason {
     /// The caller holds none of the roles an operation's rule allows (403 with a JSON-RPC error
     /// and no `insufficient_scope` challenge: no step-up grants a role).
     RoleRequired,
+    /// A rule in CEL on the operation, or the policy decision point, denies the call (403, no
+    /// challenge: no step-up changes the answer).
+    PolicyDenied,
 }
 
 impl Reason {
     /// Every code, in the order of their declaration (metric handles are indexed by it).
     #[cfg(any(test, feature = "metrics"))]
-    pub(crate) const ALL: [Self; 26] = [
+    pub(crate) const ALL: [Self; 27] = [
         Self::NoCredentials,
         Self::InvalidRequest,
         Self::MalformedToken,
@@ -117,6 +121,7 @@ impl Reason {
         Self::UseDpopNonce,
         Self::DpopKeyLimit,
         Self::RoleRequired,
+        Self::PolicyDenied,
     ];
 
     /// The code, as logs, metrics and audit events carry it.
@@ -148,6 +153,7 @@ impl Reason {
             Self::UseDpopNonce => "use_dpop_nonce",
             Self::DpopKeyLimit => "dpop_key_limit",
             Self::RoleRequired => "role_required",
+            Self::PolicyDenied => "policy_denied",
         }
     }
 }

@@ -95,6 +95,7 @@ mod tests {
         Operation {
             method: "tools/call".to_owned(),
             targets: vec![Target::Tool(tool.to_owned())],
+            arguments: None,
         }
     }
 
@@ -136,6 +137,7 @@ mod tests {
         let list = Operation {
             method: "tools/list".to_owned(),
             targets: Vec::new(),
+            arguments: None,
         };
         assert!(agree(&headers(&[("mcp-name", "delete_repo")]), &list).is_err());
     }

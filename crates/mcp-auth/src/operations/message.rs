@@ -15,6 +15,8 @@ pub(crate) struct Operation {
     /// What the method acts on: one target for most methods that name one, several for
     /// `subscriptions/listen`, none for the others.
     pub(crate) targets: Vec<Target>,
+    /// `params.arguments` of `tools/call` and `prompts/get`, when sent (an object).
+    pub(crate) arguments: Option<Map<String, Value>>,
 }
 
 impl Operation {
@@ -104,13 +106,13 @@ pub(crate) enum Unreadable {
 /// can be slipped past with a malformed target.
 pub(crate) fn read(body: &[u8]) -> Result<Body, Unreadable> {
     match json::parse(body).map_err(|_| Unreadable::NotJsonRpc)? {
-        Value::Array(messages) if !messages.is_empty() => messages
-            .iter()
+        Value::Array(mut messages) if !messages.is_empty() => messages
+            .iter_mut()
             .map(|message| operation(message).map(|op| op.into_iter()))
             .collect::<Result<Vec<_>, _>>()
             .map(|ops| Body::Batch(ops.into_iter().flatten().collect())),
-        message @ Value::Object(_) => Ok(Body::Single {
-            operation: operation(&message)?,
+        mut message @ Value::Object(_) => Ok(Body::Single {
+            operation: operation(&mut message)?,
             id: message.get("id").cloned().unwrap_or(Value::Null),
         }),
         _ => Err(Unreadable::NotJsonRpc),
@@ -134,8 +136,39 @@ const TARGETED_METHODS: [&str; 12] = [
     "subscriptions/listen",
 ];
 
-/// The operation of one message; `None` for a response.
-fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
+/// The operation of one message; `None` for a response. Its arguments are taken out of it.
+fn operation(message: &mut Value) -> Result<Option<Operation>, Unreadable> {
+    let Some(operation) = targets(message)? else {
+        return Ok(None);
+    };
+    let arguments = match operation.method.as_str() {
+        "tools/call" | "prompts/get" => arguments(message)?,
+        _ => None,
+    };
+    Ok(Some(Operation {
+        arguments,
+        ..operation
+    }))
+}
+
+/// `params.arguments` taken out of `message`, whose `params` is known to be an object whose
+/// member names are distinct under folding: an object, or nothing.
+fn arguments(message: &mut Value) -> Result<Option<Map<String, Value>>, Unreadable> {
+    let Some(Value::Object(params)) = message.get_mut("params") else {
+        return Ok(None);
+    };
+    match member(params, "arguments")? {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(_)) => match params.remove("arguments") {
+            Some(Value::Object(arguments)) => Ok(Some(arguments)),
+            _ => Ok(None),
+        },
+        Some(_) => Err(Unreadable::BadTarget),
+    }
+}
+
+/// The method and targets of one message; `None` for a response.
+fn targets(message: &Value) -> Result<Option<Operation>, Unreadable> {
     let fields = object(message).ok_or(Unreadable::NotJsonRpc)??;
     let method = match member(fields, "method")? {
         None => return response(fields).map(|()| None),
@@ -217,6 +250,7 @@ fn operation(message: &Value) -> Result<Option<Operation>, Unreadable> {
     Ok(Some(Operation {
         method: method.clone(),
         targets,
+        arguments: None,
     }))
 }
 
@@ -304,7 +338,41 @@ mod tests {
         Operation {
             method: method.to_owned(),
             targets: target.into_iter().collect(),
+            arguments: None,
         }
+    }
+
+    #[test]
+    fn arguments_of_calls_and_prompts_are_kept_and_must_be_an_object() {
+        let arguments = |json: &str| match read(json.as_bytes()) {
+            Ok(Body::Single {
+                operation: Some(operation),
+                ..
+            }) => Ok(operation.arguments.map(Value::Object)),
+            Ok(other) => panic!("{other:?}"),
+            Err(unreadable) => Err(unreadable),
+        };
+        let call = |params: &str| {
+            format!(r#"{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{params}}}"#)
+        };
+        assert_eq!(
+            arguments(&call(r#"{"name":"t","arguments":{"path":"/a"}}"#)),
+            Ok(Some(serde_json::json!({"path": "/a"})))
+        );
+        assert_eq!(arguments(&call(r#"{"name":"t"}"#)), Ok(None));
+        assert_eq!(arguments(&call(r#"{"name":"t","arguments":null}"#)), Ok(None));
+        assert_eq!(
+            arguments(&call(r#"{"name":"t","arguments":[1]}"#)),
+            Err(Unreadable::BadTarget)
+        );
+        assert_eq!(
+            arguments(&call(r#"{"name":"t","Arguments":{"path":"/etc"}}"#)),
+            Err(Unreadable::CaseVariant)
+        );
+        let prompt = r#"{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"p","arguments":{"a":"b"}}}"#;
+        assert_eq!(arguments(prompt), Ok(Some(serde_json::json!({"a": "b"}))));
+        let list = r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a","arguments":{"a":1}}}"#;
+        assert_eq!(arguments(list), Ok(None), "only calls and prompts carry arguments");
     }
 
     #[test]
@@ -317,7 +385,10 @@ mod tests {
             single(
                 r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"delete_repo","arguments":{}}}"#
             ),
-            Some(op("tools/call", Some(Target::Tool("delete_repo".into()))))
+            Some(Operation {
+                arguments: Some(Map::new()),
+                ..op("tools/call", Some(Target::Tool("delete_repo".into())))
+            })
         );
         assert_eq!(
             single(r#"{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"p"}}"#),

@@ -48,7 +48,8 @@
 //!   `%`-escapes, `;`, `\`, empty, `.` or `..` segments, a `file:` host, anything a URL parser
 //!   would rewrite, such as an upper-case scheme or `localhost`) is held to the strictest rule.
 
-mod case_fold;
+mod allow_rules;
+pub(crate) mod case_fold;
 mod headers;
 mod message;
 mod needs;
@@ -56,6 +57,8 @@ mod permissions;
 mod resource_uri;
 mod rules;
 
+pub(crate) use allow_rules::Conditions;
+pub(crate) use message::Target;
 pub(crate) use needs::{Decided, Grants, Needs, needs};
 pub use permissions::Permissions;
 pub use rules::{DEFAULT_BODY_TIMEOUT, DEFAULT_MAX_BODY_BYTES, OperationRules};

@@ -3,6 +3,7 @@
 use http::HeaderMap;
 use serde_json::Value;
 
+use super::allow_rules::Conditions;
 use super::headers;
 use super::message::{self, Body, Target};
 use super::rules::OperationRules;
@@ -60,10 +61,26 @@ pub(crate) struct Grants<'r> {
     pub(crate) scopes: Vec<&'r str>,
     /// One role of each list (none when empty).
     pub(crate) roles: Vec<&'r [String]>,
-    /// The message `id` a refusal for a missing role answers (`null` for a batch or an
-    /// unreadable body; only kept when roles are needed).
+    /// The CEL rules each call must pass (none when empty).
+    pub(crate) conditions: Vec<Conditions<'r>>,
+    /// The message `id` a refusal for a missing role or a rule answers (`null` for a batch or
+    /// an unreadable body; only kept when roles or rules are needed).
     pub(crate) id: Value,
 }
+
+impl PartialEq for Conditions<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.call == other.call
+            && self.rules.len() == other.rules.len()
+            && self
+                .rules
+                .iter()
+                .zip(&other.rules)
+                .all(|(a, b)| a.id() == b.id())
+    }
+}
+
+impl Eq for Conditions<'_> {}
 
 impl<'r> Grants<'r> {
     /// What a request whose operations cannot be read needs: every rule's grants.
@@ -71,8 +88,14 @@ impl<'r> Grants<'r> {
         Self {
             scopes: rules.strictest(),
             roles: rules.strictest_roles(),
+            conditions: rules.allow_rules().unread().into_iter().collect(),
             id: Value::Null,
         }
+    }
+
+    /// Whether a refusal will answer the message `id`.
+    fn answers(&self) -> bool {
+        !self.roles.is_empty() || !self.conditions.is_empty()
     }
 }
 
@@ -84,30 +107,34 @@ pub(crate) fn needs<'r>(
     headers: &HeaderMap,
     body: Option<&[u8]>,
 ) -> (Needs<'r>, Option<Decided>) {
-    let Some(Ok(body)) = body.map(message::read) else {
+    let Some(Ok(mut body)) = body.map(message::read) else {
         return (Needs::Grants(Grants::strictest(rules)), None);
     };
-    let needs = grants(rules, headers, &body);
+    let needs = grants(rules, headers, &mut body);
     (needs, Decided::of(body))
 }
 
-fn grants<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: &Body) -> Needs<'r> {
+fn grants<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: &mut Body) -> Needs<'r> {
     match body {
         Body::Single {
             operation: Some(operation),
             id,
         } => match headers::agree(headers, operation) {
             Ok(()) => {
-                let roles = rules.roles_for(operation);
-                Needs::Grants(Grants {
+                let mut grants = Grants {
                     scopes: rules.scopes_for(operation),
-                    id: if roles.is_empty() {
-                        Value::Null
-                    } else {
-                        id.clone()
-                    },
-                    roles,
-                })
+                    roles: rules.roles_for(operation),
+                    conditions: rules
+                        .allow_rules()
+                        .conditions(operation)
+                        .into_iter()
+                        .collect(),
+                    id: Value::Null,
+                };
+                if grants.answers() {
+                    grants.id = id.clone();
+                }
+                Needs::Grants(grants)
             }
             Err(reason) => Needs::Mismatch {
                 id: id.clone(),
@@ -139,6 +166,8 @@ fn grants<'r>(rules: &'r OperationRules, headers: &HeaderMap, body: &Body) -> Ne
                     }
                 }
                 all.roles.extend(rules.roles_for(operation));
+                all.conditions
+                    .extend(rules.allow_rules().conditions(operation));
             }
             Needs::Grants(all)
         }

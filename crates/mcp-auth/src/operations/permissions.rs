@@ -6,6 +6,7 @@ use std::sync::Arc;
 use super::message::{Operation, Target};
 use super::rules::OperationRules;
 use crate::auth_info::AuthInfo;
+use crate::policy::{AccessRequest, DecisionError, DecisionPoint};
 use crate::scope::{SharedScopeRelation, missing_scopes};
 
 /// The operation rules, base scopes and scope relation of a bearer layer. The layer puts an
@@ -24,11 +25,22 @@ use crate::scope::{SharedScopeRelation, missing_scopes};
 ///         .collect()
 /// }
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Permissions {
     rules: OperationRules,
     base: Vec<String>,
     relation: SharedScopeRelation,
+    decision_point: Option<Arc<dyn DecisionPoint>>,
+}
+
+impl std::fmt::Debug for Permissions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Permissions")
+            .field("rules", &self.rules)
+            .field("base", &self.base)
+            .field("decision_point", &self.decision_point.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Permissions {
@@ -36,12 +48,54 @@ impl Permissions {
         rules: OperationRules,
         base: Vec<String>,
         relation: SharedScopeRelation,
+        decision_point: Option<Arc<dyn DecisionPoint>>,
     ) -> Arc<Self> {
         Arc::new(Self {
             rules,
             base,
             relation,
+            decision_point,
         })
+    }
+
+    /// What the layer's decision point says of each of `requests`, in one batch question (all
+    /// allowed when the layer has none). For lists: the layer's own rules first
+    /// ([`may_call_tool`](Self::may_call_tool)...), then this for what they let through.
+    ///
+    /// ```
+    /// use mcp_auth::AuthInfo;
+    /// use mcp_auth::operations::Permissions;
+    /// use mcp_auth::policy::{AccessRequest, DecisionError};
+    ///
+    /// async fn callable(permissions: &Permissions, caller: &AuthInfo, tools: &[&str])
+    ///     -> Result<Vec<String>, DecisionError> {
+    ///     let local: Vec<&str> = tools
+    ///         .iter()
+    ///         .copied()
+    ///         .filter(|tool| permissions.may_call_tool(caller, tool))
+    ///         .collect();
+    ///     let questions: Vec<AccessRequest> =
+    ///         local.iter().map(|tool| AccessRequest::tool_call(caller, tool, None)).collect();
+    ///     let decisions = permissions.decide_all(&questions).await?;
+    ///     Ok(local.into_iter().zip(decisions).filter(|(_, allowed)| *allowed).map(|(tool, _)| tool.to_owned()).collect())
+    /// }
+    /// ```
+    pub async fn decide_all(&self, requests: &[AccessRequest]) -> Result<Vec<bool>, DecisionError> {
+        match &self.decision_point {
+            None => Ok(vec![true; requests.len()]),
+            Some(_) if requests.is_empty() => Ok(Vec::new()),
+            Some(decision_point) => {
+                let decided = decision_point.decide_all(requests).await?;
+                if decided.len() != requests.len() {
+                    return Err(DecisionError::new(format!(
+                        "{} decisions for {} questions",
+                        decided.len(),
+                        requests.len()
+                    )));
+                }
+                Ok(decided)
+            }
+        }
     }
 
     /// Whether `caller` may call the tool `name` (`tools/call`).
@@ -59,12 +113,14 @@ impl Permissions {
         self.allows(caller, "resources/read", Target::Resource(uri.to_owned()))
     }
 
-    /// The layer's own decision for this operation: one of each matching rule's roles, its base
-    /// scopes and every matching rule's.
+    /// The layer's own decision for this operation: one of each matching rule's roles, the
+    /// CEL rules that read neither arguments nor the request, its base scopes and every
+    /// matching rule's.
     fn allows(&self, caller: &AuthInfo, method: &str, target: Target) -> bool {
         let operation = Operation {
             method: method.to_owned(),
             targets: vec![target],
+            arguments: None,
         };
         let has_roles = self
             .rules
@@ -72,6 +128,10 @@ impl Permissions {
             .into_iter()
             .all(|allowed| allowed.iter().any(|role| caller.roles.contains(role)));
         if !has_roles {
+            return false;
+        }
+        let listing = self.rules.allow_rules().listing(operation.clone());
+        if listing.denied(caller, None).is_some() {
             return false;
         }
         let mut needed = self.base.clone();
@@ -100,6 +160,7 @@ mod tests {
                 .method("tools/call", ["tools"]),
             vec!["mcp".to_owned()],
             SharedScopeRelation::new(PrefixScopes::new(':')),
+            None,
         );
         let caller = |scopes: &[&str]| AuthInfo {
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
@@ -115,7 +176,7 @@ mod tests {
         );
         assert!(!permissions.may_get_prompt(&base, "incident"));
         let admins = OperationRules::new().tool_roles("Delete_Repo", ["admins"]);
-        let by_role = Permissions::new(admins, vec![], SharedScopeRelation::default());
+        let by_role = Permissions::new(admins, vec![], SharedScopeRelation::default(), None);
         assert!(!by_role.may_call_tool(&base, "delete_repo"));
         assert!(by_role.may_call_tool(&base.clone().with_roles(["admins"]), "delete_repo"));
         assert!(!by_role.may_call_tool(&base.clone().with_roles(["Admins"]), "delete_repo"));

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use super::allow_rules::AllowRules;
 use super::case_fold::fold;
 use super::message::{Operation, Target};
 use super::resource_uri;
@@ -53,6 +54,8 @@ pub struct OperationRules {
     methods: HashMap<String, Vec<String>>,
     /// Roles per tool, keyed by its folded name: the caller needs one of them.
     tool_roles: HashMap<String, Vec<String>>,
+    /// Rules in CEL.
+    allow: AllowRules,
     max_body_bytes: Option<usize>,
     body_timeout: Option<Duration>,
 }
@@ -142,6 +145,98 @@ impl OperationRules {
         self
     }
 
+    /// A rule in CEL that a call of the tool `name` must pass, on top of its scopes and roles:
+    /// the call is allowed when `expression` is `true`. Its id, named in denials and logs, is
+    /// `tool:NAME` (`tool:NAME#2` for a second rule on one tool...).
+    ///
+    /// Rules read `auth` (`subject`, `client_id`, `issuer`, `scopes`, `roles`), `jwt` (every
+    /// claim of the token, or of the introspection answer), `mcp` (`method`, `name`,
+    /// `arguments`: the call's arguments object, `{}` when it has none) and `request`
+    /// (`remote_addr`, the client's address when the server records it, else `null`). Besides
+    /// CEL's standard functions, `path.underPath(folder)` tells whether a path lies in a folder
+    /// without being fooled by `..`, `//`, `%2e` or `\`.
+    ///
+    /// A call the rule denies gets 403 with a JSON-RPC error naming the rule's id (never its
+    /// expression or what it read), and no `insufficient_scope` challenge: no step-up would
+    /// change the answer. So does a call the rule cannot evaluate (a missing argument, a value
+    /// of the wrong type, arguments larger than 64 KiB or 4096 values, or with two member
+    /// names differing only in case), logged with the rule's id at `warn`. Lists hide a tool
+    /// whose rules deny the caller, unless a rule reads `mcp.arguments` or `request` (known
+    /// only when it is called).
+    ///
+    /// The expression is compiled when the layer is built: a syntax error, a variable or field
+    /// no call has (`auth.role`), or a loop a request could make costly (`exists` inside
+    /// `exists`, `map`, `filter`) is a [`ConfigError::PolicyRule`] naming the rule, the line
+    /// and the column.
+    ///
+    /// ```
+    /// use mcp_auth::operations::OperationRules;
+    ///
+    /// let rules = OperationRules::new()
+    ///     .tool_rule("admin_report", r#"auth.roles.exists(r, r == "admins")"#)
+    ///     .tool_rule("read_file", r#"mcp.arguments.path.underPath("/public")"#)
+    ///     .tool_rule("transfer", "mcp.arguments.amount <= 100 || 'finance' in auth.roles");
+    /// ```
+    pub fn tool_rule(mut self, name: impl Into<String>, expression: impl Into<String>) -> Self {
+        self.allow.add(Some("tool"), name.into(), expression.into());
+        self
+    }
+
+    /// A rule in CEL that getting the prompt `name` must pass (id `prompt:NAME`); see
+    /// [`tool_rule`](Self::tool_rule).
+    pub fn prompt_rule(mut self, name: impl Into<String>, expression: impl Into<String>) -> Self {
+        self.allow
+            .add(Some("prompt"), name.into(), expression.into());
+        self
+    }
+
+    /// A rule in CEL that reading (or subscribing to) the resource `uri` must pass (id
+    /// `resource:URI`); see [`tool_rule`](Self::tool_rule).
+    pub fn resource_rule(mut self, uri: impl Into<String>, expression: impl Into<String>) -> Self {
+        self.allow
+            .add(Some("resource"), uri.into(), expression.into());
+        self
+    }
+
+    /// A rule in CEL that reading any resource under `prefix` must pass (id
+    /// `resource_prefix:PREFIX`); see [`tool_rule`](Self::tool_rule).
+    pub fn resource_prefix_rule(
+        mut self,
+        prefix: impl Into<String>,
+        expression: impl Into<String>,
+    ) -> Self {
+        self.allow
+            .add(Some("resource_prefix"), prefix.into(), expression.into());
+        self
+    }
+
+    /// A rule in CEL that every request of the JSON-RPC `method` must pass (id
+    /// `method:NAME`); see [`tool_rule`](Self::tool_rule).
+    ///
+    /// ```
+    /// use mcp_auth::operations::OperationRules;
+    ///
+    /// let rules = OperationRules::new().method_rule("tools/call", r#"auth.client_id != "legacy-bot""#);
+    /// ```
+    pub fn method_rule(mut self, method: impl Into<String>, expression: impl Into<String>) -> Self {
+        self.allow
+            .add(Some("method"), method.into(), expression.into());
+        self
+    }
+
+    /// A rule in CEL that every request carrying a JSON-RPC request or notification must pass
+    /// (id `every_operation`), `initialize` included; see [`tool_rule`](Self::tool_rule).
+    ///
+    /// ```
+    /// use mcp_auth::operations::OperationRules;
+    ///
+    /// let rules = OperationRules::new().every_rule(r#"jwt.tenant == "acme""#);
+    /// ```
+    pub fn every_rule(mut self, expression: impl Into<String>) -> Self {
+        self.allow.add(None, String::new(), expression.into());
+        self
+    }
+
     /// The largest request body read to find its operations ([`DEFAULT_MAX_BODY_BYTES`] unless
     /// set). A larger body is passed on unread, held to the strictest rule: every scope any
     /// rule names.
@@ -180,6 +275,22 @@ impl OperationRules {
             && self.resource_prefixes.is_empty()
             && self.methods.is_empty()
             && self.tool_roles.is_empty()
+            && self.allow.is_empty()
+    }
+
+    /// Compiles the CEL rules (when the layer is built).
+    pub(crate) fn compile(&mut self) -> Result<(), ConfigError> {
+        self.allow.compile()
+    }
+
+    /// Keeps every call for a decision point (the layer has one).
+    pub(crate) fn ask_decision_point(&mut self) {
+        self.allow.keep_calls_for_decision_point();
+    }
+
+    /// The CEL rules, compiled.
+    pub(crate) fn allow_rules(&self) -> &AllowRules {
+        &self.allow
     }
 
     /// Whether a rule names roles.
@@ -371,6 +482,7 @@ mod tests {
         let operation = Operation {
             method: method.to_owned(),
             targets: target.into_iter().collect(),
+            arguments: None,
         };
         rules()
             .scopes_for(&operation)

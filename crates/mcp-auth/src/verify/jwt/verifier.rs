@@ -131,11 +131,11 @@ impl JwtVerifier {
             Some(Value::String(iss)) => self
                 .issuers
                 .iter()
-                .find(|cache| cache.issuer() == iss)
+                .find(|cache| cache.issuer() == iss.as_str())
                 .or_else(|| {
                     self.issuers
                         .iter()
-                        .find(|cache| tenant_in(cache.issuer(), iss).is_some())
+                        .find(|cache| tenant_in(cache.issuer(), iss.as_str()).is_some())
                 }),
             Some(_) => return Err(malformed("the iss claim is not a string")),
             None => return Err(malformed("the token has no iss claim")),

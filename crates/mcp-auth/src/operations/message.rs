@@ -360,7 +360,10 @@ mod tests {
             Ok(Some(serde_json::json!({"path": "/a"})))
         );
         assert_eq!(arguments(&call(r#"{"name":"t"}"#)), Ok(None));
-        assert_eq!(arguments(&call(r#"{"name":"t","arguments":null}"#)), Ok(None));
+        assert_eq!(
+            arguments(&call(r#"{"name":"t","arguments":null}"#)),
+            Ok(None)
+        );
         assert_eq!(
             arguments(&call(r#"{"name":"t","arguments":[1]}"#)),
             Err(Unreadable::BadTarget)
@@ -372,7 +375,11 @@ mod tests {
         let prompt = r#"{"jsonrpc":"2.0","id":1,"method":"prompts/get","params":{"name":"p","arguments":{"a":"b"}}}"#;
         assert_eq!(arguments(prompt), Ok(Some(serde_json::json!({"a": "b"}))));
         let list = r#"{"jsonrpc":"2.0","id":1,"method":"resources/read","params":{"uri":"file:///a","arguments":{"a":1}}}"#;
-        assert_eq!(arguments(list), Ok(None), "only calls and prompts carry arguments");
+        assert_eq!(
+            arguments(list),
+            Ok(None),
+            "only calls and prompts carry arguments"
+        );
     }
 
     #[test]

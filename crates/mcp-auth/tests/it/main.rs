@@ -23,6 +23,7 @@ mod jwt_refusals;
 mod metadata_router;
 mod observability;
 mod operations;
+mod policy_rules;
 mod rmcp_tools;
 mod roles;
 mod shared_issuer;

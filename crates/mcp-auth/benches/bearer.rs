@@ -271,7 +271,19 @@ fn benches(c: &mut Criterion) {
         r#"{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"read_file","arguments":{"path":"README.md"}}}"#,
     );
     let rules = OperationRules::new().tool("delete_repo", ["admin"]);
-    for (name, rules) in [("no_rules", None), ("one_tool_rule", Some(rules))] {
+    // A CEL rule on the tool called, reading the caller; then one reading the arguments.
+    let cel_rule = rules
+        .clone()
+        .tool_rule("read_file", r#""read" in auth.scopes"#);
+    let argument_rule = rules
+        .clone()
+        .tool_rule("read_file", r#"mcp.arguments.path.startsWith("README")"#);
+    for (name, rules) in [
+        ("no_rules", None),
+        ("one_tool_rule", Some(rules)),
+        ("one_cel_rule", Some(cel_rule)),
+        ("one_argument_rule", Some(argument_rule)),
+    ] {
         let service = with_body(&issuer, rules);
         let call = || call_with_body(service.clone(), rs256.clone(), body.clone());
         assert_eq!(runtime.block_on(call()), 200);

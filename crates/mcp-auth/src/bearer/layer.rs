@@ -3,6 +3,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::Router;
 use axum::extract::Request;
 use axum::response::IntoResponse;
@@ -12,6 +13,7 @@ use url::Url;
 
 use super::policy::Policy;
 use super::service::BearerAuth;
+use crate::error::ConfigError;
 
 /// A tower [`Layer`] that lets a request through only with an acceptable bearer token.
 ///
@@ -19,16 +21,70 @@ use super::service::BearerAuth;
 /// [module documentation](super) for an example.
 #[derive(Clone)]
 pub struct BearerAuthLayer {
-    policy: Arc<Policy>,
+    /// Shared by every service the layer made and every clone of it, so that a
+    /// [`reload`](Self::reload) reaches them all.
+    policy: Arc<ArcSwap<Policy>>,
     resource: Url,
 }
 
 impl BearerAuthLayer {
     pub(crate) fn new(policy: Policy, resource: Url) -> Self {
         Self {
-            policy: Arc::new(policy),
+            policy: Arc::new(ArcSwap::from_pointee(policy)),
             resource,
         }
+    }
+
+    /// Puts `next`'s checks (verifiers, rules, scopes, decision point...) in force for every
+    /// request that starts from now on, in every service this layer made: requests under way
+    /// finish under the checks they started with, and no connection is dropped. What the
+    /// running layer remembers of its clients is kept: the sessions it bound (so no client
+    /// loses its session) and the DPoP proofs it saw (so no proof can be replayed); so are
+    /// their limits and store, which only a restart changes. A configuration file reloaded on
+    /// `SIGHUP` is the use.
+    ///
+    /// `next` must guard the same resource and be a layer just built (not serving yet), or
+    /// this is a [`ConfigError`] and nothing changes.
+    ///
+    /// ```
+    /// # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+    /// # let auth = McpAuth::builder()
+    /// #     .protected_resource(ProtectedResource::new("https://api.example.com/mcp")
+    /// #         .authorization_server(AuthServerConfig::lazy("https://auth.example.com", AuthServerType::Oidc)))
+    /// #     .build()?;
+    /// let running = auth.bearer().required_scopes(["mcp"]).build()?;
+    /// // ... serve with `running`; later, from a new configuration:
+    /// running.reload(auth.bearer().required_scopes(["mcp", "tools"]).build()?)?;
+    /// # Ok::<(), mcp_auth::ConfigError>(())
+    /// ```
+    pub fn reload(&self, next: BearerAuthLayer) -> Result<(), ConfigError> {
+        if next.resource != self.resource {
+            return Err(ConfigError::invalid_setting(
+                "BearerAuthLayer",
+                "reload",
+                format!(
+                    "the new layer guards {} and the running one {}: a reload keeps the resource, a restart changes it",
+                    next.resource, self.resource
+                ),
+            ));
+        }
+        if Arc::ptr_eq(&self.policy, &next.policy) {
+            return Ok(());
+        }
+        let running = self.policy.load_full();
+        let next = Arc::try_unwrap(next.policy)
+            .ok()
+            .and_then(|next| Arc::try_unwrap(next.into_inner()).ok());
+        let Some(mut next) = next else {
+            return Err(ConfigError::invalid_setting(
+                "BearerAuthLayer",
+                "reload",
+                "the new layer is already serving requests: reload from a layer just built",
+            ));
+        };
+        next.carry_over(&running);
+        self.policy.store(Arc::new(next));
+        Ok(())
     }
 
     /// The identifier of the protected resource this layer guards.
@@ -54,7 +110,7 @@ impl BearerAuthLayer {
     /// # Ok::<(), mcp_auth::ConfigError>(())
     /// ```
     pub fn permits_origin(&self, headers: &http::HeaderMap) -> bool {
-        self.policy.allowed_origins.permit(headers)
+        self.policy.load().allowed_origins.permit(headers)
     }
 
     /// The host of the resource identifier (`api.example.com`, `[::1]`): what rmcp's
@@ -119,8 +175,8 @@ impl std::fmt::Debug for BearerAuthLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BearerAuthLayer")
             .field("resource", &self.resource.as_str())
-            .field("rules", &self.policy.rules)
-            .field("required_scopes", &self.policy.required_scopes)
+            .field("rules", &self.policy.load().rules)
+            .field("required_scopes", &self.policy.load().required_scopes)
             .finish_non_exhaustive()
     }
 }

@@ -230,6 +230,17 @@ impl Policy {
 }
 
 impl Policy {
+    /// Takes over what `running` remembers of its clients, for a reload: the sessions it
+    /// bound and the DPoP replay store (with the proofs it saw).
+    pub(crate) fn carry_over(&mut self, running: &Policy) {
+        if let (Some(_), Some(sessions)) = (&self.sessions, &running.sessions) {
+            self.sessions = Some(sessions.clone());
+        }
+        if let (Some(next), Some(running)) = (&mut self.dpop, &running.dpop) {
+            next.keep_replay_store(running);
+        }
+    }
+
     /// Gives an allowed request what handlers read: its caller's [`AuthInfo`] and, with
     /// operation rules, the caller's permissions (for lists and checks inside tools).
     pub(crate) fn equip(&self, extensions: &mut http::Extensions, info: Arc<AuthInfo>) {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
+use arc_swap::{ArcSwap, Guard};
 use bytes::Bytes;
 use http::{Request, Response};
 use http_body::Body;
@@ -25,11 +26,12 @@ use super::token::{Scheme, uses_dpop};
 #[derive(Clone)]
 pub struct BearerAuth<S> {
     inner: S,
-    policy: Arc<Policy>,
+    /// The layer's checks; a reload swaps them for every service at once.
+    policy: Arc<ArcSwap<Policy>>,
 }
 
 impl<S> BearerAuth<S> {
-    pub(crate) fn new(inner: S, policy: Arc<Policy>) -> Self {
+    pub(crate) fn new(inner: S, policy: Arc<ArcSwap<Policy>>) -> Self {
         Self { inner, policy }
     }
 
@@ -77,37 +79,35 @@ where
 
     fn call(&mut self, request: Request<ReqBody>) -> Self::Future {
         let started = Instant::now();
-        let body_to_read = self.policy.body_to_read(request.method());
+        // The checks in force now: a reload during this request does not change them.
+        let policy = self.policy.load();
+        let body_to_read = policy.body_to_read(request.method());
         let span = decision_span();
-        let decision = span.in_scope(|| self.policy.decide(request.headers(), request.uri()));
+        let decision = span.in_scope(|| policy.decide(request.headers(), request.uri()));
         let seen = |request| seen_request(request, started);
         match decision {
             // Refused, or a token verified before with no body to read: no future to
             // allocate, nothing to wait for.
-            Decision::Refuse(refusal) => span.in_scope(|| {
-                ResponseFuture::refused(refuse(&self.policy, refusal, &seen(&request)))
-            }),
+            Decision::Refuse(refusal) => {
+                span.in_scope(|| ResponseFuture::refused(refuse(&policy, refusal, &seen(&request))))
+            }
             Decision::Allow(info) if body_to_read.is_none() => {
                 let entered = span.enter();
-                let watch =
-                    match self
-                        .policy
-                        .watch_session(request.method(), request.headers(), &info)
-                    {
-                        Ok(watch) => watch,
-                        Err(rejection) => {
-                            return ResponseFuture::refused(refuse(
-                                &self.policy,
-                                Refusal::of(&info, rejection),
-                                &seen(&request),
-                            ));
-                        }
-                    };
-                self.policy.observer.allowed(&seen(&request), &info);
+                let watch = match policy.watch_session(request.method(), request.headers(), &info) {
+                    Ok(watch) => watch,
+                    Err(rejection) => {
+                        return ResponseFuture::refused(refuse(
+                            &policy,
+                            Refusal::of(&info, rejection),
+                            &seen(&request),
+                        ));
+                    }
+                };
+                policy.observer.allowed(&seen(&request), &info);
                 // The decision ends here: the inner service's work is not part of its span.
                 drop(entered);
                 let mut request = request.map(RequestBody::untouched);
-                self.policy.equip(request.extensions_mut(), info);
+                policy.equip(request.extensions_mut(), info);
                 ResponseFuture::inner(self.inner.call(request), watch)
             }
             decision => {
@@ -115,7 +115,7 @@ where
                 // clone behind for the next request.
                 let fresh = self.inner.clone();
                 let inner = std::mem::replace(&mut self.inner, fresh);
-                let policy = self.policy.clone();
+                let policy = Guard::into_inner(policy);
                 ResponseFuture::verifying(Box::pin(authorize_then_call(
                     policy,
                     inner,

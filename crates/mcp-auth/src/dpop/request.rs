@@ -36,6 +36,11 @@ pub(crate) enum ProofRefusal {
 }
 
 impl RequestProofs {
+    /// Uses `running`'s replay store, and so remembers the proofs it saw (a reload).
+    pub(crate) fn keep_replay_store(&mut self, running: &RequestProofs) {
+        self.options.store = running.options.store.clone();
+    }
+
     pub(crate) fn new(options: DpopOptions, public_url: Url) -> Self {
         let nonces = options.nonce_secret.as_deref().map(Nonces::new);
         Self {

@@ -370,3 +370,93 @@ async fn a_tool_asking_for_auth_without_the_layer_fails_cleanly() {
     let reply = call_tool(&url, "ignored", &session, "greet", json!({ "name": "Bob" })).await;
     assert_eq!(text_of(&reply), "hello Bob from nobody");
 }
+
+/// [`protected_server`], with its `McpAuth` and layer handed back for a reload.
+async fn reloadable_server() -> (String, mcp_auth::McpAuth, mcp_auth::bearer::BearerAuthLayer) {
+    let kept = std::sync::Arc::new(std::sync::Mutex::new(None));
+    let out = kept.clone();
+    let server = serve(move |addr| {
+        let resource = format!("http://{addr}/mcp");
+        let auth = mcp_auth(&resource);
+        let bearer = auth
+            .bearer()
+            .verifier(fixed_tokens(&resource))
+            .required_scopes(["read"])
+            .build()
+            .unwrap();
+        let router = bearer.mount(mcp_service()).merge(auth.metadata_router());
+        *out.lock().unwrap() = Some((auth, bearer));
+        router
+    })
+    .await;
+    let (auth, bearer) = kept.lock().unwrap().take().unwrap();
+    (server.url("/mcp"), auth, bearer)
+}
+
+#[tokio::test]
+async fn a_reload_puts_new_checks_in_force_and_keeps_every_session() {
+    let (url, auth, running) = reloadable_server().await;
+    let session = open_session(&url, "alice").await;
+    let readers = open_session(&url, "reader").await;
+    let greet = json!({ "name": "Bob" });
+    let reply = call_tool(&url, "alice", &session, "greet", greet.clone()).await;
+    assert_eq!(text_of(&reply), "hello Bob from alice");
+
+    let next = auth
+        .bearer()
+        .verifier(fixed_tokens(&url))
+        .required_scopes(["read", "write"])
+        .operations(
+            mcp_auth::operations::OperationRules::new()
+                .tool_rule("greet", r#"mcp.arguments.name != "Bob""#),
+        )
+        .build()
+        .unwrap();
+    running.reload(next).unwrap();
+
+    // The session opened before the reload still serves alice, under the new rules.
+    let reply = call_tool(&url, "alice", &session, "whoami", json!({})).await;
+    assert!(text_of(&reply).contains("alice"), "{reply}");
+    let denied = send(
+        &url,
+        Some("alice"),
+        Some(&session),
+        &json!({ "jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": { "name": "greet", "arguments": greet } }),
+    )
+    .await;
+    assert_eq!(denied.status(), StatusCode::FORBIDDEN);
+    let body: Value = denied.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("tool:greet"),
+        "{body}"
+    );
+    // A caller without the new base scope is stepped up; still nobody else's session is open
+    // to it.
+    let list = json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" });
+    let reader = send(&url, Some("reader"), Some(&readers), &list).await;
+    assert_eq!(reader.status(), StatusCode::FORBIDDEN);
+    let challenge = parse_challenge(reader.headers()[WWW_AUTHENTICATE].to_str().unwrap());
+    assert_eq!(challenge.param("error"), Some("insufficient_scope"));
+    let hijack = send(&url, Some("bob"), Some(&session), &list).await;
+    assert_eq!(hijack.status(), StatusCode::NOT_FOUND);
+
+    // A layer for another resource is refused, and the running checks stay.
+    let elsewhere = mcp_auth("https://elsewhere.example.com/mcp");
+    let other = elsewhere
+        .bearer()
+        .verifier(fixed_tokens(&url))
+        .build()
+        .unwrap();
+    assert!(matches!(
+        running.reload(other),
+        Err(mcp_auth::ConfigError::InvalidSetting {
+            setting: "reload",
+            ..
+        })
+    ));
+    let reply = call_tool(&url, "alice", &session, "whoami", json!({})).await;
+    assert!(text_of(&reply).contains("alice"), "{reply}");
+}

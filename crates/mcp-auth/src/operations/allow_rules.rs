@@ -151,7 +151,7 @@ impl AllowRules {
         let rules = self
             .for_operation(&operation)
             .into_iter()
-            .filter(|rule| !rule.reads().arguments && !rule.reads().request)
+            .filter(|rule| !rule.reads().arguments() && !rule.reads().request)
             .collect();
         Conditions {
             call: Some(operation),
@@ -221,7 +221,7 @@ impl Conditions<'_> {
             Ok(context) => context,
             Err(why) => {
                 // Only what the request sent can fail to convert: blame a rule reading it.
-                let reader = self.rules.iter().find(|rule| rule.reads().arguments);
+                let reader = self.rules.iter().find(|rule| rule.reads().arguments());
                 let rule = reader.or(self.rules.first()).map(|rule| rule.id())?;
                 tracing::warn!(rule, why, "the call is denied: its rules could not read it");
                 return Some(rule);

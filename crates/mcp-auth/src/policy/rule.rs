@@ -33,28 +33,62 @@ pub(crate) struct AllowRule {
     reads: Reads,
 }
 
-/// Which variables a rule reads, so that each call builds only those.
+/// Which variables a rule reads, and which of their fields, so that each call builds only
+/// those.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Reads {
-    pub(crate) auth: bool,
+    /// Fields of `auth`, by their place in [`VARIABLES`] (bit 0: `subject`...).
+    pub(crate) auth: Fields,
     pub(crate) jwt: bool,
-    pub(crate) mcp: bool,
-    /// `mcp.arguments` (or `mcp` as a whole): known only when the call is made, so a list
-    /// leaves the item shown.
-    pub(crate) arguments: bool,
+    /// Fields of `mcp`: `method`, `name`, `arguments`.
+    pub(crate) mcp: Fields,
     pub(crate) request: bool,
 }
+
+/// A set of a variable's fields, one bit each in the variable's order.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Fields(u8);
+
+impl Fields {
+    /// Every field (the variable is used as a whole).
+    pub(crate) const ALL: Self = Self(u8::MAX);
+
+    /// Whether the field at `index` is read.
+    pub(crate) fn has(self, index: usize) -> bool {
+        self.0 & (1 << index) != 0
+    }
+
+    pub(crate) fn any(self) -> bool {
+        self.0 != 0
+    }
+
+    fn with(self, index: usize) -> Self {
+        Self(self.0 | (1 << index))
+    }
+
+    fn union(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+}
+
+/// Where `mcp.arguments` sits among `mcp`'s fields.
+pub(crate) const ARGUMENTS: usize = 2;
 
 impl Reads {
     /// What either reads.
     pub(crate) fn union(self, other: Self) -> Self {
         Self {
-            auth: self.auth || other.auth,
+            auth: self.auth.union(other.auth),
             jwt: self.jwt || other.jwt,
-            mcp: self.mcp || other.mcp,
-            arguments: self.arguments || other.arguments,
+            mcp: self.mcp.union(other.mcp),
             request: self.request || other.request,
         }
+    }
+
+    /// Whether the call's arguments are read: known only when it is called, so a list leaves
+    /// the item shown.
+    pub(crate) fn arguments(self) -> bool {
+        self.mcp.has(ARGUMENTS)
     }
 }
 
@@ -232,29 +266,30 @@ impl<'a> Check<'a> {
                 format!("no variable {name:?}: rules read auth, jwt, mcp and request"),
             ));
         };
-        if let Some((at, field)) = field
-            && !fields.is_empty()
-            && !fields.contains(&field)
-        {
-            return Err(self.mistake(
-                at,
-                format!(
-                    "{name} has no field {field:?}: it has {}",
-                    fields.join(", ")
-                ),
-            ));
-        }
-        match name {
-            "auth" => reads.auth = true,
-            "jwt" => reads.jwt = true,
-            "request" => reads.request = true,
-            _ => {
-                reads.mcp = true;
-                // `mcp` as a whole may be passed to anything that reads its arguments.
-                if field.is_none_or(|(_, field)| field == "arguments") {
-                    reads.arguments = true;
+        let index = match field {
+            Some((at, field)) if !fields.is_empty() => {
+                match fields.iter().position(|known| *known == field) {
+                    Some(index) => Some(index),
+                    None => {
+                        return Err(self.mistake(
+                            at,
+                            format!(
+                                "{name} has no field {field:?}: it has {}",
+                                fields.join(", ")
+                            ),
+                        ));
+                    }
                 }
             }
+            _ => None,
+        };
+        // A variable used as a whole may be read anywhere: all its fields are built.
+        let read = |fields: Fields| index.map_or(Fields::ALL, |index| fields.with(index));
+        match name {
+            "auth" => reads.auth = read(reads.auth),
+            "jwt" => reads.jwt = true,
+            "request" => reads.request = true,
+            _ => reads.mcp = read(reads.mcp),
         }
         Ok(())
     }
@@ -349,22 +384,27 @@ mod tests {
         assert_eq!(
             reads("\"admins\" in auth.roles"),
             Ok(Reads {
-                auth: true,
+                auth: Fields::default().with(4),
                 ..Reads::default()
             })
         );
         let arguments = reads("mcp.arguments.path.underPath(\"/public\")");
-        assert_eq!(arguments.map(|reads| reads.arguments), Ok(true));
+        assert_eq!(arguments.map(Reads::arguments), Ok(true));
         let name = reads("mcp.name == \"x\" && jwt.tenant == \"a\"");
         assert_eq!(
             name,
             Ok(Reads {
-                mcp: true,
+                mcp: Fields::default().with(1),
                 jwt: true,
                 ..Reads::default()
             })
         );
+        assert_eq!(reads("size(mcp) > 0").map(Reads::arguments), Ok(true));
+        assert_eq!(
+            reads("size(auth) > 0").map(|reads| reads.auth),
+            Ok(Fields::ALL)
+        );
         let bound = reads("auth.scopes.exists(mcp, mcp == \"x\")");
-        assert_eq!(bound.map(|reads| reads.mcp), Ok(false));
+        assert_eq!(bound.map(|reads| reads.mcp.any()), Ok(false));
     }
 }

@@ -4,14 +4,16 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
 
-use cel::objects::{Key, Map as CelMap};
-use cel::{Context, Value};
+use cel::Context;
+use cel::common::types::{
+    CelBool, CelDouble, CelInt, CelList, CelMap, CelMapKey, CelNull, CelString, CelUInt,
+};
+use cel::common::value::Val;
 use serde_json::{Map, Value as Json};
 
 use super::environment::environment;
-use super::rule::Reads;
+use super::rule::{Fields, Reads};
 use crate::auth_info::AuthInfo;
 use crate::operations::case_fold::fold;
 
@@ -19,6 +21,9 @@ use crate::operations::case_fold::fold;
 /// loop over them costs at most this much per step; past it the rules reading arguments deny.
 const MAX_ARGUMENT_BYTES: usize = 64 * 1024;
 const MAX_ARGUMENT_VALUES: usize = 4096;
+
+/// A CEL value borrowing from the caller or the call.
+type Cel<'v> = Box<dyn Val + 'v>;
 
 /// One message as rules see it.
 #[derive(Debug, Clone, Copy, Default)]
@@ -31,75 +36,109 @@ pub(crate) struct Call<'a> {
     pub(crate) arguments: Option<&'a Map<String, Json>>,
 }
 
-/// The context a rule reading `reads` runs in for `call` by `caller`; `Err` with why when
-/// what the request sent cannot be handed to rules (too large, ambiguous member names).
-pub(crate) fn context(
+/// The context a rule reading `reads` runs in for `call` by `caller`, borrowing from both and
+/// holding only the fields read; `Err` with why when what the request sent cannot be handed
+/// to rules (too large, ambiguous member names).
+pub(crate) fn context<'v>(
     reads: Reads,
-    caller: &AuthInfo,
-    call: Call<'_>,
+    caller: &'v AuthInfo,
+    call: Call<'v>,
     remote_addr: Option<IpAddr>,
-) -> Result<Context<'static, 'static>, String> {
+) -> Result<Context<'v, 'v>, String> {
     let mut context = Context::with_env(environment());
-    if reads.auth {
-        context.add_variable_from_value("auth", auth(caller));
+    if reads.auth.any() {
+        context.add_variable_as_val("auth", auth(caller, reads.auth));
     }
     if reads.jwt {
-        let mut budget = Budget::unbounded();
-        let claims = object(&caller.claims, &mut budget, false)?;
-        context.add_variable_from_value("jwt", claims);
+        let claims = object(&caller.claims, &mut Budget::unbounded(), false)?;
+        context.add_variable_as_val("jwt", claims);
     }
-    if reads.mcp {
-        context.add_variable_from_value("mcp", mcp(call, reads.arguments)?);
+    if reads.mcp.any() {
+        context.add_variable_as_val("mcp", mcp(call, reads.mcp)?);
     }
     if reads.request {
-        let address = remote_addr.map_or(Value::Null, |address| string(address.to_string()));
-        context.add_variable_from_value("request", map([("remote_addr", address)]));
+        let address: Cel<'v> = match remote_addr {
+            Some(address) => Box::new(CelString::from(address.to_string())),
+            None => Box::new(CelNull),
+        };
+        context.add_variable_as_val(
+            "request",
+            map([(0, "remote_addr", Some(address))], Fields::ALL),
+        );
     }
     Ok(context)
 }
 
-fn auth(caller: &AuthInfo) -> Value {
-    let optional = |value: &Option<String>| value.clone().map_or(Value::Null, string);
-    let list =
-        |values: &[String]| Value::List(Arc::new(values.iter().cloned().map(string).collect()));
-    map([
-        ("subject", optional(&caller.subject)),
-        ("client_id", optional(&caller.client_id)),
-        ("issuer", string(caller.issuer.clone())),
-        ("scopes", list(&caller.scopes)),
-        ("roles", list(&caller.roles)),
-    ])
+fn auth(caller: &AuthInfo, fields: Fields) -> Cel<'_> {
+    // Each field is built only when read.
+    let field = |index: usize| fields.has(index);
+    map(
+        [
+            (
+                0,
+                "subject",
+                field(0).then(|| optional(caller.subject.as_deref())),
+            ),
+            (
+                1,
+                "client_id",
+                field(1).then(|| optional(caller.client_id.as_deref())),
+            ),
+            (2, "issuer", field(2).then(|| text(&caller.issuer))),
+            (3, "scopes", field(3).then(|| list(&caller.scopes))),
+            (4, "roles", field(4).then(|| list(&caller.roles))),
+        ],
+        fields,
+    )
 }
 
-fn mcp(call: Call<'_>, with_arguments: bool) -> Result<Value, String> {
-    let optional =
-        |value: Option<&str>| value.map_or(Value::Null, |value| string(value.to_owned()));
-    let arguments = match call.arguments {
-        Some(arguments) if with_arguments => {
-            let mut budget = Budget::arguments();
-            object(arguments, &mut budget, true)?
-        }
-        _ => Value::Map(CelMap {
-            map: Arc::new(HashMap::new()),
-        }),
+fn optional(value: Option<&str>) -> Cel<'_> {
+    value.map_or_else(null, text)
+}
+
+fn list(values: &[String]) -> Cel<'_> {
+    let items: Vec<Cel<'_>> = values.iter().map(|value| text(value)).collect();
+    Box::new(CelList::from(items))
+}
+
+fn mcp(call: Call<'_>, fields: Fields) -> Result<Cel<'_>, String> {
+    let arguments: Option<Cel<'_>> = if fields.has(super::rule::ARGUMENTS) {
+        Some(match call.arguments {
+            Some(arguments) => object(arguments, &mut Budget::arguments(), true)?,
+            None => Box::new(CelMap::from(HashMap::new())),
+        })
+    } else {
+        None
     };
-    Ok(map([
-        ("method", optional(call.method)),
-        ("name", optional(call.name)),
-        ("arguments", arguments),
-    ]))
+    Ok(map(
+        [
+            (0, "method", fields.has(0).then(|| optional(call.method))),
+            (1, "name", fields.has(1).then(|| optional(call.name))),
+            (2, "arguments", arguments),
+        ],
+        fields,
+    ))
 }
 
-fn string(value: String) -> Value {
-    Value::String(Arc::new(value))
+fn text(value: &str) -> Cel<'_> {
+    Box::new(CelString::from(value))
 }
 
-fn map<const N: usize>(entries: [(&str, Value); N]) -> Value {
-    let map: HashMap<Key, Value> = entries
+fn null<'v>() -> Cel<'v> {
+    Box::new(CelNull)
+}
+
+/// A map of the entries whose field is read (the others, `None`, are left out).
+fn map<'v, const N: usize>(
+    entries: [(usize, &'static str, Option<Cel<'v>>); N],
+    fields: Fields,
+) -> Cel<'v> {
+    let map: HashMap<CelMapKey<'v>, Cel<'v>> = entries
         .into_iter()
-        .map(|(name, value)| (Key::String(Arc::new(name.to_owned())), value))
+        .filter(|(index, _, _)| fields.has(*index))
+        .filter_map(|(_, name, value)| value.map(|value| (CelMapKey::from(name), value)))
         .collect();
-    Value::Map(CelMap { map: Arc::new(map) })
+    Box::new(CelMap::from(map))
 }
 
 /// What is left to convert.
@@ -139,14 +178,14 @@ impl Budget {
     }
 }
 
-/// `object` as a CEL map. With `distinct_names`, two member names equal under case folding are
-/// refused: a server matching names without regard to case (Go, .NET, Jackson) could read the
-/// one the rule did not.
-fn object(
-    object: &Map<String, Json>,
+/// `object` as a CEL map borrowing from it. With `distinct_names`, two member names equal
+/// under case folding are refused: a server matching names without regard to case (Go, .NET,
+/// Jackson) could read the one the rule did not.
+fn object<'v>(
+    object: &'v Map<String, Json>,
     budget: &mut Budget,
     distinct_names: bool,
-) -> Result<Value, String> {
+) -> Result<Cel<'v>, String> {
     let mut map = HashMap::with_capacity(object.len());
     let mut folded = Vec::new();
     for (name, value) in object {
@@ -162,35 +201,35 @@ fn object(
             folded.push(name);
         }
         map.insert(
-            Key::String(Arc::new(name.clone())),
+            CelMapKey::from(name.as_str()),
             json(value, budget, distinct_names)?,
         );
     }
-    Ok(Value::Map(CelMap { map: Arc::new(map) }))
+    Ok(Box::new(CelMap::from(map)))
 }
 
-fn json(value: &Json, budget: &mut Budget, distinct_names: bool) -> Result<Value, String> {
+fn json<'v>(value: &'v Json, budget: &mut Budget, distinct_names: bool) -> Result<Cel<'v>, String> {
     Ok(match value {
         Json::Null => {
             budget.spend(0)?;
-            Value::Null
+            null()
         }
         Json::Bool(value) => {
             budget.spend(0)?;
-            Value::Bool(*value)
+            Box::new(CelBool::from(*value))
         }
         Json::Number(number) => {
             budget.spend(0)?;
             match (number.as_i64(), number.as_u64(), number.as_f64()) {
-                (Some(int), _, _) => Value::Int(int),
-                (None, Some(uint), _) => Value::UInt(uint),
-                (None, None, Some(float)) => Value::Float(float),
+                (Some(int), _, _) => Box::new(CelInt::from(int)),
+                (None, Some(uint), _) => Box::new(CelUInt::from(uint)),
+                (None, None, Some(float)) => Box::new(CelDouble::from(float)),
                 (None, None, None) => return Err("a number rules cannot read".to_owned()),
             }
         }
-        Json::String(text) => {
-            budget.spend(text.len())?;
-            string(text.clone())
+        Json::String(value) => {
+            budget.spend(value.len())?;
+            text(value)
         }
         Json::Array(items) => {
             budget.spend(0)?;
@@ -198,7 +237,7 @@ fn json(value: &Json, budget: &mut Budget, distinct_names: bool) -> Result<Value
                 .iter()
                 .map(|item| json(item, budget, distinct_names))
                 .collect::<Result<Vec<_>, _>>()?;
-            Value::List(Arc::new(items))
+            Box::new(CelList::from(items))
         }
         Json::Object(members) => {
             budget.spend(0)?;

@@ -38,8 +38,8 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Refusals, each with a JSON body `{"error", "error_description"}` (but the JSON-RPC error of
-//! a header mismatch):
+//! Refusals, each with a JSON body `{"error", "error_description"}` (but the JSON-RPC errors of
+//! a header mismatch, a missing role and a policy denial):
 //!
 //! | request | status | `WWW-Authenticate` |
 //! |---|---|---|
@@ -48,8 +48,10 @@
 //! | verifier refused, untrusted issuer, wrong audience, expired | 401 | `Bearer error="invalid_token", ..` |
 //! | a required (base) scope missing | 403 | `Bearer error="insufficient_scope", scope="<base scopes>", ..` |
 //! | a scope an [operation rule](crate::operations) needs missing (step-up) | 403 | `Bearer error="insufficient_scope", scope="<base and operation scopes>", ..` |
+//! | none of the roles a [role rule](crate::operations::OperationRules::tool_roles) allows | 403 | none; body `{"jsonrpc": "2.0", "id": .., "error": {"code": -32003, ..}}` |
+//! | a [rule in CEL](crate::operations::OperationRules::tool_rule) or the [decision point](BearerAuthBuilder::decision_point) denies the call | 403 | none; body `{"jsonrpc": "2.0", "id": .., "error": {"code": -32003, "message": "denied by the policy rule <id>"}}` |
 //! | `Mcp-Method` / `Mcp-Name` disagree with the body | 400 | none; body `{"jsonrpc": "2.0", "id": .., "error": {"code": -32020, ..}}` |
-//! | verifier unavailable, or no answer within the verifier timeout | 503 | none: never fail open |
+//! | verifier or decision point unavailable, or no answer within its timeout | 503 | none: never fail open |
 //! | `Origin` not allowed | 403 | none: refused before any token check |
 //!
 //! Browsers' CORS preflights carry no token and are refused like any other request: put a CORS

@@ -56,6 +56,21 @@ pub(crate) struct Dpop {
 impl DpopArgs {
     /// The DPoP settings, connected to the replay store when it is Redis.
     pub(crate) async fn start(&self) -> Result<Dpop, Failure> {
+        let mut dpop = self.check()?;
+        if let Some(url) = &self.replay_store
+            && let Some(options) = dpop.options.take()
+        {
+            let store = RedisReplayStore::connect(url)
+                .await
+                .map_err(|err| format!("--replay-store: {err}"))?;
+            dpop.options = Some(options.replay_store(store));
+        }
+        Ok(dpop)
+    }
+
+    /// The DPoP settings, checked, without connecting to Redis (`start` does): for
+    /// `check-config`, which contacts nothing.
+    pub(crate) fn check(&self) -> Result<Dpop, Failure> {
         let mut options = match self.dpop {
             DpopSetting::Off if self.replay_store.is_some() || self.replay_capacity.is_some() => {
                 let flag = if self.replay_store.is_some() {
@@ -88,13 +103,7 @@ impl DpopArgs {
                         .to_owned(),
                 ));
             }
-            (Some(url), None) => {
-                let store = RedisReplayStore::connect(url)
-                    .await
-                    .map_err(|err| format!("--replay-store: {err}"))?;
-                options = options.replay_store(store);
-                summary.push_str(", proofs remembered in Redis");
-            }
+            (Some(_), None) => summary.push_str(", proofs remembered in Redis"),
             (None, capacity) => {
                 let capacity = capacity.map_or(DEFAULT_REPLAY_ENTRIES, |capacity| {
                     usize::try_from(capacity).unwrap_or(usize::MAX)

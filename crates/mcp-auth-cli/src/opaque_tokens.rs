@@ -71,7 +71,7 @@ pub(crate) struct OpaqueTokenArgs {
         value_delimiter = ',',
         hide_env_values = true
     )]
-    api_keys: Vec<String>,
+    api_keys: Vec<Hidden>,
 }
 
 /// `--introspection-auth-method`.
@@ -92,8 +92,8 @@ impl From<AuthMethod> for ClientAuthMethod {
     }
 }
 
-/// A flag value never shown, not even in `Debug`: a client secret, an upstream header that
-/// may carry one.
+/// A flag value never shown, not even in `Debug` or by `check-config`: a client secret, an
+/// upstream header that may carry one, an API key's digest.
 #[derive(Clone)]
 pub(crate) struct Hidden(pub(crate) String);
 
@@ -218,7 +218,7 @@ impl OpaqueTokenArgs {
         let given = self
             .api_keys
             .iter()
-            .flat_map(|value| value.split('\n'))
+            .flat_map(|Hidden(value)| value.split('\n'))
             .map(str::trim)
             .filter(|entry| !entry.is_empty());
         for (index, entry) in given.enumerate() {
@@ -280,7 +280,7 @@ mod tests {
             client_id: None,
             client_secret: None,
             client_secret_file: None,
-            api_keys: api_keys.iter().map(|s| (*s).to_owned()).collect(),
+            api_keys: api_keys.iter().map(|s| Hidden((*s).to_owned())).collect(),
         }
     }
 

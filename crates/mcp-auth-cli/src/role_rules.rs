@@ -35,7 +35,7 @@ pub(crate) struct RoleArgs {
         value_delimiter = ',',
         value_parser = parse_tool_role
     )]
-    tool_roles: Vec<(String, String)>,
+    tool_roles: Vec<ToolRole>,
     /// Scopes a role grants its holders, on top of their token's, as ROLE=SCOPE; several
     /// scopes separated by spaces. For servers whose rules are written against scopes behind a
     /// provider that puts permissions in roles or groups. Repeatable; comma-separated in the
@@ -68,9 +68,12 @@ impl RoleArgs {
         let tools = mcp_server::tool_names();
         // Tool names match without regard to case, as requests are matched.
         let known = |tool: &str| tools.iter().any(|name| name.eq_ignore_ascii_case(tool));
-        match self.tool_roles.iter().find(|(tool, _)| !known(tool)) {
-            Some((tool, role)) => Err(Failure::Usage(format!(
-                "invalid value '{tool}={role}' for '--tool-role <TOOL=ROLE>': the server has no tool {tool:?}; its tools are {}",
+        match self.tool_roles.iter().find(|rule| !known(&rule.tool)) {
+            Some(rule) => Err(Failure::Usage(format!(
+                "invalid value '{}={}' for '--tool-role <TOOL=ROLE>': the server has no tool {:?}; its tools are {}",
+                rule.tool,
+                rule.role,
+                rule.tool,
                 tools.join(", ")
             ))),
             None => Ok(()),
@@ -79,8 +82,8 @@ impl RoleArgs {
 
     /// `rules` with the tool role rules added.
     pub(crate) fn operations(&self, rules: OperationRules) -> OperationRules {
-        self.tool_roles.iter().fold(rules, |rules, (tool, role)| {
-            rules.tool_roles(tool.clone(), [role.clone()])
+        self.tool_roles.iter().fold(rules, |rules, rule| {
+            rules.tool_roles(rule.tool.clone(), [rule.role.clone()])
         })
     }
 
@@ -103,8 +106,8 @@ impl RoleArgs {
         if !self.roles_claims.is_empty() {
             lines.push(("roles from", self.roles_claims.join(", ")));
         }
-        for (tool, role) in &self.tool_roles {
-            lines.push(("tool roles", format!("{tool}={role}")));
+        for rule in &self.tool_roles {
+            lines.push(("tool roles", format!("{}={}", rule.tool, rule.role)));
         }
         for (role, scopes) in &self.role_scopes {
             lines.push(("role scopes", format!("{role}={}", scopes.join(" "))));
@@ -113,20 +116,38 @@ impl RoleArgs {
     }
 }
 
+/// One `--tool-role` entry: a tool and a role allowed to call it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ToolRole {
+    tool: String,
+    role: String,
+}
+
+impl ToolRole {
+    /// `role` may call `tool`: both non-empty, without surrounding spaces.
+    pub(crate) fn new(tool: &str, role: &str) -> Result<Self, String> {
+        if tool.is_empty() || role.is_empty() {
+            return Err("the tool and the role must not be empty".to_owned());
+        }
+        if tool.trim() != tool || role.trim() != role {
+            let entry = format!("{tool}={role}");
+            return Err(format!(
+                "{entry:?} has spaces around a name (no space after a comma in the variable)"
+            ));
+        }
+        Ok(Self {
+            tool: tool.to_owned(),
+            role: role.to_owned(),
+        })
+    }
+}
+
 /// `TOOL=ROLE`: both non-empty, without surrounding spaces.
-fn parse_tool_role(entry: &str) -> Result<(String, String), String> {
+fn parse_tool_role(entry: &str) -> Result<ToolRole, String> {
     let Some((tool, role)) = entry.split_once('=') else {
         return Err("expected TOOL=ROLE, such as admin_report=mcp-admins".to_owned());
     };
-    if tool.is_empty() || role.is_empty() {
-        return Err("the tool and the role on either side of '=' must not be empty".to_owned());
-    }
-    if tool.trim() != tool || role.trim() != role {
-        return Err(format!(
-            "{entry:?} has spaces around a name (no space after a comma in the variable)"
-        ));
-    }
-    Ok((tool.to_owned(), role.to_owned()))
+    ToolRole::new(tool, role)
 }
 
 /// `ROLE=SCOPE[ SCOPE...]`: a role and at least one scope token, read as `--tool-scope` reads
@@ -141,9 +162,10 @@ mod tests {
 
     #[test]
     fn entries_name_a_tool_or_role_and_what_it_needs_or_grants() {
+        let rule = parse_tool_role("admin_report=Reports.Admin").unwrap();
         assert_eq!(
-            parse_tool_role("admin_report=Reports.Admin"),
-            Ok(("admin_report".to_owned(), "Reports.Admin".to_owned()))
+            (rule.tool.as_str(), rule.role.as_str()),
+            ("admin_report", "Reports.Admin")
         );
         assert_eq!(
             parse_role_scope("mcp-admins=mcp:admin  audit"),

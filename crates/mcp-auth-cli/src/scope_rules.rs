@@ -91,9 +91,7 @@ impl ToolScopeArgs {
             .find(|entry| !tools.contains(&entry.name))
         {
             Some(entry) => Err(Failure::Usage(format!(
-                "invalid value '{}={}' for '--tool-scope <TOOL=SCOPE>': the server has no tool {:?}; its tools are {}",
-                entry.name,
-                entry.scopes.join(" "),
+                "invalid value '{entry}' for '--tool-scope <TOOL=SCOPE>': the server has no tool {:?}; its tools are {}",
                 entry.name,
                 tools.join(", ")
             ))),
@@ -148,9 +146,61 @@ pub(crate) struct ScopeRule {
 }
 
 impl ScopeRule {
+    /// A rule guarding `name` (what `what` stands for in its flag's value: TOOL, URI...) with
+    /// `scopes`, each an RFC 6749 scope token and kept once. Refused when the name is empty or
+    /// padded with spaces, or when no scope is given. Errors are one line: clap prints them after
+    /// the value.
+    pub(crate) fn new<'s>(
+        name: &str,
+        scopes: impl IntoIterator<Item = &'s str>,
+        what: &str,
+    ) -> Result<Self, String> {
+        let noun = what.to_lowercase();
+        if name.is_empty() {
+            return Err(format!("the {noun} is empty"));
+        }
+        if name.trim() != name {
+            return Err(format!(
+                "the {noun} {name:?} has spaces around it (no space after a comma in the variable)"
+            ));
+        }
+        let mut kept: Vec<String> = Vec::new();
+        for scope in scopes {
+            check_scope(scope)?;
+            if !kept.iter().any(|known| known == scope) {
+                kept.push(scope.to_owned());
+            }
+        }
+        if kept.is_empty() {
+            return Err(format!("no scope for the {noun} {name}"));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            scopes: kept,
+        })
+    }
+
     /// What the entry names, and its scopes.
     pub(crate) fn into_parts(self) -> (String, Vec<String>) {
         (self.name, self.scopes)
+    }
+}
+
+impl std::fmt::Display for ScopeRule {
+    /// As its flag takes it: `NAME=SCOPE SCOPE`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}={}", self.name, self.scopes.join(" "))
+    }
+}
+
+/// Refuses what is not an RFC 6749 scope token.
+pub(crate) fn check_scope(scope: &str) -> Result<(), String> {
+    if is_scope_token(scope) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{scope:?} is not a scope token (RFC 6749: visible ASCII except '\"' and '\\', separated by spaces)"
+        ))
     }
 }
 
@@ -179,36 +229,11 @@ pub(crate) fn parse_scope_rule(
     what: &str,
     example: &str,
 ) -> Result<ScopeRule, String> {
-    let noun = what.to_lowercase();
     let Some((name, list)) = entry.split_once('=') else {
         return Err(format!("expected {what}=SCOPE, such as {example}"));
     };
-    if name.is_empty() {
-        return Err(format!("the {noun} before '=' is empty"));
-    }
-    if name.trim() != name {
-        return Err(format!(
-            "the {noun} {name:?} has spaces around it (no space after a comma in the variable)"
-        ));
-    }
-    let mut scopes: Vec<String> = Vec::new();
-    for scope in list.split(' ').filter(|scope| !scope.is_empty()) {
-        if !is_scope_token(scope) {
-            return Err(format!(
-                "{scope:?} is not a scope token (RFC 6749: visible ASCII except '\"' and '\\', separated by spaces)"
-            ));
-        }
-        if !scopes.iter().any(|known| known == scope) {
-            scopes.push(scope.to_owned());
-        }
-    }
-    if scopes.is_empty() {
-        return Err(format!("no scope after '=' for the {noun} {name}"));
-    }
-    Ok(ScopeRule {
-        name: name.to_owned(),
-        scopes,
-    })
+    let scopes = list.split(' ').filter(|scope| !scope.is_empty());
+    ScopeRule::new(name, scopes, what)
 }
 
 /// What a rule guards.

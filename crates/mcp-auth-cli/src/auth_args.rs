@@ -13,6 +13,9 @@ use mcp_auth::verify::{ApiKey, IntrospectionOptions};
 use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth};
 
 use crate::Failure;
+use crate::authzen_args::AuthZenArgs;
+use crate::cel_rules::CelRuleArgs;
+use crate::config_file::FileRules;
 use crate::dpop_args::{Dpop, DpopArgs};
 use crate::duration::parse_duration;
 use crate::observability::Observing;
@@ -66,6 +69,10 @@ pub(crate) struct AuthArgs {
     pub(crate) operations: OperationScopeArgs,
     #[command(flatten)]
     pub(crate) roles: RoleArgs,
+    #[command(flatten)]
+    pub(crate) cel_rules: CelRuleArgs,
+    #[command(flatten)]
+    authzen: AuthZenArgs,
     #[command(flatten)]
     leeway: LeewayArgs,
     /// Longest wait for a request body read to find its operations (when there are operation
@@ -152,6 +159,27 @@ pub(crate) struct TokenSettings {
 }
 
 impl AuthArgs {
+    /// Takes in the rules of a configuration file's tables: they add up with the flags'.
+    pub(crate) fn add_file_rules(&mut self, rules: FileRules) {
+        for (kind, rule) in rules.scopes {
+            self.operations.add(kind, rule);
+        }
+        for rule in rules.tool_roles {
+            self.roles.add_tool_role(rule);
+        }
+        for rule in rules.cel {
+            self.cel_rules.add(rule);
+        }
+    }
+
+    /// Refuses what the built-in server (`serve`) cannot use: rules on a tool it does not have,
+    /// on prompts or on resources.
+    pub(crate) fn check_builtin_server(&self) -> Result<(), Failure> {
+        self.operations.check_builtin_server()?;
+        self.roles.check_builtin_tools()?;
+        self.cel_rules.check_builtin_server()
+    }
+
     /// The first issuer introspects: one server must answer for a token, and the order given
     /// is the only preference there is.
     fn first_issuer(&self) -> Option<&str> {
@@ -230,6 +258,8 @@ impl AuthArgs {
             scopes: self.scopes.clone(),
             rules: self.operations.rules(own_rules),
             roles: self.roles.clone(),
+            cel_rules: self.cel_rules.clone(),
+            decision_point: self.authzen.decision_point()?,
             provider: tokens.provider,
             leeway: self.leeway.duration(),
             body_timeout: Some(self.body_timeout),
@@ -282,8 +312,13 @@ impl AuthArgs {
         for (label, rule) in protection.rules.banner() {
             println!("  {label:<18}{rule}");
         }
-        for (label, line) in self.roles.banner() {
-            println!("  {label:<18}{line}");
+        let more = self
+            .roles
+            .banner()
+            .into_iter()
+            .chain(self.cel_rules.banner());
+        for (label, line) in more.chain(self.authzen.banner()) {
+            println!("  {label:<18}{}", redact_userinfo(&line));
         }
         if let Some(introspection) = self.tokens.introspection_summary(self.first_issuer()) {
             println!("  introspection     {}", redact_userinfo(&introspection));

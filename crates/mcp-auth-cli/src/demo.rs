@@ -9,6 +9,7 @@ use mcp_auth::testing::{TestClient, TestIssuer};
 
 use crate::Failure;
 use crate::auth_args::LeewayArgs;
+use crate::cel_rules::CelRuleArgs;
 use crate::dpop_args::DpopArgs;
 use crate::listener::BindArgs;
 use crate::mcp_server::ServerArgs;
@@ -114,6 +115,8 @@ pub(crate) async fn run(args: DemoArgs) -> Result<(), Failure> {
         scopes: base.clone(),
         rules,
         roles: RoleArgs::default(),
+        cel_rules: CelRuleArgs::default(),
+        decision_point: None,
         provider: None,
         leeway: args.leeway.duration(),
         body_timeout: None,

@@ -7,6 +7,9 @@
 //! - `mcp-auth discover ISSUER`: checks a provider for MCP and JWT mode.
 
 mod auth_args;
+mod authzen_args;
+mod cel_rules;
+mod config_file;
 mod demo;
 mod discover;
 mod dpop_args;
@@ -26,6 +29,7 @@ mod role_rules;
 mod scope_rules;
 mod serve;
 mod startup;
+mod written;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -34,6 +38,9 @@ use clap::{Parser, Subcommand};
 use mcp_auth::observe::redact_userinfo;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::LevelFilter;
+
+use crate::auth_args::AuthArgs;
+use crate::config_file::{ConfigFileError, ParseError};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -85,20 +92,32 @@ enum Command {
     DpopProof(dpop_proof::DpopProofArgs),
 }
 
+impl Command {
+    /// The authorization flags, for the commands that have them.
+    fn auth_mut(&mut self) -> Option<&mut AuthArgs> {
+        match self {
+            Self::Serve(args) => Some(&mut args.auth),
+            Self::Proxy(args) => Some(&mut args.auth),
+            _ => None,
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(err) if !err.use_stderr() => {
+    let cli = match config_file::parse(std::env::args_os().collect()) {
+        Ok(parsed) => parsed.cli,
+        Err(ParseError::Clap(err)) if !err.use_stderr() => {
             // --help and --version
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
-        Err(err) => {
+        Err(ParseError::Clap(err)) => {
             let message = err.to_string();
             let first = message.lines().next().unwrap_or_default();
             return usage(first.trim_start_matches("error: "));
         }
+        Err(ParseError::File(err)) => return config_error(&err),
     };
     let filter = match log_filter(&cli.log_level) {
         Ok(filter) => filter,
@@ -122,6 +141,7 @@ async fn main() -> ExitCode {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(Failure::Usage(message)) => usage(&message),
+        Err(Failure::Config(err)) => config_error(&err),
         Err(Failure::Failed(message)) => fail(&message),
     }
 }
@@ -131,6 +151,8 @@ async fn main() -> ExitCode {
 pub(crate) enum Failure {
     /// Flags that do not fit together: nothing was started (exit 2, like clap's own errors).
     Usage(String),
+    /// A configuration file's mistake, at its position: nothing was started (exit 2).
+    Config(ConfigFileError),
     /// Something went wrong while starting or running (exit 1).
     Failed(String),
 }
@@ -161,6 +183,13 @@ fn usage(message: &str) -> ExitCode {
         "mcp-auth: {} (see mcp-auth --help)",
         redact_userinfo(&message.replace('\n', " "))
     );
+    ExitCode::from(2)
+}
+
+/// A configuration file's mistake: one line on stderr, `FILE:LINE:COLUMN: message` as editors
+/// read it, exit 2 (a usage error). A URL's password is hidden here too.
+fn config_error(err: &ConfigFileError) -> ExitCode {
+    eprintln!("{}", redact_userinfo(&err.to_string().replace('\n', " ")));
     ExitCode::from(2)
 }
 

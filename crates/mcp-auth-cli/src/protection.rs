@@ -3,14 +3,17 @@
 //! the [`BearerAuthLayer`] in front of the endpoint.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mcp_auth::bearer::BearerAuthLayer;
+use mcp_auth::policy::DecisionPoint;
 use mcp_auth::provider::Provider;
 use mcp_auth::verify::{ApiKey, IntrospectionOptions, JwtOptions};
 use mcp_auth::{AuthServerConfig, McpAuth, ProtectedResource};
 
 use crate::Failure;
+use crate::cel_rules::CelRuleArgs;
 use crate::dpop_args::Dpop;
 use crate::mcp_server;
 use crate::observability::Observing;
@@ -36,6 +39,10 @@ pub(crate) struct Plan {
     pub(crate) rules: ScopeRules,
     /// Where roles are read, which tools need them, what scopes they grant.
     pub(crate) roles: RoleArgs,
+    /// The rules in CEL.
+    pub(crate) cel_rules: CelRuleArgs,
+    /// The policy decision point asked after the local rules, if any.
+    pub(crate) decision_point: Option<Arc<dyn DecisionPoint>>,
     /// The identity provider whose tokens these are, when named.
     pub(crate) provider: Option<Provider>,
     pub(crate) leeway: Duration,
@@ -95,7 +102,8 @@ impl Plan {
             .protected_resource(dpop.apply(protected))
             .build()
             .map_err(|err| err.to_string())?;
-        let mut operations = self.roles.operations(self.rules.operations());
+        let operations = self.roles.operations(self.rules.operations());
+        let mut operations = self.cel_rules.operations(operations);
         if let Some(timeout) = self.body_timeout {
             operations = operations.body_timeout(timeout);
         }
@@ -126,10 +134,16 @@ impl Plan {
         if let Some(keys) = opaque_tokens::api_keys(&self.api_keys) {
             bearer = bearer.api_keys(keys);
         }
-        let bearer = observing
-            .apply(bearer)
-            .build()
-            .map_err(|err| err.to_string())?;
+        if let Some(decision_point) = self.decision_point {
+            bearer = bearer.shared_decision_point(decision_point);
+        }
+        let cel_rules = &self.cel_rules;
+        let bearer = observing.apply(bearer).build().map_err(|err| {
+            // A rule in CEL that does not compile is named where it was written.
+            cel_rules
+                .refused(&err)
+                .unwrap_or_else(|| Failure::Failed(err.to_string()))
+        })?;
         if self.allowed_hosts.iter().any(String::is_empty) {
             let message = "--allowed-host is empty: name a host such as api.example.com";
             return Err(Failure::Failed(message.to_owned()));

@@ -8,6 +8,7 @@ use mcp_auth::operations::OperationRules;
 use crate::Failure;
 use crate::mcp_server;
 use crate::scope_rules::{ScopeRule, parse_scope_rule};
+use crate::written::Written;
 
 /// `--roles-claim`, `--tool-role`, `--role-scope`.
 #[derive(Debug, Clone, Default, Args)]
@@ -69,15 +70,22 @@ impl RoleArgs {
         // Tool names match without regard to case, as requests are matched.
         let known = |tool: &str| tools.iter().any(|name| name.eq_ignore_ascii_case(tool));
         match self.tool_roles.iter().find(|rule| !known(&rule.tool)) {
-            Some(rule) => Err(Failure::Usage(format!(
-                "invalid value '{}={}' for '--tool-role <TOOL=ROLE>': the server has no tool {:?}; its tools are {}",
-                rule.tool,
-                rule.role,
-                rule.tool,
-                tools.join(", ")
-            ))),
+            Some(rule) => Err(rule.written.invalid(
+                "--tool-role <TOOL=ROLE>",
+                &format!("{}={}", rule.tool, rule.role),
+                &format!(
+                    "the server has no tool {:?}; its tools are {}",
+                    rule.tool,
+                    tools.join(", ")
+                ),
+            )),
             None => Ok(()),
         }
+    }
+
+    /// Adds a tool role written elsewhere (a configuration file) to the flag's.
+    pub(crate) fn add_tool_role(&mut self, rule: ToolRole) {
+        self.tool_roles.push(rule);
     }
 
     /// `rules` with the tool role rules added.
@@ -116,16 +124,17 @@ impl RoleArgs {
     }
 }
 
-/// One `--tool-role` entry: a tool and a role allowed to call it.
+/// One `--tool-role` entry: a tool, a role allowed to call it, and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ToolRole {
     tool: String,
     role: String,
+    written: Written,
 }
 
 impl ToolRole {
     /// `role` may call `tool`: both non-empty, without surrounding spaces.
-    pub(crate) fn new(tool: &str, role: &str) -> Result<Self, String> {
+    pub(crate) fn new(tool: &str, role: &str, written: Written) -> Result<Self, String> {
         if tool.is_empty() || role.is_empty() {
             return Err("the tool and the role must not be empty".to_owned());
         }
@@ -138,6 +147,7 @@ impl ToolRole {
         Ok(Self {
             tool: tool.to_owned(),
             role: role.to_owned(),
+            written,
         })
     }
 }
@@ -147,7 +157,7 @@ fn parse_tool_role(entry: &str) -> Result<ToolRole, String> {
     let Some((tool, role)) = entry.split_once('=') else {
         return Err("expected TOOL=ROLE, such as admin_report=mcp-admins".to_owned());
     };
-    ToolRole::new(tool, role)
+    ToolRole::new(tool, role, Written::Flag)
 }
 
 /// `ROLE=SCOPE[ SCOPE...]`: a role and at least one scope token, read as `--tool-scope` reads

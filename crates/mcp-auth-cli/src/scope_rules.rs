@@ -9,6 +9,7 @@ use mcp_auth::scope::is_scope_token;
 
 use crate::Failure;
 use crate::mcp_server;
+use crate::written::Written;
 
 /// `--tool-scope`: scopes per tool, for any MCP server (the built-in one or a proxied one).
 #[derive(Debug, Args)]
@@ -81,8 +82,8 @@ pub(crate) struct OperationScopeArgs {
 
 impl ToolScopeArgs {
     /// Refuses an entry naming a tool the built-in server (`demo`, `serve`) does not have, in
-    /// the words clap uses for a bad value; a proxied server's tools are not known, so `proxy`
-    /// takes any name.
+    /// the words of the place it was written (clap's for a flag); a proxied server's tools are
+    /// not known, so `proxy` takes any name.
     pub(crate) fn check_builtin_tools(&self) -> Result<(), Failure> {
         let tools = mcp_server::tool_names();
         match self
@@ -90,11 +91,15 @@ impl ToolScopeArgs {
             .iter()
             .find(|entry| !tools.contains(&entry.name))
         {
-            Some(entry) => Err(Failure::Usage(format!(
-                "invalid value '{entry}' for '--tool-scope <TOOL=SCOPE>': the server has no tool {:?}; its tools are {}",
-                entry.name,
-                tools.join(", ")
-            ))),
+            Some(entry) => Err(entry.written.invalid(
+                "--tool-scope <TOOL=SCOPE>",
+                &entry.to_string(),
+                &format!(
+                    "the server has no tool {:?}; its tools are {}",
+                    entry.name,
+                    tools.join(", ")
+                ),
+            )),
             None => Ok(()),
         }
     }
@@ -110,12 +115,32 @@ impl OperationScopeArgs {
             ("--resource-scope", &self.resource_scopes),
             ("--resource-prefix-scope", &self.resource_prefix_scopes),
         ];
-        match unusable.iter().find(|(_, entries)| !entries.is_empty()) {
-            Some((flag, _)) => Err(Failure::Usage(format!(
-                "{flag} guards prompts or resources, and the built-in server has none: use it with mcp-auth proxy"
-            ))),
+        let found = unusable
+            .iter()
+            .find_map(|(flag, entries)| entries.first().map(|entry| (flag, entry)));
+        match found {
+            Some((flag, entry)) => Err(match &entry.written {
+                Written::Flag => Failure::Usage(format!(
+                    "{flag} guards prompts or resources, and the built-in server has none: use it with mcp-auth proxy"
+                )),
+                Written::File(position) => Failure::Config(position.error(
+                    "this rule guards prompts or resources, and the built-in server has none: use it with mcp-auth proxy",
+                )),
+            }),
             None => Ok(()),
         }
+    }
+
+    /// Adds a rule written elsewhere (a configuration file) to the flags' rules of its `kind`.
+    pub(crate) fn add(&mut self, kind: RuleKind, rule: ScopeRule) {
+        let entries = match kind {
+            RuleKind::Tool => &mut self.tools.tool_scopes,
+            RuleKind::Prompt => &mut self.prompt_scopes,
+            RuleKind::Resource => &mut self.resource_scopes,
+            RuleKind::ResourcePrefix => &mut self.resource_prefix_scopes,
+            RuleKind::Method => &mut self.method_scopes,
+        };
+        entries.push(rule);
     }
 
     /// The rules: the command's own per-tool scopes (`defaults`, each left out for a tool a
@@ -137,12 +162,13 @@ impl OperationScopeArgs {
     }
 }
 
-/// One `--tool-scope` (or prompt, resource, method) entry: what it guards and the scopes it
-/// needs.
+/// One `--tool-scope` (or prompt, resource, method) entry: what it guards, the scopes it
+/// needs, and where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ScopeRule {
     name: String,
     scopes: Vec<String>,
+    written: Written,
 }
 
 impl ScopeRule {
@@ -154,6 +180,7 @@ impl ScopeRule {
         name: &str,
         scopes: impl IntoIterator<Item = &'s str>,
         what: &str,
+        written: Written,
     ) -> Result<Self, String> {
         let noun = what.to_lowercase();
         if name.is_empty() {
@@ -177,6 +204,7 @@ impl ScopeRule {
         Ok(Self {
             name: name.to_owned(),
             scopes: kept,
+            written,
         })
     }
 
@@ -233,7 +261,7 @@ pub(crate) fn parse_scope_rule(
         return Err(format!("expected {what}=SCOPE, such as {example}"));
     };
     let scopes = list.split(' ').filter(|scope| !scope.is_empty());
-    ScopeRule::new(name, scopes, what)
+    ScopeRule::new(name, scopes, what, Written::Flag)
 }
 
 /// What a rule guards.
@@ -247,6 +275,17 @@ pub(crate) enum RuleKind {
 }
 
 impl RuleKind {
+    /// Its name in the library's rule ids (`tool:NAME`, `resource_prefix:PREFIX`).
+    pub(crate) fn id(self) -> &'static str {
+        match self {
+            Self::Tool => "tool",
+            Self::Prompt => "prompt",
+            Self::Resource => "resource",
+            Self::ResourcePrefix => "resource_prefix",
+            Self::Method => "method",
+        }
+    }
+
     /// The start banner's label.
     fn label(self) -> &'static str {
         match self {
@@ -368,6 +407,7 @@ mod tests {
         ScopeRule {
             name: tool.to_owned(),
             scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+            written: Written::Flag,
         }
     }
 

@@ -4,6 +4,7 @@ use clap::Args;
 
 use crate::Failure;
 use crate::auth_args::AuthArgs;
+use crate::config_file::ConfigArgs;
 use crate::listener::{BindArgs, ListenerArgs};
 use crate::mcp_server;
 use crate::mcp_server::ServerArgs;
@@ -14,9 +15,11 @@ use crate::startup::Started;
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
     #[command(flatten)]
+    config: ConfigArgs,
+    #[command(flatten)]
     bind: BindArgs,
     #[command(flatten)]
-    auth: AuthArgs,
+    pub(crate) auth: AuthArgs,
     #[command(flatten)]
     server: ServerArgs,
     #[command(flatten)]
@@ -25,12 +28,13 @@ pub(crate) struct ServeArgs {
     listener: ListenerArgs,
 }
 
+/// The built-in server's own rule: admin_report needs the admin scope unless a --tool-scope
+/// rule says what it needs.
+const OWN_RULES: [(&str, &str); 1] = [(mcp_server::ADMIN_TOOL, mcp_server::ADMIN_SCOPE)];
+
 pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
-    args.auth.operations.check_builtin_server()?;
-    args.auth.roles.check_builtin_tools()?;
-    // admin_report needs the admin scope unless a --tool-scope rule says what it needs.
-    let own_rules = [(mcp_server::ADMIN_TOOL, mcp_server::ADMIN_SCOPE)];
-    let started = Started::start(&args.bind, &args.auth, &args.observe, &own_rules).await?;
+    args.auth.check_builtin_server()?;
+    let started = Started::start(&args.bind, &args.auth, &args.observe, &OWN_RULES).await?;
     let protection = &started.protection;
     let app = mcp_server::app(
         &protection.auth,
@@ -43,7 +47,12 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         .server
         .stateful
         .then(|| "sessions          on (Mcp-Session-Id, SSE responses)".to_owned());
-    started.print_banner("serve", &args.auth, &[], sessions.as_slice());
+    started.print_banner(
+        "serve",
+        &args.auth,
+        &args.config.banner(),
+        sessions.as_slice(),
+    );
     args.listener
         .serve(started.listener, app, crate::shutdown_signal())
         .await;

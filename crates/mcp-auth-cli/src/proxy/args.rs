@@ -11,6 +11,7 @@ use url::Url;
 
 use super::headers::{IdentityHeaders, TrustedProxies, is_hop_by_hop};
 use crate::auth_args::AuthArgs;
+use crate::config_file::ConfigArgs;
 use crate::duration::parse_duration;
 use crate::listener::{BindArgs, ListenerArgs};
 use crate::observability::ObserveArgs;
@@ -19,6 +20,8 @@ use crate::opaque_tokens::Hidden;
 /// Flags of `proxy`; each can also come from its environment variable.
 #[derive(Debug, Args)]
 pub(crate) struct ProxyArgs {
+    #[command(flatten)]
+    pub(crate) config: ConfigArgs,
     #[command(flatten)]
     pub(crate) bind: BindArgs,
     /// The MCP server to protect: requests under the resource's path go to this URL (the path

@@ -49,12 +49,9 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
     let names: Vec<&str> = fixed.keys().map(|name| name.as_str()).collect();
     let upstream_headers = (!names.is_empty())
         .then(|| format!("upstream headers  {} (values hidden)", names.join(", ")));
-    started.print_banner(
-        "proxy",
-        &args.auth,
-        &[format!("upstream          {}", args.upstream)],
-        upstream_headers.as_slice(),
-    );
+    let mut head = args.config.banner();
+    head.push(format!("upstream          {}", args.upstream));
+    started.print_banner("proxy", &args.auth, &head, upstream_headers.as_slice());
 
     let (stopping, stopped) = watch::channel(false);
     let signal = async move {

@@ -4,11 +4,14 @@
 //! - `mcp-auth serve --issuer URL`: the same server trusting real authorization servers;
 //! - `mcp-auth proxy --upstream URL --issuer URL`: the same protection in front of any MCP
 //!   server, as a streaming reverse proxy;
-//! - `mcp-auth discover ISSUER`: checks a provider for MCP and JWT mode.
+//! - `mcp-auth discover ISSUER`: checks a provider for MCP and JWT mode;
+//! - `mcp-auth check-config FILE`: checks a configuration file (`serve --config FILE`) and
+//!   prints the settings it makes.
 
 mod auth_args;
 mod authzen_args;
 mod cel_rules;
+mod check_config;
 mod config_file;
 mod demo;
 mod discover;
@@ -90,6 +93,9 @@ enum Command {
     /// Prints a fresh DPoP proof for one request, signed with the demo's DPoP key (a published
     /// test fixture): for `demo --dpop` from curl.
     DpopProof(dpop_proof::DpopProofArgs),
+    /// Checks a configuration file as `serve --config FILE` (or proxy) would read it, contacting
+    /// nothing, and prints the settings it makes and where each came from, secrets hidden.
+    CheckConfig(check_config::CheckConfigArgs),
 }
 
 impl Command {
@@ -136,6 +142,7 @@ async fn main() -> ExitCode {
         Command::Proxy(args) => proxy::run(*args).await.map(|()| true),
         Command::Discover(args) => discover::run(args).await.map_err(Failure::from),
         Command::DpopProof(args) => dpop_proof::run(&args).map(|()| true).map_err(Failure::from),
+        Command::CheckConfig(args) => check_config::run(args).map(|()| true),
     };
     match outcome {
         Ok(true) => ExitCode::SUCCESS,

@@ -51,6 +51,16 @@ pub(crate) struct Observing {
     metrics_url: Option<String>,
 }
 
+impl Observing {
+    /// Neither audit events nor metrics: for a check that starts nothing.
+    pub(crate) fn none() -> Self {
+        Self {
+            audit: None,
+            metrics_url: None,
+        }
+    }
+}
+
 impl ObserveArgs {
     /// Opens the audit log and starts the metrics listener, as the flags ask.
     pub(crate) async fn start(&self) -> Result<Observing, Failure> {

@@ -58,3 +58,9 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         .await;
     Ok(())
 }
+
+/// Checks what [`run`] would before it listens, contacting nothing: for `check-config`.
+pub(crate) fn check(args: &ServeArgs) -> Result<(), Failure> {
+    args.auth.check_builtin_server()?;
+    Started::check(&args.bind, &args.auth, &OWN_RULES).map(|_| ())
+}

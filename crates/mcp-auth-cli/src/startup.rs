@@ -46,6 +46,19 @@ impl Started {
         })
     }
 
+    /// Checks what [`start`](Self::start) would, binding, opening and connecting nothing: the
+    /// token flags, the DPoP settings, and the protection built (its rules compiled), for
+    /// `check-config`.
+    pub(crate) fn check(
+        bind: &BindArgs,
+        auth: &AuthArgs,
+        own_rules: &[(&str, &str)],
+    ) -> Result<Protection, Failure> {
+        let tokens = auth.token_settings()?;
+        let dpop = auth.dpop.check()?;
+        auth.protect(bind.address, tokens, own_rules, &Observing::none(), &dpop)
+    }
+
     /// `app` with the legacy authorization server metadata mirror merged when
     /// `--legacy-as-metadata` asks for it.
     pub(crate) fn with_legacy_mirror(

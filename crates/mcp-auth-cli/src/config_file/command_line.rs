@@ -7,9 +7,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::error::{ContextKind, ContextValue};
-use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches};
+use clap::{ArgMatches, Args, Command, CommandFactory, FromArgMatches, Id};
 
-use super::position::ConfigFileError;
+use super::position::{ConfigFileError, Position};
 use super::settings::{FlagSetting, load};
 use crate::Cli;
 
@@ -38,6 +38,20 @@ impl ConfigArgs {
 #[derive(Debug)]
 pub(crate) struct Parsed {
     pub(crate) cli: Cli,
+    /// The subcommand's matches, with where each value came from.
+    pub(crate) matches: ArgMatches,
+    /// The configuration file, when one was given.
+    pub(crate) file: Option<FileUsed>,
+}
+
+/// What a configuration file set.
+#[derive(Debug)]
+pub(crate) struct FileUsed {
+    pub(crate) path: PathBuf,
+    /// The flags it set (not those the command line or the environment set), and where.
+    pub(crate) flags: Vec<(Id, Position)>,
+    /// Its rule tables, as TOML.
+    pub(crate) rules: Vec<String>,
 }
 
 /// Why the command line cannot be used.
@@ -68,7 +82,7 @@ pub(crate) fn parse(argv: Vec<OsString>) -> Result<Parsed, ParseError> {
         let mut matches = command
             .try_get_matches_from_mut(argv)
             .map_err(ParseError::Clap)?;
-        return finish(&mut command, &mut matches);
+        return finish(&mut command, &mut matches, None);
     };
     let Some(subcommand) = command.find_subcommand(&name) else {
         return Err(ParseError::Clap(command.error(
@@ -76,14 +90,22 @@ pub(crate) fn parse(argv: Vec<OsString>) -> Result<Parsed, ParseError> {
             format!("no subcommand {name}"),
         )));
     };
-    let settings = load(&path, subcommand).map_err(ParseError::File)?;
+    let mut settings = load(&path, subcommand).map_err(ParseError::File)?;
     let applied = settings.applied(given);
     let words = applied.iter().flat_map(|flag| flag.words()).cloned();
     let argv = with_words(&command, argv, words.collect());
     let mut matches = command
         .try_get_matches_from_mut(argv)
         .map_err(|err| attributed(err, &command, &applied))?;
-    let mut parsed = finish(&mut command, &mut matches)?;
+    let used = FileUsed {
+        path: settings.path.clone(),
+        flags: applied
+            .iter()
+            .map(|flag| (flag.id.clone(), flag.position.clone()))
+            .collect(),
+        rules: std::mem::take(&mut settings.rules.described),
+    };
+    let mut parsed = finish(&mut command, &mut matches, Some(used))?;
     if let Some(auth) = parsed.cli.command.auth_mut() {
         auth.add_file_rules(settings.rules);
     }
@@ -91,10 +113,23 @@ pub(crate) fn parse(argv: Vec<OsString>) -> Result<Parsed, ParseError> {
 }
 
 /// The command line `matches` as the [`Cli`].
-fn finish(command: &mut Command, matches: &mut ArgMatches) -> Result<Parsed, ParseError> {
+fn finish(
+    command: &mut Command,
+    matches: &mut ArgMatches,
+    file: Option<FileUsed>,
+) -> Result<Parsed, ParseError> {
+    // Kept before the Cli takes the values out of them.
+    let kept = matches
+        .subcommand()
+        .map(|(_, matches)| matches.clone())
+        .unwrap_or_default();
     let cli =
         Cli::from_arg_matches_mut(matches).map_err(|err| ParseError::Clap(err.format(command)))?;
-    Ok(Parsed { cli })
+    Ok(Parsed {
+        cli,
+        matches: kept,
+        file,
+    })
 }
 
 /// `argv` with `words` put right after the subcommand's name: the first word that is neither

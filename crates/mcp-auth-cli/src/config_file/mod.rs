@@ -23,15 +23,18 @@
 //! - [`rules`]: the rule tables (`[tool.NAME]`, `[prompt.NAME]`, `[resource_uri."URI"]`,
 //!   `[resource_prefix."PREFIX"]`, `[method."NAME"]`, `[every_operation]`);
 //! - [`command_line`]: the command line with the file's flags put in, parsed by clap;
+//! - [`effective`]: the settings a command line makes, as TOML, for `check-config`;
 //! - [`position`] and [`literal`]: where things are in the file, for errors.
 
 mod command_line;
+mod effective;
 mod literal;
 mod position;
 mod rules;
 mod settings;
 
-pub(crate) use command_line::{ConfigArgs, ParseError, parse};
+pub(crate) use command_line::{ConfigArgs, ParseError, clap_message, parse};
+pub(crate) use effective::effective;
 pub(crate) use literal::TomlString;
 pub(crate) use position::{ConfigFileError, Position};
 pub(crate) use rules::FileRules;

@@ -119,6 +119,8 @@ pub(crate) struct FileRules {
     pub(crate) scopes: Vec<(RuleKind, ScopeRule)>,
     pub(crate) tool_roles: Vec<ToolRole>,
     pub(crate) cel: Vec<CelRule>,
+    /// The tables as TOML, each header followed by its position: what `check-config` prints.
+    pub(crate) described: Vec<String>,
 }
 
 impl RuleTables {
@@ -130,7 +132,10 @@ impl RuleTables {
         let whole = Spanned::new(0..file.text.len(), DeValue::Table(tables));
         let read = Self::deserialize(ValueDeserializer::from(whole))
             .map_err(|err| file.toml_error(&err))?;
-        let mut rules = FileRules::default();
+        let mut rules = FileRules {
+            described: read.describe(file),
+            ..FileRules::default()
+        };
         for (name, table) in &read.tool {
             let rule = table.get_ref();
             let parts = Parts {
@@ -167,6 +172,85 @@ impl RuleTables {
                 .push(rule.spelled(TomlString::new(file.path, file.text, allow_if.span())));
         }
         Ok(rules)
+    }
+}
+
+impl RuleTables {
+    /// The tables as TOML, each header followed by its position.
+    fn describe(&self, file: FileText<'_>) -> Vec<String> {
+        let strings = |list: &Option<Vec<Spanned<String>>>| {
+            list.as_ref().map(|list| {
+                let items = list
+                    .iter()
+                    .map(|item| toml::Value::String(item.get_ref().clone()));
+                toml::Value::Array(items.collect())
+            })
+        };
+        let string = |text: &Option<Spanned<String>>| {
+            text.as_ref()
+                .map(|text| toml::Value::String(text.get_ref().clone()))
+        };
+        let mut lines = Vec::new();
+        let mut table =
+            |header: String, span: Range<usize>, entries: Vec<(&str, Option<toml::Value>)>| {
+                lines.push(String::new());
+                lines.push(format!("{header}  # {}", file.position(span.start)));
+                for (key, value) in entries {
+                    if let Some(value) = value {
+                        lines.push(format!("{key} = {value}"));
+                    }
+                }
+            };
+        for (name, rule) in &self.tool {
+            let parts = rule.get_ref();
+            table(
+                format!("[tool.{}]", toml_key(name)),
+                rule.span(),
+                vec![
+                    ("scopes", strings(&parts.scopes)),
+                    ("roles", strings(&parts.roles)),
+                    ("allow_if", string(&parts.allow_if)),
+                ],
+            );
+        }
+        let others = [
+            ("prompt", &self.prompt),
+            ("resource_uri", &self.resource_uri),
+            ("resource_prefix", &self.resource_prefix),
+            ("method", &self.method),
+        ];
+        for (kind, tables) in others {
+            for (name, rule) in tables {
+                let parts = rule.get_ref();
+                table(
+                    format!("[{kind}.{}]", toml_key(name)),
+                    rule.span(),
+                    vec![
+                        ("scopes", strings(&parts.scopes)),
+                        ("allow_if", string(&parts.allow_if)),
+                    ],
+                );
+            }
+        }
+        if let Some(every) = &self.every_operation {
+            let allow_if = toml::Value::String(every.get_ref().allow_if.get_ref().clone());
+            table(
+                "[every_operation]".to_owned(),
+                every.span(),
+                vec![("allow_if", Some(allow_if))],
+            );
+        }
+        lines
+    }
+}
+
+/// `name` as a TOML key: bare when it can be, else quoted.
+pub(crate) fn toml_key(name: &str) -> String {
+    let bare = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if !name.is_empty() && name.chars().all(bare) {
+        name.to_owned()
+    } else {
+        toml::Value::String(name.to_owned()).to_string()
     }
 }
 

@@ -5,7 +5,7 @@
 
 use std::ffi::OsString;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
@@ -36,6 +36,7 @@ pub(crate) const FLAG_TABLES: [FlagTable; 1] = [FlagTable {
 /// A configuration file, read and checked.
 #[derive(Debug)]
 pub(crate) struct Settings {
+    pub(crate) path: PathBuf,
     /// The flags it sets, in the file's order.
     flags: Vec<FlagSetting>,
     /// The rules of its tables.
@@ -77,7 +78,11 @@ pub(crate) fn load(path: &Path, command: &Command) -> Result<Settings, ConfigFil
         }
     }
     let rules = RuleTables::read(file, rule_tables)?;
-    Ok(Settings { flags, rules })
+    Ok(Settings {
+        path: path.to_owned(),
+        flags,
+        rules,
+    })
 }
 
 /// TOML's own error, with a word on the mistake the tables invite: `[resource."URI"]` (the

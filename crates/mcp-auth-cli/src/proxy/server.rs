@@ -11,10 +11,14 @@ use std::time::Duration;
 use axum::routing::{any, get};
 use tokio::sync::watch;
 
+use axum::http::HeaderMap;
+
 use super::args::ProxyArgs;
 use super::forward::{self, Upstream, UpstreamSettings};
 use super::gate::GateLayer;
+use super::headers::IdentityHeaders;
 use crate::Failure;
+use crate::protection::Protection;
 use crate::startup::Started;
 
 /// Runs `mcp-auth proxy` until SIGTERM or Ctrl-C, then lets open requests finish within the
@@ -24,18 +28,7 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
     let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
     let started = Started::start(&args.bind, &args.auth, &args.observe, &[]).await?;
     let protection = &started.protection;
-    let upstream = Upstream::new(UpstreamSettings {
-        url: args.upstream.clone(),
-        resource: protection.bearer.resource_url().clone(),
-        identity,
-        fixed: fixed.clone(),
-        allowed_hosts: protection.allowed_hosts.clone(),
-        trusted_proxies: args.trusted_proxies(),
-        max_request_bytes: args.max_request_bytes,
-        connect_timeout: args.upstream_connect_timeout,
-        response_timeout: args.upstream_response_timeout,
-        h2c: args.upstream_h2c,
-    })?;
+    let upstream = upstream(&args, protection, identity, fixed.clone())?;
     let forwarding = any(forward::forward).with_state(Arc::new(upstream));
     let endpoint = protection
         .bearer
@@ -68,6 +61,36 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Checks what [`run`] would before it listens, contacting nothing: for `check-config`.
+pub(crate) fn check(args: &ProxyArgs) -> Result<(), Failure> {
+    let identity = args.identity_headers().map_err(Failure::Usage)?;
+    let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
+    let protection = Started::check(&args.bind, &args.auth, &[])?;
+    upstream(args, &protection, identity, fixed).map(|_| ())
+}
+
+/// The forwarding service's upstream, as the flags and the protection say.
+fn upstream(
+    args: &ProxyArgs,
+    protection: &Protection,
+    identity: IdentityHeaders,
+    fixed: HeaderMap,
+) -> Result<Upstream, Failure> {
+    let upstream = Upstream::new(UpstreamSettings {
+        url: args.upstream.clone(),
+        resource: protection.bearer.resource_url().clone(),
+        identity,
+        fixed,
+        allowed_hosts: protection.allowed_hosts.clone(),
+        trusted_proxies: args.trusted_proxies(),
+        max_request_bytes: args.max_request_bytes,
+        connect_timeout: args.upstream_connect_timeout,
+        response_timeout: args.upstream_response_timeout,
+        h2c: args.upstream_h2c,
+    })?;
+    Ok(upstream)
 }
 
 /// Resolves `grace` after the stop signal; never before it.

@@ -24,13 +24,16 @@
 //!   `[resource_prefix."PREFIX"]`, `[method."NAME"]`, `[every_operation]`);
 //! - [`command_line`]: the command line with the file's flags put in, parsed by clap;
 //! - [`effective`]: the settings a command line makes, as TOML, for `check-config`;
-//! - [`position`] and [`literal`]: where things are in the file, for errors.
+//! - [`position`] and [`literal`]: where things are in the file, for errors;
+//! - `schema` (tests only): the file's JSON Schema, `config.schema.json`, from the same types.
 
 mod command_line;
 mod effective;
 mod literal;
 mod position;
 mod rules;
+#[cfg(test)]
+mod schema;
 mod settings;
 
 pub(crate) use command_line::{ConfigArgs, ParseError, clap_message, parse};

@@ -7,6 +7,7 @@
 mod common;
 
 mod audiences;
+mod config_file;
 mod demo;
 mod differential;
 mod dpop;

@@ -314,3 +314,25 @@ async fn check_config_refuses_a_bad_file_at_its_position() {
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("cannot read it"), "{stderr}");
 }
+
+#[tokio::test]
+async fn the_reference_s_example_file_is_valid() {
+    let reference = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/command.md"
+    ))
+    .unwrap();
+    let section = reference
+        .split("## Configuration file")
+        .nth(1)
+        .expect("docs/command.md has a Configuration file section");
+    let example = section
+        .split("```toml\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the section has a toml example");
+    let file = config("reference-example", example);
+    let output = finished(&mut mcp_auth(&["check-config", file.to_str().unwrap()])).await;
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}

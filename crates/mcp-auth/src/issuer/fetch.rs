@@ -1,6 +1,6 @@
-//! Fetching JSON documents (metadata, key sets) from authorization servers, bounded: one HTTP
-//! client (rustls) for the process, connect and total timeouts, a body-size cap, `http(s)` only,
-//! redirects only within the origin.
+//! Fetching JSON documents (metadata, key sets) from authorization servers, and asking policy
+//! decision points, bounded: one HTTP client (rustls) for the process, connect and total
+//! timeouts, a body-size cap, `http(s)` only, redirects only within the origin.
 
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use http::header::{ACCEPT, AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
 use reqwest::redirect;
 use url::Url;
+
+use crate::wire::json::{self, Unread};
 
 /// Longest wait for a TCP/TLS connection.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -255,6 +257,70 @@ pub(crate) async fn post_form_json(
     .await
 }
 
+/// How an answer's body is read as JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// As serde_json reads it (documents read since before the strict reader).
+    Lenient,
+    /// With [`wire::json`](crate::wire::json)'s strict reader: a repeated member is refused.
+    Strict,
+}
+
+impl Reading {
+    fn read(self, body: &[u8]) -> Result<serde_json::Value, String> {
+        match self {
+            Self::Lenient => serde_json::from_slice(body).map_err(|err| err.to_string()),
+            Self::Strict => json::parse(body).map_err(|unread| match unread {
+                Unread::RepeatedMember => "an object repeats a member".to_owned(),
+                Unread::NotJson | Unread::NotBase64Url => "not one JSON value".to_owned(),
+            }),
+        }
+    }
+}
+
+/// GETs `url` with an `Authorization` header when one is given (mark it sensitive, so that it
+/// is never printed), and reads the answer with the crate's strict JSON reader, within `limits`.
+pub(crate) async fn get_strict_json(
+    url: &Url,
+    authorization: Option<&http::HeaderValue>,
+    limits: FetchLimits,
+) -> Result<Fetched, FetchError> {
+    read_answer(client(), url, limits, JSON, Reading::Strict, |client| {
+        with_authorization(client.get(url.clone()), authorization)
+    })
+    .await
+}
+
+/// POSTs `body` (`application/json`) to `url`, with an `Authorization` header when one is given
+/// (mark it sensitive), and reads the answer with the crate's strict JSON reader, within
+/// `limits`.
+pub(crate) async fn post_strict_json(
+    url: &Url,
+    body: Vec<u8>,
+    authorization: Option<&http::HeaderValue>,
+    limits: FetchLimits,
+) -> Result<Fetched, FetchError> {
+    read_answer(client(), url, limits, JSON, Reading::Strict, |client| {
+        let request = client
+            .post(url.clone())
+            .header(CONTENT_TYPE, JSON)
+            .body(body);
+        with_authorization(request, authorization)
+    })
+    .await
+}
+
+/// `request` with an `Authorization` header when one is given.
+fn with_authorization(
+    request: reqwest::RequestBuilder,
+    authorization: Option<&http::HeaderValue>,
+) -> reqwest::RequestBuilder {
+    match authorization {
+        Some(value) => request.header(AUTHORIZATION, value.clone()),
+        None => request,
+    }
+}
+
 /// Sends the request `build` makes with `client` and parses a 200 answer's body as JSON, within
 /// `limits`.
 async fn json_answer(
@@ -262,6 +328,18 @@ async fn json_answer(
     url: &Url,
     limits: FetchLimits,
     accept: &str,
+    build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
+) -> Result<Fetched, FetchError> {
+    read_answer(client, url, limits, accept, Reading::Lenient, build).await
+}
+
+/// [`json_answer`], its body read as `reading` says.
+async fn read_answer(
+    client: Result<&reqwest::Client, &String>,
+    url: &Url,
+    limits: FetchLimits,
+    accept: &str,
+    reading: Reading,
     build: impl FnOnce(&reqwest::Client) -> reqwest::RequestBuilder,
 ) -> Result<Fetched, FetchError> {
     let unreachable = |reason: String| FetchError::Unreachable {
@@ -318,9 +396,9 @@ async fn json_answer(
             }
             body.extend_from_slice(&chunk);
         }
-        let json = serde_json::from_slice(&body).map_err(|err| FetchError::NotJson {
+        let json = reading.read(&body).map_err(|reason| FetchError::NotJson {
             url: url.to_string(),
-            reason: err.to_string(),
+            reason,
         })?;
         Ok(Fetched {
             json,
@@ -416,5 +494,16 @@ mod tests {
         assert_eq!(max_age("no-store"), Some(Duration::ZERO));
         assert_eq!(max_age("max-age=abc"), None);
         assert_eq!(max_age("public"), None);
+    }
+
+    #[test]
+    fn strict_reading_refuses_a_repeated_member_that_lenient_reading_takes() {
+        let body = br#"{"decision":false,"decision":true}"#;
+        assert!(Reading::Lenient.read(body).is_ok());
+        assert_eq!(
+            Reading::Strict.read(body),
+            Err("an object repeats a member".to_owned())
+        );
+        assert!(Reading::Strict.read(b"{} {}").is_err());
     }
 }

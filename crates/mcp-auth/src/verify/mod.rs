@@ -53,6 +53,8 @@ mod rules;
 mod userinfo;
 mod verifier;
 
+// One call for concurrent identical questions, shared with the policy decision point client.
+pub(crate) use answers::SingleFlight;
 pub use answers::{
     IntrospectionStore, MemoryIntrospectionStore, StoreFuture, StoredAnswer, TokenDigest,
 };

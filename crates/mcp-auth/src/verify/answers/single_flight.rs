@@ -1,21 +1,24 @@
-//! One call for all concurrent requests with the same new token: the first caller makes it, the
-//! others wait for its outcome, and the call is forgotten once answered (or abandoned by every
-//! caller), so that abandoned calls cannot pile up.
+//! One call for all concurrent requests with the same key (a new token's digest, a question to
+//! a decision point): the first caller makes it, the others wait for its outcome, and the call
+//! is forgotten once answered (or abandoned by every caller), so that abandoned calls cannot
+//! pile up and a failure is never kept.
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::OnceCell;
 
 use super::store::TokenDigest;
 
-/// The calls under way, by token digest, each with its shared outcome.
-pub(crate) struct SingleFlight<T> {
-    calls: Mutex<HashMap<TokenDigest, Arc<OnceCell<T>>>>,
+/// The calls under way, by key (a token digest unless said otherwise), each with its shared
+/// outcome.
+pub(crate) struct SingleFlight<T, K = TokenDigest> {
+    calls: Mutex<HashMap<K, Arc<OnceCell<T>>>>,
 }
 
-impl<T> Default for SingleFlight<T> {
+impl<T, K> Default for SingleFlight<T, K> {
     fn default() -> Self {
         Self {
             calls: Mutex::new(HashMap::new()),
@@ -23,14 +26,14 @@ impl<T> Default for SingleFlight<T> {
     }
 }
 
-impl<T: Clone> SingleFlight<T> {
+impl<T: Clone, K: Hash + Eq + Clone> SingleFlight<T, K> {
     /// The outcome of `call` for `key`: made by this caller, or by a concurrent one whose
     /// outcome this one shares.
-    pub(crate) async fn run<F>(&self, key: TokenDigest, call: impl FnOnce() -> F) -> T
+    pub(crate) async fn run<F>(&self, key: K, call: impl FnOnce() -> F) -> T
     where
         F: Future<Output = T>,
     {
-        let cell = lock(&self.calls).entry(key).or_default().clone();
+        let cell = lock(&self.calls).entry(key.clone()).or_default().clone();
         let _leaving = Caller {
             calls: &self.calls,
             key,
@@ -42,13 +45,13 @@ impl<T: Clone> SingleFlight<T> {
 
 /// A caller of one shared call: when the last one leaves (answered, or dropped mid-call), the
 /// call is forgotten.
-struct Caller<'a, T> {
-    calls: &'a Mutex<HashMap<TokenDigest, Arc<OnceCell<T>>>>,
-    key: TokenDigest,
+struct Caller<'a, T, K: Hash + Eq> {
+    calls: &'a Mutex<HashMap<K, Arc<OnceCell<T>>>>,
+    key: K,
     cell: &'a Arc<OnceCell<T>>,
 }
 
-impl<T> Drop for Caller<'_, T> {
+impl<T, K: Hash + Eq> Drop for Caller<'_, T, K> {
     fn drop(&mut self) {
         let mut calls = lock(self.calls);
         // The map's reference and this caller's: nobody else waits for this call.

@@ -136,7 +136,7 @@ pub enum ConfigError {
         /// The type whose setter is at fault: `"JwtOptions"`, `"IntrospectionOptions"`,
         /// `"UserinfoOptions"`,
         /// `"DpopOptions"`, `"Discovery"`, `"OperationRules"`, `"SessionBinding"`,
-        /// `"BearerAuthBuilder"`.
+        /// `"BearerAuthBuilder"`, `"AuthZen"`.
         of: &'static str,
         /// The setter at fault, such as `"fetch_timeout"`.
         setting: &'static str,
@@ -364,6 +364,8 @@ pub enum UrlKind {
     UserinfoEndpoint,
     /// A protected resource's documentation, policy or terms of service page.
     ResourcePage,
+    /// A policy decision point (AuthZEN) or one of its endpoints.
+    PolicyDecisionPoint,
 }
 
 impl UrlKind {
@@ -377,6 +379,7 @@ impl UrlKind {
             Self::IntrospectionEndpoint => "https://auth.example.com/introspect",
             Self::UserinfoEndpoint => "https://auth.example.com/userinfo",
             Self::ResourcePage => "https://api.example.com/docs",
+            Self::PolicyDecisionPoint => "http://127.0.0.1:3592",
         }
     }
 }
@@ -391,6 +394,7 @@ impl fmt::Display for UrlKind {
             Self::IntrospectionEndpoint => "introspection endpoint",
             Self::UserinfoEndpoint => "userinfo endpoint",
             Self::ResourcePage => "resource page URL",
+            Self::PolicyDecisionPoint => "policy decision point URL",
         })
     }
 }

@@ -8,6 +8,7 @@ mod common;
 mod adversarial;
 mod audiences;
 mod audit_operations;
+mod authzen;
 mod bearer_http;
 mod bearer_layer;
 mod config_errors;

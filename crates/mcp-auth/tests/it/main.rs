@@ -9,6 +9,7 @@ mod adversarial;
 mod audiences;
 mod audit_operations;
 mod authzen;
+mod authzen_cerbos;
 mod bearer_http;
 mod bearer_layer;
 mod config_errors;

@@ -219,6 +219,7 @@ pub fn challenge_params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+pub mod cerbos;
 #[cfg(feature = "testing")]
 pub mod forge;
 #[cfg(feature = "testing")]

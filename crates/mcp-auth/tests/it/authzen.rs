@@ -30,6 +30,8 @@ enum Answer {
     NotJson,
     /// Answers 200 with `decision` twice: false, then true.
     RepeatedDecision,
+    /// Answers 200 with the decision `"true"`, a string, in each place a decision goes.
+    StringDecision,
     /// Answers batches with one decision fewer than asked.
     OneAnswerShort,
     /// Decides, after this long.
@@ -193,6 +195,10 @@ fn decide(question: &Value) -> Value {
 async fn failure(answer: Answer) -> Option<Response> {
     match answer {
         Answer::Decide | Answer::OneAnswerShort => None,
+        Answer::StringDecision => Some(
+            Json(json!({ "decision": "true", "evaluations": vec![json!({ "decision": "true" }); 3] }))
+                .into_response(),
+        ),
         Answer::Slow(delay) => {
             tokio::time::sleep(delay).await;
             None
@@ -368,6 +374,7 @@ async fn an_answer_that_is_not_a_decision_is_an_error() {
         (Answer::Status(400), "HTTP 400"),
         (Answer::NotJson, "not JSON"),
         (Answer::RepeatedDecision, "repeats a member"),
+        (Answer::StringDecision, "not a boolean"),
     ] {
         pdp.answer(answer);
         let error = client.decide(&call("allowed_echo")).await.unwrap_err();

@@ -28,15 +28,42 @@ const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// once through its Access Evaluations endpoint. Cheap to clone: clones share the decisions
 /// kept and the endpoints discovered.
 ///
-/// Fails closed: a PDP that cannot be reached, answers an error or no decision, or takes
-/// longer than the timeout, gives a [`DecisionError`] (a 503 that clients retry), never a pass.
+/// - **Endpoints**: given, or read once, on first use, from the PDP's metadata at
+///   `{pdp_url}/.well-known/authzen-configuration`, which must name the PDP asked
+///   (`policy_decision_point`) and keep its endpoints on the PDP's origin. A PDP without a
+///   batch endpoint is asked about each item of a list in turn.
+/// - **Questions**: the [`AccessRequest`] as it is, with the context `{"pep": "mcp-auth"}`
+///   (Cerbos refuses a batch without a non-empty context). A batch carries each question
+///   whole (no defaults to merge), `options.evaluations_semantic: "execute_all"`, at most 50
+///   questions (Cerbos's default limit; longer lists take several calls), and must be answered
+///   once per question, in order.
+/// - **Decisions** are kept for [`decision_ttl`](AuthZenBuilder::decision_ttl), keyed by the
+///   whole question (caller, method, name, arguments), at most
+///   [`max_decisions`](AuthZenBuilder::max_decisions) of them; a question whose JSON exceeds
+///   4 KiB (large arguments) is never kept. Concurrent identical questions make one call.
+///   Errors are never kept: the next request asks again.
+/// - **Fails closed**: an unreachable PDP, a status other than 200, an answer that is not
+///   JSON (read strictly: a repeated member is refused) or has no boolean `decision`, or no
+///   answer within the [`timeout`](AuthZenBuilder::timeout) is a [`DecisionError`]: the
+///   bearer layer answers 503, which clients retry, never a pass.
+/// - **Credentials**: the token of [`credentials_file`](AuthZenBuilder::credentials_file),
+///   sent as `Authorization: Bearer`, never logged nor printed.
 ///
 /// ```
+/// use std::time::Duration;
 /// use mcp_auth::policy::AuthZen;
+/// # use mcp_auth::{AuthServerConfig, AuthServerType, McpAuth, ProtectedResource};
+/// # let auth = McpAuth::builder()
+/// #     .protected_resource(ProtectedResource::new("https://api.example.com/mcp")
+/// #         .authorization_server(AuthServerConfig::lazy("https://auth.example.com", AuthServerType::Oidc)))
+/// #     .build()?;
 ///
-/// let pdp = AuthZen::builder("http://127.0.0.1:3592").build()?;
-/// let copy = pdp.clone();
-/// assert!(format!("{copy:?}").contains("127.0.0.1:3592"));
+/// // A Cerbos beside the server: its endpoints are read from its metadata on first use.
+/// let pdp = AuthZen::builder("http://127.0.0.1:3592")
+///     .timeout(Duration::from_millis(500))
+///     .build()?;
+/// assert!(format!("{pdp:?}").contains("127.0.0.1:3592"));
+/// let bearer = auth.bearer().decision_point(pdp).build()?;
 /// # Ok::<(), mcp_auth::ConfigError>(())
 /// ```
 #[derive(Clone)]

@@ -2,20 +2,7 @@
 //! AuthZEN Authorization API 1.0 (final, January 2026): its Access Evaluation endpoint about
 //! each call, its Access Evaluations (batch) endpoint about whole lists.
 //!
-//! - **Endpoints**: given, or read once, on first use, from the PDP's metadata at
-//!   `{pdp_url}/.well-known/authzen-configuration`, which must name the PDP asked and keep
-//!   its endpoints on the PDP's origin. Without a batch endpoint, lists are asked item by item.
-//! - **Questions**: an [`AccessRequest`](super::AccessRequest) as is, with the context
-//!   `{"pep": "mcp-auth"}` (Cerbos refuses a batch without a non-empty context); batches carry
-//!   each question whole, `evaluations_semantic: execute_all`, at most 50 a call, and must be
-//!   answered once per question.
-//! - **Decisions** are kept for [`decision_ttl`](AuthZenBuilder::decision_ttl), keyed by the
-//!   whole question, at most [`max_decisions`](AuthZenBuilder::max_decisions) of them;
-//!   concurrent identical questions make one call. Errors are never kept.
-//! - **Fails closed**: an unreachable PDP, an error status, an answer without a boolean
-//!   `decision`, or no answer within the [`timeout`](AuthZenBuilder::timeout) is a
-//!   [`DecisionError`](super::DecisionError): the bearer layer answers 503, never a pass.
-//! - **Credentials** come from a file and are sent as a bearer token; they are never logged.
+//! What it sends, keeps and refuses is told on [`AuthZen`].
 //!
 //! ```
 //! use std::time::Duration;

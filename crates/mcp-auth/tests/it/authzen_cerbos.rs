@@ -197,11 +197,13 @@ mod through_the_layer {
         }
     }
 
+    /// The status and reason of every decision the layer made.
+    type Decisions = Arc<Mutex<Vec<(u16, Option<Reason>)>>>;
+
     struct App {
         issuer: TestIssuer,
         url: String,
-        /// The status and reason of every decision the layer made.
-        decisions: Arc<Mutex<Vec<(u16, Option<Reason>)>>>,
+        decisions: Decisions,
     }
 
     impl App {
@@ -209,7 +211,7 @@ mod through_the_layer {
         async fn start(pdp: AuthZen) -> Self {
             let issuer = TestIssuer::start().await.unwrap();
             let config = issuer.lazy_config();
-            let decisions = Arc::new(Mutex::new(Vec::new()));
+            let decisions = Decisions::default();
             let audited = decisions.clone();
             let server = serve(move |addr| {
                 let resource = format!("http://{addr}/mcp");

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 use mcp_auth::observe::redact_userinfo;
-use mcp_auth::policy::DecisionPoint;
+use mcp_auth::policy::{AuthZen, DecisionPoint};
 
 use crate::Failure;
 use crate::duration::{parse_duration, parse_duration_or_zero};
@@ -89,16 +89,33 @@ pub(crate) struct AuthZenArgs {
 impl AuthZenArgs {
     /// The decision point the flags name, its settings checked and its credentials read (no
     /// call made); `None` without `--authzen-url`.
-    ///
-    /// TODO(authzen): the library's AuthZEN client (`mcp_auth::policy::AuthZen::builder`) is
-    /// not on main yet: until it is, a decision point is refused rather than ignored.
     pub(crate) fn decision_point(&self) -> Result<Option<Arc<dyn DecisionPoint>>, Failure> {
-        match &self.authzen_url {
-            None => Ok(None),
-            Some(_) => Err(Failure::Usage(
-                "--authzen-url: the AuthZEN client is not in this build of mcp-auth yet".to_owned(),
-            )),
+        let Some(url) = &self.authzen_url else {
+            return Ok(None);
+        };
+        let mut client = AuthZen::builder(url.clone());
+        if let Some(endpoint) = &self.authzen_evaluation_endpoint {
+            client = client.evaluation_endpoint(endpoint.clone());
         }
+        if let Some(endpoint) = &self.authzen_evaluations_endpoint {
+            client = client.evaluations_endpoint(endpoint.clone());
+        }
+        if let Some(path) = &self.authzen_credentials_file {
+            client = client.credentials_file(path.clone());
+        }
+        if let Some(timeout) = self.authzen_timeout {
+            client = client.timeout(timeout);
+        }
+        if let Some(ttl) = self.authzen_decision_ttl {
+            client = client.decision_ttl(ttl);
+        }
+        if let Some(max) = self.authzen_max_decisions {
+            client = client.max_decisions(usize::try_from(max).unwrap_or(usize::MAX));
+        }
+        let client = client
+            .build()
+            .map_err(|err| Failure::Usage(redact_userinfo(&err.to_string()).into_owned()))?;
+        Ok(Some(Arc::new(client)))
     }
 
     /// The start banner's line, when a decision point is asked.

@@ -5,7 +5,7 @@
 //! the bearer layer in front of an rmcp server: 200 for admins, 403 `policy_denied` without a
 //! challenge for others, lists filtered, 503 once Cerbos is gone.
 //!
-//! Needs the Cerbos binary of the npm package `cerbos` (`npm ci` in e2e/, which
+//! Needs the Cerbos binary of the npm package `@cerbos/cerbos-linux-x64` (`npm ci` in e2e/, which
 //! `scripts/test.sh` runs), hence `#[ignore]`: run with `--include-ignored`.
 
 use std::time::Duration;

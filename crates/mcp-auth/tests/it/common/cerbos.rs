@@ -1,4 +1,4 @@
-//! A real Cerbos PDP, the binary the npm package `cerbos` ships (pinned by e2e/package.json,
+//! A real Cerbos PDP, the binary of the npm package `@cerbos/cerbos-linux-x64` (pinned by e2e/package.json,
 //! installed by `npm ci` in e2e/), serving the policies kept in e2e/cerbos/policies on free
 //! loopback ports. Run directly, not through `npx`, which would leave it orphaned when a test
 //! ends; killed when dropped.

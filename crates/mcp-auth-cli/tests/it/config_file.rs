@@ -202,6 +202,7 @@ async fn a_mistake_is_refused_at_its_line_and_column() {
 #[tokio::test]
 async fn check_config_prints_the_settings_and_never_a_secret() {
     let secret_file = config("client-secret", "file-secret-never-printed\n");
+    let pdp_token = config("pdp-token", "pdp-token-never-printed\n");
     let file = config(
         "check",
         &format!(
@@ -213,8 +214,10 @@ async fn check_config_prints_the_settings_and_never_a_secret() {
              introspection = true\n\
              client-id = \"mcp-server\"\n\
              client-secret-file = \"{}\"\n\n\
-             [tool.admin_report]\nscopes = [\"mcp:admin\"]\n",
-            secret_file.display()
+             [tool.admin_report]\nscopes = [\"mcp:admin\"]\n\n\
+             [authzen]\nurl = \"http://127.0.0.1:3592\"\ncredentials_file = \"{}\"\n",
+            secret_file.display(),
+            pdp_token.display()
         ),
     );
     let path = file.to_str().unwrap();
@@ -238,6 +241,7 @@ async fn check_config_prints_the_settings_and_never_a_secret() {
         "api-key-sha256 = [\"***\"]  # env MCP_AUTH_API_KEY_SHA256".to_owned(),
         "issuer-type = \"oidc\"  # default".to_owned(),
         format!("[tool.admin_report]  # {path}:10:1"),
+        format!("url = \"http://127.0.0.1:3592\"  # {path}:14:1"),
     ] {
         assert!(
             stdout.lines().any(|printed| printed == line),

@@ -16,6 +16,7 @@ use mcp_auth::bearer::RequestBody;
 use mcp_auth::discovery::Tenants;
 use mcp_auth::dpop::{DpopOptions, MemoryReplayStore};
 use mcp_auth::operations::OperationRules;
+use mcp_auth::policy::AuthZen;
 use mcp_auth::provider::Provider;
 use mcp_auth::testing::{DpopKey, ENTRA_TENANT, Profile, TestClient, TestIssuer};
 use mcp_auth::verify::{ApiKey, ApiKeys, IntrospectionOptions, JwtOptions};
@@ -280,11 +281,11 @@ fn benches(c: &mut Criterion) {
         .tool_rule("read_file", r#"mcp.arguments.path.startsWith("README")"#);
     for (name, rules) in [
         ("no_rules", None),
-        ("one_tool_rule", Some(rules)),
+        ("one_tool_rule", Some(rules.clone())),
         ("one_cel_rule", Some(cel_rule)),
         ("one_argument_rule", Some(argument_rule)),
     ] {
-        let service = with_body(&issuer, rules);
+        let service = with_body(&issuer, rules, None);
         let call = || call_with_body(service.clone(), rs256.clone(), body.clone());
         assert_eq!(runtime.block_on(call()), 200);
         group.bench_function(name, |b| {
@@ -292,6 +293,16 @@ fn benches(c: &mut Criterion) {
                 .iter(|| async { assert_eq!(call().await, 200) })
         });
     }
+    // The same call decided by an AuthZEN decision point whose answer is kept (the PDP, a
+    // loopback stub, is asked once).
+    let pdp = runtime.block_on(authzen_stub());
+    let decided = with_body(&issuer, Some(rules), Some(pdp));
+    let decided_call = || call_with_body(decided.clone(), rs256.clone(), body.clone());
+    assert_eq!(runtime.block_on(decided_call()), 200);
+    group.bench_function("cached_decision", |b| {
+        b.to_async(&runtime)
+            .iter(|| async { assert_eq!(decided_call().await, 200) })
+    });
     group.finish();
 
     // What observing costs a token seen before: the layer with nobody listening, then with a
@@ -418,8 +429,29 @@ fn ok_with_body(
     std::future::ready(Ok(Response::new(())))
 }
 
-/// The layer (JWT mode, verified-token cache on) with `rules`, around a service taking a body.
-fn with_body(issuer: &TestIssuer, rules: Option<OperationRules>) -> WithBody {
+/// An AuthZEN decision point on loopback allowing everything, and its client.
+async fn authzen_stub() -> AuthZen {
+    let app = axum::Router::new().route(
+        "/access/v1/evaluation",
+        axum::routing::post(|| async { axum::Json(serde_json::json!({ "decision": true })) }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    AuthZen::builder(&url)
+        .evaluation_endpoint(format!("{url}/access/v1/evaluation"))
+        .evaluations_endpoint(format!("{url}/access/v1/evaluations"))
+        .build()
+        .unwrap()
+}
+
+/// The layer (JWT mode, verified-token cache on) with `rules` and `decision_point`, around a
+/// service taking a body.
+fn with_body(
+    issuer: &TestIssuer,
+    rules: Option<OperationRules>,
+    decision_point: Option<AuthZen>,
+) -> WithBody {
     let auth = McpAuth::builder()
         .protected_resource(
             ProtectedResource::new(RESOURCE).authorization_server(issuer.inline_config()),
@@ -429,6 +461,9 @@ fn with_body(issuer: &TestIssuer, rules: Option<OperationRules>) -> WithBody {
     let mut bearer = auth.bearer().required_scopes(["read"]);
     if let Some(rules) = rules {
         bearer = bearer.operations(rules);
+    }
+    if let Some(decision_point) = decision_point {
+        bearer = bearer.decision_point(decision_point);
     }
     ServiceBuilder::new()
         .layer(bearer.build().unwrap())

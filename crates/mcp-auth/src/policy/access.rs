@@ -94,11 +94,51 @@ pub struct ResourceProperties {
 
 impl std::hash::Hash for ResourceProperties {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        // `serde_json::Map` has no `Hash`: its canonical text does (member order is kept as
-        // sent, so two orders are two requests, which only costs a cache miss).
+        // `serde_json::Value` has no `Hash`: its parts are hashed in place, allocating nothing
+        // (member order as sent: two orders are two questions, which costs only a miss).
         match &self.arguments {
             None => state.write_u8(0),
-            Some(arguments) => Value::Object(arguments.clone()).to_string().hash(state),
+            Some(arguments) => {
+                state.write_u8(1);
+                hash_object(arguments, state);
+            }
+        }
+    }
+}
+
+fn hash_object<H: std::hash::Hasher>(object: &Map<String, Value>, state: &mut H) {
+    use std::hash::Hash;
+    state.write_usize(object.len());
+    for (name, value) in object {
+        name.hash(state);
+        hash_value(value, state);
+    }
+}
+
+fn hash_value<H: std::hash::Hasher>(value: &Value, state: &mut H) {
+    use std::hash::Hash;
+    match value {
+        Value::Null => state.write_u8(0),
+        Value::Bool(value) => {
+            state.write_u8(1);
+            value.hash(state);
+        }
+        Value::Number(number) => {
+            state.write_u8(2);
+            number.hash(state);
+        }
+        Value::String(text) => {
+            state.write_u8(3);
+            text.hash(state);
+        }
+        Value::Array(items) => {
+            state.write_u8(4);
+            state.write_usize(items.len());
+            items.iter().for_each(|item| hash_value(item, state));
+        }
+        Value::Object(object) => {
+            state.write_u8(5);
+            hash_object(object, state);
         }
     }
 }

@@ -5,12 +5,12 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use super::case_fold::fold;
 use super::message::{Operation, Target};
 use super::resource_uri;
 use crate::auth_info::AuthInfo;
 use crate::error::ConfigError;
 use crate::policy::{AllowRule, Call, Reads, context};
+use crate::wire::case_fold::fold;
 
 /// What a rule is attached to (names folded, URIs as keys, as scope rules match them).
 #[derive(Debug, Clone, PartialEq, Eq)]

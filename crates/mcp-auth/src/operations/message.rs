@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use super::case_fold::{alike, fold};
 use super::resource_uri;
+use crate::wire::case_fold::{alike, fold};
 use crate::wire::json;
 
 /// One operation a request asks for.

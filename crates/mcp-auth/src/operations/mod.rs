@@ -49,7 +49,6 @@
 //!   would rewrite, such as an upper-case scheme or `localhost`) is held to the strictest rule.
 
 mod allow_rules;
-pub(crate) mod case_fold;
 mod headers;
 mod message;
 mod needs;

@@ -13,7 +13,7 @@
 
 use url::Url;
 
-use super::case_fold::fold;
+use crate::wire::case_fold::fold;
 
 /// `uri` when it is in canonical form, `None` when a server could read it as another URI.
 pub(crate) fn canonical(uri: &str) -> Option<&str> {

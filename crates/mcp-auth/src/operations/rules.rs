@@ -4,11 +4,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::allow_rules::AllowRules;
-use super::case_fold::fold;
 use super::message::{Operation, Target};
 use super::resource_uri;
 use crate::error::ConfigError;
 use crate::scope::check_scope_token;
+use crate::wire::case_fold::fold;
 
 /// The largest request body read to find its operations unless
 /// [`OperationRules::max_body_bytes`] says otherwise: 1 MiB.

@@ -15,7 +15,7 @@ use serde_json::{Map, Value as Json};
 use super::environment::environment;
 use super::rule::{Fields, Reads};
 use crate::auth_info::AuthInfo;
-use crate::operations::case_fold::fold;
+use crate::wire::case_fold::fold;
 
 /// The most of a call's arguments a rule reads: string and member-name bytes, and values. A
 /// loop over them costs at most this much per step; past it the rules reading arguments deny.

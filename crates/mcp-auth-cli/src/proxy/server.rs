@@ -21,12 +21,16 @@ use crate::Failure;
 use crate::protection::Protection;
 use crate::startup::Started;
 
+/// The proxy has no per-tool rules of its own: the upstream's tools get those of the flags
+/// and the file, and no others.
+const OWN_RULES: [(&str, &str); 0] = [];
+
 /// Runs `mcp-auth proxy` until SIGTERM or Ctrl-C, then lets open requests finish within the
 /// grace period.
 pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
     let identity = args.identity_headers().map_err(Failure::Usage)?;
     let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
-    let started = Started::start(&args.bind, &args.auth, &args.observe, &[]).await?;
+    let started = Started::start(&args.bind, &args.auth, &args.observe, &OWN_RULES).await?;
     let protection = &started.protection;
     let upstream = upstream(&args, protection, identity, fixed.clone())?;
     let forwarding = any(forward::forward).with_state(Arc::new(upstream));
@@ -67,7 +71,7 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
 pub(crate) fn check(args: &ProxyArgs) -> Result<(), Failure> {
     let identity = args.identity_headers().map_err(Failure::Usage)?;
     let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
-    let protection = Started::check(&args.bind, &args.auth, &[])?;
+    let protection = Started::check(&args.bind, &args.auth, &OWN_RULES)?;
     upstream(args, &protection, identity, fixed).map(|_| ())
 }
 

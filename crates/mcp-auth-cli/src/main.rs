@@ -28,12 +28,14 @@ mod protection;
 mod provider_args;
 mod proxy;
 mod recognize;
+mod reload;
 mod role_rules;
 mod scope_rules;
 mod serve;
 mod startup;
 mod written;
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -44,6 +46,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use crate::auth_args::AuthArgs;
 use crate::config_file::{ConfigFileError, ParseError};
+use crate::reload::Reload;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -111,8 +114,9 @@ impl Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match config_file::parse(std::env::args_os().collect()) {
-        Ok(parsed) => parsed.cli,
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let parsed = match config_file::parse(argv.clone()) {
+        Ok(parsed) => parsed,
         Err(ParseError::Clap(err)) if !err.use_stderr() => {
             // --help and --version
             let _ = err.print();
@@ -120,6 +124,9 @@ async fn main() -> ExitCode {
         }
         Err(err) => return stop(&Failure::from(err)),
     };
+    // SIGHUP reads the same command line and file again.
+    let reload = Reload::new(argv, &parsed);
+    let cli = parsed.cli;
     let filter = match log_filter(&cli.log_level) {
         Ok(filter) => filter,
         Err(message) => return stop(&Failure::Failed(message)),
@@ -133,8 +140,8 @@ async fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Demo(args) => demo::run(args).await.map(|()| true),
-        Command::Serve(args) => serve::run(*args).await.map(|()| true),
-        Command::Proxy(args) => proxy::run(*args).await.map(|()| true),
+        Command::Serve(args) => serve::run(*args, reload).await.map(|()| true),
+        Command::Proxy(args) => proxy::run(*args, reload).await.map(|()| true),
         Command::Discover(args) => discover::run(args).await.map_err(Failure::from),
         Command::DpopProof(args) => dpop_proof::run(&args).map(|()| true).map_err(Failure::from),
         Command::CheckConfig(args) => check_config::run(args).map(|()| true),
@@ -179,7 +186,8 @@ impl From<ParseError> for Failure {
 }
 
 impl Failure {
-    /// The one line that says why, as a stop prints it on stderr: never a backtrace, never a URL's password. A usage error points to `--help` (clap's
+    /// The one line that says why, as a stop prints it on stderr (and a reload that fails logs
+    /// it): never a backtrace, never a URL's password. A usage error points to `--help` (clap's
     /// errors repeat the value given, so a URL's password is hidden there too); a configuration
     /// file's mistake is `FILE:LINE:COLUMN: message`, as editors read it.
     pub(crate) fn line(&self) -> String {

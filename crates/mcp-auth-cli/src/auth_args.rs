@@ -2,7 +2,6 @@
 //! per-tool scopes, leeway, allowed hosts and origins, opaque tokens and API keys), and the
 //! protection [`Plan`] they make.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
@@ -18,12 +17,12 @@ use crate::cel_rules::CelRuleArgs;
 use crate::config_file::FileRules;
 use crate::dpop_args::{Dpop, DpopArgs};
 use crate::duration::parse_duration;
-use crate::observability::Observing;
 use crate::opaque_tokens::OpaqueTokenArgs;
 use crate::protection::{Plan, Protection};
 use crate::provider_args::ProviderArgs;
 use crate::role_rules::RoleArgs;
 use crate::scope_rules::OperationScopeArgs;
+use crate::startup::Setup;
 
 /// Authorization flags of `serve` and `proxy`; each can also come from its environment variable.
 #[derive(Debug, Args)]
@@ -207,18 +206,17 @@ impl AuthArgs {
         })
     }
 
-    /// The protected resource at `bound` (its identifier `http://BOUND/mcp` unless
+    /// The protected resource at `setup`'s address (its identifier `http://BOUND/mcp` unless
     /// `--resource`), its authorization servers, discovered lazily so that the server starts
-    /// even while one is down, and the layer; `own_rules` are the command's default per-tool
-    /// scopes, each left out for a tool a `--tool-scope` names.
+    /// even while one is down, and the layer, observed and with DPoP as `setup` says; the token
+    /// flags are checked first. `own_rules` are the command's default per-tool scopes, each
+    /// left out for a tool a `--tool-scope` names. A start and a reload both protect here.
     pub(crate) fn protect(
         &self,
-        bound: SocketAddr,
-        tokens: TokenSettings,
         own_rules: &[(&str, &str)],
-        observing: &Observing,
-        dpop: &Dpop,
+        setup: &Setup,
     ) -> Result<Protection, Failure> {
+        let tokens = self.token_settings()?;
         if self.insecure_http_issuers {
             tracing::warn!(
                 "--insecure-http-issuers: issuers, their metadata and key sets may be fetched over plain http; anyone on the path can swap the keys and sign any token"
@@ -250,7 +248,7 @@ impl AuthArgs {
             resource: self
                 .resource
                 .clone()
-                .unwrap_or_else(|| format!("http://{bound}/mcp")),
+                .unwrap_or_else(|| format!("http://{}/mcp", setup.bound)),
             servers,
             resource_name: None,
             audiences: self.audiences.clone(),
@@ -269,7 +267,7 @@ impl AuthArgs {
             api_keys: tokens.api_keys,
             show_error_details: false,
         };
-        plan.protect(bound, observing, dpop)
+        plan.protect(setup.bound, &setup.observing, &setup.dpop)
     }
 
     /// The legacy authorization server metadata mirror, when `--legacy-as-metadata` asks for it.

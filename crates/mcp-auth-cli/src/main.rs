@@ -28,12 +28,14 @@ mod protection;
 mod provider_args;
 mod proxy;
 mod recognize;
+mod reload;
 mod role_rules;
 mod scope_rules;
 mod serve;
 mod startup;
 mod written;
 
+use std::ffi::OsString;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -44,6 +46,7 @@ use tracing_subscriber::filter::LevelFilter;
 
 use crate::auth_args::AuthArgs;
 use crate::config_file::{ConfigFileError, ParseError};
+use crate::reload::Reload;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -111,23 +114,22 @@ impl Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = match config_file::parse(std::env::args_os().collect()) {
-        Ok(parsed) => parsed.cli,
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    let parsed = match config_file::parse(argv.clone()) {
+        Ok(parsed) => parsed,
         Err(ParseError::Clap(err)) if !err.use_stderr() => {
             // --help and --version
             let _ = err.print();
             return ExitCode::SUCCESS;
         }
-        Err(ParseError::Clap(err)) => {
-            let message = err.to_string();
-            let first = message.lines().next().unwrap_or_default();
-            return usage(first.trim_start_matches("error: "));
-        }
-        Err(ParseError::File(err)) => return config_error(&err),
+        Err(err) => return stop(&Failure::from(err)),
     };
+    // SIGHUP reads the same command line and file again.
+    let reload = Reload::new(argv, &parsed);
+    let cli = parsed.cli;
     let filter = match log_filter(&cli.log_level) {
         Ok(filter) => filter,
-        Err(message) => return fail(&message),
+        Err(message) => return stop(&Failure::Failed(message)),
     };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -138,8 +140,8 @@ async fn main() -> ExitCode {
     }
     let outcome = match cli.command {
         Command::Demo(args) => demo::run(args).await.map(|()| true),
-        Command::Serve(args) => serve::run(*args).await.map(|()| true),
-        Command::Proxy(args) => proxy::run(*args).await.map(|()| true),
+        Command::Serve(args) => serve::run(*args, reload).await.map(|()| true),
+        Command::Proxy(args) => proxy::run(*args, reload).await.map(|()| true),
         Command::Discover(args) => discover::run(args).await.map_err(Failure::from),
         Command::DpopProof(args) => dpop_proof::run(&args).map(|()| true).map_err(Failure::from),
         Command::CheckConfig(args) => check_config::run(args).map(|()| true),
@@ -147,9 +149,7 @@ async fn main() -> ExitCode {
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(Failure::Usage(message)) => usage(&message),
-        Err(Failure::Config(err)) => config_error(&err),
-        Err(Failure::Failed(message)) => fail(&message),
+        Err(failure) => stop(&failure),
     }
 }
 
@@ -170,6 +170,49 @@ impl From<String> for Failure {
     }
 }
 
+impl From<ParseError> for Failure {
+    /// A command line that cannot be used: clap's first line (not `--help` or `--version`,
+    /// which are no failure), or the configuration file's mistake.
+    fn from(error: ParseError) -> Self {
+        match error {
+            ParseError::Clap(err) => {
+                let message = err.to_string();
+                let first = message.lines().next().unwrap_or_default();
+                Self::Usage(first.trim_start_matches("error: ").to_owned())
+            }
+            ParseError::File(err) => Self::Config(err),
+        }
+    }
+}
+
+impl Failure {
+    /// The one line that says why, as a stop prints it on stderr (and a reload that fails logs
+    /// it): never a backtrace, never a URL's password. A usage error points to `--help` (clap's
+    /// errors repeat the value given, so a URL's password is hidden there too); a configuration
+    /// file's mistake is `FILE:LINE:COLUMN: message`, as editors read it.
+    pub(crate) fn line(&self) -> String {
+        match self {
+            Self::Usage(message) => format!(
+                "mcp-auth: {} (see mcp-auth --help)",
+                redact_userinfo(&message.replace('\n', " "))
+            ),
+            Self::Config(err) => redact_userinfo(&err.to_string().replace('\n', " ")).into_owned(),
+            Self::Failed(message) => {
+                format!("mcp-auth: {}", redact_userinfo(&message.replace('\n', " ")))
+            }
+        }
+    }
+
+    /// A usage error or a configuration file's mistake: nothing was started (exit 2, like
+    /// clap's own errors); anything else went wrong while starting or running (exit 1).
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Self::Usage(_) | Self::Config(_) => ExitCode::from(2),
+            Self::Failed(_) => ExitCode::FAILURE,
+        }
+    }
+}
+
 /// A level name (`warn`, `debug`...) or a tracing directive with a target (`mcp_auth=debug`);
 /// a bare word that is neither would silently turn logging off, so it is refused.
 fn log_filter(level: &str) -> Result<EnvFilter, String> {
@@ -183,27 +226,10 @@ fn log_filter(level: &str) -> Result<EnvFilter, String> {
         .map_err(|err| format!("--log-level {level:?} is not a log filter: {err}"))
 }
 
-/// A usage error: one line on stderr, exit 2. Clap's errors repeat the value given, so a URL's
-/// password is hidden here.
-fn usage(message: &str) -> ExitCode {
-    eprintln!(
-        "mcp-auth: {} (see mcp-auth --help)",
-        redact_userinfo(&message.replace('\n', " "))
-    );
-    ExitCode::from(2)
-}
-
-/// A configuration file's mistake: one line on stderr, `FILE:LINE:COLUMN: message` as editors
-/// read it, exit 2 (a usage error). A URL's password is hidden here too.
-fn config_error(err: &ConfigFileError) -> ExitCode {
-    eprintln!("{}", redact_userinfo(&err.to_string().replace('\n', " ")));
-    ExitCode::from(2)
-}
-
-/// One line on stderr, never a backtrace, never a URL's password.
-fn fail(message: &str) -> ExitCode {
-    eprintln!("mcp-auth: {}", redact_userinfo(&message.replace('\n', " ")));
-    ExitCode::FAILURE
+/// Stops the command: its one line on stderr, its exit code.
+fn stop(failure: &Failure) -> ExitCode {
+    eprintln!("{}", failure.line());
+    failure.exit_code()
 }
 
 /// Resolves on Ctrl-C (or SIGTERM), for a graceful stop.

@@ -9,7 +9,9 @@ use crate::listener::{BindArgs, ListenerArgs};
 use crate::mcp_server;
 use crate::mcp_server::ServerArgs;
 use crate::observability::ObserveArgs;
-use crate::startup::Started;
+use crate::protection::Protection;
+use crate::reload::Reload;
+use crate::startup::{Setup, Started};
 
 /// Flags of `serve`; each can also come from its environment variable.
 #[derive(Debug, Args)]
@@ -32,7 +34,8 @@ pub(crate) struct ServeArgs {
 /// rule says what it needs.
 const OWN_RULES: [(&str, &str); 1] = [(mcp_server::ADMIN_TOOL, mcp_server::ADMIN_SCOPE)];
 
-pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
+pub(crate) async fn run(args: ServeArgs, reload: Reload) -> Result<(), Failure> {
+    let reloader = reload.catch();
     args.auth.check_builtin_server()?;
     let started = Started::start(&args.bind, &args.auth, &args.observe, &OWN_RULES).await?;
     let protection = &started.protection;
@@ -53,10 +56,17 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), Failure> {
         &args.config.banner(),
         sessions.as_slice(),
     );
+    reloader.spawn(started.setup, &started.protection);
     args.listener
         .serve(started.listener, app, crate::shutdown_signal())
         .await;
     Ok(())
+}
+
+/// The protection `args` make on `setup`, checked as [`run`] checks them: for a reload.
+pub(crate) fn protection(args: &ServeArgs, setup: &Setup) -> Result<Protection, Failure> {
+    args.auth.check_builtin_server()?;
+    args.auth.protect(&OWN_RULES, setup)
 }
 
 /// Checks what [`run`] would before it listens, contacting nothing: for `check-config`.

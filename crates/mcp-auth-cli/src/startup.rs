@@ -1,5 +1,6 @@
 //! What `serve` and `proxy` do before they serve, said once: the token flags checked, the
-//! listener bound, observability and DPoP started, the resource protected, and the start banner.
+//! listener bound, observability and DPoP started (the [`Setup`] a reload keeps), the resource
+//! protected, and the start banner.
 
 use std::net::SocketAddr;
 
@@ -16,10 +17,17 @@ use crate::protection::Protection;
 /// A command ready to serve.
 pub(crate) struct Started {
     pub(crate) listener: TcpListener,
+    pub(crate) setup: Setup,
+    pub(crate) protection: Protection,
+}
+
+/// What a start sets up once and every reload protects on again: the bound address (the
+/// default resource identifier names it), the audit log and metrics, and the DPoP settings
+/// with their replay store.
+pub(crate) struct Setup {
     pub(crate) bound: SocketAddr,
     pub(crate) observing: Observing,
     pub(crate) dpop: Dpop,
-    pub(crate) protection: Protection,
 }
 
 impl Started {
@@ -32,16 +40,18 @@ impl Started {
         observe: &ObserveArgs,
         own_rules: &[(&str, &str)],
     ) -> Result<Self, Failure> {
-        let tokens = auth.token_settings()?;
+        // Flags that do not fit together are a usage error before anything binds or opens.
+        auth.token_settings()?;
         let (listener, bound) = bind.listen().await?;
-        let observing = observe.start().await?;
-        let dpop = auth.dpop.start().await?;
-        let protection = auth.protect(bound, tokens, own_rules, &observing, &dpop)?;
+        let setup = Setup {
+            bound,
+            observing: observe.start().await?,
+            dpop: auth.dpop.start().await?,
+        };
+        let protection = auth.protect(own_rules, &setup)?;
         Ok(Self {
             listener,
-            bound,
-            observing,
-            dpop,
+            setup,
             protection,
         })
     }
@@ -54,9 +64,13 @@ impl Started {
         auth: &AuthArgs,
         own_rules: &[(&str, &str)],
     ) -> Result<Protection, Failure> {
-        let tokens = auth.token_settings()?;
-        let dpop = auth.dpop.check()?;
-        auth.protect(bind.address, tokens, own_rules, &Observing::none(), &dpop)
+        auth.token_settings()?;
+        let setup = Setup {
+            bound: bind.address,
+            observing: Observing::none(),
+            dpop: auth.dpop.check()?,
+        };
+        auth.protect(own_rules, &setup)
     }
 
     /// `app` with the legacy authorization server metadata mirror merged when
@@ -81,13 +95,16 @@ impl Started {
         head: &[String],
         tail: &[String],
     ) {
-        println!("mcp-auth {command}: listening on http://{}", self.bound);
+        println!(
+            "mcp-auth {command}: listening on http://{}",
+            self.setup.bound
+        );
         println!("  MCP endpoint      {}", self.protection.resource);
         for line in head {
             println!("  {line}");
         }
-        auth.print_summary(&self.protection, &self.dpop);
-        self.observing.print_summary();
+        auth.print_summary(&self.protection, &self.setup.dpop);
+        self.setup.observing.print_summary();
         for line in tail {
             println!("  {line}");
         }

@@ -38,6 +38,8 @@ impl ConfigArgs {
 #[derive(Debug)]
 pub(crate) struct Parsed {
     pub(crate) cli: Cli,
+    /// The subcommand's name (`serve`).
+    pub(crate) subcommand: String,
     /// The subcommand's matches, with where each value came from.
     pub(crate) matches: ArgMatches,
     /// The configuration file, when one was given.
@@ -119,14 +121,15 @@ fn finish(
     file: Option<FileUsed>,
 ) -> Result<Parsed, ParseError> {
     // Kept before the Cli takes the values out of them.
-    let kept = matches
+    let (subcommand, kept) = matches
         .subcommand()
-        .map(|(_, matches)| matches.clone())
+        .map(|(name, matches)| (name.to_owned(), matches.clone()))
         .unwrap_or_default();
     let cli =
         Cli::from_arg_matches_mut(matches).map_err(|err| ParseError::Clap(err.format(command)))?;
     Ok(Parsed {
         cli,
+        subcommand,
         matches: kept,
         file,
     })

@@ -36,7 +36,7 @@ mod rules;
 mod schema;
 mod settings;
 
-pub(crate) use command_line::{ConfigArgs, ParseError, clap_message, parse};
+pub(crate) use command_line::{ConfigArgs, ParseError, Parsed, clap_message, parse};
 pub(crate) use effective::effective;
 pub(crate) use literal::TomlString;
 pub(crate) use position::{ConfigFileError, Position};

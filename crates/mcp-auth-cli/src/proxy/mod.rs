@@ -27,4 +27,4 @@ mod headers;
 mod server;
 
 pub(crate) use args::ProxyArgs;
-pub(crate) use server::{check, run};
+pub(crate) use server::{check, protection, run};

@@ -19,14 +19,20 @@ use super::gate::GateLayer;
 use super::headers::IdentityHeaders;
 use crate::Failure;
 use crate::protection::Protection;
-use crate::startup::Started;
+use crate::reload::Reload;
+use crate::startup::{Setup, Started};
+
+/// The proxy has no per-tool rules of its own: the upstream's tools get those of the flags
+/// and the file, and no others.
+const OWN_RULES: [(&str, &str); 0] = [];
 
 /// Runs `mcp-auth proxy` until SIGTERM or Ctrl-C, then lets open requests finish within the
-/// grace period.
-pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
+/// grace period; SIGHUP reloads the configuration file.
+pub(crate) async fn run(args: ProxyArgs, reload: Reload) -> Result<(), Failure> {
+    let reloader = reload.catch();
     let identity = args.identity_headers().map_err(Failure::Usage)?;
     let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
-    let started = Started::start(&args.bind, &args.auth, &args.observe, &[]).await?;
+    let started = Started::start(&args.bind, &args.auth, &args.observe, &OWN_RULES).await?;
     let protection = &started.protection;
     let upstream = upstream(&args, protection, identity, fixed.clone())?;
     let forwarding = any(forward::forward).with_state(Arc::new(upstream));
@@ -45,6 +51,7 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
     let mut head = args.config.banner();
     head.push(format!("upstream          {}", args.upstream));
     started.print_banner("proxy", &args.auth, &head, upstream_headers.as_slice());
+    reloader.spawn(started.setup, &started.protection);
 
     let (stopping, stopped) = watch::channel(false);
     let signal = async move {
@@ -63,11 +70,17 @@ pub(crate) async fn run(args: ProxyArgs) -> Result<(), Failure> {
     }
 }
 
+/// The protection `args` make on `setup`, checked as [`run`] checks them: for a reload (the
+/// upstream and its headers are the start's).
+pub(crate) fn protection(args: &ProxyArgs, setup: &Setup) -> Result<Protection, Failure> {
+    args.auth.protect(&OWN_RULES, setup)
+}
+
 /// Checks what [`run`] would before it listens, contacting nothing: for `check-config`.
 pub(crate) fn check(args: &ProxyArgs) -> Result<(), Failure> {
     let identity = args.identity_headers().map_err(Failure::Usage)?;
     let fixed = args.static_headers(&identity).map_err(Failure::Usage)?;
-    let protection = Started::check(&args.bind, &args.auth, &[])?;
+    let protection = Started::check(&args.bind, &args.auth, &OWN_RULES)?;
     upstream(args, &protection, identity, fixed).map(|_| ())
 }
 

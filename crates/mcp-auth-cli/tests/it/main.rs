@@ -19,5 +19,6 @@ mod providers;
 mod proxy;
 mod readme;
 mod redaction;
+mod reload;
 mod roles;
 mod step_up;

@@ -1,6 +1,7 @@
 //! What the command's tests share: the `mcp-auth` binary started clean of `MCP_AUTH_*`
-//! variables, a running child (the command or a peer) whose output is read as it comes, and a
-//! deadline for a command that runs to completion.
+//! variables, a running child (the command or a peer) whose output is read as it comes, a
+//! deadline for a command that runs to completion, and ([`upstream`]) the MCP server put behind
+//! the proxy.
 
 use std::process::{Output, Stdio};
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 use tokio::task::JoinHandle;
 
 pub(crate) mod mcp;
+pub(crate) mod upstream;
 
 /// `mcp-auth ARGS...` with no `MCP_AUTH_*` variable leaking in from the environment.
 pub(crate) fn mcp_auth(args: &[&str]) -> Command {

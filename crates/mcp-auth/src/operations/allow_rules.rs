@@ -205,6 +205,10 @@ impl Conditions<'_> {
     /// evaluation error is a denial, logged with the rule's id (never its expression, nor what
     /// it read).
     pub(crate) fn denied(&self, caller: &AuthInfo, remote_addr: Option<IpAddr>) -> Option<&str> {
+        // Kept for the decision point alone: no rule to build a context for.
+        if self.rules.is_empty() {
+            return None;
+        }
         let reads = self
             .rules
             .iter()

@@ -130,10 +130,6 @@ impl Permissions {
         if !has_roles {
             return false;
         }
-        let listing = self.rules.allow_rules().listing(operation.clone());
-        if listing.denied(caller, None).is_some() {
-            return false;
-        }
         let mut needed = self.base.clone();
         needed.extend(
             self.rules
@@ -141,7 +137,11 @@ impl Permissions {
                 .into_iter()
                 .map(str::to_owned),
         );
-        missing_scopes(&self.relation, &caller.scopes, &needed).is_empty()
+        if !missing_scopes(&self.relation, &caller.scopes, &needed).is_empty() {
+            return false;
+        }
+        let listing = self.rules.allow_rules().listing(operation);
+        listing.denied(caller, None).is_none()
     }
 }
 
